@@ -1,0 +1,3 @@
+module github.com/example-org/host-monitor
+
+go 1.24

@@ -1,0 +1,3 @@
+module github.com/example-org/inventory-api
+
+go 1.24

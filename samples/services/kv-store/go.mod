@@ -1,0 +1,3 @@
+module github.com/example-org/kv-store
+
+go 1.24

@@ -1,0 +1,3 @@
+module github.com/example-org/node-agent
+
+go 1.24

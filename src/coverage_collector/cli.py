@@ -1,0 +1,149 @@
+"""The command tree. Thin by design: parse, call one library function, print, exit.
+
+Exit codes: 0 success, 1 an error was reported (bad input, partial failure),
+2 the command line was wrong, 130 cancelled.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from coverage_collector import __version__, logs
+from coverage_collector.exceptions import CollectorError, UsageError
+
+OK, ERR, USAGE, CANCELLED = 0, 1, 2, 130
+F = TypeVar("F", bound=Callable[..., Any])
+log = logs.get_logger(__name__)
+
+
+def collection_options(func: F) -> F:
+    """Add the options every collection command takes (`--collection`, `--verbosity`,
+    `--max-concurrency`), accepted after the subcommand, and set up logging."""
+
+    @click.option(
+        "--collection",
+        required=True,
+        type=click.Path(file_okay=False),
+        help="Collection directory (created when missing).",
+    )
+    @click.option(
+        "--verbosity",
+        type=click.Choice(list(logs.VERBOSITY_LEVELS)),
+        default="info",
+        show_default=True,
+        help="Log verbosity.",
+    )
+    @click.option(
+        "--max-concurrency",
+        type=click.IntRange(min=1),
+        default=8,
+        show_default=True,
+        help="Maximum concurrent operations.",
+    )
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any, collection: str, verbosity: str, max_concurrency: int, **kwargs: Any
+    ) -> Any:
+        log_file = logs.configure(verbosity, collection)
+        log.debug("logging to %s", log_file)
+        return func(*args, collection=collection, max_concurrency=max_concurrency, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="coverage-collector")
+def cli() -> None:
+    """Turn Go coverage collected across a Kubernetes/OpenShift cluster into answers."""
+
+
+@cli.group()
+def cluster() -> None:
+    """Collection pipeline: download, compile, clone-sources, render (in that order)."""
+
+
+@cli.group()
+@click.option("--project", required=True, help="GCP project ID.")
+@click.option("--dataset", required=True, help="BigQuery dataset name.")
+@click.pass_context
+def bigquery(ctx: click.Context, project: str, dataset: str) -> None:
+    """Persist compiled collections into BigQuery for cross-collection analysis."""
+    ctx.obj = {"project": project, "dataset": dataset}
+
+
+@cli.command(
+    context_settings={
+        "ignore_unknown_options": True,
+        "allow_interspersed_args": False,
+        "help_option_names": [],
+    },
+    add_help_option=False,
+)
+@click.argument("command", required=False)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def covdata(command: str | None, args: tuple[str, ...]) -> None:
+    """`go tool covdata` without Go: textfmt, percent, func, pkglist, merge, subtract,
+    intersect. Flags use Go's syntax, e.g. `covdata percent -i=dir1,dir2 -pkg=example.com/...`."""
+    from coverage_collector.covdata.cli import run_covdata
+
+    raise SystemExit(run_covdata(command, list(args)))
+
+
+@cli.command()
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False),
+    default="demo-collection",
+    show_default=True,
+    help="Where to copy the sample collection.",
+)
+def demo(output: str) -> None:
+    """Run the pipeline on the bundled sample collection (no network, no Go needed)."""
+    from coverage_collector.demo import run_demo
+
+    logs.configure("info", output)
+    run_demo(output)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; the only place where exceptions become messages and exit codes."""
+    try:
+        cli.main(args=argv, prog_name="coverage-collector", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return USAGE
+    except click.exceptions.Abort:
+        print("Cancelled by user", file=sys.stderr)
+        return CANCELLED
+    except KeyboardInterrupt:
+        print("Cancelled by user", file=sys.stderr)
+        return CANCELLED
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else ERR
+    except CollectorError as exc:
+        report_error(exc)
+        return USAGE if isinstance(exc, UsageError) else ERR
+    except Exception as exc:
+        logging.getLogger(logs.LOGGER_NAME).debug("internal error", exc_info=True)
+        print(
+            f"error: internal error: {type(exc).__name__}: {exc} "
+            "(rerun with --verbosity debug for details)",
+            file=sys.stderr,
+        )
+        return ERR
+    return OK
+
+
+def report_error(exc: CollectorError) -> None:
+    """Print `exc` as one `error:` line, plus its hint."""
+    print(f"error: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"hint: {exc.hint}", file=sys.stderr)

@@ -1,0 +1,62 @@
+"""The hashes Go's coverage tooling puts in file names and headers (go-coverage-format.md §2.6).
+
+Go 1.20-1.23 used MD5; Go 1.24 and later use 128-bit FNV-1a. covdata never checks
+them, but merge writes them, and they tell which toolchain built a binary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Callable, Iterable
+
+from coverage_collector.covdata.model import MetaFile, go_bytes
+
+FNV128_OFFSET = 0x6C62272E07BB014262B821756295C58D
+FNV128_PRIME = (1 << 88) + 0x13B
+_MASK128 = (1 << 128) - 1
+
+HashFn = Callable[[bytes], bytes]
+
+
+def fnv128a(data: bytes) -> bytes:
+    """Return the 16-byte big-endian FNV-1a-128 digest of `data` (Go's hash/fnv.New128a)."""
+    value = FNV128_OFFSET
+    for byte in data:
+        value = ((value ^ byte) * FNV128_PRIME) & _MASK128
+    return value.to_bytes(16, "big")
+
+
+def md5(data: bytes) -> bytes:
+    """Return the MD5 digest of `data` (the pre-Go 1.24 coverage hash)."""
+    return hashlib.md5(data, usedforsecurity=False).digest()
+
+
+HASH_ERAS: dict[str, HashFn] = {"md5": md5, "fnv": fnv128a}
+"""Hash function by era: `md5` for Go <= 1.23, `fnv` for Go >= 1.24."""
+
+
+def func_desc_bytes(name: str, file: str, units: Iterable[tuple[int, ...]], lit: bool) -> bytes:
+    """Return the bytes cmd/cover hashes for one function (`hashFuncDesc`)."""
+    parts = [go_bytes(name), go_bytes(file)]
+    parts.extend(struct.pack("<5I", *unit) for unit in units)
+    parts.append(struct.pack("<I", 1 if lit else 0))
+    return b"".join(parts)
+
+
+def file_hash(package_hashes: Iterable[bytes], mode: str, granularity: str, era: str) -> bytes:
+    """Return the runtime's meta-file hash over package hashes, mode and granularity."""
+    data = b"".join(package_hashes) + mode.encode() + granularity.encode()
+    return HASH_ERAS[era](data)
+
+
+def detect_era(meta: MetaFile) -> str | None:
+    """Tell which hash era wrote `meta` ("md5" or "fnv"), or None if neither matches.
+
+    Checks the runtime's recipe over the package hashes, which needs no re-encoding.
+    """
+    hashes = [p.meta_hash for p in meta.packages]
+    for era in HASH_ERAS:
+        if file_hash(hashes, str(meta.mode), str(meta.granularity), era) == meta.file_hash:
+            return era
+    return None

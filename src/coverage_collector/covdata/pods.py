@@ -1,0 +1,84 @@
+"""Group the files of input directories into pods, exactly as `go tool covdata` does.
+
+A pod is one meta-data file plus the counter files whose name carries the same
+tag. Sub-directories are not searched; counter files without a meta file are
+reported as orphans (covdata skips them silently).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from coverage_collector.exceptions import CovDataError
+
+_NOT_SPACE = r"[^\t\n\f\r ]"
+META_NAME = re.compile(rf"covmeta\.({_NOT_SPACE}+)\Z")
+COUNTER_NAME = re.compile(rf"covcounters\.({_NOT_SPACE}+)\.([0-9]+)\.([0-9]+)+\Z")
+_GO_INT_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class CounterRef:
+    """A counter data file of a pod and where it came from."""
+
+    path: str
+    dir_index: int
+    pid: int
+
+
+@dataclass
+class Pod:
+    """One binary's meta file and its counter files, in covdata's processing order."""
+
+    meta_path: str
+    counter_files: list[CounterRef] = field(default_factory=list)
+
+    @property
+    def tag(self) -> str:
+        return os.path.basename(self.meta_path)[len("covmeta.") :]
+
+
+@dataclass
+class PodScan:
+    """The result of scanning input directories: pods plus what was left out."""
+
+    pods: list[Pod]
+    orphans: list[str]
+
+
+def collect_pods(dirs: list[str]) -> PodScan:
+    """Scan `dirs` (in `-i` order) and return their pods sorted by meta-file path.
+
+    Raises `CovDataError` when a directory cannot be listed.
+    """
+    files: list[tuple[str, int]] = []
+    for index, directory in enumerate(dirs):
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: os.fsencode(e.name))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise CovDataError(f"Couldn't read input directory {directory}: {reason}") from None
+        for entry in entries:
+            if not entry.is_dir(follow_symlinks=False):
+                files.append((os.path.normpath(os.path.join(directory, entry.name)), index))
+    by_tag: dict[str, Pod] = {}
+    for path, _ in files:
+        match = META_NAME.match(os.path.basename(path))
+        if match and match.group(1) not in by_tag:
+            by_tag[match.group(1)] = Pod(path)
+    orphans = []
+    for path, index in files:
+        match = COUNTER_NAME.match(os.path.basename(path))
+        if not match or int(match.group(2)) > _GO_INT_MAX:
+            continue
+        pod = by_tag.get(match.group(1))
+        if pod is None:
+            orphans.append(path)
+        else:
+            pod.counter_files.append(CounterRef(path, index, int(match.group(2))))
+    for pod in by_tag.values():
+        pod.counter_files.sort(key=lambda ref: (ref.dir_index, os.fsencode(ref.path)))
+    pods = sorted(by_tag.values(), key=lambda pod: os.fsencode(pod.meta_path))
+    return PodScan(pods, orphans)

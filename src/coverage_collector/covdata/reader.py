@@ -1,0 +1,142 @@
+"""Read pods the way `cmd/internal/cov` does: meta file, mode policy, counter files in order."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from coverage_collector.covdata.accumulate import PodAccumulator, UnitCounters, Warn
+from coverage_collector.covdata.counters import CounterFile, Layout, read_counters
+from coverage_collector.covdata.meta import read_meta
+from coverage_collector.covdata.model import CounterMode, Granularity, MetaFile
+from coverage_collector.covdata.pods import Pod
+from coverage_collector.exceptions import CovDataError
+
+PackageFilter = Callable[[str], bool]
+
+
+class ModeMerger:
+    """Track the counter mode and granularity across pods (internal/coverage/cmerge).
+
+    Strict policy refuses a second mode; relaxed policy upgrades to the larger one.
+    """
+
+    def __init__(self, relaxed: bool) -> None:
+        self.relaxed = relaxed
+        self.mode: CounterMode | int = CounterMode.INVALID
+        self.granularity: Granularity | int = Granularity.INVALID
+
+    def visit(self, meta: MetaFile) -> None:
+        """Take the mode and granularity of `meta`; raise CovDataError on a clash."""
+        if self.mode == CounterMode.INVALID:
+            self.mode, self.granularity = meta.mode, meta.granularity
+            return
+        if meta.granularity != self.granularity:
+            raise CovDataError(
+                f"counter granularity clash while reading meta-data file {meta.path}: "
+                f"previous file had {self.granularity}, new file has {meta.granularity}"
+            )
+        if meta.mode != self.mode:
+            if not self.relaxed:
+                raise CovDataError(
+                    f"counter mode clash while reading meta-data file {meta.path}: "
+                    f"previous file had {self.mode}, new file has {meta.mode}",
+                    hint="percent, func and merge accept binaries built in different modes",
+                )
+            self.mode = max(self.mode, meta.mode)
+
+    def reset(self) -> None:
+        self.mode, self.granularity = CounterMode.INVALID, Granularity.INVALID
+
+
+@dataclass
+class ArgsSummary:
+    """The program arguments common to all merged counter files (cmd/covdata argsmerge)."""
+
+    os_args: list[str] | None = None
+    goos: str = ""
+    goarch: str = ""
+    started: bool = False
+
+    def add(self, counter_file: CounterFile) -> None:
+        os_args = counter_file.os_args or []
+        goos, goarch = counter_file.args.get("GOOS", ""), counter_file.args.get("GOARCH", "")
+        if not self.started:
+            self.os_args, self.goos, self.goarch, self.started = os_args, goos, goarch, True
+            return
+        if self.os_args != os_args:
+            self.os_args = []
+        if self.goos != goos:
+            self.goos = ""
+        if self.goarch != goarch:
+            self.goarch = ""
+
+    def as_args(self) -> dict[str, str]:
+        args: dict[str, str] = {}
+        if self.os_args:
+            args["argc"] = str(len(self.os_args))
+            args.update({f"argv{i}": a for i, a in enumerate(self.os_args)})
+        if self.goos:
+            args["GOOS"] = self.goos
+        if self.goarch:
+            args["GOARCH"] = self.goarch
+        return args
+
+
+@dataclass
+class PodData:
+    """A pod after reading: its binary, its merged counters and its files' arguments."""
+
+    pod: Pod
+    meta: MetaFile
+    counters: UnitCounters
+    args: ArgsSummary = field(default_factory=ArgsSummary)
+
+
+def iter_counter_files(pod: Pod) -> Iterator[CounterFile]:
+    """Decode the counter files of `pod` in order, each one hinted by the previous layout."""
+    hint: Layout | None = None
+    for ref in pod.counter_files:
+        counter_file = read_counters(ref.path, hint)
+        hint = counter_file.layout
+        yield counter_file
+
+
+def read_pod(
+    pod: Pod, merger: ModeMerger, warn: Warn, summary: ArgsSummary | None = None
+) -> PodData:
+    """Decode `pod` and merge its counter files in the mode `merger` settles on.
+
+    The files' program arguments are folded into `summary` (a new one by default).
+    """
+    meta = read_meta(pod.meta_path)
+    merger.visit(meta)
+    accumulator = PodAccumulator(meta, merger.mode, warn)
+    summary = ArgsSummary() if summary is None else summary
+    for counter_file in iter_counter_files(pod):
+        accumulator.add(counter_file)
+        summary.add(counter_file)
+    return PodData(pod, meta, accumulator.result(), summary)
+
+
+def package_filter(patterns: str) -> PackageFilter | None:
+    """Return the `-pkg` matcher for comma-separated `patterns`, or None without patterns.
+
+    Each pattern is cmd/internal/pkgpattern's simple pattern: `...` matches anything,
+    a trailing `/...` also matches the bare prefix.
+    """
+    if not patterns:
+        return None
+    compiled = [_compile_pattern(p) for p in patterns.split(",") if p]
+    return lambda path: any(regex.match(path) for regex in compiled if regex is not None)
+
+
+def _compile_pattern(pattern: str) -> re.Pattern[str] | None:
+    if any(0xDC80 <= ord(c) <= 0xDCFF for c in pattern):
+        return None  # a pattern that is not valid UTF-8 matches nothing, as in Go
+    regex = re.escape(pattern)
+    dots = re.escape("...")
+    if regex.endswith("/" + dots):
+        regex = regex[: -len(dots) - 1] + "(/" + dots + ")?"
+    return re.compile(regex.replace(dots, ".*") + r"\Z")

@@ -1,0 +1,199 @@
+"""Encode meta-data and counter data files as `go tool covdata merge` writes them."""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coverage_collector.covdata import uleb
+from coverage_collector.covdata.counters import (
+    COUNTER_MAGIC,
+    COUNTER_VERSION,
+    FLAVOR_ULEB,
+    FOOTER,
+    SEGMENT_HEADER,
+)
+from coverage_collector.covdata.counters import FILE_HEADER as COUNTER_HEADER
+from coverage_collector.covdata.hashing import fnv128a, func_desc_bytes
+from coverage_collector.covdata.meta import BLOB_HEADER, FILE_HEADER, META_MAGIC, META_VERSION
+from coverage_collector.covdata.model import U32Array, go_bytes
+
+EMPTY_STRING_TABLE = b"\x01\x00"  # one string, ""
+
+
+def string_table(strings: Sequence[str]) -> bytes:
+    """Encode a Go string table."""
+    parts = [uleb.encode(len(strings))]
+    for text in strings:
+        raw = go_bytes(text)
+        parts.append(uleb.encode(len(raw)))
+        parts.append(raw)
+    return b"".join(parts)
+
+
+class StringTable:
+    """An interning string table whose index 0 is "" (stringtab.Writer)."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {"": 0}
+
+    def lookup(self, text: str) -> int:
+        return self.index.setdefault(text, len(self.index))
+
+    def encode(self) -> bytes:
+        return string_table(list(self.index))
+
+
+def encode_meta_file(
+    file_hash: bytes, blobs: Sequence[bytes], mode: int, granularity: int
+) -> bytes:
+    """Return a meta-data file holding `blobs` (encodemeta.CoverageMetaFileWriter)."""
+    table_start = FILE_HEADER.size + 16 * len(blobs)
+    offset = table_start + len(EMPTY_STRING_TABLE)
+    total = offset + sum(len(b) for b in blobs)
+    header = FILE_HEADER.pack(
+        META_MAGIC,
+        META_VERSION,
+        total,
+        len(blobs),
+        file_hash,
+        table_start,
+        len(EMPTY_STRING_TABLE),
+        mode,
+        granularity,
+    )
+    offsets = []
+    for blob in blobs:
+        offsets.append(offset)
+        offset += len(blob)
+    lengths = [len(b) for b in blobs]
+    tables = struct.pack(f"<{len(blobs)}Q", *offsets) + struct.pack(f"<{len(blobs)}Q", *lengths)
+    return b"".join([header, tables, EMPTY_STRING_TABLE, *blobs])
+
+
+def merged_meta_hash(blobs: Sequence[bytes]) -> bytes:
+    """Return covdata merge's meta-file hash: FNV over the FNV of each blob."""
+    return fnv128a(b"".join(fnv128a(blob) for blob in blobs))
+
+
+@dataclass
+class FuncDesc:
+    """A function as the meta-data builder takes it."""
+
+    name: str
+    file: str
+    units: list[tuple[int, int, int, int, int]]
+    lit: bool
+
+    def identity(self) -> bytes:
+        """Return the bytes covdata hashes to recognise the same function."""
+        return func_desc_bytes(self.name, self.file, self.units, self.lit)
+
+
+@dataclass
+class PackageBuilder:
+    """Re-encode a package blob from functions (encodemeta.CoverageMetaDataBuilder)."""
+
+    path: str
+    name: str
+    module: str
+    funcs: list[FuncDesc] = field(default_factory=list)
+    _ids: dict[bytes, int] = field(default_factory=dict)
+
+    def add(self, func: FuncDesc) -> int:
+        """Add `func` unless an identical one is present; return its function index."""
+        key = func.identity()
+        if key not in self._ids:
+            self._ids[key] = len(self.funcs)
+            self.funcs.append(func)
+        return self._ids[key]
+
+    def encode(self) -> bytes:
+        """Return the package blob, header hash included."""
+        strings = StringTable()
+        path, name, module = (strings.lookup(s) for s in (self.path, self.name, self.module))
+        records = []
+        for func in self.funcs:
+            values = [len(func.units), strings.lookup(func.name), strings.lookup(func.file)]
+            for unit in func.units:
+                values.extend(unit)
+            values.append(1 if func.lit else 0)
+            records.append(uleb.encode_array(np.array(values, dtype=np.uint64)))
+        digest = fnv128a(
+            b"".join([go_bytes(self.path), go_bytes(self.name), go_bytes(self.module)])
+            + b"".join(f.identity() for f in self.funcs)
+        )
+        table = strings.encode()
+        offset = BLOB_HEADER.size + 4 * len(records) + len(table)
+        func_offsets = []
+        for record in records:
+            func_offsets.append(offset)
+            offset += len(record)
+        header = BLOB_HEADER.pack(
+            offset, name, path, module, digest, len(strings.index), len(records)
+        )
+        return b"".join([header, struct.pack(f"<{len(records)}I", *func_offsets), table, *records])
+
+
+@dataclass
+class FuncCounters:
+    """One function record of a counter file."""
+
+    pkg: int
+    func: int
+    counters: U32Array
+
+
+def encode_counter_file(
+    meta_hash: bytes, args: dict[str, str], records: Sequence[FuncCounters]
+) -> bytes:
+    """Return a one-segment ULEB128 counter data file (encodecounter.CoverageDataWriter).
+
+    The string table lists keys and values in sorted-key order (Go uses map order,
+    which is random), so our files are deterministic.
+    """
+    strings = StringTable()
+    keys = sorted(args)
+    for key in keys:
+        strings.lookup(key)
+        strings.lookup(args[key])
+    table = strings.encode()
+    arg_bytes = uleb.encode(len(keys)) + b"".join(
+        uleb.encode(strings.lookup(k)) + uleb.encode(strings.lookup(args[k])) for k in keys
+    )
+    written = SEGMENT_HEADER.size + len(table) + len(arg_bytes)
+    arg_bytes += b"\x00" * (-written % 4)
+    segment = SEGMENT_HEADER.pack(len(records), len(table), len(arg_bytes))
+    if records:
+        stream = np.concatenate(
+            [
+                np.concatenate([[len(r.counters), r.pkg, r.func], r.counters]).astype(np.uint64)
+                for r in records
+            ]
+        )
+        body = uleb.encode_array(stream)
+    else:
+        body = b""
+    header = COUNTER_HEADER.pack(COUNTER_MAGIC, COUNTER_VERSION, meta_hash, FLAVOR_ULEB, 0)
+    footer = FOOTER.pack(COUNTER_MAGIC, 1)
+    return b"".join([header, segment, table, arg_bytes, body, footer])
+
+
+def counter_file_name(meta_hash: bytes, pid: int = 0) -> str:
+    """Return a fresh `covcounters.<hash>.<pid>.<nanos>` name, as covdata merge names files."""
+    return f"covcounters.{meta_hash.hex()}.{pid}.{time.time_ns()}"
+
+
+def write_new(directory: str, name: str, data: bytes) -> str:
+    """Write `data` to `directory/name` via a temporary file and rename; return the path."""
+    path = os.path.join(directory, name)
+    temporary = os.path.join(directory, f".tmp.{name}")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+    os.replace(temporary, path)
+    return path

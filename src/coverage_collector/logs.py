@@ -1,0 +1,55 @@
+"""Logging for every command: stderr at the chosen verbosity, plus a file per run.
+
+With a collection, each run also writes `<collection>/logs/coverage-collector-<stamp>.log`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+TRACE = 5
+logging.addLevelName(TRACE, "TRACE")
+
+VERBOSITY_LEVELS = {
+    "error": logging.ERROR,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+    "trace": TRACE,
+}
+LOGGER_NAME = "coverage_collector"
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure(verbosity: str = "info", collection: str | None = None) -> str | None:
+    """Route the package's log records to stderr and, with `collection`, to a log file.
+
+    Returns the log file's path, if one was opened. Calling it again replaces the
+    handlers of an earlier call, so tests and repeated invocations do not pile up.
+    """
+    level = VERBOSITY_LEVELS[verbosity]
+    logger = logging.getLogger(LOGGER_NAME)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    logger.setLevel(level)
+    logger.propagate = False
+    stderr = logging.StreamHandler()
+    stderr.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logger.addHandler(stderr)
+    if collection is None:
+        return None
+    log_dir = os.path.join(collection, "logs")
+    os.makedirs(log_dir, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    path = os.path.join(log_dir, f"coverage-collector-{stamp}-{os.getpid()}.log")
+    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter(_FORMAT))
+    logger.addHandler(to_file)
+    return path
+
+
+def get_logger(name: str) -> logging.Logger:
+    """Return the logger for module `name` inside the package hierarchy."""
+    return logging.getLogger(name if name.startswith(LOGGER_NAME) else f"{LOGGER_NAME}.{name}")

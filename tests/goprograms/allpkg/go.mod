@@ -1,0 +1,3 @@
+module example.com/allpkg
+
+go 1.21

@@ -1,0 +1,3 @@
+module example.com/duo
+
+go 1.21

@@ -1,0 +1,3 @@
+module example.com/writer
+
+go 1.21
