@@ -108,7 +108,8 @@ def demo(output: str) -> None:
     from coverage_collector.demo import run_demo
 
     logs.configure("info", output)
-    run_demo(output)
+    if run_demo(output):
+        raise SystemExit(ERR)
 
 
 def main(argv: list[str] | None = None) -> int:

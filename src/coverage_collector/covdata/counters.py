@@ -219,7 +219,10 @@ def find_layout(values: U32Array, n_entries: int, hint: Layout | None = None) ->
 
 def _hint_index(hint: Layout) -> dict[tuple[int, int], int]:
     """Map each (pkg, func) of `hint` to its record number."""
-    return {(p, f): i for i, (p, f) in enumerate(zip(hint.pkgs.tolist(), hint.funcs.tolist(), strict=False))}
+    return {
+        (p, f): i
+        for i, (p, f) in enumerate(zip(hint.pkgs.tolist(), hint.funcs.tolist(), strict=False))
+    }
 
 
 def _head_matches(stream: memoryview, pos: int, hint: Layout, at: int) -> bool:
