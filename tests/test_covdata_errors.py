@@ -88,7 +88,9 @@ COUNTER_DEFECTS: list[tuple[str, Callable[[bytearray], bytes | bytearray], str]]
 ]
 
 
-@pytest.mark.parametrize(("case", "change", "defect"), COUNTER_DEFECTS, ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    ("case", "change", "defect"), COUNTER_DEFECTS, ids=[c[0] for c in COUNTER_DEFECTS]
+)
 def test_corrupt_counter_file(
     case: str, change: Callable[[bytearray], bytes], defect: str, lab: Path
 ) -> None:
@@ -114,7 +116,9 @@ META_DEFECTS: list[tuple[str, Callable[[bytearray], bytes | bytearray], str]] = 
 ]
 
 
-@pytest.mark.parametrize(("case", "change", "defect"), META_DEFECTS, ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    ("case", "change", "defect"), META_DEFECTS, ids=[c[0] for c in META_DEFECTS]
+)
 def test_corrupt_meta_file(
     case: str, change: Callable[[bytearray], bytes], defect: str, lab: Path
 ) -> None:
@@ -213,7 +217,7 @@ def test_saturating_overflow_matches_go(lab: Path, go_toolchain: Path, tmp_path:
 def _to_raw(data: bytes, big_endian: bool) -> bytes:
     """Re-encode a ULEB counter file in the raw (u32) flavour."""
     header, rest = bytearray(data[:32]), data[32:]
-    seg_entries, strtab_len, args_len = struct.unpack_from("<QII", rest)
+    _, strtab_len, args_len = struct.unpack_from("<QII", rest)
     body_start = 16 + strtab_len + args_len
     values, _ = uleb.decode_u32(np.frombuffer(rest[body_start:-16], dtype=np.uint8))
     header[24], header[25] = 1, 1 if big_endian else 0

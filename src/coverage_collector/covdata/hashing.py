@@ -44,6 +44,30 @@ def func_desc_bytes(name: str, file: str, units: Iterable[tuple[int, ...]], lit:
     return b"".join(parts)
 
 
+def package_hash(meta: MetaFile, pkg_index: int, era: str) -> bytes:
+    """Recompute cmd/cover's MetaHash of package `pkg_index` from the decoded functions."""
+    package = meta.packages[pkg_index]
+    parts = [go_bytes(package.path), go_bytes(package.name), go_bytes(package.module)]
+    for f in range(package.first_func, package.first_func + package.num_funcs):
+        lo, hi = int(meta.func_units[f]), int(meta.func_units[f + 1])
+        units = zip(
+            *(
+                col[lo:hi].tolist()
+                for col in (
+                    meta.start_line,
+                    meta.start_col,
+                    meta.end_line,
+                    meta.end_col,
+                    meta.stmts,
+                )
+            ),
+            strict=True,
+        )
+        name, file = meta.strings[int(meta.func_name[f])], meta.strings[int(meta.func_file[f])]
+        parts.append(func_desc_bytes(name, file, units, bool(meta.func_lit[f])))
+    return HASH_ERAS[era](b"".join(parts))
+
+
 def file_hash(package_hashes: Iterable[bytes], mode: str, granularity: str, era: str) -> bytes:
     """Return the runtime's meta-file hash over package hashes, mode and granularity."""
     data = b"".join(package_hashes) + mode.encode() + granularity.encode()

@@ -1,0 +1,129 @@
+"""The command tree: global options after the subcommand, logging, exit codes, Go-style flags."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from coverage_collector import cli, goflags, logs
+from coverage_collector.exceptions import DataError, UsageError
+
+
+@pytest.fixture
+def probe() -> list[dict[str, object]]:
+    """Register a throwaway `cluster probe` command that records its arguments."""
+    calls: list[dict[str, object]] = []
+
+    @cli.cluster.command("probe")
+    @cli.collection_options
+    @click.option("--fail", is_flag=True)
+    def probe_command(collection: str, max_concurrency: int, fail: bool) -> None:
+        logs.get_logger("probe").info("probing %s", collection)
+        logs.get_logger("probe").debug("debug detail")
+        calls.append({"collection": collection, "max_concurrency": max_concurrency})
+        if fail:
+            raise DataError("Couldn't read things: they are broken", hint="fix them")
+
+    yield calls
+    cli.cluster.commands.pop("probe")
+    logs.configure("info")
+
+
+def test_global_options_after_subcommand(probe: list[dict[str, object]], tmp_path: Path) -> None:
+    # `cluster <cmd> --collection C --verbosity V --max-concurrency N` works and logs to a file.
+    collection = tmp_path / "coll"
+    status = cli.main(
+        [
+            "cluster",
+            "probe",
+            "--collection",
+            str(collection),
+            "--verbosity",
+            "debug",
+            "--max-concurrency",
+            "3",
+        ]
+    )
+    assert status == cli.OK
+    assert probe == [{"collection": str(collection), "max_concurrency": 3}]
+    (log_file,) = (collection / "logs").glob("coverage-collector-*.log")
+    text = log_file.read_text()
+    assert "probing" in text and "debug detail" in text
+
+
+def test_default_verbosity_hides_debug(probe: list[dict[str, object]], tmp_path: Path) -> None:
+    cli.main(["cluster", "probe", "--collection", str(tmp_path)])
+    assert probe[0]["max_concurrency"] == 8
+    assert logging.getLogger(logs.LOGGER_NAME).level == logging.INFO
+    text = next((tmp_path / "logs").glob("*.log")).read_text()
+    assert "probing" in text and "debug detail" not in text
+
+
+def test_bad_verbosity_is_a_usage_error(probe: list[dict[str, object]], tmp_path: Path) -> None:
+    assert cli.main(["cluster", "probe", "--collection", str(tmp_path), "--verbosity", "loud"]) == 2
+    assert probe == []
+
+
+def test_errors_become_one_line_and_exit_1(
+    probe: list[dict[str, object]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = cli.main(["cluster", "probe", "--collection", str(tmp_path), "--fail"])
+    err = capsys.readouterr().err
+    assert status == cli.ERR
+    assert "error: Couldn't read things: they are broken" in err
+    assert "hint: fix them" in err
+    assert "Traceback" not in err
+
+
+def test_bigquery_group_takes_project_and_dataset() -> None:
+    assert cli.main(["bigquery", "--help"]) == 0
+    assert cli.main(["bigquery", "--project", "p"]) == 2  # --dataset missing
+
+
+def test_entry_point_runs_as_module() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "coverage_collector", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0 and "coverage-collector" in result.stdout
+
+
+SPECS = [
+    goflags.FlagSpec("i", "in"),
+    goflags.FlagSpec("o", "out"),
+    goflags.FlagSpec("pcombine", "c", boolean=True),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["-i=a,b"], {"i": "a,b"}),
+        (["-i", "a"], {"i": "a"}),
+        (["--i=a", "--o", "x"], {"i": "a", "o": "x"}),
+        (["-pcombine", "-i=a"], {"pcombine": True, "i": "a"}),
+        (["-pcombine=false"], {"pcombine": False}),
+        (["-i="], {"i": ""}),
+    ],
+)
+def test_go_flag_syntax(args: list[str], expected: dict[str, object]) -> None:
+    values, rest = goflags.parse(args, SPECS)
+    assert values == expected and rest == []
+
+
+def test_go_flags_stop_at_first_argument() -> None:
+    assert goflags.parse(["-i=a", "x", "-o=b"], SPECS) == ({"i": "a"}, ["x", "-o=b"])
+    assert goflags.parse(["--", "-i=a"], SPECS) == ({}, ["-i=a"])
+
+
+@pytest.mark.parametrize("args", [["-x"], ["-i"], ["-pcombine=perhaps"], ["---i=a"]])
+def test_go_flag_errors(args: list[str]) -> None:
+    with pytest.raises(UsageError):
+        goflags.parse(args, SPECS)

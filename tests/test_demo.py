@@ -1,0 +1,83 @@
+"""The demo: the bundled sample collection, decoded without Go, agrees with covdata."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from gofixtures import cache_root, covdata, go_env
+
+from coverage_collector.collection import list_entries
+from coverage_collector.demo import copy_sample, summarize
+
+
+def test_demo_command_prints_every_binary(tmp_path: Path) -> None:
+    # The README's demo command works from any directory and logs into the collection.
+    result = subprocess.run(
+        [sys.executable, "-m", "coverage_collector", "demo", "--output", "out"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for binary in ("inventory-api", "node-agent", "kv-store", "host-monitor"):
+        assert binary in result.stdout
+    assert "4 binaries" in result.stdout
+    assert list((tmp_path / "out" / "logs").glob("*.log"))
+
+
+def test_sample_layout_is_realistic(tmp_path: Path) -> None:
+    # Deployment with 3 replicas (one restarted), a DaemonSet on 3 nodes, a StatefulSet, a host.
+    copy_sample(str(tmp_path))
+    entries = list_entries(str(tmp_path))
+    assert all(not e.problems for e in entries)
+    pods = [e.metadata.pod_name for e in entries if e.metadata.namespace == "shop"]
+    assert len(pods) == 3
+    assert sum(e.metadata.host_process for e in entries) == 1
+    restarted = [e for e in entries if len(list(Path(e.path).glob("covcounters.*"))) == 2]
+    assert len(restarted) == 1
+    info = json.loads((Path(restarted[0].path) / "info.json").read_text())
+    assert info["source_url"].startswith("https://") and len(info["source_commit"]) == 40
+
+
+def test_summary_matches_covdata_per_binary(tmp_path: Path, go_toolchain: Path) -> None:
+    # Each binary's covered statements equal covdata's on all of its entries merged (-pcombine
+    # is not needed: same binary), apart from the injected coverage_server.go.
+    copy_sample(str(tmp_path))
+    problems: list[str] = []
+    summaries = summarize(list_entries(str(tmp_path)), problems)
+    assert problems == []
+    for summary in summaries:
+        dirs = ",".join(str(tmp_path / "coverage" / name) for name in summary.entries)
+        out = tmp_path / f"{summary.name}.txt"
+        result = covdata(go_toolchain, ["textfmt", f"-i={dirs}", f"-o={out}"], go_env(cache_root()))
+        assert result.returncode == 0, result.stderr
+        total = covered = 0
+        for line in out.read_text().splitlines()[1:]:
+            if "/coverage_server.go:" in line:
+                continue
+            stmts, count = map(int, line.rsplit(" ", 2)[1:])
+            total += stmts
+            covered += stmts if count else 0
+        assert (summary.n_statements, summary.n_covered) == (total, covered)
+        assert 0 < summary.pc_covered < 100
+
+
+@pytest.mark.parametrize("damage", ["bad-json", "bad-meta"])
+def test_demo_summary_reports_damaged_entries(tmp_path: Path, damage: str) -> None:
+    # A damaged entry is reported by name and the other entries still count.
+    copy_sample(str(tmp_path))
+    entries = list_entries(str(tmp_path))
+    victim = Path(entries[0].path)
+    if damage == "bad-json":
+        (victim / "metadata.json").write_text("{not json")
+    else:
+        next(victim.glob("covmeta.*")).write_bytes(b"garbage")
+    problems: list[str] = []
+    summaries = summarize(list_entries(str(tmp_path)), problems)
+    assert len(problems) == 1 and victim.name in problems[0]
+    assert len(summaries) == 4 if damage == "bad-json" else len(summaries) >= 3
