@@ -1,4 +1,4 @@
-"""Property tests: mutated real coverage files give a clean error or a valid result, nothing else."""
+"""Property tests: mutated real coverage files give a clean error or a valid result."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from gofixtures import Dataset, require_dataset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +13,7 @@ from coverage_collector.covdata.commands import Request, run
 from coverage_collector.covdata.counters import decode_counters
 from coverage_collector.covdata.meta import decode_meta
 from coverage_collector.exceptions import CollectorError
+from gofixtures import Dataset, require_dataset
 
 FUZZ = settings(
     max_examples=150,

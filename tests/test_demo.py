@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from gofixtures import cache_root, covdata, go_env
 
 from coverage_collector.collection import list_entries
 from coverage_collector.demo import copy_sample, summarize
+from gofixtures import cache_root, covdata, go_env
 
 
 def test_demo_command_prints_every_binary(tmp_path: Path) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from gofixtures import Dataset, require_dataset
 
 from coverage_collector.covdata.hashing import detect_era, fnv128a, package_hash
 from coverage_collector.covdata.meta import read_meta
+from gofixtures import Dataset, require_dataset
 
 
 def test_fnv128a_known_vectors() -> None:
