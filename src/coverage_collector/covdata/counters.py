@@ -12,7 +12,6 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from coverage_collector.covdata import uleb
 from coverage_collector.covdata.meta import read_string_table
@@ -266,8 +265,3 @@ def read_counters(path: str, hint: Layout | None = None) -> CounterFile:
             f"Couldn't read counter data file {path}: {exc.strerror}"
         ) from None
     return decode_counters(data, path, hint)
-
-
-def counter_array(values: npt.ArrayLike) -> U32Array:
-    """Return `values` as a uint32 counter array."""
-    return np.asarray(values, dtype=np.uint32)

@@ -35,10 +35,6 @@ class Pod:
     meta_path: str
     counter_files: list[CounterRef] = field(default_factory=list)
 
-    @property
-    def tag(self) -> str:
-        return os.path.basename(self.meta_path)[len("covmeta.") :]
-
 
 @dataclass
 class PodScan:
