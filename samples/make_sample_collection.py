@@ -422,8 +422,15 @@ def go_env() -> dict[str, str]:
     return {**os.environ, **GO_ENV}
 
 
+INJECTED_SERVER = Path(__file__).resolve().parent / "inject" / "coverage_server.go"
+
+
 def build(service: Service, bindir: Path) -> Path:
-    """Build one service the way the instrumented release build does."""
+    """Build one service the way the instrumented release build does.
+
+    Like doozer, copy the coverage server into the package main before building.
+    """
+    shutil.copyfile(INJECTED_SERVER, Path(service.source_dir) / INJECTED_SERVER.name)
     out = bindir / service.binary
     cmd = ["go", "build", "-cover", "-covermode=atomic", "-o", str(out), "."]
     subprocess.run(cmd, cwd=service.source_dir, env=go_env(), check=True)

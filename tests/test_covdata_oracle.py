@@ -102,6 +102,17 @@ def _profile_of(directory: Path, go_toolchain: Path, tmp_path: Path, tag: str) -
     return out.read_bytes()
 
 
+def write_both(go_toolchain: Path, tmp_path: Path, args: list[str]) -> tuple[Path, Path]:
+    """Run a covdata command that writes a directory with Go and with us; return both dirs."""
+    go_out, our_out = tmp_path / "go", tmp_path / "ours"
+    go_out.mkdir()
+    expected = go(go_toolchain, [*args, f"-o={go_out}"], tmp_path)
+    actual = ours([*args, f"-o={our_out}"])
+    assert expected.returncode == 0, expected.stderr
+    assert actual.returncode == 0, actual.stderr
+    return go_out, our_out
+
+
 MERGES = [
     ("lab_count", []),
     ("two_binaries", []),
@@ -127,12 +138,7 @@ def test_merge_matches_go(
 ) -> None:
     # merge: identical meta files, counter files equal in content and readable by covdata.
     data = require_dataset(go_datasets, name)
-    go_out, our_out = tmp_path / "go", tmp_path / "ours"
-    go_out.mkdir()
-    expected = go(go_toolchain, ["merge", data.i_arg, f"-o={go_out}", *flags], tmp_path)
-    actual = ours(["merge", data.i_arg, f"-o={our_out}", *flags])
-    assert expected.returncode == 0, expected.stderr
-    assert actual.returncode == 0, actual.stderr
+    go_out, our_out = write_both(go_toolchain, tmp_path, ["merge", data.i_arg, *flags])
     go_metas = {p.name: p.read_bytes() for p in go_out.glob("covmeta.*")}
     our_metas = {p.name: p.read_bytes() for p in our_out.glob("covmeta.*")}
     assert our_metas == go_metas
@@ -177,12 +183,7 @@ def test_subtract_intersect_match_go(
     data = require_dataset(go_datasets, name)
     dirs = list(data.dirs) if len(data.dirs) > 1 else [data.dirs[0], data.dirs[0]]
     i_arg = "-i=" + ",".join(map(str, dirs))
-    go_out, our_out = tmp_path / "go", tmp_path / "ours"
-    go_out.mkdir()
-    expected = go(go_toolchain, [command, i_arg, f"-o={go_out}", *flags], tmp_path)
-    actual = ours([command, i_arg, f"-o={our_out}", *flags])
-    assert expected.returncode == 0, expected.stderr
-    assert actual.returncode == 0, actual.stderr
+    go_out, our_out = write_both(go_toolchain, tmp_path, [command, i_arg, *flags])
     assert {p.name for p in our_out.glob("covmeta.*")} == {p.name for p in go_out.glob("covmeta.*")}
     assert _counter_contents(our_out) == _counter_contents(go_out)
 
