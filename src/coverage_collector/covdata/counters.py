@@ -2,8 +2,8 @@
 
 Only the first segment is read, as `go tool covdata` does. The counter values are
 decoded in one vectorised pass; record boundaries are found by following the
-chain of `numCounters` fields, verifying a whole known layout at once when the
-file repeats the layout of the previous file of the same binary.
+chain of `numCounters` fields. This module decodes one file at a time; `fastmerge`
+merges many files of one binary at once.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 from coverage_collector.covdata import uleb
 from coverage_collector.covdata.meta import read_string_table
 from coverage_collector.covdata.model import IntArray, U32Array
+from coverage_collector.covdata.pods import read_input
 from coverage_collector.exceptions import CovDataError
 
 COUNTER_MAGIC = b"\x00cwm"
@@ -26,6 +27,8 @@ FOOTER = struct.Struct("<4s4xI4x")
 FLAVOR_RAW = 1
 FLAVOR_ULEB = 2
 RECORD_HEADER = 3  # numCounters, pkgIdx, funcIdx
+ARGS_CACHE_SIZE = 4096
+_ARGS_CACHE: dict[bytes, dict[str, str]] = {}
 
 
 class CounterDecodeError(CovDataError):
@@ -47,23 +50,40 @@ class Layout:
 
 
 @dataclass(frozen=True)
-class CounterFile:
-    """A decoded counter data file: its header, args and function records."""
+class CounterHeader:
+    """The parts of a counter file before its function records."""
 
     path: str
     meta_hash: bytes
     flavor: int
+    big_endian: bool
+    n_entries: int
+    """Number of function records in the first segment."""
+    records_start: int
+    """Byte offset of the first function record."""
     args: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CounterFile:
+    """A decoded counter data file: its header, args and function records."""
+
+    header: CounterHeader
     values: U32Array
     """The value stream of the records (headers and counters interleaved)."""
     layout: Layout
 
     @property
-    def os_args(self) -> list[str] | None:
-        """Return the program's `os.Args` as recorded, or None when not recorded."""
-        if "argc" not in self.args:
-            return None
-        return [self.args.get(f"argv{i}", "") for i in range(int(self.args["argc"]))]
+    def path(self) -> str:
+        return self.header.path
+
+    @property
+    def meta_hash(self) -> bytes:
+        return self.header.meta_hash
+
+    @property
+    def args(self) -> dict[str, str]:
+        return self.header.args
 
     def counters(self, record: int) -> U32Array:
         """Return the counters of record number `record`."""
@@ -71,55 +91,72 @@ class CounterFile:
         return self.values[first : first + int(self.layout.counts[record])]
 
 
-def decode_counters(
-    data: bytes, path: str = "<counters>", hint: Layout | None = None
-) -> CounterFile:
-    """Decode the bytes of a counter data file named `path`.
+def os_args(args: dict[str, str]) -> list[str] | None:
+    """Return the program's `os.Args` recorded in `args`, or None when not recorded."""
+    if "argc" not in args:
+        return None
+    return [args.get(f"argv{i}", "") for i in range(int(args["argc"]))]
 
-    `hint` is the layout of a previous file of the same binary: when this file
-    has the same records, they are verified in one vectorised step.
+
+def _failure(path: str, defect: str) -> CounterDecodeError:
+    return CounterDecodeError(f"Couldn't decode counter data file {path}: {defect}")
+
+
+def parse_header(data: bytes, path: str = "<counters>") -> CounterHeader:
+    """Check a counter file's header, footer and tables; return what precedes its records.
+
     Raises `CounterDecodeError` naming `path` and the defect.
     """
-
-    def fail(defect: str) -> CounterDecodeError:
-        return CounterDecodeError(f"Couldn't decode counter data file {path}: {defect}")
-
     if len(data) < FILE_HEADER.size:
         what = "file is empty" if not data else f"file is only {len(data)} bytes"
-        raise fail(f"{what}; a counter-file header needs {FILE_HEADER.size}")
+        raise _failure(path, f"{what}; a counter-file header needs {FILE_HEADER.size}")
     magic, version, meta_hash, flavor, big_endian = FILE_HEADER.unpack_from(data)
     if magic != COUNTER_MAGIC:
-        raise fail(f"bad magic {magic!r}, not a Go coverage counter data file")
+        raise _failure(path, f"bad magic {magic!r}, not a Go coverage counter data file")
     if version > COUNTER_VERSION:
-        raise fail(f"unknown version {version} (expected {COUNTER_VERSION})")
+        raise _failure(path, f"unknown version {version} (expected {COUNTER_VERSION})")
     footer_magic, num_segments = FOOTER.unpack_from(data, len(data) - FOOTER.size)
     if footer_magic != COUNTER_MAGIC:
-        raise fail("no valid footer: the file is truncated or not a counter data file")
+        raise _failure(path, "no valid footer: the file is truncated or not a counter data file")
     if num_segments == 0:
-        raise fail("footer announces no segments")
+        raise _failure(path, "footer announces no segments")
     if flavor not in (FLAVOR_RAW, FLAVOR_ULEB):
-        raise fail(f"unknown counter flavor {flavor} (expected 1 or 2)")
+        raise _failure(path, f"unknown counter flavor {flavor} (expected 1 or 2)")
     seg_start = FILE_HEADER.size
     if seg_start + SEGMENT_HEADER.size > len(data):
-        raise fail("truncated segment header")
+        raise _failure(path, "truncated segment header")
     n_entries, strtab_len, args_len = SEGMENT_HEADER.unpack_from(data, seg_start)
     strtab_start = seg_start + SEGMENT_HEADER.size
     args_start = strtab_start + strtab_len
     records_start = args_start + args_len
     if records_start > len(data):
-        raise fail("string or args table runs past the end of the file")
-    try:
-        strings, _ = read_string_table(data, strtab_start, args_start)
-        args = _read_args(data, args_start, records_start, strings)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+        raise _failure(path, "string or args table runs past the end of the file")
+    tables = data[strtab_start:records_start]
+    args = _ARGS_CACHE.get(tables)  # a binary's runs often share their arguments
+    if args is None:
+        try:
+            strings, _ = read_string_table(data, strtab_start, args_start)
+            args = _read_args(data, args_start, records_start, strings)
+        except ValueError as exc:
+            raise _failure(path, str(exc)) from None
+        if len(_ARGS_CACHE) < ARGS_CACHE_SIZE:
+            _ARGS_CACHE[tables] = args
     records_start += -records_start % 4
-    values = _decode_values(data, records_start, flavor, bool(big_endian))
+    return CounterHeader(path, meta_hash, flavor, bool(big_endian), n_entries, records_start, args)
+
+
+def decode_counters(data: bytes, path: str = "<counters>") -> CounterFile:
+    """Decode the bytes of a counter data file named `path`.
+
+    Raises `CounterDecodeError` naming `path` and the defect.
+    """
+    header = parse_header(data, path)
+    values = _decode_values(data, header.records_start, header.flavor, header.big_endian)
     try:
-        layout = find_layout(values, n_entries, hint)
+        layout = find_layout(values, header.n_entries)
     except ValueError as exc:
-        raise fail(str(exc)) from None
-    return CounterFile(path, meta_hash, flavor, args, values, layout)
+        raise _failure(path, str(exc)) from None
+    return CounterFile(header, values, layout)
 
 
 def _read_args(data: bytes, pos: int, end: int, strings: list[str]) -> dict[str, str]:
@@ -156,58 +193,26 @@ def _decode_values(data: bytes, start: int, flavor: int, big_endian: bool) -> U3
     return np.frombuffer(data, dtype=dtype, count=count, offset=start).astype(np.uint32)
 
 
-def find_layout(values: U32Array, n_entries: int, hint: Layout | None = None) -> Layout:
+def find_layout(values: U32Array, n_entries: int) -> Layout:
     """Follow the record chain `numCounters, pkg, func, counters...` `n_entries` times.
 
+    One Python step per record (not per value); `fastmerge` walks many files at once.
     Raises ValueError when the records run past the end of `values`.
     """
     n_values = len(values)
     if n_entries > n_values:
         raise ValueError(f"{n_entries} function records announced, the data is truncated")
     stream = memoryview(values)  # cheap scalar access for the sequential walk
-    if (
-        hint is not None
-        and len(hint) == n_entries
-        and (
-            n_entries == 0
-            or (
-                _head_matches(stream, 0, hint, 0)
-                and _verify_run(values, 0, hint, 0, n_entries) == n_entries
-            )
-        )
-    ):
-        return hint  # the same records as the previous file: share its layout object
-    starts: list[IntArray | list[int]] = []
-    found = 0
+    starts = []
     pos = 0
-    hint_at = 0
-    by_id = {} if hint is None else _hint_index(hint)
-    pending: list[int] = []
-    while found < n_entries:
-        if hint is not None and hint_at < len(hint) and _head_matches(stream, pos, hint, hint_at):
-            matched = _verify_run(values, pos, hint, hint_at, n_entries - found)
-            if matched:
-                segment = hint.starts[hint_at : hint_at + matched] + (pos - hint.starts[hint_at])
-                starts.append(pending)
-                pending = []
-                starts.append(segment)
-                found += matched
-                hint_at += matched
-                last = int(segment[-1])
-                pos = last + RECORD_HEADER + stream[last]
-                continue
+    for record in range(n_entries):
         if pos + RECORD_HEADER > n_values:
-            raise ValueError(f"function record {found} is truncated")
-        count = stream[pos]
-        pending.append(pos)
-        if by_id:
-            hint_at = by_id.get((stream[pos + 1], stream[pos + 2]), len(hint or ())) + 1
-        pos += RECORD_HEADER + count
-        found += 1
-    starts.append(pending)
-    record_starts = np.concatenate([np.asarray(s, dtype=np.int64) for s in starts])
-    if len(record_starts) and pos > n_values:
+            raise ValueError(f"function record {record} is truncated")
+        starts.append(pos)
+        pos += RECORD_HEADER + stream[pos]
+    if pos > n_values:
         raise ValueError(f"function record {n_entries - 1} is truncated")
+    record_starts = np.array(starts, dtype=np.int64)
     return Layout(
         starts=record_starts,
         counts=values[record_starts].astype(np.int64),
@@ -216,52 +221,6 @@ def find_layout(values: U32Array, n_entries: int, hint: Layout | None = None) ->
     )
 
 
-def _hint_index(hint: Layout) -> dict[tuple[int, int], int]:
-    """Map each (pkg, func) of `hint` to its record number."""
-    return {
-        (p, f): i
-        for i, (p, f) in enumerate(zip(hint.pkgs.tolist(), hint.funcs.tolist(), strict=False))
-    }
-
-
-def _head_matches(stream: memoryview, pos: int, hint: Layout, at: int) -> bool:
-    """Tell whether the record at `pos` looks like record `at` of `hint` (cheap check)."""
-    if pos + RECORD_HEADER > len(stream):
-        return False
-    return bool(
-        stream[pos] == hint.counts[at]
-        and stream[pos + 1] == hint.pkgs[at]
-        and stream[pos + 2] == hint.funcs[at]
-    )
-
-
-def _verify_run(values: U32Array, pos: int, hint: Layout, at: int, limit: int) -> int:
-    """Return how many consecutive records of `hint`, from record `at`, sit at `pos` on.
-
-    A record counts only when its `numCounters`, package and function all equal the
-    hint's, which proves the next record starts where the hint says.
-    """
-    stop = min(len(hint), at + limit)
-    where = hint.starts[at:stop] + (pos - hint.starts[at])
-    counts = hint.counts[at:stop]
-    fits = where + RECORD_HEADER + counts <= len(values)
-    n_fit = int(np.argmin(fits)) if not fits.all() else len(fits)
-    where = where[:n_fit]
-    ok = (
-        (values[where] == counts[:n_fit])
-        & (values[where + 1] == hint.pkgs[at : at + n_fit])
-        & (values[where + 2] == hint.funcs[at : at + n_fit])
-    )
-    return int(np.argmin(ok)) if not ok.all() else n_fit
-
-
-def read_counters(path: str, hint: Layout | None = None) -> CounterFile:
+def read_counters(path: str) -> CounterFile:
     """Read and decode the counter data file at `path`."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise CounterDecodeError(
-            f"Couldn't read counter data file {path}: {exc.strerror}"
-        ) from None
-    return decode_counters(data, path, hint)
+    return decode_counters(read_input(path, "counter data file"), path)

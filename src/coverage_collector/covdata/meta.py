@@ -13,14 +13,15 @@ import numpy as np
 
 from coverage_collector.covdata import uleb
 from coverage_collector.covdata.model import (
+    STRING_CODEC,
     CounterMode,
     Granularity,
     IntArray,
     MetaFile,
     PackageMeta,
     enum_or_raw,
-    go_str,
 )
+from coverage_collector.covdata.pods import read_input
 from coverage_collector.exceptions import CovDataError
 
 META_MAGIC = b"\x00cvm"
@@ -48,17 +49,19 @@ class _FuncColumns:
 
 def read_string_table(data: bytes, pos: int, end: int) -> tuple[list[str], int]:
     """Read a Go string table from `data[pos:end]`; return the strings and the end offset."""
+    read = uleb.read
     try:
-        count, pos = uleb.read(data, pos)
+        count, pos = read(data, pos)
         if count > end - pos:
             raise IndexError
         strings = []
         for _ in range(count):
-            length, pos = uleb.read(data, pos)
-            if pos + length > end:
+            length, pos = read(data, pos)
+            stop = pos + length
+            if stop > end:
                 raise IndexError
-            strings.append(go_str(data[pos : pos + length]))
-            pos += length
+            strings.append(data[pos:stop].decode(*STRING_CODEC))
+            pos = stop
     except IndexError:
         raise ValueError("string table runs past its end") from None
     if pos > end:
@@ -233,9 +236,4 @@ def _assemble(
 
 def read_meta(path: str) -> MetaFile:
     """Read and decode the meta-data file at `path`."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise MetaDecodeError(f"Couldn't read meta-data file {path}: {exc.strerror}") from None
-    return decode_meta(data, path)
+    return decode_meta(read_input(path, "meta-data file"), path)

@@ -19,6 +19,15 @@ COUNTER_NAME = re.compile(rf"covcounters\.({_NOT_SPACE}+)\.([0-9]+)\.([0-9]+)+\Z
 _GO_INT_MAX = 2**63 - 1
 
 
+def read_input(path: str, kind: str) -> bytes:
+    """Return the bytes of input file `path` (a `kind` of file), naming it in any error."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise CovDataError(f"Couldn't read {kind} {path}: {exc.strerror}") from None
+
+
 @dataclass(frozen=True)
 class CounterRef:
     """A counter data file of a pod and where it came from."""

@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from coverage_collector.covdata.accumulate import PodAccumulator, UnitCounters, Warn
-from coverage_collector.covdata.counters import CounterFile, Layout, read_counters
+from coverage_collector.covdata.counters import CounterFile, read_counters
+from coverage_collector.covdata.counters import os_args as recorded_args
+from coverage_collector.covdata.fastmerge import IrregularInputError, merge_files
 from coverage_collector.covdata.meta import read_meta
 from coverage_collector.covdata.model import CounterMode, Granularity, MetaFile
 from coverage_collector.covdata.pods import Pod
@@ -59,9 +61,10 @@ class ArgsSummary:
     goarch: str = ""
     started: bool = False
 
-    def add(self, counter_file: CounterFile) -> None:
-        os_args = counter_file.os_args or []
-        goos, goarch = counter_file.args.get("GOOS", ""), counter_file.args.get("GOARCH", "")
+    def add(self, args: dict[str, str]) -> None:
+        """Fold in the args of one more counter file."""
+        os_args = recorded_args(args) or []
+        goos, goarch = args.get("GOOS", ""), args.get("GOARCH", "")
         if not self.started:
             self.os_args, self.goos, self.goarch, self.started = os_args, goos, goarch, True
             return
@@ -95,12 +98,9 @@ class PodData:
 
 
 def iter_counter_files(pod: Pod) -> Iterator[CounterFile]:
-    """Decode the counter files of `pod` in order, each one hinted by the previous layout."""
-    hint: Layout | None = None
+    """Decode the counter files of `pod` one by one, in order."""
     for ref in pod.counter_files:
-        counter_file = read_counters(ref.path, hint)
-        hint = counter_file.layout
-        yield counter_file
+        yield read_counters(ref.path)
 
 
 def read_pod(
@@ -108,16 +108,25 @@ def read_pod(
 ) -> PodData:
     """Decode `pod` and merge its counter files in the mode `merger` settles on.
 
-    The files' program arguments are folded into `summary` (a new one by default).
+    The regular case goes through `fastmerge`; irregular files through the exact,
+    file-by-file path. The files' program arguments are folded into `summary`.
     """
     meta = read_meta(pod.meta_path)
     merger.visit(meta)
-    accumulator = PodAccumulator(meta, merger.mode, warn)
     summary = ArgsSummary() if summary is None else summary
-    for counter_file in iter_counter_files(pod):
-        accumulator.add(counter_file)
-        summary.add(counter_file)
-    return PodData(pod, meta, accumulator.result(), summary)
+    paths = [ref.path for ref in pod.counter_files]
+    try:
+        counters, all_args = merge_files(meta, paths, merger.mode, warn)
+    except IrregularInputError:
+        accumulator = PodAccumulator(meta, merger.mode, warn)
+        all_args = []
+        for counter_file in iter_counter_files(pod):
+            accumulator.add(counter_file)
+            all_args.append(counter_file.args)
+        counters = accumulator.result()
+    for args in all_args:
+        summary.add(args)
+    return PodData(pod, meta, counters, summary)
 
 
 def package_filter(patterns: str) -> PackageFilter | None:

@@ -67,6 +67,9 @@ def read(data: bytes, pos: int) -> tuple[int, int]:
 
     Raises IndexError when the data ends inside the value.
     """
+    byte = data[pos]
+    if byte < 0x80:  # the common case: one byte
+        return byte, pos + 1
     value = 0
     shift = 0
     while True:
