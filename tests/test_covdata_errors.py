@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from coverage_collector.covdata import uleb
-from coverage_collector.covdata.counters import read_counters
+from coverage_collector.covdata.counters import parse_header, read_counters
 from coverage_collector.covdata.meta import read_meta
 from coverage_collector.covdata.writer import FuncCounters, encode_counter_file
 from gofixtures import Dataset, cache_root, covdata, go_env, require_dataset
@@ -75,6 +75,12 @@ def assert_same_as_go(directory: Path, go_toolchain: Path, tmp_path: Path) -> No
     assert our_file.read_bytes() == go_file.read_bytes()
 
 
+def _records_replaced(data: bytearray, byte: int) -> bytes:
+    """Return `data` with every byte of its function records set to `byte`."""
+    start = parse_header(bytes(data)).records_start
+    return bytes(data[:start]) + bytes([byte]) * (len(data) - 16 - start) + bytes(data[-16:])
+
+
 COUNTER_DEFECTS: list[tuple[str, Callable[[bytearray], bytes | bytearray], str]] = [
     ("empty", lambda b: b"", "file is empty"),
     ("short", lambda b: b[:20], "only 20 bytes"),
@@ -85,6 +91,7 @@ COUNTER_DEFECTS: list[tuple[str, Callable[[bytearray], bytes | bytearray], str]]
     ("flavor 7", lambda b: b[:24] + b"\x07" + b[25:], "unknown counter flavor 7"),
     ("huge strtab", lambda b: b[:40] + struct.pack("<I", 10**6) + b[44:], "past the end"),
     ("too many records", lambda b: b[:32] + struct.pack("<Q", 10**6) + b[40:], "truncated"),
+    ("endless uleb", lambda b: _records_replaced(b, 0xFF), "truncated"),
 ]
 
 
