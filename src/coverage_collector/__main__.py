@@ -1,5 +1,5 @@
 """Allow `python -m coverage_collector`."""
 
-from coverage_collector.cli import main
+from coverage_collector.entry import main
 
 raise SystemExit(main())

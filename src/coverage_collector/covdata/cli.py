@@ -77,6 +77,12 @@ def run_covdata(command: str | None, args: list[str]) -> int:
         if exc.hint:
             sys.stderr.write(f"hint: {exc.hint}\n")
         return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("Cancelled by user\n")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no tracebacks
+        sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
+        return 1
     sys.stdout.buffer.write(outcome.stdout)
     sys.stdout.flush()
     for problem in outcome.problems:
