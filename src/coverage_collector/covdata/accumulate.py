@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coverage_collector.covdata.arrays import run_offsets
 from coverage_collector.covdata.counters import RECORD_HEADER, CounterFile
 from coverage_collector.covdata.model import BoolArray, CounterMode, IntArray, MetaFile, U32Array
 from coverage_collector.exceptions import CovDataError
@@ -65,10 +66,7 @@ class PodAccumulator:
         self._check_lengths(counter_file.path, funcs, counts)
         self.executed[funcs] = True
         usable = np.minimum(counts, self.n_units_of[funcs])
-        owner = np.repeat(np.arange(len(records)), usable)
-        first = np.zeros(len(records), dtype=np.int64)
-        np.cumsum(usable[:-1], out=first[1:])
-        offset = np.arange(int(usable.sum())) - first[owner]
+        owner, offset = run_offsets(usable)
         values = counter_file.values[layout.starts[records][owner] + RECORD_HEADER + offset]
         slots = self.meta.func_units[funcs][owner] + offset
         if self.mode == CounterMode.SET:

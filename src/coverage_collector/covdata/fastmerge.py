@@ -3,7 +3,7 @@
 Files are read in batches. A batch is decoded in one ULEB128 pass over the
 concatenated record sections; the record chains of all its files are followed
 in lockstep (one vectorised step per record index, across files); then every
-counter is sent to its unit with one cumulative sum and one `bincount`.
+counter is sent to its unit with one cumulative sum and one `add.at`.
 
 Only the regular case is handled here: ULEB files whose records all name known
 functions with exactly one counter per unit (what Go writes). Anything else
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from coverage_collector.covdata.accumulate import UnitCounters, Warn, finish
+from coverage_collector.covdata.arrays import run_offsets
 from coverage_collector.covdata.counters import (
     FLAVOR_ULEB,
     RECORD_HEADER,
@@ -34,25 +35,25 @@ from coverage_collector.covdata.model import IntArray, MetaFile, U32Array
 from coverage_collector.covdata.pods import read_input
 
 BATCH_BYTES = 3 << 20
-"""Bytes of counter files decoded together: bounds memory (about 30 bytes per value)."""
+"""Bytes of counter files decoded together: small enough to stay in cache, large enough
+that the per-step cost of the lockstep walk is shared by many files (measured)."""
 THREADS = 2
 ADD_CHUNK = 1 << 18
 MAX_LOCKSTEP_CELLS = 16 << 20
 """Upper bound on records x files of one batch's lockstep table."""
 
 
-class _Workspace:
-    """Large scratch arrays reused from batch to batch (fresh ones cost page faults)."""
+class _Scratch:
+    """An int32 array reused from batch to batch (fresh pages cost a fault each)."""
 
     def __init__(self) -> None:
-        self._arrays: dict[str, np.ndarray] = {}
+        self._array = np.empty(0, dtype=np.int32)
 
-    def array(self, name: str, size: int) -> np.ndarray:
-        """Return an int32 scratch array of `size` elements (contents undefined)."""
-        held = self._arrays.get(name)
-        if held is None or len(held) < size:
-            held = self._arrays[name] = np.empty(max(size, BATCH_BYTES), dtype=np.int32)
-        return held[:size]
+    def get(self, size: int) -> np.ndarray:
+        """Return `size` elements of scratch space (contents undefined)."""
+        if len(self._array) < size:
+            self._array = np.empty(max(size, BATCH_BYTES), dtype=np.int32)
+        return self._array[:size]
 
 
 class IrregularInputError(Exception):
@@ -86,13 +87,13 @@ def merge_files(
     scratch = threading.local()
 
     def merge_batch(batch_paths: list[str]) -> tuple[np.ndarray, IntArray, list[dict[str, str]]]:
-        if not hasattr(scratch, "workspace"):
-            scratch.workspace = _Workspace()
+        if not hasattr(scratch, "space"):
+            scratch.space = _Scratch()
         batch = _read_batch(batch_paths)
         starts = _walk(batch)
         funcs = _check_records(meta, batch.values, starts)
         partial = np.zeros(meta.n_units, dtype=np.uint64)
-        _scatter(meta, batch, starts, funcs, partial, scratch.workspace)
+        _scatter(meta, batch, starts, funcs, partial, scratch.space)
         return partial, funcs, [h.args for h in batch.headers]
 
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
@@ -251,7 +252,7 @@ def _scatter(
     starts: IntArray,
     funcs: IntArray,
     totals: np.ndarray,
-    workspace: _Workspace,
+    scratch: _Scratch,
 ) -> None:
     """Add every counter of the batch to its unit.
 
@@ -272,7 +273,7 @@ def _scatter(
     tail_start[with_records] = last_counter[np.cumsum(per_file)[with_records] - 1] + 1
     values[_ranges(tail_start, batch.end_value + 1)] = 0
     first_slot = meta.func_units[funcs]
-    step = workspace.array("step", len(values))
+    step = scratch.get(len(values))
     step.fill(1)
     if len(funcs):
         # slot just before a record's first counter: the previous counter's slot plus the
@@ -292,8 +293,5 @@ def _scatter(
 
 def _ranges(lo: IntArray, hi: IntArray) -> IntArray:
     """Return the concatenation of `arange(lo[i], hi[i])`."""
-    lengths = np.maximum(hi - lo, 0)
-    owner = np.repeat(np.arange(len(lo)), lengths)
-    first = np.zeros(len(lo), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=first[1:])
-    return lo[owner] + np.arange(int(lengths.sum())) - first[owner]
+    owner, offset = run_offsets(np.maximum(hi - lo, 0))
+    return lo[owner] + offset

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from coverage_collector.covdata import uleb
+from coverage_collector.covdata.arrays import run_offsets
 from coverage_collector.covdata.model import (
     STRING_CODEC,
     CounterMode,
@@ -168,10 +169,7 @@ def _decode_functions(blob: bytes, offsets: IntArray, region_start: int) -> _Fun
     record_end = first + 3 + UNIT_FIELDS * n_units + 1
     if np.any(record_end > n_values):
         raise ValueError("function record runs past the end of the blob (truncated)")
-    unit_owner = np.repeat(np.arange(len(first)), n_units)
-    unit_starts = np.zeros(len(first) + 1, dtype=np.int64)
-    np.cumsum(n_units, out=unit_starts[1:])
-    slot = np.arange(int(unit_starts[-1])) - unit_starts[unit_owner]
+    unit_owner, slot = run_offsets(n_units)
     base = first[unit_owner] + 3 + UNIT_FIELDS * slot
     units = values[base[:, None] + np.arange(UNIT_FIELDS)].astype(np.uint32).astype(np.int64)
     return _FuncColumns(
