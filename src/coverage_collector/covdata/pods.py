@@ -22,8 +22,8 @@ _GO_INT_MAX = 2**63 - 1
 def read_input(path: str, kind: str) -> bytes:
     """Return the bytes of input file `path` (a `kind` of file), naming it in any error."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        with open(path, "rb", buffering=0) as handle:  # one read, no buffer layer
+            return handle.readall()
     except OSError as exc:
         raise CovDataError(f"Couldn't read {kind} {path}: {exc.strerror}") from None
 
