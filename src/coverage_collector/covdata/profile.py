@@ -47,6 +47,7 @@ class Profile:
         self.strings: dict[str, int] = {}
         self.packages: set[str] = set()
         self._parts: list[dict[str, IntArray]] = []
+        self._merged: tuple[UnitTable, list[str]] | None = None
 
     def _intern(self, values: list[str]) -> IntArray:
         return np.array([self.strings.setdefault(v, len(self.strings)) for v in values], np.int64)
@@ -62,6 +63,7 @@ class Profile:
         mask[chosen] = True
         units = np.flatnonzero(mask[unit_pkg]) if len(unit_pkg) else np.zeros(0, np.int64)
         funcs = meta.unit_func[units]
+        self._merged = None
         self._parts.append(
             {
                 "pkg": pkg_ids[unit_pkg[units]] if len(units) else units,
@@ -92,6 +94,11 @@ class Profile:
         end column, statements (covdata's order); function name and literal flag
         only break ties, which covdata leaves unspecified.
         """
+        if self._merged is None:
+            self._merged = self._merge_units()
+        return self._merged
+
+    def _merge_units(self) -> tuple[UnitTable, list[str]]:
         names, ranks = self._string_ranks()
         fields = list(UnitTable.__dataclass_fields__)
         cols = {f: np.concatenate([p[f] for p in self._parts]) for f in fields}
