@@ -67,6 +67,22 @@ def test_summary_matches_covdata_per_binary(tmp_path: Path, go_toolchain: Path) 
         assert 0 < summary.pc_covered < 100
 
 
+def test_demo_never_replaces_real_coverage_data(tmp_path: Path) -> None:
+    # Pointing the demo at a real collection is refused; a previous demo is replaced.
+    (tmp_path / "real" / "coverage" / "entry").mkdir(parents=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "coverage_collector", "demo", "--output", str(tmp_path / "real")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1 and "already holds coverage data" in result.stderr
+    assert (tmp_path / "real" / "coverage" / "entry").is_dir()
+    copy_sample(str(tmp_path / "demo"))
+    copy_sample(str(tmp_path / "demo"))
+    assert len(list_entries(str(tmp_path / "demo"))) == 10
+
+
 @pytest.mark.parametrize("damage", ["bad-json", "bad-meta"])
 def test_demo_summary_reports_damaged_entries(tmp_path: Path, damage: str) -> None:
     # A damaged entry is reported by name and the other entries still count.

@@ -105,8 +105,9 @@ def covdata(command: str | None, args: tuple[str, ...]) -> None:
 )
 def demo(output: str) -> None:
     """Run the pipeline on the bundled sample collection (no network, no Go needed)."""
-    from coverage_collector.demo import run_demo
+    from coverage_collector.demo import copy_sample, run_demo
 
+    copy_sample(output)
     logs.configure("info", output)
     if run_demo(output):
         raise SystemExit(ERR)

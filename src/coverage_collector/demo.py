@@ -22,7 +22,7 @@ from coverage_collector.covdata.accumulate import U32_MAX
 from coverage_collector.covdata.model import MetaFile
 from coverage_collector.covdata.pods import collect_pods
 from coverage_collector.covdata.reader import ModeMerger, read_pod
-from coverage_collector.exceptions import CollectorError
+from coverage_collector.exceptions import CollectorError, DataError
 
 INJECTED_FILES = ("coverage_server.go", "coverage_producer.go")
 """Files the build injects into every binary; they are not the application."""
@@ -84,22 +84,38 @@ def summarize(entries: list[Entry], problems: list[str]) -> list[BinarySummary]:
     return sorted(binaries.values(), key=lambda s: s.name)
 
 
+DEMO_MARKER = ".coverage-collector-demo"
+"""Marks a collection made by the demo, which a later demo run may replace."""
+
+
 def copy_sample(output: str) -> None:
-    """Copy the bundled sample collection's coverage data into `output`."""
+    """Copy the bundled sample collection's coverage data into `output`.
+
+    Refuses to replace coverage data that an earlier demo run did not write.
+    """
     source = resources.files("coverage_collector") / "sample_collection" / "coverage"
     target = os.path.join(output, "coverage")
-    shutil.rmtree(target, ignore_errors=True)
+    marker = os.path.join(output, DEMO_MARKER)
+    if os.path.lexists(target):
+        if not os.path.exists(marker):
+            raise DataError(
+                f"Couldn't create the demo in {output}: it already holds coverage data",
+                hint="choose another --output directory",
+            )
+        shutil.rmtree(target)
+    os.makedirs(output, exist_ok=True)
+    with open(marker, "w", encoding="utf-8") as handle:
+        handle.write("written by `coverage-collector demo`\n")
     with resources.as_file(source) as path:
         shutil.copytree(path, target)
 
 
 def run_demo(output: str, console: Console | None = None) -> int:
-    """Copy the sample collection to `output` and print its per-binary coverage.
+    """Print the per-binary coverage of the demo collection in `output`.
 
     Returns the number of problems found (0 for the pristine sample).
     """
     console = console or Console(width=max(Console().width, 110))
-    copy_sample(output)
     entries = list_entries(output)
     problems: list[str] = []
     summaries = summarize(entries, problems)
