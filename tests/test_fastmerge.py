@@ -11,6 +11,7 @@ from coverage_collector.covdata import fastmerge
 from coverage_collector.covdata.accumulate import accumulate
 from coverage_collector.covdata.counters import read_counters
 from coverage_collector.covdata.meta import read_meta
+from coverage_collector.covdata.writer import encode_counter_file
 from gofixtures import Dataset, require_dataset
 
 
@@ -47,3 +48,22 @@ def test_irregular_files_are_refused(go_datasets: dict[str, Dataset], tmp_path: 
     victim.write_bytes(bytes(raw))
     with pytest.raises(fastmerge.IrregularInputError):
         fastmerge.merge_files(meta, [str(victim)], meta.mode, print)
+
+
+@pytest.mark.parametrize("empty_first", [True, False])
+def test_files_without_records_in_a_batch(
+    empty_first: bool, go_datasets: dict[str, Dataset], tmp_path: Path
+) -> None:
+    # A counter file with no function records (valid; Go writes it after ClearCounters) may
+    # open or sit inside a batch without shifting anyone's counters.
+    data = require_dataset(go_datasets, "lab_count")
+    meta = read_meta(str(data.meta_files()[0]))
+    empty = tmp_path / f"covcounters.{meta.hash_hex}.7.7"
+    empty.write_bytes(encode_counter_file(meta.file_hash, {"GOOS": "linux"}, []))
+    paths = [str(p) for p in data.counter_files()]
+    paths.insert(0 if empty_first else 1, str(empty))
+    fast, args = fastmerge.merge_files(meta, paths, meta.mode, print)
+    exact = accumulate(meta, [read_counters(p) for p in paths], meta.mode, print)
+    assert np.array_equal(fast.counts, exact.counts)
+    assert np.array_equal(fast.executed_funcs, exact.executed_funcs)
+    assert args[0 if empty_first else 1] == {"GOOS": "linux"}
