@@ -65,7 +65,9 @@ def cli() -> None:
 
 @cli.group()
 def cluster() -> None:
-    """Collection pipeline: download, compile, clone-sources, render (in that order)."""
+    """Collection pipeline: download, compile, clone-sources, render (in that order).
+
+    The commands of this group arrive stage by stage; `demo` shows the pipeline so far."""
 
 
 @cli.group()

@@ -45,9 +45,12 @@ Commands (byte-identical to `go tool covdata`, no Go toolchain needed):
 
 def run_covdata(command: str | None, args: list[str]) -> int:
     """Run one covdata command line; return the exit status."""
-    if command in (None, "-h", "-help", "--help", "help"):
+    if command is None:
+        sys.stderr.write(OVERVIEW)
+        return 2
+    if command in ("-h", "-help", "--help", "help"):
         sys.stdout.write(OVERVIEW)
-        return 0 if command else 2
+        return 0
     if command not in COMMANDS:
         sys.stderr.write(f"error: unknown covdata command {command!r}\n\n{OVERVIEW}")
         return 2
