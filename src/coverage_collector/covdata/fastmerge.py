@@ -34,7 +34,7 @@ from coverage_collector.covdata.counters import (
 from coverage_collector.covdata.model import IntArray, MetaFile, U32Array
 from coverage_collector.covdata.pods import read_input
 
-BATCH_BYTES = 3 << 20
+BATCH_BYTES = 5 << 19  # 2.5 MiB
 """Bytes of counter files decoded together: small enough to stay in cache, large enough
 that the per-step cost of the lockstep walk is shared by many files (measured)."""
 THREADS = 2
