@@ -70,6 +70,42 @@ def cluster() -> None:
     The commands of this group arrive stage by stage; `demo` shows the pipeline so far."""
 
 
+@cluster.command("download")
+@collection_options
+@click.option("--bucket", required=True, help="S3 bucket name.")
+@click.option("--prefix", required=True, help="S3 key prefix the producer writes under.")
+@click.option("--profile", default=None, help="AWS profile (default: the standard chain).")
+@click.option("--region", default=None, help="AWS region.")
+@click.option(
+    "--endpoint-url",
+    envvar="AWS_ENDPOINT_URL",
+    default=None,
+    help="S3-compatible endpoint (MinIO, Ceph, ODF); also AWS_ENDPOINT_URL.",
+)
+@click.option("--skip-existing", is_flag=True, help="Skip entries that already have local data.")
+def download_command(
+    collection: str,
+    max_concurrency: int,
+    bucket: str,
+    prefix: str,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    skip_existing: bool,
+) -> None:
+    """Download coverage data from S3 into <collection>/coverage/ (incremental)."""
+    from coverage_collector.s3 import DownloadOptions, download
+
+    options = DownloadOptions(
+        collection, bucket, prefix, profile, region, endpoint_url, skip_existing, max_concurrency
+    )
+    summary = download(options)
+    for line in summary.lines():
+        log.info("%s", line)
+    if not summary.ok:
+        raise SystemExit(ERR)
+
+
 @cli.group()
 @click.option("--project", required=True, help="GCP project ID.")
 @click.option("--dataset", required=True, help="BigQuery dataset name.")

@@ -36,7 +36,7 @@ def configure(verbosity: str = "info", collection: str | None = None) -> str | N
     logger.setLevel(level)
     logger.propagate = False
     stderr = logging.StreamHandler()
-    stderr.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    stderr.setFormatter(_ConsoleFormatter())
     logger.addHandler(stderr)
     if collection is None:
         return None
@@ -48,6 +48,16 @@ def configure(verbosity: str = "info", collection: str | None = None) -> str | N
     to_file.setFormatter(logging.Formatter(_FORMAT))
     logger.addHandler(to_file)
     return path
+
+
+class _ConsoleFormatter(logging.Formatter):
+    """Plain lines for information; `warning:`/`error:` prefixes for the rest, like covdata."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = super().format(record)
+        if record.levelno == logging.INFO:
+            return message
+        return f"{record.levelname.lower()}: {message}"
 
 
 def get_logger(name: str) -> logging.Logger:

@@ -1,0 +1,251 @@
+"""The producer's S3 layout: which keys are coverage, which entry and instance each belongs to.
+
+Pure functions over listed objects (no I/O), so every rule is tested on its own:
+
+    {host}/{ns}/{pod}/{container}/{discoveryTime}/{image}/{binary}/<file>    a pod's container
+    {host}/_host_/{discoveryTime}/{binary}/<file>                            a host process
+
+with <file> one of `covmeta.<hash>`, `covcounters.<hash>.<pid>.<1|2>` (two alternating
+cumulative snapshots per process) and `info.json`. Everything else is "unexpected":
+counted and reported, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+POD_DEPTH = 8
+HOST_DEPTH = 5
+HOST_MARKER = "_host_"
+META_NAME = re.compile(r"covmeta\.([0-9a-f]{32})\Z")
+COUNTER_NAME = re.compile(r"covcounters\.([0-9a-f]{32})\.([0-9]{1,18})\.([0-9]{1,20})\Z")
+INFO_NAME = "info.json"
+MAX_NAME = 200
+_SAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass(frozen=True, order=True)
+class EntryId:
+    """Who ran the binary: one entry per (host, namespace, pod, container, binary)."""
+
+    host: str
+    namespace: str
+    pod: str
+    container: str
+    binary: str
+    host_process: bool
+
+    def as_json(self) -> str:
+        return json.dumps(
+            [self.host, self.namespace, self.pod, self.container, self.binary, self.host_process]
+        )
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    """One listed S3 object."""
+
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+
+
+@dataclass(frozen=True)
+class Located:
+    """A coverage object whose key has the producer's shape."""
+
+    obj: RemoteObject
+    entry: EntryId
+    discovery: str
+    image: str
+    name: str
+
+
+@dataclass
+class Instance:
+    """One process instance (a discovery and a pid) and its newest counter snapshot."""
+
+    discovery: str
+    pid: int
+    meta_hash: str
+    newest: RemoteObject
+    superseded: list[RemoteObject] = field(default_factory=list)
+
+    @property
+    def local_name(self) -> str:
+        """A name `go tool covdata` accepts, unique per instance within its entry."""
+        return f"covcounters.{self.meta_hash}.{self.pid}.{discovery_number(self.discovery)}"
+
+
+@dataclass
+class EntryPlan:
+    """What one entry should look like locally."""
+
+    entry: EntryId
+    metas: dict[str, RemoteObject] = field(default_factory=dict)
+    """Meta files by hash (a restarted container may run a rebuilt binary)."""
+    instances: list[Instance] = field(default_factory=list)
+    info: RemoteObject | None = None
+    image: str = ""
+    discoveries: list[str] = field(default_factory=list)
+
+    def files(self) -> dict[str, RemoteObject]:
+        """Return the objects to fetch, by local file name."""
+        wanted = {f"covmeta.{h}": obj for h, obj in self.metas.items()}
+        wanted.update({i.local_name: i.newest for i in self.instances})
+        if self.info is not None:
+            wanted[INFO_NAME] = self.info
+        return wanted
+
+
+@dataclass
+class Listing:
+    """Listed objects sorted into coverage and unexpected keys."""
+
+    located: list[Located] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    depths: Counter[int] = field(default_factory=Counter)
+
+
+def normalise_prefix(prefix: str) -> str:
+    """Return `prefix` with exactly one trailing slash (empty stays empty)."""
+    prefix = prefix.strip("/")
+    return f"{prefix}/" if prefix else ""
+
+
+def classify(objects: list[RemoteObject], prefix: str) -> Listing:
+    """Sort `objects` listed under `prefix` (normalised) into coverage and unexpected."""
+    listing = Listing()
+    for obj in objects:
+        parts = obj.key[len(prefix) :].split("/")
+        listing.depths[len(parts)] += 1
+        located = _locate(obj, parts)
+        if located is None:
+            listing.unexpected.append(obj.key)
+        else:
+            listing.located.append(located)
+    return listing
+
+
+def _locate(obj: RemoteObject, parts: list[str]) -> Located | None:
+    name = parts[-1]
+    if not (META_NAME.match(name) or COUNTER_NAME.match(name) or name == INFO_NAME):
+        return None
+    if len(parts) == POD_DEPTH and parts[1] != HOST_MARKER:
+        host, namespace, pod, container, discovery, image, binary = parts[:7]
+        entry = EntryId(host, namespace, pod, container, binary, host_process=False)
+    elif len(parts) == HOST_DEPTH and parts[1] == HOST_MARKER:
+        host, _, discovery, binary = parts[:4]
+        image = ""
+        entry = EntryId(host, "", host, "", binary, host_process=True)
+    else:
+        return None
+    if not all(parts[:-1]):
+        return None  # an empty segment: not something the producer writes
+    return Located(obj, entry, discovery, image, name)
+
+
+def plan_entries(located: list[Located]) -> list[EntryPlan]:
+    """Group coverage objects into entries and pick each instance's newest snapshot.
+
+    An instance is a (discovery time, pid): container restarts and earlier discoveries are
+    kept as instances of their own. Of the snapshots of one instance (the producer
+    alternates `.1` and `.2`), only the newest by LastModified counts.
+    """
+    plans: dict[EntryId, EntryPlan] = {}
+    snapshots: dict[tuple[EntryId, str, int, str], list[RemoteObject]] = defaultdict(list)
+    info_discovery: dict[EntryId, str] = {}
+    for item in located:
+        plan = plans.setdefault(item.entry, EntryPlan(item.entry))
+        if item.discovery not in plan.discoveries:
+            plan.discoveries.append(item.discovery)
+        if item.discovery >= max(plan.discoveries) and item.image:
+            plan.image = item.image
+        meta = META_NAME.match(item.name)
+        counter = COUNTER_NAME.match(item.name)
+        if meta:
+            plan.metas.setdefault(meta.group(1), item.obj)
+        elif counter:
+            key = (item.entry, item.discovery, int(counter.group(2)), counter.group(1))
+            snapshots[key].append(item.obj)
+        elif item.discovery >= info_discovery.get(item.entry, ""):
+            info_discovery[item.entry] = item.discovery
+            plan.info = item.obj
+    for (entry, discovery, pid, meta_hash), objs in snapshots.items():
+        ordered = sorted(objs, key=lambda o: (o.last_modified, o.key))
+        plans[entry].instances.append(
+            Instance(discovery, pid, meta_hash, ordered[-1], ordered[:-1])
+        )
+    for plan in plans.values():
+        plan.discoveries.sort()
+        plan.instances.sort(key=lambda i: (i.discovery, i.pid, i.meta_hash))
+    return sorted(plans.values(), key=lambda p: p.entry)
+
+
+def discovery_number(discovery: str) -> int:
+    """Return the discovery time as Unix nanoseconds (or a stable number if it is not a time)."""
+    parsed = parse_discovery(discovery)
+    if parsed is not None:
+        return int(parsed.timestamp()) * 1_000_000_000
+    return int.from_bytes(hashlib.sha256(discovery.encode("utf-8", "surrogateescape")).digest()[:7])
+
+
+def parse_discovery(discovery: str) -> datetime | None:
+    """Parse the producer's `YYYYMMDDTHHMMSSZ` discovery time."""
+    try:
+        return datetime.strptime(discovery, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def rfc3339(moment: datetime) -> str:
+    """Return `moment` as `YYYY-MM-DDTHH:MM:SSZ` in UTC."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def safe_component(text: str) -> str:
+    """Return `text` reduced to `[A-Za-z0-9._-]`, never `.`/`..`-like or empty."""
+    cleaned = _SAFE.sub("_", text)
+    if not cleaned or cleaned.startswith("."):
+        cleaned = "_" + cleaned
+    return cleaned
+
+
+def plain_dir_name(entry: EntryId) -> str:
+    """Return the prior tool's dash-joined entry name, made safe for any key."""
+    parts = (
+        [entry.host, entry.binary]
+        if entry.host_process
+        else [entry.host, entry.namespace, entry.pod, entry.container, entry.binary]
+    )
+    return "-".join(safe_component(p) for p in parts)
+
+
+def hashed_dir_name(entry: EntryId) -> str:
+    """Return a collision-free name: the readable name, shortened, plus an identity hash."""
+    digest = hashlib.sha256(entry.as_json().encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return f"{plain_dir_name(entry)[: MAX_NAME - 13]}-{digest}"
+
+
+def depth_hint(listing: Listing, prefix: str) -> str | None:
+    """Explain a listing where nothing has the producer's layout but objects exist."""
+    if listing.located or not listing.unexpected:
+        return None
+    depth, count = listing.depths.most_common(1)[0]
+    message = (
+        f"no object under prefix {prefix!r} has the producer's layout "
+        f"({POD_DEPTH} levels for pods, {HOST_DEPTH} for host processes); "
+        f"{count} objects are {depth} levels deep"
+    )
+    extra = depth - POD_DEPTH
+    sample = next((k for k in listing.unexpected if len(k[len(prefix) :].split("/")) == depth), "")
+    if extra > 0 and sample:
+        deeper = "/".join(sample[len(prefix) :].split("/")[:extra])
+        message += f"; did you mean --prefix {prefix}{deeper}/ ?"
+    return message
