@@ -139,15 +139,34 @@ def covdata(command: str | None, args: tuple[str, ...]) -> None:
     type=click.Path(file_okay=False),
     default="demo-collection",
     show_default=True,
-    help="Where to copy the sample collection.",
+    help="Where to put the demo collection.",
 )
-def demo(output: str) -> None:
-    """Run the pipeline on the bundled sample collection (no network, no Go needed)."""
-    from coverage_collector.demo import copy_sample, run_demo
+@click.option("--no-s3", is_flag=True, help="Copy the sample instead of serving it from local S3.")
+def demo(output: str, no_s3: bool) -> None:
+    """Run the pipeline on the bundled sample collection (no network, no Go needed).
 
-    copy_sample(output)
+    The sample is served by a local S3 server (moto's, on loopback) and fetched with
+    `cluster download`; without moto, or with --no-s3, it is copied."""
+    from coverage_collector import demo as demo_module
+
     logs.configure("info", output)
-    if run_demo(output):
+    failed = False
+    if no_s3:
+        demo_module.copy_sample(output)
+    else:
+        try:
+            summary = demo_module.download_sample(output)
+        except ImportError:
+            log.info(
+                "moto is not installed (pip install 'moto[s3]' flask flask-cors): "
+                "copying the sample instead of downloading it"
+            )
+            demo_module.copy_sample(output)
+        else:
+            for line in summary.lines():
+                log.info("%s", line)
+            failed = not summary.ok
+    if demo_module.run_demo(output) or failed:
         raise SystemExit(ERR)
 
 

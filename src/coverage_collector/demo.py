@@ -6,6 +6,7 @@ coverage, each binary counted once however many pods run it.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -17,13 +18,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from coverage_collector import logs
-from coverage_collector.collection import Entry, list_entries
+from coverage_collector.collection import Entry, list_entries, read_json_object
 from coverage_collector.covdata.accumulate import U32_MAX
 from coverage_collector.covdata.model import MetaFile
 from coverage_collector.covdata.pods import collect_pods
 from coverage_collector.covdata.reader import ModeMerger, read_pod
 from coverage_collector.exceptions import CollectorError, DataError
+from coverage_collector.s3 import DownloadOptions, DownloadSummary, ObjectStore, download
 
+SAMPLE = resources.files("coverage_collector") / "sample_collection" / "coverage"
 INJECTED_FILES = ("coverage_server.go", "coverage_producer.go")
 """Files the build injects into every binary; they are not the application."""
 log = logs.get_logger(__name__)
@@ -88,12 +91,11 @@ DEMO_MARKER = ".coverage-collector-demo"
 """Marks a collection made by the demo, which a later demo run may replace."""
 
 
-def copy_sample(output: str) -> None:
-    """Copy the bundled sample collection's coverage data into `output`.
+def prepare_output(output: str) -> str:
+    """Make `output` ready for the demo's coverage data; return its coverage directory.
 
     Refuses to replace coverage data that an earlier demo run did not write.
     """
-    source = resources.files("coverage_collector") / "sample_collection" / "coverage"
     target = os.path.join(output, "coverage")
     marker = os.path.join(output, DEMO_MARKER)
     if os.path.lexists(target):
@@ -106,8 +108,79 @@ def copy_sample(output: str) -> None:
     os.makedirs(output, exist_ok=True)
     with open(marker, "w", encoding="utf-8") as handle:
         handle.write("written by `coverage-collector demo`\n")
-    with resources.as_file(source) as path:
+    return target
+
+
+def copy_sample(output: str) -> None:
+    """Copy the bundled sample collection's coverage data into `output`."""
+    target = prepare_output(output)
+    with resources.as_file(SAMPLE) as path:
         shutil.copytree(path, target)
+
+
+def producer_keys(sample: str, prefix: str) -> dict[str, str]:
+    """Return S3 keys, as the producer writes them, for the files of the sample collection.
+
+    Each instance's snapshot goes up as `covcounters.<hash>.<pid>.1`.
+    """
+    keys: dict[str, str] = {}
+    for entry in list_entries(os.path.dirname(sample)):
+        info, _ = read_json_object(os.path.join(entry.path, "metadata.json"))
+        meta = entry.metadata
+        for instance in (info or {}).get("instances", []):
+            discovery = instance["discovery_time"]
+            if meta.host_process:
+                base = f"{prefix}{meta.hostname}/_host_/{discovery}/{meta.binary_name}"
+            else:
+                base = (
+                    f"{prefix}{meta.hostname}/{meta.namespace}/{meta.pod_name}/"
+                    f"{meta.container_name}/{discovery}/{meta.image}/{meta.binary_name}"
+                )
+            counter = instance["counter_file"]
+            meta_hash = counter.split(".")[1]
+            for name in (f"covmeta.{meta_hash}", "info.json"):
+                keys[f"{base}/{name}"] = os.path.join(entry.path, name)
+            snapshot = f"covcounters.{meta_hash}.{instance['pid']}.1"
+            keys[f"{base}/{snapshot}"] = os.path.join(entry.path, counter)
+    return keys
+
+
+def download_sample(output: str) -> DownloadSummary:
+    """Serve the sample from a local S3 server (moto's, on loopback) and download it for real.
+
+    Raises ImportError when moto is not installed.
+    """
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        options = DownloadOptions(
+            output,
+            "demo-coverage",
+            "demo/cluster-1",
+            region="us-east-1",
+            endpoint_url=f"http://{host}:{port}",
+        )
+        store = ObjectStore(options, credentials=("demo", "demo"))
+        store.client.create_bucket(Bucket=options.bucket)
+        with resources.as_file(SAMPLE) as sample:
+            for key, path in producer_keys(str(sample), "demo/cluster-1/").items():
+                with open(path, "rb") as handle:
+                    store.client.put_object(Bucket=options.bucket, Key=key, Body=handle.read())
+        prepare_output(output)
+        log.info(
+            "serving the sample collection from s3://%s/%s at http://%s:%d",
+            options.bucket,
+            options.prefix,
+            host,
+            port,
+        )
+        return download(options, store)
+    finally:
+        server.stop()
 
 
 def run_demo(output: str, console: Console | None = None) -> int:

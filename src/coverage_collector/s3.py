@@ -101,11 +101,19 @@ class DownloadSummary:
 class ObjectStore:
     """A bucket, through boto3's standard credential chain (profile, env, SSO, roles...)."""
 
-    def __init__(self, options: DownloadOptions) -> None:
+    def __init__(
+        self, options: DownloadOptions, credentials: tuple[str, str] | None = None
+    ) -> None:
         import boto3
         from botocore.config import Config
 
-        session = boto3.Session(profile_name=options.profile, region_name=options.region)
+        key_id, secret = credentials or (None, None)
+        session = boto3.Session(
+            profile_name=options.profile,
+            region_name=options.region,
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+        )
         config = Config(
             retries={"max_attempts": 8, "mode": "standard"},
             max_pool_connections=max(options.max_concurrency * 2, 10),
