@@ -40,6 +40,7 @@ from coverage_collector.s3layout import (
 )
 
 STATE_FILE = ".download-state.json"
+TEMPORARY_PREFIX = ".tmp-"
 STATE_FORMAT = 1
 FETCH_ATTEMPTS = 5
 log = logs.get_logger(__name__)
@@ -264,7 +265,14 @@ class _EntryJob:
         return all(os.path.exists(os.path.join(self.directory, n)) for n in names)
 
     def pending(self) -> list[tuple[str, RemoteObject]]:
-        """Return the wanted files that are missing or changed (by key, ETag and size)."""
+        """Return the wanted files that are missing or changed (by key, ETag and size).
+
+        Temporary files an interrupted run left behind are removed first.
+        """
+        if os.path.isdir(self.directory):
+            for name in os.listdir(self.directory):
+                if name.startswith(TEMPORARY_PREFIX):
+                    os.remove(os.path.join(self.directory, name))
         todo = [
             (name, obj)
             for name, obj in self.wanted.items()
@@ -347,7 +355,7 @@ def write_atomically(directory: str, name: str, data: bytes) -> None:
     if os.path.dirname(os.path.realpath(target)) != os.path.realpath(directory):
         raise OSError(f"refusing to write {name!r} outside {directory}")
     os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    handle, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=directory)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
