@@ -22,3 +22,58 @@ def go_toolchain() -> Path:
 def go_datasets(go_toolchain: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Dataset]:
     """Return all Go coverage data sets, built once per session (see tests/gofixtures.py)."""
     return build_datasets(tmp_path_factory.mktemp("go"))
+
+
+# --------------------------------------------------------------------------------------------
+# S3 (moto's server in its own process; see tests/s3fixtures.py)
+
+import itertools  # noqa: E402
+import os  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from typing import Any  # noqa: E402
+
+from s3fixtures import (  # noqa: E402
+    BucketSpec,
+    MotoServer,
+    S3Env,
+    apply_s3_env,
+    build_bucket,
+    moto_available,
+    s3_client,
+)
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[MotoServer]:
+    """A moto S3 server process for the session; skip (fail when required) if moto is missing."""
+    if not moto_available():
+        skip_or_fail('moto S3 server not available (pip install "moto[s3]" flask flask-cors boto3)')
+    server = MotoServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> S3Env:
+    """Dummy AWS credentials in the environment (secret SECRET_SENTINEL); no profiles or proxies."""
+    return apply_s3_env(monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def s3(moto_s3: MotoServer) -> Any:
+    """A boto3 S3 client for the session's moto server."""
+    return s3_client(moto_s3.endpoint)
+
+
+_bucket_counter = itertools.count(1)
+
+
+@pytest.fixture
+def s3_bucket(s3: Any, go_toolchain: Path, tmp_path: Path) -> BucketSpec:
+    """A fresh bucket holding the producer scenario under ``openshift-ci/coverage/ci-op-test``."""
+    name = f"cov-{os.getpid()}-{next(_bucket_counter)}"
+    return build_bucket(
+        s3, name, "openshift-ci/coverage/ci-op-test", tmp_path / "s3data", go=go_toolchain
+    )

@@ -82,7 +82,9 @@ def test_every_discovery_is_an_instance_and_the_newest_snapshot_wins() -> None:
 def test_prefix_one_level_too_high_is_explained() -> None:
     listing = classify([obj(f"cluster-a/{POD.format(disc='20260318T091207Z')}/covmeta.{H}")], "p/")
     hint = depth_hint(listing, "p/")
-    assert hint is not None and "9 levels deep" in hint and "--prefix p/cluster-a/" in hint
+    assert (
+        hint is not None and "9 levels deep" in hint and "--prefix p/cluster-a/ (1 objects)" in hint
+    )
 
 
 @pytest.mark.parametrize(

@@ -146,8 +146,6 @@ def _locate(obj: RemoteObject, parts: list[str]) -> Located | None:
         entry = EntryId(host, "", host, "", binary, host_process=True)
     else:
         return None
-    if not all(parts[:-1]):
-        return None  # an empty segment: not something the producer writes
     return Located(obj, entry, discovery, image, name)
 
 
@@ -244,8 +242,14 @@ def depth_hint(listing: Listing, prefix: str) -> str | None:
         f"{count} objects are {depth} levels deep"
     )
     extra = depth - POD_DEPTH
-    sample = next((k for k in listing.unexpected if len(k[len(prefix) :].split("/")) == depth), "")
-    if extra > 0 and sample:
-        deeper = "/".join(sample[len(prefix) :].split("/")[:extra])
-        message += f"; did you mean --prefix {prefix}{deeper}/ ?"
+    if extra > 0:
+        candidates = Counter(
+            "/".join(parts[:extra])
+            for parts in (key[len(prefix) :].split("/") for key in listing.unexpected)
+            if len(parts) == depth
+        )
+        options = ", ".join(
+            f"--prefix {prefix}{c}/ ({n} objects)" for c, n in candidates.most_common(3)
+        )
+        message += f"; did you mean {options}?"
     return message

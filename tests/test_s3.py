@@ -1,0 +1,223 @@
+"""`cluster download` against a real S3 server (moto's, on loopback) with real Go coverage data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from coverage_collector.s3 import DownloadOptions, DownloadSummary, download
+from faultproxy import FaultProxy
+from gofixtures import cache_root, covdata, go_env
+from s3fixtures import (
+    SECRET_SENTINEL,
+    BucketSpec,
+    ExpectedEntry,
+    MotoServer,
+    S3Env,
+    expected_textfmt,
+    toggle_snapshot,
+)
+
+
+def run_download(
+    spec: BucketSpec, endpoint: str, collection: Path, **extra: Any
+) -> DownloadSummary:
+    options = DownloadOptions(
+        str(collection),
+        spec.bucket,
+        spec.prefix,
+        endpoint_url=endpoint,
+        region="us-east-1",
+        **extra,
+    )
+    return download(options)
+
+
+def local_entries(collection: Path) -> dict[tuple[str, str, str, str, str], Path]:
+    """Map each local entry's identity (from its metadata.json) to its directory."""
+    found = {}
+    for directory in (collection / "coverage").iterdir():
+        meta = json.loads((directory / "metadata.json").read_text())
+        key = (
+            meta["hostname"],
+            meta["namespace"],
+            meta["pod_name"],
+            meta["container"]["name"],
+            meta["binary_name"],
+        )
+        assert key not in found, f"two directories for {key}"
+        found[key] = directory
+    return found
+
+
+def identity(entry: ExpectedEntry) -> tuple[str, str, str, str, str]:
+    return (entry.host, entry.namespace, entry.pod, entry.container, entry.binary)
+
+
+def textfmt(directory: Path, go: Path, out: Path) -> bytes:
+    result = covdata(go, ["textfmt", f"-i={directory}", f"-o={out}"], go_env(cache_root()))
+    assert result.returncode == 0, result.stderr
+    return out.read_bytes()
+
+
+def test_download_keeps_every_instance_and_only_newest_snapshots(
+    s3_bucket: BucketSpec, moto_s3: MotoServer, s3_env: S3Env, go_toolchain: Path, tmp_path: Path
+) -> None:
+    # Every entry (restarts, two pids in one directory, host processes, hostile names) arrives
+    # with one counter file per instance, and covdata on each local entry equals the merge
+    # of that entry's newest snapshots. Unexpected keys are reported, none is dropped silently.
+    collection = tmp_path / "collection"
+    summary = run_download(s3_bucket, moto_s3.endpoint, collection)
+    assert summary.ok, summary.failed
+    assert sorted(summary.unexpected) == sorted(s3_bucket.unexpected_keys)
+    local = local_entries(collection)
+    assert set(local) == {identity(e) for e in s3_bucket.entries}
+    for entry in s3_bucket.entries:
+        directory = local[identity(entry)]
+        assert directory.parent == collection / "coverage"
+        meta = json.loads((directory / "metadata.json").read_text())
+        assert meta["host_process"] is entry.host_process
+        assert meta["container"]["image"] == entry.image
+        assert [(i["discovery_time"], i["pid"]) for i in meta["instances"]] == [
+            (i.discovery_time, i.pid) for i in entry.instances
+        ]
+        assert meta["first_seen"] <= meta["last_seen"]
+        counters = sorted(p.name for p in directory.glob("covcounters.*"))
+        assert len(counters) == len(entry.instances)
+        assert textfmt(directory, go_toolchain, tmp_path / "ours.txt") == expected_textfmt(
+            entry, go_toolchain, tmp_path / "expected"
+        )
+        info = directory / "info.json"
+        assert info.exists() == (entry.info is not None)
+    everything = [p for p in collection.rglob("*")]
+    assert all(p.resolve().is_relative_to(collection.resolve()) for p in everything)
+    assert not [p for p in everything if p.name.startswith(".tmp-")]
+
+
+def test_rerun_fetches_only_what_changed(
+    s3_bucket: BucketSpec,
+    moto_s3: MotoServer,
+    s3_env: S3Env,
+    go_toolchain: Path,
+    tmp_path: Path,
+    s3: Any,
+) -> None:
+    # Nothing is fetched again; after the producer's next upload of one instance, exactly that
+    # object is fetched and replaces the superseded snapshot instead of adding to it.
+    collection = tmp_path / "collection"
+    first = run_download(s3_bucket, moto_s3.endpoint, collection)
+    assert first.ok and first.downloaded > 0
+    again = run_download(s3_bucket, moto_s3.endpoint, collection)
+    assert (again.downloaded, again.unchanged) == (0, first.downloaded)
+    entry = next(e for e in s3_bucket.normal_entries if e.instances[0].next_bytes is not None)
+    toggle_snapshot(s3, s3_bucket, entry.instances[0])
+    skipped = run_download(s3_bucket, moto_s3.endpoint, collection, skip_existing=True)
+    assert skipped.downloaded == 0 and skipped.skipped_entries == len(s3_bucket.entries)
+    changed = run_download(s3_bucket, moto_s3.endpoint, collection)
+    assert changed.downloaded == 1
+    directory = local_entries(collection)[identity(entry)]
+    assert len(list(directory.glob("covcounters.*"))) == len(entry.instances)
+    assert textfmt(directory, go_toolchain, tmp_path / "ours.txt") == expected_textfmt(
+        entry, go_toolchain, tmp_path / "expected"
+    )
+
+
+def test_faults_are_retried_and_nothing_is_lost(
+    s3_bucket: BucketSpec, moto_s3: MotoServer, s3_env: S3Env, go_toolchain: Path, tmp_path: Path
+) -> None:
+    # A proxy fails or drops a share of requests: retries carry the run through; whatever still
+    # fails is reported by key, and the next run completes the collection.
+    collection = tmp_path / "collection"
+    with FaultProxy(moto_s3.endpoint, fail_ratio=0.25, drop_ratio=0.1, seed=7) as proxy:
+        flaky = run_download(s3_bucket, proxy.endpoint, collection)
+        assert proxy.failed + proxy.dropped > 0
+    assert flaky.downloaded + len(flaky.failed) > 0
+    assert all(key.startswith(s3_bucket.key_prefix) for key, _ in flaky.failed)
+    settled = run_download(s3_bucket, moto_s3.endpoint, collection)
+    assert settled.ok
+    assert settled.downloaded == len(flaky.failed)
+    for entry in s3_bucket.normal_entries:
+        directory = local_entries(collection)[identity(entry)]
+        assert textfmt(directory, go_toolchain, tmp_path / "ours.txt") == expected_textfmt(
+            entry, go_toolchain, tmp_path / "expected"
+        )
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "coverage_collector", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+
+
+def test_cli_reports_and_never_leaks_credentials(
+    s3_bucket: BucketSpec, moto_s3: MotoServer, s3_env: S3Env, tmp_path: Path
+) -> None:
+    # The command prints a summary and writes a log file; the secret key appears in neither,
+    # not even at trace verbosity; a prefix one level too high is diagnosed.
+    collection = tmp_path / "collection"
+    env = dict(os.environ)
+    done = cli(
+        "cluster",
+        "download",
+        "--collection",
+        str(collection),
+        "--bucket",
+        s3_bucket.bucket,
+        "--prefix",
+        s3_bucket.prefix,
+        "--endpoint-url",
+        moto_s3.endpoint,
+        "--verbosity",
+        "trace",
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "downloaded" in done.stderr and "unexpected keys" in done.stderr
+    logs_text = "".join(p.read_text() for p in (collection / "logs").glob("*.log"))
+    assert "downloaded" in logs_text
+    for text in (done.stdout, done.stderr, logs_text):
+        assert SECRET_SENTINEL not in text
+    parent = s3_bucket.prefix.rsplit("/", 1)[0]
+    wrong = cli(
+        "cluster",
+        "download",
+        "--collection",
+        str(tmp_path / "other"),
+        "--bucket",
+        s3_bucket.bucket,
+        "--prefix",
+        parent,
+        "--endpoint-url",
+        moto_s3.endpoint,
+        env=env,
+    )
+    assert wrong.returncode == 1
+    assert f"did you mean --prefix {s3_bucket.prefix}/ (" in wrong.stderr
+    assert "Traceback" not in wrong.stderr and SECRET_SENTINEL not in wrong.stderr
+
+
+def test_missing_bucket_is_one_clear_error(
+    moto_s3: MotoServer, s3_env: S3Env, tmp_path: Path
+) -> None:
+    result = cli(
+        "cluster",
+        "download",
+        "--collection",
+        str(tmp_path / "c"),
+        "--bucket",
+        "no-such-bucket-here",
+        "--prefix",
+        "x",
+        "--endpoint-url",
+        moto_s3.endpoint,
+    )
+    assert result.returncode == 1
+    assert "NoSuchBucket" in result.stderr and "Traceback" not in result.stderr
