@@ -221,3 +221,29 @@ def test_missing_bucket_is_one_clear_error(
     )
     assert result.returncode == 1
     assert "NoSuchBucket" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_objects_expired_from_the_bucket_stay_collected(
+    s3_bucket: BucketSpec,
+    moto_s3: MotoServer,
+    s3_env: S3Env,
+    go_toolchain: Path,
+    tmp_path: Path,
+    s3: Any,
+) -> None:
+    # The bucket expires old objects; a later download must not forget what was collected.
+    collection = tmp_path / "collection"
+    assert run_download(s3_bucket, moto_s3.endpoint, collection).ok
+    entry = next(e for e in s3_bucket.entries if len(e.dir_keys) >= 3)  # restarted twice
+    first = entry.instances[0]
+    for key in [k for k in entry.object_keys() if k.startswith(first.dir_key)]:
+        s3.delete_object(Bucket=s3_bucket.bucket, Key=key)
+    assert run_download(s3_bucket, moto_s3.endpoint, collection).ok
+    directory = local_entries(collection)[identity(entry)]
+    meta = json.loads((directory / "metadata.json").read_text())
+    assert [i["discovery_time"] for i in meta["instances"]] == [
+        i.discovery_time for i in entry.instances
+    ]
+    assert textfmt(directory, go_toolchain, tmp_path / "ours.txt") == expected_textfmt(
+        entry, go_toolchain, tmp_path / "expected"
+    )

@@ -230,6 +230,7 @@ def download(options: DownloadOptions, store: ObjectStore | None = None) -> Down
                 summary.failed.append((obj.key, str(exc)))
             log.error("couldn't fetch %r: %s", obj.key, exc)
             job.finish_one(name, obj, ok=False)
+            reporter.advance()
             return
         with lock:
             summary.downloaded += 1
@@ -297,18 +298,24 @@ class _EntryJob:
             self.finalise()
 
     def finalise(self) -> None:
-        """Remove files this tool fetched earlier that are no longer wanted; write state and
-        `metadata.json` (always refreshed)."""
+        """Write the entry's state and its refreshed `metadata.json`.
+
+        Files whose objects left the bucket (it expires old data) stay, and so do their
+        instances in `metadata.json`: a collection only grows.
+        """
         os.makedirs(self.directory, exist_ok=True)
-        for name in list(self.state):
-            if name not in self.wanted:
-                self.state.pop(name)
-                path = os.path.join(self.directory, name)
-                if os.path.exists(path):
-                    os.remove(path)  # a superseded instance file must not be summed
         state = {"format": STATE_FORMAT, "files": self.state}
         write_atomically(self.directory, STATE_FILE, _json_bytes(state))
-        write_atomically(self.directory, "metadata.json", _json_bytes(metadata(self.plan)))
+        previous, _ = read_json_object(os.path.join(self.directory, "metadata.json"))
+        kept = [
+            instance
+            for instance in (previous or {}).get("instances", [])
+            if isinstance(instance, dict)
+            and isinstance(instance.get("counter_file"), str)
+            and instance["counter_file"] not in self.wanted
+            and os.path.exists(os.path.join(self.directory, instance["counter_file"]))
+        ]
+        write_atomically(self.directory, "metadata.json", _json_bytes(metadata(self.plan, kept)))
 
 
 def _fingerprint(obj: RemoteObject) -> dict[str, Any]:
@@ -319,11 +326,27 @@ def _json_bytes(data: object) -> bytes:
     return (json.dumps(data, indent=2, sort_keys=False) + "\n").encode("utf-8")
 
 
-def metadata(plan: EntryPlan) -> dict[str, Any]:
-    """Return `metadata.json` for `plan`: the prior tool's fields plus instances."""
+def metadata(plan: EntryPlan, kept: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Return `metadata.json` for `plan`: the prior tool's fields plus instances.
+
+    `kept` are instances of earlier runs whose objects are no longer in the bucket.
+    """
     entry = plan.entry
-    times = [t for t in (parse_discovery(d) for d in plan.discoveries) if t is not None]
-    modified = [i.newest.last_modified for i in plan.instances]
+    kept = kept or []
+    instances = kept + [
+        {
+            "discovery_time": i.discovery,
+            "pid": i.pid,
+            "last_modified": rfc3339(i.newest.last_modified),
+            "counter_file": i.local_name,
+            "s3_key": i.newest.key,
+        }
+        for i in plan.instances
+    ]
+    instances.sort(key=lambda i: (str(i.get("discovery_time")), str(i.get("counter_file"))))
+    discoveries = plan.discoveries + [str(i.get("discovery_time", "")) for i in kept]
+    times = [t for t in (parse_discovery(d) for d in discoveries) if t is not None]
+    modified = [str(i.get("last_modified", "")) for i in instances if i.get("last_modified")]
     latest = plan.discoveries[-1] if plan.discoveries else ""
     latest_time = parse_discovery(latest)
     return {
@@ -334,18 +357,9 @@ def metadata(plan: EntryPlan) -> dict[str, Any]:
         "collected_at": rfc3339(latest_time) if latest_time else latest,
         "hostname": entry.host,
         "host_process": entry.host_process,
-        "instances": [
-            {
-                "discovery_time": i.discovery,
-                "pid": i.pid,
-                "last_modified": rfc3339(i.newest.last_modified),
-                "counter_file": i.local_name,
-                "s3_key": i.newest.key,
-            }
-            for i in plan.instances
-        ],
+        "instances": instances,
         "first_seen": rfc3339(min(times)) if times else "",
-        "last_seen": rfc3339(max(modified)) if modified else "",
+        "last_seen": max(modified) if modified else "",
     }
 
 
