@@ -305,7 +305,7 @@ class _EntryJob:
         """
         os.makedirs(self.directory, exist_ok=True)
         state = {"format": STATE_FORMAT, "files": self.state}
-        write_atomically(self.directory, STATE_FILE, _json_bytes(state))
+        write_if_changed(self.directory, STATE_FILE, _json_bytes(state))
         previous, _ = read_json_object(os.path.join(self.directory, "metadata.json"))
         kept = [
             instance
@@ -315,7 +315,7 @@ class _EntryJob:
             and instance["counter_file"] not in self.wanted
             and os.path.exists(os.path.join(self.directory, instance["counter_file"]))
         ]
-        write_atomically(self.directory, "metadata.json", _json_bytes(metadata(self.plan, kept)))
+        write_if_changed(self.directory, "metadata.json", _json_bytes(metadata(self.plan, kept)))
 
 
 def _fingerprint(obj: RemoteObject) -> dict[str, Any]:
@@ -361,6 +361,17 @@ def metadata(plan: EntryPlan, kept: list[dict[str, Any]] | None = None) -> dict[
         "first_seen": rfc3339(min(times)) if times else "",
         "last_seen": max(modified) if modified else "",
     }
+
+
+def write_if_changed(directory: str, name: str, data: bytes) -> None:
+    """Write `directory/name` atomically unless it already holds exactly `data`."""
+    try:
+        with open(os.path.join(directory, name), "rb") as handle:
+            if handle.read() == data:
+                return
+    except OSError:
+        pass
+    write_atomically(directory, name, data)
 
 
 def write_atomically(directory: str, name: str, data: bytes) -> None:
