@@ -40,7 +40,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import random
 import shlex
 import shutil
@@ -55,10 +54,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+from benchlib import REPO, machine_info
 
-from gofixtures import GO_MAIN, cache_root, go_binary, go_env  # noqa: E402
+from gofixtures import GO_MAIN, cache_root, go_binary, go_env
 
 BENCH_CACHE = Path.home() / ".cache" / "coverage-collector-bench"
 RESULTS = REPO / "bench" / "results"
@@ -395,42 +393,13 @@ def bench_command(
 # Reporting
 
 
-def machine_info() -> dict[str, object]:
-    """CPU model, core count, OS, Python and numpy versions."""
-    model = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+def numpy_version() -> str:
+    """The installed numpy version."""
     try:
         import numpy
-
-        numpy_version = numpy.__version__
     except ImportError:
-        numpy_version = "not installed"
-    try:
-        mem_kb = next(
-            int(line.split()[1])
-            for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines()
-            if line.startswith("MemTotal:")
-        )
-        mem = f"{mem_kb / 1024 / 1024:.1f} GiB"
-    except (OSError, StopIteration, ValueError):
-        mem = "unknown"
-    return {
-        "cpu_model": model,
-        "cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)),
-        "memory": mem,
-        "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-        "python_implementation": platform.python_implementation(),
-        "numpy": numpy_version,
-        "go": GO_MAIN,
-    }
+        return "not installed"
+    return str(numpy.__version__)
 
 
 def format_table(rows: Sequence[dict[str, object]]) -> str:
@@ -497,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not ours.is_file():
         raise SystemExit(f"error: console script {ours} not found (pip install -e .)")
 
-    machine = machine_info()
+    machine = machine_info(numpy=numpy_version(), go=GO_MAIN)
     print(f"command: {command_line}")
     print(
         f"machine: {machine['cpu_model']}, {machine['cores']} cores "

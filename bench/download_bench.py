@@ -49,26 +49,24 @@ import argparse
 import calendar
 import json
 import os
-import platform
 import random
 import shlex
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from benchlib import REPO, machine_info
+
+from s3fixtures import MotoServer
+
 RESULTS = REPO / "bench" / "results"
 SAMPLES = REPO / "src" / "coverage_collector" / "sample_collection" / "coverage"
 BENCH_CACHE = Path.home() / ".cache" / "coverage-collector-bench"
@@ -280,51 +278,6 @@ def make_entries(count: int, seed: int) -> list[Entry]:
 
 # --------------------------------------------------------------------------------------------
 # The S3 server and its contents
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-MOTO_MAIN = (
-    "import logging, sys; logging.getLogger('werkzeug').setLevel(logging.ERROR); "
-    "from moto.server import main; main(sys.argv[1:])"
-)
-
-
-@contextmanager
-def moto_server(log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Run moto's S3 server as a separate process; yield its endpoint URL and process."""
-    port = free_port()
-    argv = [sys.executable, "-c", MOTO_MAIN, "-H", "127.0.0.1", "-p", str(port)]
-    with log.open("wb") as err:
-        proc = subprocess.Popen(argv, stdout=err, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"error: moto server exited {proc.returncode}; see {log}")
-            try:
-                with urllib.request.urlopen(url + "/", timeout=2):
-                    break
-            except urllib.error.HTTPError:
-                break  # it answers
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("error: moto server did not answer within 60 s") from None
-                time.sleep(0.1)
-        yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def populate(url: str, entries: Sequence[Entry], workers: int) -> tuple[int, int, float]:
@@ -548,37 +501,14 @@ def verify_sync(dest: Path, objects: int, total_bytes: int) -> int:
 # Reporting
 
 
-def machine_info(aws: Path) -> dict[str, object]:
-    """CPU model, core count, memory, OS and tool versions."""
-    model = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        mem_kb = next(
-            int(line.split()[1])
-            for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines()
-            if line.startswith("MemTotal:")
-        )
-        mem = f"{mem_kb / 1024 / 1024:.1f} GiB"
-    except (OSError, StopIteration, ValueError):
-        mem = "unknown"
+def tool_versions(aws: Path) -> dict[str, str]:
+    """Versions of boto3, botocore, moto and the AWS CLI."""
     from importlib.metadata import version
 
     aws_version = subprocess.run(
         [str(aws), "--version"], capture_output=True, text=True, check=False, timeout=120
     )
     return {
-        "cpu_model": model,
-        "cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)),
-        "memory": mem,
-        "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
         "boto3": version("boto3"),
         "botocore": version("botocore"),
         "moto": version("moto"),
@@ -667,7 +597,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not ours.is_file():
         raise SystemExit(f"error: console script {ours} not found (pip install -e .)")
     aws = awscli(opts.awscli_venv.expanduser())
-    machine = machine_info(aws)
+    machine = machine_info(**tool_versions(aws))
     print(f"command: {command_line}")
     print(
         f"machine: {machine['cpu_model']}, {machine['cores']} cores "
@@ -683,7 +613,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="download-bench-"))
     env = client_env(scratch)
     try:
-        with moto_server(scratch / "moto.log") as (url, server):
+        with MotoServer(log_dir=scratch) as server:
+            url = server.endpoint
             objects, total_bytes, upload_s = populate(url, entries, opts.upload_workers)
             hosts = len({e.host for e in entries})
             namespaces = len({e.namespace for e in entries if not e.host_process})
