@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
@@ -40,3 +41,10 @@ def machine_info(**versions: str) -> dict[str, object]:
         "python_implementation": platform.python_implementation(),
         **versions,
     }
+
+
+def write_results(path: Path, data: dict[str, object]) -> None:
+    """Write `data` as indented JSON to `path` (creating its directory) and say where."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    print(f"results written to {path}")

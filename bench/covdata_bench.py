@@ -54,7 +54,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchlib import REPO, machine_info
+from benchlib import REPO, machine_info, write_results
 
 from gofixtures import GO_MAIN, cache_root, go_binary, go_env
 
@@ -543,31 +543,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ru_maxrss over the runs."
     )
 
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(
-        json.dumps(
-            {
-                "command_line": command_line,
-                "machine": machine,
-                "runs": runs,
-                "dataset": {
-                    "path": str(data.covdir),
-                    "binary": "cmd/gofmt -cover -covermode=atomic -coverpkg=all",
-                    "counter_files": len(counters),
-                    "counter_bytes": counter_bytes,
-                    "meta_bytes": meta.stat().st_size,
-                    **stats,
-                },
-                "tools": {t.key: {"label": t.label, "argv_prefix": list(t.prefix)} for t in tools},
-                "table": rows,
-                "details": details,
+    write_results(
+        json_path,
+        {
+            "command_line": command_line,
+            "machine": machine,
+            "runs": runs,
+            "dataset": {
+                "path": str(data.covdir),
+                "binary": "cmd/gofmt -cover -covermode=atomic -coverpkg=all",
+                "counter_files": len(counters),
+                "counter_bytes": counter_bytes,
+                "meta_bytes": meta.stat().st_size,
+                **stats,
             },
-            indent=2,
-        )
-        + "\n",
-        encoding="utf-8",
+            "tools": {t.key: {"label": t.label, "argv_prefix": list(t.prefix)} for t in tools},
+            "table": rows,
+            "details": details,
+        },
     )
-    print(f"results written to {json_path}")
     return 0
 
 

@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPO, machine_info
+from benchlib import REPO, machine_info, write_results
 
 from s3fixtures import MotoServer
 
@@ -742,43 +742,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"({ours8.fetched:,} of {objects:,} objects); aws s3 sync fetches all."
     )
 
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(
-        json.dumps(
-            {
-                "command_line": command_line,
-                "machine": machine,
-                "runs": runs,
-                "dataset": {
-                    "entries": entries_n,
-                    "host_process_entries": host_entries,
-                    "nodes": hosts,
-                    "namespaces": namespaces,
-                    "objects": objects,
-                    "bytes": total_bytes,
-                    "bucket": BUCKET,
-                    "prefix": PREFIX,
-                    "seed": opts.seed,
-                    "upload_s": round(upload_s, 2),
-                    "upload_workers": opts.upload_workers,
-                },
-                "table": rows,
-                "ratios": ratios,
-                "per_file_process": {
-                    "sample_files": len(picked),
-                    "mean_s_per_file": per_file,
-                    "scaled_to_objects": objects,
-                    "argv": cp_argv,
-                    "samples": [vars(s) for s in cp_samples],
-                },
-                "details": {key: v.summary() for key, v in variants.items()},
+    write_results(
+        json_path,
+        {
+            "command_line": command_line,
+            "machine": machine,
+            "runs": runs,
+            "dataset": {
+                "entries": entries_n,
+                "host_process_entries": host_entries,
+                "nodes": hosts,
+                "namespaces": namespaces,
+                "objects": objects,
+                "bytes": total_bytes,
+                "bucket": BUCKET,
+                "prefix": PREFIX,
+                "seed": opts.seed,
+                "upload_s": round(upload_s, 2),
+                "upload_workers": opts.upload_workers,
             },
-            indent=2,
-        )
-        + "\n",
-        encoding="utf-8",
+            "table": rows,
+            "ratios": ratios,
+            "per_file_process": {
+                "sample_files": len(picked),
+                "mean_s_per_file": per_file,
+                "scaled_to_objects": objects,
+                "argv": cp_argv,
+                "samples": [vars(s) for s in cp_samples],
+            },
+            "details": {key: v.summary() for key, v in variants.items()},
+        },
     )
-    print(f"results written to {json_path}")
     return 0
 
 
