@@ -158,7 +158,7 @@ def demo(output: str, no_s3: bool) -> None:
             summary = demo_module.download_sample(output)
         except ImportError:
             log.info(
-                "moto is not installed (pip install 'moto[s3]' flask flask-cors): "
+                "moto is not installed (pip install 'coverage-collector[demo]'): "
                 "copying the sample instead of downloading it"
             )
             demo_module.copy_sample(output)
