@@ -242,8 +242,11 @@ def download(options: DownloadOptions, store: ObjectStore | None = None) -> Down
         for job in jobs:
             if not job.expected:
                 job.finalise()
-        with ThreadPoolExecutor(max_workers=options.max_concurrency) as pool:
+        pool = ThreadPoolExecutor(max_workers=options.max_concurrency)
+        try:
             list(pool.map(fetch_one, fetches))
+        finally:  # on Ctrl-C, stop at once: finished files are kept, the rest waits for a rerun
+            pool.shutdown(wait=True, cancel_futures=True)
     return summary
 
 
