@@ -97,3 +97,19 @@ def test_demo_summary_reports_damaged_entries(tmp_path: Path, damage: str) -> No
     summaries = summarize(list_entries(str(tmp_path)), problems)
     assert len(problems) == 1 and victim.name in problems[0]
     assert len(summaries) == 4 if damage == "bad-json" else len(summaries) >= 3
+
+
+def test_summary_names_each_binarys_owners(tmp_path: Path) -> None:
+    # The sample's workloads are recognised from their pod names and the node names.
+    copy_sample(str(tmp_path))
+    summaries = summarize(list_entries(str(tmp_path)), [])
+    owners = {
+        (s.name, str(owner.kind), namespace, owner.name)
+        for s in summaries
+        for namespace, owner in s.owners
+    }
+    assert ("inventory-api", "Deployment", "shop", "inventory-api") in owners
+    assert ("node-agent", "DaemonSet", "monitoring", "node-agent") in owners
+    assert ("kv-store", "StatefulSet", "storage", "kv-store") in owners
+    assert ("host-monitor", "Host", "", "host-monitor") in owners
+    assert len(owners) == 5  # plus the bare e2e pod

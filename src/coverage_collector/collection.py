@@ -30,6 +30,9 @@ class EntryMetadata:
     collected_at: str = ""
     first_seen: str = ""
     last_seen: str = ""
+    owner_kind: str = ""
+    """The owner's kind, when a producer records it (it then wins over inference)."""
+    owner_name: str = ""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EntryMetadata:
@@ -52,6 +55,8 @@ class EntryMetadata:
             collected_at=text(data, "collected_at"),
             first_seen=text(data, "first_seen"),
             last_seen=text(data, "last_seen"),
+            owner_kind=text(data, "owner_kind"),
+            owner_name=text(data, "owner_name"),
         )
 
 

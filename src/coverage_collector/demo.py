@@ -24,6 +24,7 @@ from coverage_collector.covdata.model import MetaFile
 from coverage_collector.covdata.pods import collect_pods
 from coverage_collector.covdata.reader import ModeMerger, read_pod
 from coverage_collector.exceptions import CollectorError, DataError
+from coverage_collector.owners import Owner, node_names, owner_of
 from coverage_collector.s3 import DownloadOptions, DownloadSummary, ObjectStore, download
 
 SAMPLE = resources.files("coverage_collector") / "sample_collection" / "coverage"
@@ -41,6 +42,8 @@ class BinarySummary:
     totals: np.ndarray
     entries: list[str] = field(default_factory=list)
     instances: int = 0
+    owners: set[tuple[str, Owner]] = field(default_factory=set)
+    """(namespace, owner) of every owner running the binary."""
 
     @property
     def n_statements(self) -> int:
@@ -65,7 +68,17 @@ class BinarySummary:
 def summarize(entries: list[Entry], problems: list[str]) -> list[BinarySummary]:
     """Decode every entry and sum its instances per binary; record problems, go on."""
     binaries: dict[bytes, BinarySummary] = {}
+    nodes = node_names(e.metadata.hostname for e in entries)
     for entry in entries:
+        meta = entry.metadata
+        owner = owner_of(
+            pod=meta.pod_name,
+            binary=meta.binary_name,
+            host_process=meta.host_process,
+            nodes=nodes,
+            explicit_kind=meta.owner_kind,
+            explicit_name=meta.owner_name,
+        )
         problems.extend(f"{entry.name}: {p}" for p in entry.problems)
         try:
             scan = collect_pods([entry.path])
@@ -79,6 +92,7 @@ def summarize(entries: list[Entry], problems: list[str]) -> list[BinarySummary]:
                 summary.totals += data.counters.counts
                 summary.entries.append(entry.name)
                 summary.instances += len(pod.counter_files)
+                summary.owners.add((meta.namespace, owner))
             problems.extend(f"{entry.name}: orphaned counter file {o}" for o in scan.orphans)
         except CollectorError as exc:
             problems.append(f"{entry.name}: {exc.message}")
@@ -193,12 +207,17 @@ def run_demo(output: str, console: Console | None = None) -> int:
     problems: list[str] = []
     summaries = summarize(entries, problems)
     table = Table(title=f"Coverage per binary in {output} ({len(entries)} entries)")
-    for column in ("binary", "hash", "entries", "instances", "statements", "covered", "coverage"):
-        table.add_column(column, justify="left" if column in ("binary", "hash") else "right")
+    columns = ("binary", "owners", "entries", "instances", "statements", "covered", "coverage")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("binary", "owners") else "right")
     for s in summaries:
         table.add_row(
-            escape(s.name),
-            s.meta.hash_hex[:12],
+            f"{escape(s.name)}\n{s.meta.hash_hex[:12]}",
+            escape(
+                "\n".join(
+                    f"{o.kind} {ns + '/' if ns else ''}{o.name}" for ns, o in sorted(s.owners)
+                )
+            ),
             str(len(s.entries)),
             str(s.instances),
             str(s.n_statements),
