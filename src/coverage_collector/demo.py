@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 
 import numpy as np
@@ -47,18 +48,19 @@ class BinarySummary:
 
     @property
     def n_statements(self) -> int:
-        return int(self.meta.stmts[self._application_units()].sum())
+        return int(self.meta.stmts[self.application_units].sum())
 
     @property
     def n_covered(self) -> int:
-        units = self._application_units()
-        return int(self.meta.stmts[units & (self.totals != 0)].sum())
+        return int(self.meta.stmts[self.application_units & (self.totals != 0)].sum())
 
     @property
     def pc_covered(self) -> float:
         return 100.0 * self.n_covered / self.n_statements if self.n_statements else 0.0
 
-    def _application_units(self) -> np.ndarray:
+    @cached_property
+    def application_units(self) -> np.ndarray:
+        """Units outside the injected files (computed once)."""
         injected = np.array(
             [os.path.basename(s) in INJECTED_FILES for s in self.meta.strings], dtype=bool
         )

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coverage_collector import logs
-from coverage_collector.collection import COVERAGE_DIR, read_json_object
+from coverage_collector.collection import COVERAGE_DIR, list_entries, read_json_object
 from coverage_collector.exceptions import CollectorError
 from coverage_collector.progress import Reporter
 from coverage_collector.s3layout import (
@@ -205,7 +205,7 @@ def download(options: DownloadOptions, store: ObjectStore | None = None) -> Down
     root = os.path.join(options.collection, COVERAGE_DIR)
     os.makedirs(root, exist_ok=True)
     plans = plan_entries(listing.located)
-    names = assign_dir_names(root, [p.entry for p in plans])
+    names = assign_dir_names(options.collection, [p.entry for p in plans])
     jobs = []
     for plan in plans:
         summary.host_entries += plan.entry.host_process
@@ -394,43 +394,28 @@ def write_atomically(directory: str, name: str, data: bytes) -> None:
         raise
 
 
-def existing_entries(root: str) -> dict[EntryId, str]:
-    """Return the entries already in `root`, by identity, from their `metadata.json`."""
+def existing_entries(collection: str) -> dict[EntryId, str]:
+    """Return the collection's entries, by identity, from their `metadata.json`."""
     found: dict[EntryId, str] = {}
-    for name in sorted(os.listdir(root)):
-        data, _ = read_json_object(os.path.join(root, name, "metadata.json"))
-        if data is None:
-            continue
-        container = data.get("container") if isinstance(data.get("container"), dict) else {}
-        fields = [
-            data.get("hostname"),
-            data.get("namespace"),
-            data.get("pod_name"),
-            container.get("name"),
-            data.get("binary_name"),
-        ]
-        if all(isinstance(f, str) for f in fields):
-            host, namespace, pod, container_name, binary = (str(f) for f in fields)
-            entry = EntryId(
-                host,
-                namespace,
-                pod,
-                container_name,
-                binary,
-                host_process=data.get("host_process") is True,
-            )
-            found.setdefault(entry, name)
+    for entry in list_entries(collection):
+        if entry.problems:
+            continue  # unreadable metadata: its directory keeps its name, reused by nobody
+        m = entry.metadata
+        identity = EntryId(
+            m.hostname, m.namespace, m.pod_name, m.container_name, m.binary_name, m.host_process
+        )
+        found.setdefault(identity, entry.name)
     return found
 
 
-def assign_dir_names(root: str, entries: list[EntryId]) -> dict[EntryId, str]:
+def assign_dir_names(collection: str, entries: list[EntryId]) -> dict[EntryId, str]:
     """Give every entry a safe, stable directory name in `root`.
 
     An entry keeps the directory it had; a new one gets the prior tool's dash-joined
     name when that is free and short, otherwise that name plus a hash of its identity.
     """
-    known = existing_entries(root)
-    taken = set(os.listdir(root))
+    known = existing_entries(collection)
+    taken = set(os.listdir(os.path.join(collection, COVERAGE_DIR)))
     names: dict[EntryId, str] = {}
     for entry in sorted(entries):
         name = known.get(entry)
