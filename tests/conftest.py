@@ -77,3 +77,30 @@ def s3_bucket(s3: Any, go_toolchain: Path, tmp_path: Path) -> BucketSpec:
     return build_bucket(
         s3, name, "openshift-ci/coverage/ci-op-test", tmp_path / "s3data", go=go_toolchain
     )
+
+
+# --------------------------------------------------------------------------------------------
+# A small cluster collection of real -cover programs (see tests/clusterfixtures.py)
+
+import shutil  # noqa: E402
+
+from clusterfixtures import ClusterCollection, make_collection  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def pristine_cluster(
+    go_toolchain: Path, tmp_path_factory: pytest.TempPathFactory
+) -> ClusterCollection:
+    """The collection as built once per session; tests use `cluster`, a private copy."""
+    work = tmp_path_factory.mktemp("cluster")
+    return make_collection(work / "collection", work / "build")
+
+
+@pytest.fixture
+def cluster(pristine_cluster: ClusterCollection, tmp_path: Path) -> ClusterCollection:
+    """A private copy of the cluster collection that a test may change."""
+    root = tmp_path / "collection"
+    shutil.copytree(pristine_cluster.root, root)
+    return ClusterCollection(
+        root, pristine_cluster.go, pristine_cluster.entries, pristine_cluster.meta_hash
+    )

@@ -106,6 +106,69 @@ def download_command(
         raise SystemExit(ERR)
 
 
+@cluster.command("compile")
+@collection_options
+@click.option(
+    "--update",
+    multiple=True,
+    metavar="'*'|FIELD=GLOB",
+    help="Recompute matching items even if unchanged: '*' for all, or FIELD=GLOB with FIELD "
+    "one of namespace, node, container, image, owner, binary (several flags are AND-ed).",
+)
+@click.option(
+    "--exclude-file",
+    multiple=True,
+    metavar="GLOB",
+    help="Base names of files that are not the application (default: coverage_server.go, "
+    "coverage_producer.go); the flags replace the default list, '' excludes nothing.",
+)
+def compile_command(
+    collection: str, max_concurrency: int, update: tuple[str, ...], exclude_file: tuple[str, ...]
+) -> None:
+    """Compile <collection>/coverage/ into <collection>/coverage.db (incremental)."""
+    from coverage_collector.compiler import (
+        DEFAULT_EXCLUDES,
+        CompileOptions,
+        compile_collection,
+        parse_update,
+    )
+
+    excludes = tuple(g for g in exclude_file if g) if exclude_file else DEFAULT_EXCLUDES
+    options = CompileOptions(collection, parse_update(update), excludes, max_concurrency)
+    summary = compile_collection(options)
+    for line in summary.lines():
+        log.info("%s", line)
+    if not summary.ok:
+        raise SystemExit(ERR)
+
+
+@cluster.command("summary")
+@collection_options
+@click.option(
+    "--by",
+    type=click.Choice(["owner", "binary", "namespace"]),
+    default="owner",
+    show_default=True,
+    help="One row per owner, binary or namespace.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+def summary_command(collection: str, max_concurrency: int, by: str, output_format: str) -> None:
+    """Print the compiled numbers: owners, binaries, statements, coverage, errors."""
+    from rich.console import Console
+
+    from coverage_collector.summary import overview, render
+
+    width = None if sys.stdout.isatty() else 160  # logs and pipes: no folded cells
+    render(overview(collection, by), output_format, Console(width=width, soft_wrap=True))
+
+
 @cli.group()
 @click.option("--project", required=True, help="GCP project ID.")
 @click.option("--dataset", required=True, help="BigQuery dataset name.")

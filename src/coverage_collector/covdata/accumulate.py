@@ -104,6 +104,11 @@ class PodAccumulator:
 
     def result(self) -> UnitCounters:
         """Return the merged counters; raise CovDataError when a function lacks counters."""
+        return finish(self.meta, self.sums(), self.executed, self.mode, self.warn)
+
+    def sums(self) -> np.ndarray:
+        """Return the exact 64-bit sums (0/1 in set mode); raise CovDataError when a
+        function lacks counters."""
         short = np.flatnonzero((self.longest > 0) & (self.longest < self.n_units_of))
         if len(short):
             func = int(short[0])
@@ -111,7 +116,7 @@ class PodAccumulator:
                 f"Couldn't merge counters of {self.meta.path}: {self._describe(func)} has "
                 f"{int(self.longest[func])} counters for {int(self.n_units_of[func])} units"
             )
-        return finish(self.meta, self.totals, self.executed, self.mode, self.warn)
+        return self.totals
 
     def _describe(self, func: int) -> str:
         meta = self.meta

@@ -77,6 +77,18 @@ def merge_files(
 ) -> tuple[UnitCounters, list[dict[str, str]]]:
     """Merge the counter files `paths` of binary `meta`; return counters and each file's args.
 
+    Raises `IrregularInputError` when a file is irregular, CovDataError for a broken file.
+    """
+    totals, executed, args = sum_files(meta, paths)
+    return finish(meta, totals, executed, mode, warn), args
+
+
+def sum_files(
+    meta: MetaFile, paths: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, list[dict[str, str]]]:
+    """Return the exact 64-bit sums of the counter files `paths` of binary `meta`, the
+    functions that had records, and each file's args.
+
     Batches run on two threads: numpy releases the GIL for the heavy work.
     Raises `IrregularInputError` when a file is irregular, CovDataError for a broken file.
     """
@@ -101,7 +113,7 @@ def merge_files(
             totals += partial
             executed[funcs] = True
             args.extend(batch_args)
-    return finish(meta, totals, executed, mode, warn), args
+    return totals, executed, args
 
 
 def _reuse_freed_memory() -> None:

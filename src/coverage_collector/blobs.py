@@ -1,0 +1,55 @@
+"""Compact storage of numeric arrays in the database.
+
+Counter vectors are mostly zeros and small numbers: each is narrowed to the
+smallest unsigned type that holds its largest value, then zlib-compressed. A
+one-byte header names the type, so a blob is self-describing.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import numpy.typing as npt
+
+_TYPES = (np.uint8, np.uint16, np.uint32, np.uint64)
+_LEVEL = 6
+
+
+class BlobError(ValueError):
+    """A blob is not one that `pack_counts` wrote."""
+
+
+def pack_counts(values: npt.NDArray[np.integer]) -> bytes:
+    """Return `values` (non-negative integers) as a compressed blob."""
+    largest = int(values.max()) if len(values) else 0
+    code = next(i for i, t in enumerate(_TYPES) if largest <= np.iinfo(t).max)
+    narrow = np.ascontiguousarray(values, dtype=_TYPES[code]).astype(
+        np.dtype(_TYPES[code]).newbyteorder("<"), copy=False
+    )
+    return bytes([code]) + zlib.compress(narrow.tobytes(), _LEVEL)
+
+
+def unpack_counts(blob: bytes) -> npt.NDArray[np.uint64]:
+    """Return the array stored by `pack_counts`, widened to uint64."""
+    if not blob or blob[0] >= len(_TYPES):
+        raise BlobError("unknown counter blob format")
+    try:
+        raw = zlib.decompress(blob[1:])
+    except zlib.error as exc:
+        raise BlobError(f"corrupt counter blob ({exc})") from None
+    dtype = np.dtype(_TYPES[blob[0]]).newbyteorder("<")
+    return np.frombuffer(raw, dtype=dtype).astype(np.uint64)
+
+
+def pack_bytes(data: bytes) -> bytes:
+    """Compress opaque bytes (a covmeta file)."""
+    return zlib.compress(data, _LEVEL)
+
+
+def unpack_bytes(blob: bytes) -> bytes:
+    """Inverse of `pack_bytes`."""
+    try:
+        return zlib.decompress(blob)
+    except zlib.error as exc:
+        raise BlobError(f"corrupt blob ({exc})") from None

@@ -1,0 +1,220 @@
+"""`cluster compile`: the collection's entries into `coverage.db`, incrementally.
+
+1. Reports: every changed entry is decoded (in worker processes) and stored, one
+   transaction each; unchanged entries (same file names, sizes, mtimes) are not read.
+2. Sources: info.json values per image.
+3. Owners: reports grouped by namespace, owner, binary; a group whose members did
+   not change keeps its stored result.
+4. Binaries: the same for each binary over all its owners.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import itertools
+import json
+import multiprocessing
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from coverage_collector import db, logs
+from coverage_collector.compiler import store
+from coverage_collector.compiler.decode import DecodedEntry, DecodeTask, decode_entry
+from coverage_collector.compiler.filters import UpdateFilter
+from coverage_collector.compiler.grouping import Group, group_reports
+from coverage_collector.compiler.scan import EntryFiles, scan_entries
+from coverage_collector.compiler.stats import DEFAULT_EXCLUDES
+from coverage_collector.owners import node_names, owner_of
+from coverage_collector.progress import Reporter
+
+COMPILE_VERSION = "1"
+"""Bump when the numbers compile stores would change for the same input."""
+INLINE_TASKS = 4
+"""Up to this many entries are decoded in this process: a pool costs more to start."""
+log = logs.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    collection: str
+    update: UpdateFilter = field(default_factory=UpdateFilter)
+    excludes: tuple[str, ...] = DEFAULT_EXCLUDES
+    max_concurrency: int = 8
+
+    @property
+    def signature(self) -> str:
+        """What every stored result depends on besides its inputs."""
+        return json.dumps({"version": COMPILE_VERSION, "excludes": sorted(self.excludes)})
+
+
+@dataclass
+class CompileSummary:
+    """What a compile did and what the database now holds."""
+
+    entries: int = 0
+    decoded: int = 0
+    removed: int = 0
+    owners: int = 0
+    owners_updated: int = 0
+    binaries: int = 0
+    binaries_updated: int = 0
+    host_duplicates: int = 0
+    statements: int = 0
+    covered: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    """(entry, problem) of every entry with a problem, this run or an earlier one."""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def lines(self) -> list[str]:
+        percent = 100.0 * self.covered / self.statements if self.statements else 0.0
+        lines = [
+            f"compiled {self.entries} entries in {self.seconds:.1f} s: {self.decoded} decoded, "
+            f"{self.entries - self.decoded} unchanged, {self.removed} removed",
+            f"{self.owners} owners ({self.owners_updated} updated), {self.binaries} binaries "
+            f"({self.binaries_updated} updated), {self.host_duplicates} host entries "
+            "dropped as duplicates of pod entries",
+            f"coverage {percent:.1f}%: {self.covered}/{self.statements} statements "
+            "(each binary counted once)",
+        ]
+        items = sorted({item for item, _ in self.errors})
+        if items:
+            lines.append(f"{len(items)} entries with problems (see `errors` in coverage.db):")
+            lines.extend(f"  {item}: {message}" for item, message in self.errors)
+        return lines
+
+
+def compile_collection(options: CompileOptions) -> CompileSummary:
+    """Compile the collection of `options` into its database; return what happened."""
+    started = time.monotonic()
+    summary = CompileSummary()
+    conn = db.connect(options.collection)
+    try:
+        resign = db.get_setting(conn, "signature") != options.signature
+        _compile_reports(conn, options, resign, summary)
+        if resign:
+            with db.transaction(conn):
+                db.set_setting(conn, "signature", options.signature)
+        rows = store.compiled_reports(conn)
+        store.update_image_sources(conn, rows)
+        grouping = group_reports(rows, options.update)
+        store.mark_duplicates(conn, grouping.duplicates)
+        summary.host_duplicates = len(grouping.duplicates)
+        models = store.BinaryModels(conn, options.excludes)
+        resolved = store.resolved_images(conn)
+        store.delete_stale(conn, "owners", "group_key", grouping.owners)
+        for group in _changed(conn, "owners", "group_key", grouping.owners, options, summary):
+            result = store.group_result(conn, models.get(group.binary_id), group)
+            images = sorted({r.image_key for r in group.members})
+            image = next((i for i in images if i in resolved), images[0])
+            identity = grouping.identities[group.key]
+            store.write_owner(
+                conn, identity, group, result, image, group.input_hash(options.signature)
+            )
+        summary.owners = len(grouping.owners)
+        for group in _changed(conn, "binaries", "id", grouping.binaries, options, summary):
+            model = models.get(group.binary_id)
+            result = store.group_result(conn, model, group)
+            store.write_binary(conn, model, group, result, group.input_hash(options.signature))
+        store.delete_unused_binaries(conn)
+        summary.binaries = len(grouping.binaries)
+        summary.statements, summary.covered = conn.execute(
+            "SELECT coalesce(sum(statements), 0), coalesce(sum(covered), 0) FROM binaries"
+        ).fetchone()
+        summary.errors = list(
+            conn.execute(
+                "SELECT item, message FROM errors WHERE stage = ? ORDER BY item, id", (store.STAGE,)
+            )
+        )
+    finally:
+        conn.close()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _changed(
+    conn: sqlite3.Connection,
+    table: str,
+    key: str,
+    groups: dict,
+    options: CompileOptions,
+    summary: CompileSummary,
+) -> Iterator[Group]:
+    """Yield the groups whose stored result is missing, outdated or forced."""
+    stored = store.stored_hashes(conn, table, key)
+    todo = [
+        g for k, g in groups.items() if g.forced or stored.get(k) != g.input_hash(options.signature)
+    ]
+    todo.sort(key=lambda g: (g.binary_id, g.key))
+    with Reporter(f"merging {table}", len(todo), log, unit=table) as progress:
+        for group in todo:
+            yield group
+            progress.advance()
+    if table == "owners":
+        summary.owners_updated = len(todo)
+    else:
+        summary.binaries_updated = len(todo)
+
+
+def _compile_reports(
+    conn: sqlite3.Connection, options: CompileOptions, resign: bool, summary: CompileSummary
+) -> None:
+    """Decode and store every entry that changed (or that the options force)."""
+    entries = scan_entries(options.collection)
+    stored = store.stored_reports(conn)
+    gone = set(stored) - {e.name for e in entries}
+    store.delete_reports(conn, sorted(gone))
+    nodes = node_names(r.view["node"] for r in stored.values())
+    todo: list[EntryFiles] = []
+    for entry in entries:
+        old = stored.get(entry.name)
+        if old is None or old.stat_sig != entry.stat_sig or resign or _forced(old, options, nodes):
+            todo.append(entry)
+    todo.sort(key=lambda e: (e.meta_name, e.name))
+    summary.entries, summary.removed, summary.decoded = len(entries), len(gone), len(todo)
+    known = store.known_binaries(conn)
+    tasks = [DecodeTask(e.name, e.path, e.stat_sig, options.excludes, known) for e in todo]
+    with Reporter("decoding entries", len(tasks), log, unit="entries") as progress:
+        for decoded in _decode_all(tasks, options.max_concurrency):
+            for problem in decoded.problems:
+                log.warning("%s: %s", decoded.name, problem)
+            store.write_report(conn, decoded)
+            progress.advance()
+
+
+def _forced(old: store.StoredReport, options: CompileOptions, nodes: set[str]) -> bool:
+    if not options.update.active:
+        return False
+    view = old.view
+    owner = owner_of(pod=view["pod"], binary=view["binary"], host_process=old.is_host, nodes=nodes)
+    return options.update.matches({**view, "owner": owner.name})
+
+
+def _decode_all(tasks: list[DecodeTask], max_concurrency: int) -> Iterator[DecodedEntry]:
+    """Decode `tasks` in worker processes, a bounded number in flight; yield as they finish."""
+    workers = min(max_concurrency, len(os.sched_getaffinity(0)), len(tasks))
+    if len(tasks) <= INLINE_TASKS or workers <= 1:
+        yield from map(decode_entry, tasks)
+        return
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["coverage_collector.compiler.decode"])
+    pending = iter(tasks)
+    with cf.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        running = {pool.submit(decode_entry, t) for t in itertools.islice(pending, 2 * workers)}
+        try:
+            while running:
+                done, running = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+                    nxt = next(pending, None)
+                    if nxt is not None:
+                        running.add(pool.submit(decode_entry, nxt))
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise

@@ -1,0 +1,61 @@
+"""Find the entries of a collection and fingerprint them without reading their data.
+
+A no-op compile must cost almost nothing: an entry whose files have the same
+names, sizes and modification times as last time is not read at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+from coverage_collector.collection import COVERAGE_DIR
+
+INPUT_PREFIXES = ("covmeta.", "covcounters.")
+METADATA_FILES = ("metadata.json", "info.json")
+
+
+@dataclass(frozen=True)
+class EntryFiles:
+    """An entry directory and the fingerprint of the files compile reads."""
+
+    name: str
+    path: str
+    stat_sig: str
+    meta_name: str
+    """The entry's covmeta file name (empty if none): work on one binary is kept together."""
+
+
+def is_input(name: str) -> bool:
+    return name.startswith(INPUT_PREFIXES) or name in METADATA_FILES
+
+
+def scan_entries(collection: str) -> list[EntryFiles]:
+    """Return the entry directories of `collection`, sorted by name, with fingerprints.
+
+    An entry that cannot be listed gets a fingerprint naming the failure; the decode
+    step then reports the problem against the entry.
+    """
+    root = os.path.join(collection, COVERAGE_DIR)
+    try:
+        dirs = sorted(e.name for e in os.scandir(root) if e.is_dir(follow_symlinks=False))
+    except FileNotFoundError:
+        return []
+    return [fingerprint(name, os.path.join(root, name)) for name in dirs]
+
+
+def fingerprint(name: str, path: str) -> EntryFiles:
+    """Return the entry at `path` with a digest of its files' names, sizes and mtimes."""
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        files = sorted(
+            (e.name, e.stat(follow_symlinks=False)) for e in os.scandir(path) if is_input(e.name)
+        )
+    except OSError as exc:
+        return EntryFiles(name, path, f"unreadable:{exc.errno}", "")
+    for file_name, stat in files:
+        line = f"{file_name}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
+        digest.update(line.encode(errors="surrogateescape"))
+    meta_name = next((n for n, _ in files if n.startswith("covmeta.")), "")
+    return EntryFiles(name, path, digest.hexdigest(), meta_name)

@@ -1,0 +1,450 @@
+"""Compile's reads and writes of the database: one work item per transaction."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from coverage_collector import blobs, db
+from coverage_collector.compiler import stats
+from coverage_collector.compiler.decode import DecodedEntry
+from coverage_collector.compiler.grouping import Group, OwnerIdentity, ReportRow
+from coverage_collector.covdata.meta import decode_meta
+from coverage_collector.covdata.model import BoolArray, MetaFile
+
+STAGE = "compile"
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    """What the database knows about an entry before this run."""
+
+    id: int
+    stat_sig: str
+    input_hash: str
+    is_host: bool
+    view: dict[str, str]
+
+
+def stored_reports(conn: sqlite3.Connection) -> dict[str, StoredReport]:
+    """Return the reports already compiled, by entry name."""
+    rows = conn.execute(
+        "SELECT id, dir_name, stat_sig, input_hash, namespace, hostname, container_name, "
+        "image, binary_name, pod_name, is_host FROM reports"
+    )
+    return {
+        name: StoredReport(
+            rid,
+            sig,
+            input_hash,
+            bool(is_host),
+            {
+                "namespace": ns,
+                "node": host,
+                "container": container,
+                "image": image,
+                "binary": binary or container,
+                "pod": pod,
+            },
+        )
+        for rid, name, sig, input_hash, ns, host, container, image, binary, pod, is_host in rows
+    }
+
+
+def delete_reports(conn: sqlite3.Connection, names: Iterable[str]) -> None:
+    """Forget entries that are gone from the collection."""
+    for name in names:
+        with db.transaction(conn):
+            conn.execute("DELETE FROM reports WHERE dir_name = ?", (name,))
+            conn.execute("DELETE FROM errors WHERE stage = ? AND item = ?", (STAGE, name))
+
+
+def write_report(conn: sqlite3.Connection, entry: DecodedEntry) -> None:
+    """Store one decoded entry (and its binary, if new) in one transaction."""
+    meta = entry.metadata
+    with db.transaction(conn):
+        binary_id = _ensure_binary(conn, entry) if not entry.failed else None
+        values = {
+            "dir_name": entry.name,
+            "binary_id": binary_id,
+            "namespace": meta.namespace,
+            "pod_name": meta.pod_name,
+            "container_name": meta.container_name,
+            "image": meta.image,
+            "binary_name": meta.binary_name,
+            "hostname": meta.hostname,
+            "is_host": int(meta.host_process or not meta.namespace),
+            "explicit_owner_kind": meta.owner_kind,
+            "explicit_owner_name": meta.owner_name,
+            "collected_at": meta.collected_at,
+            "first_seen": meta.first_seen or meta.collected_at,
+            "last_seen": meta.last_seen or meta.collected_at,
+            **{key: entry.sources.get(key, "") for key in _SOURCE_COLUMNS},
+            "instances": len(entry.instances),
+            "counts_blob": None if entry.failed else entry.counts_blob,
+            "statements": entry.statements,
+            "covered": entry.covered,
+            "status": entry.status,
+            "error_msg": "; ".join(entry.problems),
+            "stat_sig": entry.stat_sig,
+            "input_hash": "" if entry.failed else entry.input_hash,
+            "metadata_hash": entry.metadata_hash,
+        }
+        columns = ", ".join(values)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "dir_name")
+        (report_id,) = conn.execute(
+            f"INSERT INTO reports ({columns}) VALUES ({', '.join('?' * len(values))}) "
+            f"ON CONFLICT(dir_name) DO UPDATE SET {updates} RETURNING id",
+            list(values.values()),
+        ).fetchone()
+        conn.execute("DELETE FROM instances WHERE report_id = ?", (report_id,))
+        conn.executemany(
+            "INSERT INTO instances VALUES (?, ?, ?, ?, ?)",
+            [(report_id, i.counter_file, i.pid, i.discovered_ns, i.size) for i in entry.instances],
+        )
+        conn.execute("DELETE FROM errors WHERE stage = ? AND item = ?", (STAGE, entry.name))
+        conn.executemany(
+            "INSERT INTO errors (stage, item, message) VALUES (?, ?, ?)",
+            [(STAGE, entry.name, problem) for problem in entry.problems],
+        )
+
+
+_SOURCE_COLUMNS = ("source_url", "source_commit", "software_group", "software_key")
+
+
+def _ensure_binary(conn: sqlite3.Connection, entry: DecodedEntry) -> int:
+    binary = entry.binary
+    assert binary is not None
+    row = conn.execute(
+        "SELECT id FROM binaries WHERE meta_hash = ?", (binary.meta_hash,)
+    ).fetchone()
+    if row is not None:
+        return int(row[0])
+    if binary.meta_blob is None:
+        raise LookupError(f"binary {binary.meta_hash} vanished from the database")
+    (binary_id,) = conn.execute(
+        "INSERT INTO binaries (meta_hash, name, mode, granularity, n_units, n_funcs, meta_blob) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (
+            binary.meta_hash,
+            entry.metadata.binary_name,
+            binary.mode,
+            binary.granularity,
+            binary.n_units,
+            binary.n_funcs,
+            binary.meta_blob,
+        ),
+    ).fetchone()
+    return int(binary_id)
+
+
+def known_binaries(conn: sqlite3.Connection) -> frozenset[str]:
+    return frozenset(h for (h,) in conn.execute("SELECT meta_hash FROM binaries"))
+
+
+def compiled_reports(conn: sqlite3.Connection) -> list[ReportRow]:
+    """Return every report with usable counters, for grouping."""
+    rows = conn.execute(
+        "SELECT r.id, r.dir_name, r.binary_id, b.meta_hash, r.namespace, r.pod_name, "
+        "r.container_name, r.image, r.binary_name, r.hostname, r.is_host, "
+        "r.explicit_owner_kind, r.explicit_owner_name, r.first_seen, r.last_seen, "
+        "r.instances, r.input_hash, r.metadata_hash, "
+        "r.source_url, r.source_commit, r.software_group, r.software_key "
+        "FROM reports r JOIN binaries b ON b.id = r.binary_id "
+        "WHERE r.status != 'error' ORDER BY r.dir_name"
+    )
+    return [
+        ReportRow(*row[:10], bool(row[10]), *row[11:18], sources=tuple(row[18:]))  # type: ignore[arg-type]
+        for row in rows
+    ]
+
+
+def mark_duplicates(conn: sqlite3.Connection, duplicates: dict[int, int]) -> None:
+    """Record which host reports are the same process as a pod report."""
+    current = dict(
+        conn.execute("SELECT id, duplicate_of FROM reports WHERE duplicate_of IS NOT NULL")
+    )
+    if current == duplicates:
+        return
+    with db.transaction(conn):
+        conn.execute("UPDATE reports SET duplicate_of = NULL WHERE duplicate_of IS NOT NULL")
+        conn.executemany(
+            "UPDATE reports SET duplicate_of = ? WHERE id = ?",
+            [(pod, host) for host, pod in duplicates.items()],
+        )
+
+
+@dataclass(frozen=True)
+class BinaryModel:
+    """A binary's decoded units and the parts of it that are the application."""
+
+    meta: MetaFile
+    app: BoolArray
+    files: stats.FileTable
+
+
+class BinaryModels:
+    """Decoded binaries, loaded from the database on demand (a few at a time)."""
+
+    def __init__(self, conn: sqlite3.Connection, excludes: tuple[str, ...], size: int = 8):
+        self.conn = conn
+        self.excludes = excludes
+        self.size = size
+        self._cache: OrderedDict[int, BinaryModel] = OrderedDict()
+
+    def get(self, binary_id: int) -> BinaryModel:
+        model = self._cache.get(binary_id)
+        if model is None:
+            (blob,) = self.conn.execute(
+                "SELECT meta_blob FROM binaries WHERE id = ?", (binary_id,)
+            ).fetchone()
+            meta = decode_meta(blobs.unpack_bytes(blob), f"<binary {binary_id}>")
+            app = stats.application_units(meta, self.excludes)
+            model = BinaryModel(meta, app, stats.file_table(meta, app))
+            self._cache[binary_id] = model
+            if len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(binary_id)
+        return model
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    counts: np.ndarray
+    totals: stats.Totals
+    files: stats.FileStats
+    functions: stats.FunctionStats
+
+
+def group_result(conn: sqlite3.Connection, model: BinaryModel, group: Group) -> GroupResult:
+    """Merge the counters of the group's reports and compute its numbers."""
+    ids = [row.id for row in group.members]
+    vectors = [
+        blobs.unpack_counts(blob)
+        for (blob,) in conn.execute(
+            f"SELECT counts_blob FROM reports WHERE id IN ({', '.join('?' * len(ids))})", ids
+        )
+    ]
+    counts = stats.combine(vectors, model.meta.mode)
+    return GroupResult(
+        counts,
+        stats.totals(model.meta, counts, model.app),
+        stats.file_stats(model.meta, counts, model.files, model.app),
+        stats.function_stats(model.meta, counts, model.app),
+    )
+
+
+def stored_hashes(conn: sqlite3.Connection, table: str, key: str) -> dict[object, str]:
+    """Return `key -> input_hash` of the owners or binaries table."""
+    return dict(conn.execute(f"SELECT {key}, input_hash FROM {table}"))
+
+
+def _sorted_json(values: Iterable[str]) -> str:
+    return json.dumps(sorted({v for v in values if v}))
+
+
+def write_owner(
+    conn: sqlite3.Connection,
+    identity: OwnerIdentity,
+    group: Group,
+    result: GroupResult,
+    image: str,
+    input_hash: str,
+) -> None:
+    """Store one owner, its membership and its file and function numbers."""
+    members = group.members
+    pods = {r.pod_name or r.hostname for r in members}
+    values = {
+        "group_key": identity.key,
+        "namespace": identity.namespace,
+        "owner_type": str(identity.owner.kind),
+        "owner_name": identity.owner.name,
+        "binary_name": identity.program,
+        "binary_id": group.binary_id,
+        "image": image,
+        "images_json": _sorted_json(r.image_key for r in members),
+        "pods_json": _sorted_json(pods),
+        "pod_count": len(pods - {""}),
+        "containers_json": _sorted_json(r.container_name or r.program for r in members),
+        "hosts_json": _sorted_json(r.hostname for r in members),
+        "reports": len(members),
+        "instances": sum(r.instances for r in members),
+        "statements": result.totals.statements,
+        "covered": result.totals.covered,
+        "coverage_pct": result.totals.percent,
+        "counts_blob": blobs.pack_counts(result.counts),
+        "first_seen": min((r.first_seen for r in members if r.first_seen), default=""),
+        "last_seen": max((r.last_seen for r in members if r.last_seen), default=""),
+        "input_hash": input_hash,
+    }
+    updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "group_key")
+    with db.transaction(conn):
+        (owner_id,) = conn.execute(
+            f"INSERT INTO owners ({', '.join(values)}) VALUES ({', '.join('?' * len(values))}) "
+            f"ON CONFLICT(group_key) DO UPDATE SET {updates} RETURNING id",
+            list(values.values()),
+        ).fetchone()
+        for table in ("owner_reports", "owner_files", "owner_functions"):
+            conn.execute(f"DELETE FROM {table} WHERE owner_id = ?", (owner_id,))
+        conn.executemany(
+            "INSERT INTO owner_reports VALUES (?, ?)", [(owner_id, r.id) for r in members]
+        )
+        conn.executemany(
+            "INSERT INTO owner_files VALUES (?, ?, ?)",
+            zip(
+                [owner_id] * len(result.files.covered),
+                range(len(result.files.covered)),
+                result.files.covered.tolist(),
+                strict=True,
+            ),
+        )
+        fn = result.functions
+        conn.executemany(
+            "INSERT INTO owner_functions VALUES (?, ?, ?, ?)",
+            zip(
+                [owner_id] * len(fn.func_ids),
+                fn.func_ids.tolist(),
+                fn.covered.tolist(),
+                fn.executions.tolist(),
+                strict=True,
+            ),
+        )
+
+
+def write_binary(
+    conn: sqlite3.Connection,
+    model: BinaryModel,
+    group: Group,
+    result: GroupResult,
+    input_hash: str,
+) -> None:
+    """Store a binary's merged counters and its per-file and per-function numbers."""
+    names = [r.program for r in group.members]
+    name = max(sorted(set(names)), key=names.count)
+    meta = model.meta
+    fn = result.functions
+    file_ids = model.files.string_to_file[meta.func_file[fn.func_ids]].tolist()
+    with db.transaction(conn):
+        conn.execute(
+            "UPDATE binaries SET name = ?, counts_blob = ?, statements = ?, covered = ?, "
+            "reports = ?, instances = ?, input_hash = ? WHERE id = ?",
+            (
+                name,
+                blobs.pack_counts(result.counts),
+                result.totals.statements,
+                result.totals.covered,
+                len(group.members),
+                sum(r.instances for r in group.members),
+                input_hash,
+                group.binary_id,
+            ),
+        )
+        conn.execute("DELETE FROM binary_files WHERE binary_id = ?", (group.binary_id,))
+        conn.execute("DELETE FROM binary_functions WHERE binary_id = ?", (group.binary_id,))
+        conn.executemany(
+            "INSERT INTO binary_files VALUES (?, ?, ?, ?, ?)",
+            [
+                (group.binary_id, file_id, path, total, covered)
+                for file_id, (path, total, covered) in enumerate(
+                    zip(
+                        model.files.paths,
+                        result.files.statements.tolist(),
+                        result.files.covered.tolist(),
+                        strict=True,
+                    )
+                )
+            ],
+        )
+        packages = [p.path for p in meta.packages]
+        conn.executemany(
+            "INSERT INTO binary_functions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    group.binary_id,
+                    func,
+                    file_id,
+                    packages[int(meta.func_pkg[func])],
+                    meta.strings[int(meta.func_name[func])],
+                    int(meta.func_lit[func]),
+                    int(meta.start_line[meta.func_units[func]]) if units else 0,
+                    units,
+                    total,
+                    covered,
+                    executions,
+                )
+                for func, file_id, units, total, covered, executions in zip(
+                    fn.func_ids.tolist(),
+                    file_ids,
+                    np.diff(meta.func_units)[fn.func_ids].tolist(),
+                    fn.statements.tolist(),
+                    fn.covered.tolist(),
+                    fn.executions.tolist(),
+                    strict=True,
+                )
+            ],
+        )
+
+
+def delete_stale(conn: sqlite3.Connection, table: str, key: str, keep: Iterable[object]) -> int:
+    """Delete rows of the owners or binaries table whose `key` is not in `keep`."""
+    stale = set(stored_hashes(conn, table, key)) - set(keep)
+    for value in stale:
+        with db.transaction(conn):
+            conn.execute(f"DELETE FROM {table} WHERE {key} = ?", (value,))
+    return len(stale)
+
+
+def delete_unused_binaries(conn: sqlite3.Connection) -> int:
+    """Delete binaries no report uses any more."""
+    with db.transaction(conn):
+        cursor = conn.execute(
+            "DELETE FROM binaries WHERE id NOT IN "
+            "(SELECT binary_id FROM reports WHERE binary_id IS NOT NULL)"
+        )
+    return cursor.rowcount
+
+
+def update_image_sources(conn: sqlite3.Connection, rows: list[ReportRow]) -> int:
+    """Record info.json's source values per image (or `host:<binary>`); return rows changed.
+
+    The newest report's non-empty value wins; an empty value never replaces one.
+    """
+    found: dict[str, list[str]] = {}
+    for row in sorted(rows, key=lambda r: (r.last_seen, r.dir_name), reverse=True):
+        values = found.setdefault(row.image_key, ["", "", "", ""])
+        for i, value in enumerate(row.sources):
+            values[i] = values[i] or value
+    stored = {
+        image: list(values)
+        for image, *values in conn.execute(
+            "SELECT image, source_repo, commit_id, software_group, software_key FROM image_sources"
+        )
+    }
+    changed = 0
+    for image, values in sorted(found.items()):
+        old = stored.get(image, ["", "", "", ""])
+        new = [v or o for v, o in zip(values, old, strict=True)]
+        if not any(new) or (new == old and image in stored):
+            continue
+        changed += 1
+        with db.transaction(conn):
+            conn.execute(
+                "INSERT INTO image_sources (image, source_repo, commit_id, software_group, "
+                "software_key, origin, updated_at) VALUES (?, ?, ?, ?, ?, 'info.json', "
+                "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) ON CONFLICT(image) DO UPDATE SET "
+                "source_repo = excluded.source_repo, commit_id = excluded.commit_id, "
+                "software_group = excluded.software_group, software_key = excluded.software_key, "
+                "origin = excluded.origin, updated_at = excluded.updated_at",
+                (image, *new),
+            )
+    return changed
+
+
+def resolved_images(conn: sqlite3.Connection) -> set[str]:
+    """Images whose source repository is known."""
+    return {i for (i,) in conn.execute("SELECT image FROM image_sources WHERE source_repo != ''")}

@@ -1,0 +1,164 @@
+"""`cluster summary`: the compiled numbers at a glance, read from the database.
+
+Rows per owner, binary or namespace; totals always count each binary once (a
+namespace's total counts each binary running in it once).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict, dataclass
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from coverage_collector import blobs, db
+from coverage_collector.compiler.stats import DEFAULT_EXCLUDES, combine, totals
+from coverage_collector.compiler.store import BinaryModels
+
+GROUPINGS = ("owner", "binary", "namespace")
+FORMATS = ("table", "json", "markdown")
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    detail: str
+    binaries: int
+    reports: int
+    statements: int
+    covered: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.covered / self.statements if self.statements else 0.0
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The whole database in a few numbers, plus one row per group."""
+
+    by: str
+    entries: int
+    owners: int
+    binaries: int
+    statements: int
+    covered: int
+    errors: int
+    host_duplicates: int
+    rows: list[Row]
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.covered / self.statements if self.statements else 0.0
+
+
+def overview(collection: str, by: str = "owner") -> Overview:
+    """Read the summary of the compiled `collection`, grouped `by` owner, binary or namespace."""
+    conn = db.connect_readonly(collection)
+    try:
+        rows = {"owner": _owner_rows, "binary": _binary_rows, "namespace": _namespace_rows}[by](
+            conn
+        )
+        (entries,) = conn.execute("SELECT count(*) FROM reports").fetchone()
+        (owners,) = conn.execute("SELECT count(*) FROM owners").fetchone()
+        binaries, statements, covered = conn.execute(
+            "SELECT count(*), coalesce(sum(statements), 0), coalesce(sum(covered), 0) FROM binaries"
+        ).fetchone()
+        (errors,) = conn.execute(
+            "SELECT count(DISTINCT item) FROM errors WHERE stage = 'compile'"
+        ).fetchone()
+        (duplicates,) = conn.execute(
+            "SELECT count(*) FROM reports WHERE duplicate_of IS NOT NULL"
+        ).fetchone()
+    finally:
+        conn.close()
+    return Overview(by, entries, owners, binaries, statements, covered, errors, duplicates, rows)
+
+
+def _owner_rows(conn: sqlite3.Connection) -> list[Row]:
+    return [
+        Row(f"{ns + '/' if ns else ''}{name}", f"{kind}, {binary}", 1, reports, total, covered)
+        for ns, kind, name, binary, reports, total, covered in conn.execute(
+            "SELECT namespace, owner_type, owner_name, binary_name, reports, statements, covered "
+            "FROM owners ORDER BY namespace, owner_name, owner_type, binary_name"
+        )
+    ]
+
+
+def _binary_rows(conn: sqlite3.Connection) -> list[Row]:
+    return [
+        Row(name, f"{meta_hash[:12]}, {owners} owners", 1, reports, total, covered)
+        for name, meta_hash, owners, reports, total, covered in conn.execute(
+            "SELECT b.name, b.meta_hash, (SELECT count(*) FROM owners o WHERE o.binary_id = b.id), "
+            "b.reports, b.statements, b.covered FROM binaries b ORDER BY b.name, b.meta_hash"
+        )
+    ]
+
+
+def _namespace_rows(conn: sqlite3.Connection) -> list[Row]:
+    """Per namespace: each binary's counters merged over the namespace's owners, once."""
+    per_namespace: dict[str, dict[int, list[bytes]]] = {}
+    reports: dict[str, int] = {}
+    for ns, binary_id, blob, count in conn.execute(
+        "SELECT namespace, binary_id, counts_blob, reports FROM owners"
+    ):
+        per_namespace.setdefault(ns, {}).setdefault(binary_id, []).append(blob)
+        reports[ns] = reports.get(ns, 0) + count
+    settings = json.loads(db.get_setting(conn, "signature") or "{}")
+    models = BinaryModels(conn, tuple(settings.get("excludes", DEFAULT_EXCLUDES)))
+    rows = []
+    for ns in sorted(per_namespace):
+        total = covered = 0
+        for binary_id, owner_blobs in sorted(per_namespace[ns].items()):
+            model = models.get(binary_id)
+            counts = combine([blobs.unpack_counts(b) for b in owner_blobs], model.meta.mode)
+            numbers = totals(model.meta, counts, model.app)
+            total, covered = total + numbers.statements, covered + numbers.covered
+        binaries = len(per_namespace[ns])
+        rows.append(Row(ns or "(host)", "", binaries, reports[ns], total, covered))
+    return rows
+
+
+def render(view: Overview, output_format: str, console: Console) -> None:
+    """Print `view` as a rich table, JSON or a markdown table."""
+    if output_format == "json":
+        data = asdict(view)
+        data["percent"] = round(view.percent, 2)
+        for row, out in zip(view.rows, data["rows"], strict=True):
+            out["percent"] = round(row.percent, 2)
+        console.print_json(json.dumps(data))
+        return
+    header = (view.by, "detail", "binaries", "entries", "statements", "covered", "coverage")
+    cells = [
+        (
+            r.name,
+            r.detail,
+            str(r.binaries),
+            str(r.reports),
+            str(r.statements),
+            str(r.covered),
+            f"{r.percent:.1f}%",
+        )
+        for r in view.rows
+    ]
+    footer = (
+        f"{view.entries} entries, {view.owners} owners, {view.binaries} binaries: "
+        f"{view.covered}/{view.statements} statements covered ({view.percent:.1f}%, each binary "
+        f"counted once); {view.errors} entries with errors; {view.host_duplicates} host entries "
+        "dropped as duplicates"
+    )
+    if output_format == "markdown":
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
+        console.print("\n".join(lines) + f"\n\n{footer}", markup=False, highlight=False)
+        return
+    table = Table(title=f"Coverage by {view.by}")
+    for column in header:
+        table.add_column(column, justify="left" if column in (view.by, "detail") else "right")
+    for row in cells:
+        table.add_row(*(escape(c) for c in row))
+    console.print(table)
+    console.print(escape(footer), highlight=False)

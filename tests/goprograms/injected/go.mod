@@ -1,0 +1,3 @@
+module example.com/injected
+
+go 1.21
