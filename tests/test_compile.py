@@ -231,7 +231,8 @@ def test_summary_command_formats(
     data = json.loads(capsys.readouterr().out)
     assert data["owners"] == 6 and data["binaries"] == 4 and data["errors"] == 0
     assert data["host_duplicates"] == 1
-    assert {r["name"] for r in data["rows"]} >= {"shop/inventory-api", "storage/kv-store"}
+    names = {(r["namespace"], r["type"], r["owner"]) for r in data["rows"]}
+    assert names >= {("shop", "Deployment", "inventory-api"), ("(host)", "Host", "node-agent")}
     conn = connect(cluster)
     assert (data["statements"], data["covered"]) == conn.execute(
         "SELECT sum(statements), sum(covered) FROM binaries"
@@ -259,7 +260,7 @@ def test_namespace_rollup_counts_each_binary_once(
     from coverage_collector.summary import overview
 
     compile_cluster(cluster)
-    rows = {r.name: r for r in overview(str(cluster.root), "namespace").rows}
+    rows = {r.labels[0]: r for r in overview(str(cluster.root), "namespace").rows}
     shop = [e.name for e in ENTRIES if e.namespace == "shop"]
     expected = expected_numbers(cluster, shop, tmp_path / "oracle", DEFAULT_EXCLUDES)
     assert (rows["shop"].statements, rows["shop"].covered) == (

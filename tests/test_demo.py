@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from coverage_collector.collection import list_entries
-from coverage_collector.demo import copy_sample, summarize
+from coverage_collector.compiler import CompileOptions, compile_collection
+from coverage_collector.demo import copy_sample, run_demo
 from gofixtures import cache_root, covdata, go_env
 
 
@@ -44,27 +48,29 @@ def test_sample_layout_is_realistic(tmp_path: Path) -> None:
     assert info["source_url"].startswith("https://") and len(info["source_commit"]) == 40
 
 
-def test_summary_matches_covdata_per_binary(tmp_path: Path, go_toolchain: Path) -> None:
-    # Each binary's covered statements equal covdata's on all of its entries merged (-pcombine
-    # is not needed: same binary), apart from the injected coverage_server.go.
+def test_compiled_binaries_match_covdata(tmp_path: Path, go_toolchain: Path) -> None:
+    # Each binary's covered statements equal covdata's on all of its entries merged,
+    # apart from the injected coverage_server.go.
     copy_sample(str(tmp_path))
-    problems: list[str] = []
-    summaries = summarize(list_entries(str(tmp_path)), problems)
-    assert problems == []
-    for summary in summaries:
-        dirs = ",".join(str(tmp_path / "coverage" / name) for name in summary.entries)
-        out = tmp_path / f"{summary.name}.txt"
+    assert compile_collection(CompileOptions(str(tmp_path))).ok
+    conn = sqlite3.connect(tmp_path / "coverage.db")
+    binaries = conn.execute("SELECT id, name, statements, covered FROM binaries").fetchall()
+    assert len(binaries) == 4
+    for binary_id, name, statements, covered in binaries:
+        entries = conn.execute("SELECT dir_name FROM reports WHERE binary_id = ?", (binary_id,))
+        dirs = ",".join(str(tmp_path / "coverage" / entry) for (entry,) in entries)
+        out = tmp_path / f"{name}.txt"
         result = covdata(go_toolchain, ["textfmt", f"-i={dirs}", f"-o={out}"], go_env(cache_root()))
         assert result.returncode == 0, result.stderr
-        total = covered = 0
+        total = hit = 0
         for line in out.read_text().splitlines()[1:]:
             if "/coverage_server.go:" in line:
                 continue
             stmts, count = map(int, line.rsplit(" ", 2)[1:])
             total += stmts
-            covered += stmts if count else 0
-        assert (summary.n_statements, summary.n_covered) == (total, covered)
-        assert 0 < summary.pc_covered < 100
+            hit += stmts if count else 0
+        assert (statements, covered) == (total, hit)
+        assert 0 < covered < statements
 
 
 def test_demo_never_replaces_real_coverage_data(tmp_path: Path) -> None:
@@ -93,21 +99,19 @@ def test_demo_summary_reports_damaged_entries(tmp_path: Path, damage: str) -> No
         (victim / "metadata.json").write_text("{not json")
     else:
         next(victim.glob("covmeta.*")).write_bytes(b"garbage")
-    problems: list[str] = []
-    summaries = summarize(list_entries(str(tmp_path)), problems)
-    assert len(problems) == 1 and victim.name in problems[0]
-    assert len(summaries) == 4 if damage == "bad-json" else len(summaries) >= 3
+    console = Console(file=io.StringIO(), width=200)
+    assert run_demo(str(tmp_path), console) == 1
+    output = console.file.getvalue()
+    assert "9 entries" not in output and "10 entries" in output
+    assert "1 entries with errors" in output
 
 
 def test_summary_names_each_binarys_owners(tmp_path: Path) -> None:
     # The sample's workloads are recognised from their pod names and the node names.
     copy_sample(str(tmp_path))
-    summaries = summarize(list_entries(str(tmp_path)), [])
-    owners = {
-        (s.name, str(owner.kind), namespace, owner.name)
-        for s in summaries
-        for namespace, owner in s.owners
-    }
+    compile_collection(CompileOptions(str(tmp_path)))
+    conn = sqlite3.connect(tmp_path / "coverage.db")
+    owners = set(conn.execute("SELECT binary_name, owner_type, namespace, owner_name FROM owners"))
     assert ("inventory-api", "Deployment", "shop", "inventory-api") in owners
     assert ("node-agent", "DaemonSet", "monitoring", "node-agent") in owners
     assert ("kv-store", "StatefulSet", "storage", "kv-store") in owners

@@ -1,7 +1,6 @@
 """`coverage-collector demo`: the pipeline on the bundled sample collection, offline.
 
-For now the pipeline is: decode every entry natively and print per-binary
-coverage, each binary counted once however many pods run it.
+The pipeline so far: download (from a local S3 server), compile, summary.
 """
 
 from __future__ import annotations
@@ -9,98 +8,19 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from dataclasses import dataclass, field
-from functools import cached_property
 from importlib import resources
 
-import numpy as np
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from coverage_collector import logs
-from coverage_collector.collection import Entry, list_entries, read_json_object
-from coverage_collector.covdata.accumulate import U32_MAX
-from coverage_collector.covdata.model import MetaFile
-from coverage_collector.covdata.pods import collect_pods
-from coverage_collector.covdata.reader import ModeMerger, read_pod
-from coverage_collector.exceptions import CollectorError, DataError
-from coverage_collector.owners import Owner, node_names, owner_of
+from coverage_collector.collection import list_entries, read_json_object
+from coverage_collector.compiler import CompileOptions, compile_collection
+from coverage_collector.exceptions import DataError
 from coverage_collector.s3 import DownloadOptions, DownloadSummary, ObjectStore, download
+from coverage_collector.summary import overview, render
 
 SAMPLE = resources.files("coverage_collector") / "sample_collection" / "coverage"
-INJECTED_FILES = ("coverage_server.go", "coverage_producer.go")
-"""Files the build injects into every binary; they are not the application."""
 log = logs.get_logger(__name__)
-
-
-@dataclass
-class BinarySummary:
-    """Coverage of one binary (one covmeta hash) over every entry that runs it."""
-
-    name: str
-    meta: MetaFile
-    totals: np.ndarray
-    entries: list[str] = field(default_factory=list)
-    instances: int = 0
-    owners: set[tuple[str, Owner]] = field(default_factory=set)
-    """(namespace, owner) of every owner running the binary."""
-
-    @property
-    def n_statements(self) -> int:
-        return int(self.meta.stmts[self.application_units].sum())
-
-    @property
-    def n_covered(self) -> int:
-        return int(self.meta.stmts[self.application_units & (self.totals != 0)].sum())
-
-    @property
-    def pc_covered(self) -> float:
-        return 100.0 * self.n_covered / self.n_statements if self.n_statements else 0.0
-
-    @cached_property
-    def application_units(self) -> np.ndarray:
-        """Units outside the injected files (computed once)."""
-        injected = np.array(
-            [os.path.basename(s) in INJECTED_FILES for s in self.meta.strings], dtype=bool
-        )
-        return ~injected[self.meta.func_file[self.meta.unit_func]]
-
-
-def summarize(entries: list[Entry], problems: list[str]) -> list[BinarySummary]:
-    """Decode every entry and sum its instances per binary; record problems, go on."""
-    binaries: dict[bytes, BinarySummary] = {}
-    nodes = node_names(e.metadata.hostname for e in entries)
-    for entry in entries:
-        meta = entry.metadata
-        owner = owner_of(
-            pod=meta.pod_name,
-            binary=meta.binary_name,
-            host_process=meta.host_process,
-            nodes=nodes,
-            explicit_kind=meta.owner_kind,
-            explicit_name=meta.owner_name,
-        )
-        problems.extend(f"{entry.name}: {p}" for p in entry.problems)
-        try:
-            scan = collect_pods([entry.path])
-            for pod in scan.pods:
-                data = read_pod(pod, ModeMerger(relaxed=True), log.warning)
-                summary = binaries.get(data.meta.file_hash)
-                if summary is None:
-                    name = entry.metadata.binary_name or data.meta.hash_hex[:12]
-                    zeros = np.zeros(data.meta.n_units, dtype=np.uint64)
-                    summary = binaries[data.meta.file_hash] = BinarySummary(name, data.meta, zeros)
-                summary.totals += data.counters.counts
-                summary.entries.append(entry.name)
-                summary.instances += len(pod.counter_files)
-                summary.owners.add((meta.namespace, owner))
-            problems.extend(f"{entry.name}: orphaned counter file {o}" for o in scan.orphans)
-        except CollectorError as exc:
-            problems.append(f"{entry.name}: {exc.message}")
-    for summary in binaries.values():
-        np.minimum(summary.totals, U32_MAX, out=summary.totals)
-    return sorted(binaries.values(), key=lambda s: s.name)
 
 
 DEMO_MARKER = ".coverage-collector-demo"
@@ -200,40 +120,14 @@ def download_sample(output: str) -> DownloadSummary:
 
 
 def run_demo(output: str, console: Console | None = None) -> int:
-    """Print the per-binary coverage of the demo collection in `output`.
+    """Compile the demo collection in `output` and print its summary per owner and binary.
 
-    Returns the number of problems found (0 for the pristine sample).
+    Returns the number of entries with problems (0 for the pristine sample).
     """
     console = console or Console(width=max(Console().width, 110))
-    entries = list_entries(output)
-    problems: list[str] = []
-    summaries = summarize(entries, problems)
-    table = Table(title=f"Coverage per binary in {output} ({len(entries)} entries)")
-    columns = ("binary", "owners", "entries", "instances", "statements", "covered", "coverage")
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("binary", "owners") else "right")
-    for s in summaries:
-        table.add_row(
-            f"{escape(s.name)}\n{s.meta.hash_hex[:12]}",
-            escape(
-                "\n".join(
-                    f"{o.kind} {ns + '/' if ns else ''}{o.name}" for ns, o in sorted(s.owners)
-                )
-            ),
-            str(len(s.entries)),
-            str(s.instances),
-            str(s.n_statements),
-            str(s.n_covered),
-            f"{s.pc_covered:.1f}%",
-        )
-    console.print(table)
-    total = sum(s.n_statements for s in summaries)
-    covered = sum(s.n_covered for s in summaries)
-    overall = 100.0 * covered / total if total else 0.0
-    console.print(
-        f"{len(summaries)} binaries, {covered}/{total} statements covered ({overall:.1f}%), "
-        f"each binary counted once; injected {', '.join(INJECTED_FILES)} excluded."
-    )
-    for problem in problems:
-        console.print(f"[red]problem:[/red] {escape(problem)}", highlight=False)
-    return len(problems)
+    compiled = compile_collection(CompileOptions(output))
+    for line in compiled.lines():
+        log.info("%s", line)
+    for by in ("owner", "binary"):
+        render(overview(output, by), "table", console)
+    return len({item for item, _ in compiled.errors})

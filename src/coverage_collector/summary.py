@@ -18,16 +18,19 @@ from coverage_collector import blobs, db
 from coverage_collector.compiler.stats import DEFAULT_EXCLUDES, combine, totals
 from coverage_collector.compiler.store import BinaryModels
 
-GROUPINGS = ("owner", "binary", "namespace")
-FORMATS = ("table", "json", "markdown")
+LABELS = {
+    "owner": ("namespace", "type", "owner", "binary"),
+    "binary": ("binary", "hash", "owners"),
+    "namespace": ("namespace", "binaries"),
+}
+"""The columns that name a row, per grouping."""
+HOST = "(host)"
 
 
 @dataclass(frozen=True)
 class Row:
-    name: str
-    detail: str
-    binaries: int
-    reports: int
+    labels: tuple[str, ...]
+    entries: int
     statements: int
     covered: int
 
@@ -80,7 +83,7 @@ def overview(collection: str, by: str = "owner") -> Overview:
 
 def _owner_rows(conn: sqlite3.Connection) -> list[Row]:
     return [
-        Row(f"{ns + '/' if ns else ''}{name}", f"{kind}, {binary}", 1, reports, total, covered)
+        Row((ns or HOST, kind, name, binary), reports, total, covered)
         for ns, kind, name, binary, reports, total, covered in conn.execute(
             "SELECT namespace, owner_type, owner_name, binary_name, reports, statements, covered "
             "FROM owners ORDER BY namespace, owner_name, owner_type, binary_name"
@@ -90,7 +93,7 @@ def _owner_rows(conn: sqlite3.Connection) -> list[Row]:
 
 def _binary_rows(conn: sqlite3.Connection) -> list[Row]:
     return [
-        Row(name, f"{meta_hash[:12]}, {owners} owners", 1, reports, total, covered)
+        Row((name, meta_hash[:12], str(owners)), reports, total, covered)
         for name, meta_hash, owners, reports, total, covered in conn.execute(
             "SELECT b.name, b.meta_hash, (SELECT count(*) FROM owners o WHERE o.binary_id = b.id), "
             "b.reports, b.statements, b.covered FROM binaries b ORDER BY b.name, b.meta_hash"
@@ -117,31 +120,32 @@ def _namespace_rows(conn: sqlite3.Connection) -> list[Row]:
             counts = combine([blobs.unpack_counts(b) for b in owner_blobs], model.meta.mode)
             numbers = totals(model.meta, counts, model.app)
             total, covered = total + numbers.statements, covered + numbers.covered
-        binaries = len(per_namespace[ns])
-        rows.append(Row(ns or "(host)", "", binaries, reports[ns], total, covered))
+        labels = (ns or HOST, str(len(per_namespace[ns])))
+        rows.append(Row(labels, reports[ns], total, covered))
     return rows
 
 
 def render(view: Overview, output_format: str, console: Console) -> None:
     """Print `view` as a rich table, JSON or a markdown table."""
+    labels = LABELS[view.by]
     if output_format == "json":
         data = asdict(view)
         data["percent"] = round(view.percent, 2)
-        for row, out in zip(view.rows, data["rows"], strict=True):
-            out["percent"] = round(row.percent, 2)
+        data["rows"] = [
+            {
+                **dict(zip(labels, row.labels, strict=True)),
+                "entries": row.entries,
+                "statements": row.statements,
+                "covered": row.covered,
+                "percent": round(row.percent, 2),
+            }
+            for row in view.rows
+        ]
         console.print_json(json.dumps(data))
         return
-    header = (view.by, "detail", "binaries", "entries", "statements", "covered", "coverage")
+    header = (*labels, "entries", "statements", "covered", "coverage")
     cells = [
-        (
-            r.name,
-            r.detail,
-            str(r.binaries),
-            str(r.reports),
-            str(r.statements),
-            str(r.covered),
-            f"{r.percent:.1f}%",
-        )
+        (*r.labels, str(r.entries), str(r.statements), str(r.covered), f"{r.percent:.1f}%")
         for r in view.rows
     ]
     footer = (
@@ -157,7 +161,7 @@ def render(view: Overview, output_format: str, console: Console) -> None:
         return
     table = Table(title=f"Coverage by {view.by}")
     for column in header:
-        table.add_column(column, justify="left" if column in (view.by, "detail") else "right")
+        table.add_column(column, justify="left" if column in labels else "right")
     for row in cells:
         table.add_row(*(escape(c) for c in row))
     console.print(table)
