@@ -79,7 +79,7 @@ class PodAccumulator:
         layout = counter_file.layout
         n_pkgs = len(self.pkg_first)
         known_pkg = layout.pkgs < n_pkgs
-        nfuncs = np.where(known_pkg, self.pkg_nfuncs[np.minimum(layout.pkgs, n_pkgs - 1)], 0)
+        nfuncs = np.append(self.pkg_nfuncs, 0)[np.minimum(layout.pkgs, n_pkgs)]  # 0: unknown
         usable = known_pkg & (layout.funcs < nfuncs)
         for record in np.flatnonzero(~usable).tolist():
             pkg, func = int(layout.pkgs[record]), int(layout.funcs[record])
