@@ -145,3 +145,16 @@ def test_hostile_metadata_is_only_data(cluster: ClusterCollection) -> None:
     assert ("<script>alert(1)</script>", "../../etc/passwd") in owners
     written = {p.name for p in cluster.root.iterdir()}
     assert written <= {"coverage", "coverage.db", "coverage.db-shm", "coverage.db-wal"}
+
+
+def test_a_database_from_a_newer_tool_is_refused(
+    cluster: ClusterCollection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    compile_cluster(cluster)
+    conn = connect(cluster)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    for command in ("compile", "summary"):
+        assert main(["cluster", command, "--collection", str(cluster.root)]) == 1
+        err = capsys.readouterr().err
+        assert "schema version 99" in err and "Traceback" not in err

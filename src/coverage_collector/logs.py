@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 
 TRACE = 5
@@ -35,7 +36,7 @@ def configure(verbosity: str = "info", collection: str | None = None) -> str | N
         handler.close()
     logger.setLevel(level)
     logger.propagate = False
-    stderr = logging.StreamHandler()
+    stderr = _StderrHandler()
     stderr.setFormatter(_ConsoleFormatter())
     logger.addHandler(stderr)
     if collection is None:
@@ -48,6 +49,14 @@ def configure(verbosity: str = "info", collection: str | None = None) -> str | N
     to_file.setFormatter(logging.Formatter(_FORMAT))
     logger.addHandler(to_file)
     return path
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record is emitted (it may be replaced)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
 
 
 class _ConsoleFormatter(logging.Formatter):
