@@ -95,7 +95,17 @@ class DecodedEntry:
         return self
 
 
-_meta_cache: OrderedDict[bytes, tuple[MetaFile, BoolArray]] = OrderedDict()
+@dataclass(frozen=True)
+class _Binary:
+    """A decoded meta file, as a worker keeps it for the next entries of the same binary."""
+
+    meta: MetaFile
+    app: BoolArray
+    blob: bytes
+    """The compressed file, made once: compressing costs more than decoding."""
+
+
+_meta_cache: OrderedDict[bytes, _Binary] = OrderedDict()
 
 
 def decode_entry(task: DecodeTask) -> DecodedEntry:
@@ -144,7 +154,8 @@ def _read_metadata(task: DecodeTask, result: DecodedEntry) -> None:
 def _decode_pod(task: DecodeTask, pod: Pod, result: DecodedEntry) -> None:
     meta_bytes = read_input(pod.meta_path, "meta-data file")
     digest = hashlib.blake2b(meta_bytes, digest_size=16)
-    meta, app = _meta(meta_bytes, digest.digest(), pod.meta_path, task.excludes)
+    binary = _meta(meta_bytes, digest.digest(), pod.meta_path, task.excludes)
+    meta, app = binary.meta, binary.app
     named = os.path.basename(pod.meta_path).removeprefix("covmeta.")
     if named != meta.hash_hex:
         raise CovDataError(
@@ -174,20 +185,20 @@ def _decode_pod(task: DecodeTask, pod: Pod, result: DecodedEntry) -> None:
         str(meta.granularity),
         meta.n_units,
         meta.n_funcs,
-        None if known else blobs.pack_bytes(meta_bytes),
+        None if known else binary.blob,
     )
 
 
-def _meta(
-    data: bytes, digest: bytes, path: str, excludes: tuple[str, ...]
-) -> tuple[MetaFile, BoolArray]:
+def _meta(data: bytes, digest: bytes, path: str, excludes: tuple[str, ...]) -> _Binary:
     """Decode meta bytes, reusing the result for identical bytes (entries share binaries)."""
     cached = _meta_cache.get(digest)
     if cached is not None:
         _meta_cache.move_to_end(digest)
         return cached
     meta = decode_meta(data, path)
-    cached = _meta_cache[digest] = (meta, stats.application_units(meta, excludes))
+    cached = _meta_cache[digest] = _Binary(
+        meta, stats.application_units(meta, excludes), blobs.pack_bytes(data)
+    )
     if len(_meta_cache) > META_CACHE_SIZE:
         _meta_cache.popitem(last=False)
     return cached
