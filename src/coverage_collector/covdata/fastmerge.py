@@ -108,8 +108,11 @@ def sum_files(
         _scatter(meta, batch, starts, funcs, partial, scratch.space)
         return partial, funcs, [h.args for h in batch.headers]
 
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        for partial, funcs, batch_args in pool.map(merge_batch, _split(paths)):
+    batches = list(_split(paths))
+    with ThreadPoolExecutor(max_workers=max(1, min(THREADS, len(batches)))) as pool:
+        # one batch (a typical cluster entry) runs here: starting a thread costs more
+        merged = map(merge_batch, batches) if len(batches) < 2 else pool.map(merge_batch, batches)
+        for partial, funcs, batch_args in merged:
             totals += partial
             executed[funcs] = True
             args.extend(batch_args)
