@@ -38,15 +38,12 @@ def stored_numbers(conn: sqlite3.Connection, table: str, key: int) -> Expected:
             "SELECT binary_id, statements, covered FROM owners WHERE id = ?", (key,)
         ).fetchone()
         files = conn.execute(
-            "SELECT f.path, f.statements, o.covered FROM owner_files o JOIN binary_files f "
-            "ON f.binary_id = ? AND f.file_id = o.file_id WHERE o.owner_id = ?",
-            (binary_id, key),
+            "SELECT path, statements, covered FROM owner_file_stats WHERE owner_id = ?", (key,)
         ).fetchall()
         functions = conn.execute(
-            "SELECT f.file_id, f.start_line, f.name, f.statements, o.covered, f.literal "
-            "FROM owner_functions o JOIN binary_functions f ON f.binary_id = ? "
-            "AND f.func_id = o.func_id WHERE o.owner_id = ?",
-            (binary_id, key),
+            "SELECT file_id, start_line, name, statements, covered, literal "
+            "FROM owner_function_stats WHERE owner_id = ?",
+            (key,),
         ).fetchall()
     else:
         binary_id = key

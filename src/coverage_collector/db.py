@@ -135,6 +135,8 @@ MIGRATIONS: tuple[str, ...] = (
         executions INTEGER NOT NULL,         -- counter of the function's entry block
         PRIMARY KEY (binary_id, func_id)
     ) WITHOUT ROWID;
+    -- Only the files and functions an owner executed (covered > 0): most of a big binary
+    -- never runs in one owner. The views below list every file and function.
     CREATE TABLE owner_files (
         owner_id INTEGER NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
         file_id INTEGER NOT NULL,
@@ -148,6 +150,19 @@ MIGRATIONS: tuple[str, ...] = (
         executions INTEGER NOT NULL,
         PRIMARY KEY (owner_id, func_id)
     ) WITHOUT ROWID;
+    CREATE VIEW owner_function_stats AS
+        SELECT o.id AS owner_id, f.func_id, f.file_id, f.package, f.name, f.literal,
+               f.start_line, f.statements, coalesce(x.covered, 0) AS covered,
+               coalesce(x.executions, 0) AS executions
+        FROM owners o
+        JOIN binary_functions f ON f.binary_id = o.binary_id
+        LEFT JOIN owner_functions x ON x.owner_id = o.id AND x.func_id = f.func_id;
+    CREATE VIEW owner_file_stats AS
+        SELECT o.id AS owner_id, f.file_id, f.path, f.statements,
+               coalesce(x.covered, 0) AS covered
+        FROM owners o
+        JOIN binary_files f ON f.binary_id = o.binary_id
+        LEFT JOIN owner_files x ON x.owner_id = o.id AND x.file_id = f.file_id;
     CREATE TABLE image_sources (
         image TEXT PRIMARY KEY,              -- container image, or host:<binary>
         source_repo TEXT NOT NULL DEFAULT '',

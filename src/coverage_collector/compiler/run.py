@@ -24,7 +24,7 @@ from coverage_collector import db, logs
 from coverage_collector.compiler import store
 from coverage_collector.compiler.decode import DecodedEntry, DecodeTask, decode_entry
 from coverage_collector.compiler.filters import UpdateFilter
-from coverage_collector.compiler.grouping import Group, group_reports
+from coverage_collector.compiler.grouping import Group, Grouping, group_reports
 from coverage_collector.compiler.scan import EntryFiles, scan_entries
 from coverage_collector.compiler.stats import DEFAULT_EXCLUDES
 from coverage_collector.owners import node_names, owner_of
@@ -106,24 +106,9 @@ def compile_collection(options: CompileOptions) -> CompileSummary:
         grouping = group_reports(rows, options.update)
         store.mark_duplicates(conn, grouping.duplicates)
         summary.host_duplicates = len(grouping.duplicates)
-        models = store.BinaryModels(conn, options.excludes)
-        resolved = store.resolved_images(conn)
         store.delete_stale(conn, "owners", "group_key", grouping.owners)
-        for group in _changed(conn, "owners", "group_key", grouping.owners, options, summary):
-            result = store.group_result(conn, models.get(group.binary_id), group)
-            images = sorted({r.image_key for r in group.members})
-            image = next((i for i in images if i in resolved), images[0])
-            identity = grouping.identities[group.key]
-            store.write_owner(
-                conn, identity, group, result, image, group.input_hash(options.signature)
-            )
-        summary.owners = len(grouping.owners)
-        for group in _changed(conn, "binaries", "id", grouping.binaries, options, summary):
-            model = models.get(group.binary_id)
-            result = store.group_result(conn, model, group)
-            store.write_binary(conn, model, group, result, group.input_hash(options.signature))
+        _merge_groups(conn, grouping, options, summary)
         store.delete_unused_binaries(conn)
-        summary.binaries = len(grouping.binaries)
         summary.statements, summary.covered = conn.execute(
             "SELECT coalesce(sum(statements), 0), coalesce(sum(covered), 0) FROM binaries"
         ).fetchone()
@@ -139,27 +124,45 @@ def compile_collection(options: CompileOptions) -> CompileSummary:
 
 
 def _changed(
-    conn: sqlite3.Connection,
-    table: str,
-    key: str,
-    groups: dict,
-    options: CompileOptions,
-    summary: CompileSummary,
-) -> Iterator[Group]:
-    """Yield the groups whose stored result is missing, outdated or forced."""
+    conn: sqlite3.Connection, table: str, key: str, groups: dict, signature: str
+) -> list[Group]:
+    """Return the groups whose stored result is missing, outdated or forced."""
     stored = store.stored_hashes(conn, table, key)
-    todo = [
-        g for k, g in groups.items() if g.forced or stored.get(k) != g.input_hash(options.signature)
-    ]
-    todo.sort(key=lambda g: (g.binary_id, g.key))
-    with Reporter(f"merging {table}", len(todo), log, unit=table) as progress:
-        for group in todo:
-            yield group
-            progress.advance()
-    if table == "owners":
-        summary.owners_updated = len(todo)
-    else:
-        summary.binaries_updated = len(todo)
+    return [g for k, g in groups.items() if g.forced or stored.get(k) != g.input_hash(signature)]
+
+
+def _merge_groups(
+    conn: sqlite3.Connection, grouping: Grouping, options: CompileOptions, summary: CompileSummary
+) -> None:
+    """Recompute changed owners and binaries, binary by binary (each is decoded once)."""
+    signature = options.signature
+    owners = _changed(conn, "owners", "group_key", grouping.owners, signature)
+    binaries = {
+        g.binary_id: g for g in _changed(conn, "binaries", "id", grouping.binaries, signature)
+    }
+    owners_of: dict[int, list[Group]] = {}
+    for group in sorted(owners, key=lambda g: g.key):
+        owners_of.setdefault(group.binary_id, []).append(group)
+    models = store.BinaryModels(conn, options.excludes, size=1)
+    resolved = store.resolved_images(conn)
+    total = len(owners) + len(binaries)
+    with Reporter("merging owners and binaries", total, log, unit="items") as progress:
+        for binary_id in sorted(set(owners_of) | set(binaries)):
+            model = models.get(binary_id)
+            for group in owners_of.get(binary_id, []):
+                result = store.group_result(conn, model, group)
+                images = sorted({r.image_key for r in group.members})
+                image = next((i for i in images if i in resolved), images[0])
+                identity = grouping.identities[group.key]
+                store.write_owner(conn, identity, group, result, image, group.input_hash(signature))
+                progress.advance()
+            if binary_id in binaries:
+                group = binaries[binary_id]
+                result = store.group_result(conn, model, group)
+                store.write_binary(conn, model, group, result, group.input_hash(signature))
+                progress.advance()
+    summary.owners, summary.owners_updated = len(grouping.owners), len(owners)
+    summary.binaries, summary.binaries_updated = len(grouping.binaries), len(binaries)
 
 
 def _compile_reports(

@@ -21,13 +21,11 @@ DEFAULT_EXCLUDES = ("coverage_server.go", "coverage_producer.go")
 
 def application_units(meta: MetaFile, excludes: Sequence[str]) -> BoolArray:
     """Return, per unit, whether its file's base name matches none of `excludes`."""
-    excluded_string = np.array(
-        [any(fnmatch.fnmatchcase(os.path.basename(s), g) for g in excludes) for s in meta.strings],
-        dtype=bool,
-    )
-    if not len(excluded_string):
-        return np.ones(meta.n_units, dtype=bool)
-    return ~excluded_string[meta.func_file[meta.unit_func]]
+    excluded = np.zeros(len(meta.strings), dtype=bool)
+    for index in np.unique(meta.func_file).tolist():
+        name = os.path.basename(meta.strings[index])
+        excluded[index] = any(fnmatch.fnmatchcase(name, glob) for glob in excludes)
+    return ~excluded[meta.func_file[meta.unit_func]]
 
 
 def combine(vectors: Sequence[np.ndarray], mode: CounterMode | int) -> np.ndarray:

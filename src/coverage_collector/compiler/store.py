@@ -296,24 +296,28 @@ def write_owner(
         )
         conn.executemany(
             "INSERT INTO owner_files VALUES (?, ?, ?)",
-            zip(
-                [owner_id] * len(result.files.covered),
-                range(len(result.files.covered)),
-                result.files.covered.tolist(),
-                strict=True,
-            ),
+            [(owner_id, file_id, covered) for file_id, covered in _nonzero(result.files.covered)],
         )
         fn = result.functions
+        executed = fn.covered > 0
         conn.executemany(
             "INSERT INTO owner_functions VALUES (?, ?, ?, ?)",
-            zip(
-                [owner_id] * len(fn.func_ids),
-                fn.func_ids.tolist(),
-                fn.covered.tolist(),
-                fn.executions.tolist(),
-                strict=True,
-            ),
+            [
+                (owner_id, func, covered, executions)
+                for func, covered, executions in zip(
+                    fn.func_ids[executed].tolist(),
+                    fn.covered[executed].tolist(),
+                    fn.executions[executed].tolist(),
+                    strict=True,
+                )
+            ],
         )
+
+
+def _nonzero(values: np.ndarray) -> list[tuple[int, int]]:
+    """(index, value) of the non-zero `values`."""
+    indexes = np.flatnonzero(values)
+    return list(zip(indexes.tolist(), values[indexes].tolist(), strict=True))
 
 
 def write_binary(
