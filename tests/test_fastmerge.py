@@ -15,6 +15,14 @@ from coverage_collector.covdata.writer import encode_counter_file
 from gofixtures import Dataset, require_dataset
 
 
+@pytest.fixture(autouse=True, params=["lockstep", "doubling"])
+def walk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run every test with each way of finding the records (normally chosen by cost)."""
+    slow = "DOUBLING_COST" if request.param == "lockstep" else "LOCKSTEP_COST"
+    monkeypatch.setattr(fastmerge, slow, 1.0)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("batch_bytes", [1, 700, 1 << 20])
 @pytest.mark.parametrize("name", ["many_runs", "gofmt", "coverpkg_all", "lab_set", "go121"])
 def test_fast_merge_equals_exact_merge(
@@ -67,3 +75,22 @@ def test_files_without_records_in_a_batch(
     assert np.array_equal(fast.counts, exact.counts)
     assert np.array_equal(fast.executed_funcs, exact.executed_funcs)
     assert args[0 if empty_first else 1] == {"GOOS": "linux"}
+
+
+def test_a_record_running_past_its_file_is_refused(
+    go_datasets: dict[str, Dataset], tmp_path: Path
+) -> None:
+    # The last record of the first file claims more counters than the file holds: neither
+    # walk may read into the next file of the batch; the exact path then names the defect.
+    data = require_dataset(go_datasets, "lab_count")
+    meta = read_meta(str(data.meta_files()[0]))
+    sources = data.counter_files()
+    decoded = read_counters(str(sources[0]))
+    raw = bytearray(sources[0].read_bytes())
+    last = decoded.header.records_start + int(decoded.layout.starts[-1])
+    assert raw[last] == decoded.layout.counts[-1] < 0x70  # one-byte numCounters
+    raw[last] += 0x0F
+    victim = tmp_path / sources[0].name
+    victim.write_bytes(bytes(raw))
+    with pytest.raises(fastmerge.IrregularInputError):
+        fastmerge.merge_files(meta, [str(victim), *map(str, sources[1:])], meta.mode, print)
