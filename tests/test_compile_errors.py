@@ -158,3 +158,12 @@ def test_a_database_from_a_newer_tool_is_refused(
         assert main(["cluster", command, "--collection", str(cluster.root)]) == 1
         err = capsys.readouterr().err
         assert "schema version 99" in err and "Traceback" not in err
+
+
+def test_a_collection_without_coverage_data_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["cluster", "compile", "--collection", str(tmp_path / "typo")]) == 1
+    err = capsys.readouterr().err
+    assert "No coverage data" in err and "cluster download" in err
+    assert not (tmp_path / "typo" / "coverage.db").exists()

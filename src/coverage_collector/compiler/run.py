@@ -21,12 +21,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from coverage_collector import db, logs
+from coverage_collector.collection import COVERAGE_DIR
 from coverage_collector.compiler import store
 from coverage_collector.compiler.decode import DecodedEntry, DecodeTask, decode_entry
 from coverage_collector.compiler.filters import UpdateFilter
 from coverage_collector.compiler.grouping import Group, Grouping, group_reports
 from coverage_collector.compiler.scan import EntryFiles, scan_entries
 from coverage_collector.compiler.stats import DEFAULT_EXCLUDES
+from coverage_collector.exceptions import DataError
 from coverage_collector.owners import node_names, owner_of
 from coverage_collector.progress import Reporter
 
@@ -94,6 +96,11 @@ def compile_collection(options: CompileOptions) -> CompileSummary:
     """Compile the collection of `options` into its database; return what happened."""
     started = time.monotonic()
     summary = CompileSummary()
+    if not os.path.isdir(os.path.join(options.collection, COVERAGE_DIR)):
+        raise DataError(
+            f"No coverage data in {options.collection} ({COVERAGE_DIR}/ is missing)",
+            hint="check --collection, or run `coverage-collector cluster download` first",
+        )
     conn = db.connect(options.collection)
     try:
         resign = db.get_setting(conn, "signature") != options.signature
