@@ -82,9 +82,10 @@ def test_download_keeps_every_instance_and_only_newest_snapshots(
         meta = json.loads((directory / "metadata.json").read_text())
         assert meta["host_process"] is entry.host_process
         assert meta["container"]["image"] == entry.image
-        assert [(i["discovery_time"], i["pid"]) for i in meta["instances"]] == [
+        # instances are listed by discovery time, then pid (the fixture's order is run order)
+        assert [(i["discovery_time"], i["pid"]) for i in meta["instances"]] == sorted(
             (i.discovery_time, i.pid) for i in entry.instances
-        ]
+        )
         assert meta["first_seen"] <= meta["last_seen"]
         counters = sorted(p.name for p in directory.glob("covcounters.*"))
         assert len(counters) == len(entry.instances)
