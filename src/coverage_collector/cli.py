@@ -169,6 +169,53 @@ def summary_command(collection: str, max_concurrency: int, by: str, output_forma
     render(overview(collection, by), output_format, Console(width=width, soft_wrap=True))
 
 
+@cluster.command("clone-sources")
+@collection_options
+@click.option(
+    "--skip-existing/--no-skip-existing",
+    default=True,
+    show_default=True,
+    help="Keep checkouts whose HEAD already is their commit.",
+)
+@click.option(
+    "--allow-branch-fallback",
+    is_flag=True,
+    help="Check out the default branch when a commit cannot be fetched (marked: the source "
+    "may not match the binary).",
+)
+@click.option(
+    "--allow-local-urls",
+    is_flag=True,
+    help="Accept local paths and file:// URLs as sources (mirrors, tests).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=300.0,
+    show_default=True,
+    help="Seconds allowed for each git command.",
+)
+def clone_sources_command(
+    collection: str,
+    max_concurrency: int,
+    skip_existing: bool,
+    allow_branch_fallback: bool,
+    allow_local_urls: bool,
+    timeout: float,
+) -> None:
+    """Check out each recorded source repository at its exact commit into <collection>/repos/."""
+    from coverage_collector.sources.clone import CloneOptions, clone_sources
+
+    options = CloneOptions(
+        collection, skip_existing, allow_branch_fallback, allow_local_urls, max_concurrency, timeout
+    )
+    summary = clone_sources(options)
+    for line in summary.lines():
+        log.info("%s", line)
+    if not summary.ok:
+        raise SystemExit(ERR)
+
+
 @cli.group()
 @click.option("--project", required=True, help="GCP project ID.")
 @click.option("--dataset", required=True, help="BigQuery dataset name.")

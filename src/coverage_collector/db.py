@@ -182,6 +182,19 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX errors_item ON errors(stage, item);
     """,
+    # 2: source checkouts (cluster clone-sources).
+    """
+    CREATE TABLE clones (
+        source_url TEXT NOT NULL,            -- as recorded in image_sources
+        commit_id TEXT NOT NULL,             -- as recorded in image_sources
+        path TEXT NOT NULL DEFAULT '',       -- the checkout, relative to the collection
+        status TEXT NOT NULL,                -- cloned | present | fallback | unavailable | refused
+        checked_out TEXT NOT NULL DEFAULT '',
+        message TEXT NOT NULL DEFAULT '',
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        PRIMARY KEY (source_url, commit_id)
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -210,14 +223,26 @@ def connect(collection: str) -> sqlite3.Connection:
     return conn
 
 
-def connect_readonly(collection: str) -> sqlite3.Connection:
-    """Open an existing database for reading; a clear error when there is none."""
+def require_database(collection: str) -> str:
+    """Return the database's path; a clear error when compile has not made it yet."""
     path = db_path(collection)
     if not os.path.isfile(path):
         raise DataError(
             f"No database in {collection}",
             hint=f"run `coverage-collector cluster compile --collection {collection}` first",
         )
+    return path
+
+
+def connect_existing(collection: str) -> sqlite3.Connection:
+    """Open (and migrate) the database compile made, for a later stage to write to."""
+    require_database(collection)
+    return connect(collection)
+
+
+def connect_readonly(collection: str) -> sqlite3.Connection:
+    """Open an existing database for reading; a clear error when there is none."""
+    path = require_database(collection)
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
         version = user_version(conn)

@@ -1,0 +1,257 @@
+"""`cluster clone-sources`: the exact commit of every source repository compile recorded.
+
+Each (source URL, commit) of `image_sources` becomes a checkout in
+`repos/<host>/<org>/<repo>/<commit>/`, fetched by commit (`git init` + `git fetch
+--depth 1 origin <sha>`), built in a temporary directory and renamed when its HEAD is
+the commit, so a checkout is complete exactly when its HEAD is the commit it is
+named after. A commit that cannot be fetched is recorded as unavailable: nothing
+falls back to a branch head unless `--allow-branch-fallback` says so, and such a
+checkout is recorded as a fallback (its source may not match the binary).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from coverage_collector import db, logs
+from coverage_collector.progress import Reporter
+from coverage_collector.sources.git import Git, GitError, scrub
+from coverage_collector.sources.urls import (
+    RefusedURLError,
+    RepoURL,
+    is_full_commit,
+    parse_repo_url,
+)
+
+REPOS_DIR = "repos"
+STAGE = "clone-sources"
+RETRIES = 3
+FALLBACK_SUFFIX = "-branch-head"
+log = logs.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class CloneOptions:
+    collection: str
+    skip_existing: bool = True
+    allow_branch_fallback: bool = False
+    allow_local_urls: bool = False
+    max_concurrency: int = 8
+    timeout: float = 300.0
+
+
+@dataclass(frozen=True)
+class Source:
+    """One (source URL, commit) pair recorded by compile, as written there."""
+
+    url: str
+    commit: str
+
+
+@dataclass(frozen=True)
+class CloneResult:
+    source: Source
+    status: str
+    """cloned, present (already complete), fallback, unavailable or refused."""
+    path: str = ""
+    """Relative to the collection."""
+    checked_out: str = ""
+    message: str = ""
+
+
+@dataclass
+class CloneSummary:
+    results: list[CloneResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.results)
+
+    @property
+    def failed(self) -> list[CloneResult]:
+        return [r for r in self.results if r.status in ("unavailable", "refused")]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def lines(self) -> list[str]:
+        lines = [
+            f"{len(self.results)} source checkouts in {self.seconds:.1f} s: "
+            f"{self.count('cloned')} cloned, {self.count('present')} already present, "
+            f"{self.count('fallback')} branch-head fallbacks, {self.count('unavailable')} "
+            f"unavailable, {self.count('refused')} refused"
+        ]
+        lines.extend(
+            f"  fallback {_label(r.source)}: checked out {r.checked_out[:12]}, source may not "
+            "match the binary"
+            for r in self.results
+            if r.status == "fallback"
+        )
+        lines.extend(f"  {r.status} {_label(r.source)}: {r.message}" for r in self.failed)
+        return lines
+
+
+def _label(source: Source) -> str:
+    return f"{scrub(source.url)}@{source.commit[:12] or '(no commit)'}"
+
+
+def clone_sources(options: CloneOptions) -> CloneSummary:
+    """Check out every recorded source at its commit; record each outcome in the database."""
+    started = time.monotonic()
+    conn = db.connect_existing(options.collection)
+    summary = CloneSummary()
+    try:
+        sources = [
+            Source(url, commit)
+            for url, commit in conn.execute(
+                "SELECT DISTINCT source_repo, commit_id FROM image_sources "
+                "WHERE source_repo != '' ORDER BY 1, 2"
+            )
+        ]
+        cloner = _Cloner(options)
+        with Reporter("cloning sources", len(sources), log, unit="repositories") as progress:
+            for result in cloner.run_all(sources):
+                _record(conn, result)
+                summary.results.append(result)
+                progress.advance()
+    finally:
+        conn.close()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _record(conn: sqlite3.Connection, result: CloneResult) -> None:
+    source = result.source
+    with db.transaction(conn):
+        conn.execute(
+            "INSERT INTO clones (source_url, commit_id, path, status, checked_out, message) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(source_url, commit_id) DO UPDATE SET "
+            "path = excluded.path, status = excluded.status, checked_out = excluded.checked_out, "
+            "message = excluded.message, updated_at = excluded.updated_at",
+            (
+                source.url,
+                source.commit,
+                result.path,
+                result.status,
+                result.checked_out,
+                result.message,
+            ),
+        )
+        item = _label(source)
+        conn.execute("DELETE FROM errors WHERE stage = ? AND item = ?", (STAGE, item))
+        if result.status in ("unavailable", "refused"):
+            conn.execute(
+                "INSERT INTO errors (stage, item, message) VALUES (?, ?, ?)",
+                (STAGE, item, result.message),
+            )
+
+
+class _Cloner:
+    def __init__(self, options: CloneOptions) -> None:
+        self.options = options
+        self.git = Git(options.allow_local_urls, options.timeout)
+        self.repos = os.path.join(options.collection, REPOS_DIR)
+        self._lock = threading.Lock()
+
+    def run_all(self, sources: list[Source]) -> Iterator[CloneResult]:
+        workers = max(1, min(self.options.max_concurrency, len(sources)))
+        with ThreadPoolExecutor(workers) as pool:
+            yield from pool.map(self.one, sources)
+
+    def one(self, source: Source) -> CloneResult:
+        """Check out one source; every failure becomes a result, never an exception."""
+        try:
+            repo = parse_repo_url(source.url, allow_local=self.options.allow_local_urls)
+        except RefusedURLError as exc:
+            hint = " (local repositories need --allow-local-urls)" if _looks_local(source) else ""
+            return CloneResult(source, "refused", message=f"refused URL: {exc}{hint}")
+        commit = source.commit.strip().lower()
+        if is_full_commit(commit):
+            result = self._exact(source, repo, commit)
+            if result.status != "unavailable" or not self.options.allow_branch_fallback:
+                return result
+            reason = result.message
+        else:
+            reason = f"{source.commit!r} is not a full commit hash" if commit else "no commit"
+            if not self.options.allow_branch_fallback:
+                return CloneResult(source, "unavailable", message=reason)
+        return self._fallback(source, repo, reason)
+
+    def _exact(self, source: Source, repo: RepoURL, commit: str) -> CloneResult:
+        dest = repo.checkout_dir(self.repos, commit)
+        if self.options.skip_existing and self._head(dest) == commit:
+            return CloneResult(source, "present", self._relative(dest), commit)
+        try:
+            self._checkout(repo, commit, dest)
+        except GitError as exc:
+            return CloneResult(source, "unavailable", message=f"commit not fetched: {exc}")
+        return CloneResult(source, "cloned", self._relative(dest), commit)
+
+    def _fallback(self, source: Source, repo: RepoURL, reason: str) -> CloneResult:
+        commit = source.commit.strip().lower()
+        name = commit if re.fullmatch(r"[0-9a-f]{4,64}", commit) else "unknown-commit"
+        dest = repo.checkout_dir(self.repos, name + FALLBACK_SUFFIX)
+        try:
+            head = self._checkout(repo, "HEAD", dest)
+        except GitError as exc:
+            return CloneResult(source, "unavailable", message=f"{reason}; branch head: {exc}")
+        message = f"{reason}; checked out the default branch instead"
+        return CloneResult(source, "fallback", self._relative(dest), head, message)
+
+    def _checkout(self, repo: RepoURL, ref: str, dest: str) -> str:
+        """Fetch `ref` into a fresh repository and move it to `dest`; return its HEAD."""
+        parent = os.path.dirname(dest)
+        os.makedirs(parent, exist_ok=True)
+        work = os.path.join(parent, f".tmp-{os.path.basename(dest)}-{threading.get_ident()}")
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+        try:
+            self.git.run(["init", "-q"], work)
+            self.git.run(["remote", "add", "origin", repo.url], work)
+            self._fetch(ref, work)
+            self.git.run(["-c", "advice.detachedHead=false", "checkout", "-q", "FETCH_HEAD"], work)
+            head = self.git.run(["rev-parse", "HEAD"], work).strip()
+            if ref not in ("HEAD", head):
+                raise GitError(f"checked out {head}, not {ref}", transient=False)
+            with self._lock:
+                shutil.rmtree(dest, ignore_errors=True)
+                os.rename(work, dest)
+            return head
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _fetch(self, ref: str, work: str) -> None:
+        for attempt in range(1, RETRIES + 1):
+            try:
+                self.git.run(["fetch", "-q", "--depth", "1", "--no-tags", "origin", ref], work)
+                return
+            except GitError as exc:
+                if not exc.transient or attempt == RETRIES:
+                    raise
+                log.debug("fetch of %s failed (%s), retrying", ref, exc)
+                time.sleep(2.0**attempt)
+
+    def _head(self, path: str) -> str:
+        """The commit checked out at `path`, or '' when it is not a complete checkout."""
+        if not os.path.isdir(os.path.join(path, ".git")):
+            return ""
+        try:
+            return self.git.run(["rev-parse", "HEAD"], path).strip()
+        except GitError:
+            return ""
+
+    def _relative(self, path: str) -> str:
+        return os.path.relpath(path, self.options.collection)
+
+
+def _looks_local(source: Source) -> bool:
+    return source.url.startswith(("/", "file:"))

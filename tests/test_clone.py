@@ -1,0 +1,227 @@
+"""`cluster clone-sources` against real git repositories: exact commits, nothing silently else."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from clusterfixtures import ClusterCollection
+from coverage_collector.cli import main
+from coverage_collector.sources.clone import CloneOptions, CloneSummary, clone_sources
+from coverage_collector.sources.urls import RefusedURLError, parse_repo_url
+from test_compile import compile_cluster
+
+MISSING_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def git(*args: str, cwd: Path) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def make_repo(path: Path, commits: int) -> list[str]:
+    """A repository with `commits` commits, each writing VERSION; returns their hashes."""
+    path.mkdir(parents=True)
+    git("init", "-q", "-b", "main", cwd=path)
+    git("config", "uploadpack.allowAnySHA1InWant", "true", cwd=path)  # as GitHub allows
+    shas = []
+    for n in range(commits):
+        (path / "VERSION").write_text(f"{n}\n", encoding="utf-8")
+        (path / "go.mod").write_text(f"module example.com/{path.name}\n", encoding="utf-8")
+        git("add", "-A", cwd=path)
+        git("commit", "-q", "-m", f"commit {n}", cwd=path)
+        shas.append(git("rev-parse", "HEAD", cwd=path))
+    return shas
+
+
+def point_sources(cluster: ClusterCollection, binary: str, url: str, commit: str) -> None:
+    """Make every entry of `binary` say (in info.json) it was built from `url` at `commit`."""
+    for entry in cluster.entries.values():
+        if entry.binary == binary:
+            info = cluster.entry_dir(entry.name) / "info.json"
+            data = json.loads(info.read_text(encoding="utf-8"))
+            data.update(source_url=url, source_commit=commit)
+            info.write_text(json.dumps(data), encoding="utf-8")
+
+
+@pytest.fixture
+def sourced(
+    cluster: ClusterCollection, tmp_path: Path
+) -> tuple[ClusterCollection, dict[str, list[str]]]:
+    """The cluster with local source repositories recorded for three binaries, one hostile URL."""
+    upstream = tmp_path / "upstream"
+    shas = {name: make_repo(upstream / "example" / name, 3) for name in ("inventory", "kv")}
+    point_sources(
+        cluster, "inventory-api", str(upstream / "example" / "inventory"), shas["inventory"][1]
+    )
+    point_sources(cluster, "kv-store", str(upstream / "example" / "kv"), MISSING_COMMIT)
+    sentinel = tmp_path / "pwned"
+    point_sources(cluster, "etcd", f"ext::sh -c touch% {sentinel}", shas["kv"][0])
+    point_sources(cluster, "node-agent", "https://github.com/example/node-agent/../../../etc", "")
+    compile_cluster(cluster)
+    return cluster, shas
+
+
+def run_clone(cluster: ClusterCollection, **options: object) -> CloneSummary:
+    return clone_sources(
+        CloneOptions(str(cluster.root), allow_local_urls=True, max_concurrency=2, **options)  # type: ignore[arg-type]
+    )
+
+
+def statuses(cluster: ClusterCollection) -> dict[str, tuple[str, str, str]]:
+    conn = sqlite3.connect(cluster.root / "coverage.db")
+    rows = conn.execute("SELECT source_url, status, path, checked_out FROM clones").fetchall()
+    return {url.rsplit("/", 1)[-1]: (status, path, head) for url, status, path, head in rows}
+
+
+def test_exact_commits_are_checked_out_and_failures_recorded(
+    sourced: tuple[ClusterCollection, dict[str, list[str]]], tmp_path: Path
+) -> None:
+    cluster, shas = sourced
+    summary = run_clone(cluster)
+    assert not summary.ok
+    found = statuses(cluster)
+    status, path, head = found["inventory"]
+    assert status == "cloned" and head == shas["inventory"][1]  # not the branch head
+    checkout = cluster.root / path
+    assert checkout == cluster.root / "repos" / "local" / "example" / "inventory" / head
+    assert (checkout / "VERSION").read_text(encoding="utf-8") == "1\n"
+    assert git("rev-parse", "HEAD", cwd=checkout) == head
+    # an unavailable commit is reported and nothing takes its place
+    assert found["kv"][0] == "unavailable" and found["kv"][1] == ""
+    assert not (cluster.root / "repos" / "local" / "example" / "kv").exists() or not any(
+        (cluster.root / "repos" / "local" / "example" / "kv").iterdir()
+    )
+    # hostile URLs are refused before git sees them
+    refused = {r.source.url: r.message for r in summary.results if r.status == "refused"}
+    assert len(refused) == 2 and not (tmp_path / "pwned").exists()
+    assert all(m.startswith("refused URL:") for m in refused.values())
+    errors = (
+        sqlite3.connect(cluster.root / "coverage.db")
+        .execute("SELECT count(*) FROM errors WHERE stage = 'clone-sources'")
+        .fetchone()
+    )
+    assert errors == (3,)
+    leftovers = [p for p in (cluster.root / "repos").rglob(".tmp-*")]
+    assert leftovers == []
+
+
+def test_a_complete_checkout_is_recognised_by_its_commit(
+    sourced: tuple[ClusterCollection, dict[str, list[str]]], tmp_path: Path
+) -> None:
+    cluster, shas = sourced
+    run_clone(cluster)
+    (tmp_path / "upstream").rename(tmp_path / "gone")  # a refetch would now fail
+    again = run_clone(cluster)
+    assert statuses(cluster)["inventory"][0] == "present"
+    assert again.count("present") == 1
+    # a checkout whose HEAD is not its commit is not complete: it is fetched again
+    (tmp_path / "gone").rename(tmp_path / "upstream")
+    checkout = cluster.root / statuses(cluster)["inventory"][1]
+    git("commit", "-q", "--allow-empty", "-m", "local change", cwd=checkout)
+    assert run_clone(cluster).count("cloned") == 1
+    assert git("rev-parse", "HEAD", cwd=checkout) == shas["inventory"][1]
+
+
+def test_branch_fallback_is_explicit_and_marked(
+    sourced: tuple[ClusterCollection, dict[str, list[str]]],
+) -> None:
+    cluster, shas = sourced
+    summary = run_clone(cluster, allow_branch_fallback=True)
+    status, path, head = statuses(cluster)["kv"]
+    assert status == "fallback" and head == shas["kv"][-1]
+    assert path.endswith(f"{MISSING_COMMIT}-branch-head")
+    assert any("source may not match the binary" in line for line in summary.lines())
+
+
+def test_local_urls_need_the_explicit_option(
+    sourced: tuple[ClusterCollection, dict[str, list[str]]],
+) -> None:
+    cluster, _ = sourced
+    summary = clone_sources(CloneOptions(str(cluster.root), max_concurrency=1))
+    local = [r for r in summary.results if r.source.url.startswith("/")]
+    assert {r.status for r in local} == {"refused"}
+    assert all("--allow-local-urls" in r.message for r in local)
+    assert not (cluster.root / "repos").exists()
+
+
+def test_clone_command_reports_and_exits_1(
+    sourced: tuple[ClusterCollection, dict[str, list[str]]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cluster, _ = sourced
+    args = ["cluster", "clone-sources", "--collection", str(cluster.root), "--allow-local-urls"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "1 cloned" in err and "1 unavailable" in err and "2 refused" in err
+    assert "Traceback" not in err
+
+
+def test_clone_without_a_database_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["cluster", "clone-sources", "--collection", str(tmp_path)]) == 1
+    assert "No database" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "path", "clean"),
+    [
+        ("https://github.com/openshift/api.git", "github.com", ("openshift", "api"), None),
+        ("https://github.com/openshift/api", "github.com", ("openshift", "api"), None),
+        ("git@github.com:openshift/api.git", "github.com", ("openshift", "api"), None),
+        (
+            "ssh://git@gitlab.example.com:2222/group/sub/repo.git",
+            "gitlab.example.com:2222",
+            ("group", "sub", "repo"),
+            None,
+        ),
+        ("git://example.org/org/repo", "example.org", ("org", "repo"), None),
+        (
+            "https://bot:s3cr3t@github.com/org/repo",
+            "github.com",
+            ("org", "repo"),
+            "https://github.com/org/repo",
+        ),
+    ],
+)
+def test_accepted_urls(url: str, host: str, path: tuple[str, ...], clean: str | None) -> None:
+    repo = parse_repo_url(url)
+    assert (repo.host, repo.path) == (host, path)
+    assert repo.url == (clean or url)
+    assert ".git" not in repo.checkout_dir("/r", "c")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "/srv/git/org/repo",
+        "ext::sh -c touch% /tmp/x",
+        "-uhelp",
+        "--upload-pack=touch /tmp/x",
+        "https://github.com/org/../../etc",
+        "https://github.com/org",
+        "http://github.com/org/repo",
+        "ftp://example.org/org/repo",
+        "https://github.com/org/repo;rm -rf /",
+        "https://github.com/org/repo?x=1",
+        "https://-oProxyCommand=x/org/repo",
+        "",
+    ],
+)
+def test_refused_urls(url: str) -> None:
+    with pytest.raises(RefusedURLError):
+        parse_repo_url(url)
