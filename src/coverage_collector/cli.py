@@ -203,14 +203,19 @@ def clone_sources_command(
     allow_local_urls: bool,
     timeout: float,
 ) -> None:
-    """Check out each recorded source repository at its exact commit into <collection>/repos/."""
+    """Check out each recorded source repository at its exact commit into <collection>/repos/,
+    then resolve every binary's files to those checkouts."""
     from coverage_collector.sources.clone import CloneOptions, clone_sources
+    from coverage_collector.sources.resolve import resolve_sources
 
     options = CloneOptions(
         collection, skip_existing, allow_branch_fallback, allow_local_urls, max_concurrency, timeout
     )
     summary = clone_sources(options)
     for line in summary.lines():
+        log.info("%s", line)
+    resolved = resolve_sources(collection)
+    for line in resolved.lines():
         log.info("%s", line)
     if not summary.ok:
         raise SystemExit(ERR)

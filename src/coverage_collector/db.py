@@ -57,6 +57,7 @@ MIGRATIONS: tuple[str, ...] = (
         collected_at TEXT NOT NULL DEFAULT '',
         first_seen TEXT NOT NULL DEFAULT '',
         last_seen TEXT NOT NULL DEFAULT '',
+        source_key TEXT NOT NULL DEFAULT '',  -- image_sources key: image, or host:<binary>
         source_url TEXT NOT NULL DEFAULT '',
         source_commit TEXT NOT NULL DEFAULT '',
         software_group TEXT NOT NULL DEFAULT '',
@@ -194,6 +195,28 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
         PRIMARY KEY (source_url, commit_id)
     );
+    """,
+    # 3: every binary's files resolved to source.
+    """
+    CREATE TABLE binary_sources (
+        binary_id INTEGER PRIMARY KEY REFERENCES binaries(id) ON DELETE CASCADE,
+        method TEXT NOT NULL,                -- the method that resolved most files, or none
+        confidence TEXT NOT NULL,            -- exact | module | low | fallback | none
+        checkout TEXT NOT NULL DEFAULT '',   -- the main checkout, relative to the collection
+        commit_id TEXT NOT NULL DEFAULT '',
+        source_url TEXT NOT NULL DEFAULT '',
+        resolved INTEGER NOT NULL,
+        missing INTEGER NOT NULL,            -- module known, file not in the checkout
+        unresolved INTEGER NOT NULL          -- no repository
+    );
+    CREATE TABLE file_sources (
+        binary_id INTEGER NOT NULL REFERENCES binaries(id) ON DELETE CASCADE,
+        file_id INTEGER NOT NULL,
+        status TEXT NOT NULL,                -- resolved | missing | unresolved
+        source_path TEXT NOT NULL DEFAULT '', -- relative to the collection
+        method TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (binary_id, file_id)
+    ) WITHOUT ROWID;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -16,6 +16,16 @@ from coverage_collector.compiler.filters import UpdateFilter
 from coverage_collector.owners import Owner, OwnerKind, node_names, owner_of
 
 
+def program_name(binary_name: str, container_name: str, meta_hash: str) -> str:
+    """A binary's name as users know it: its name, else its container's, else its hash."""
+    return binary_name or container_name or meta_hash[:12]
+
+
+def source_key(image: str, is_host: bool, program: str) -> str:
+    """The key of an entry's sources in `image_sources`: its image, or `host:<binary>`."""
+    return image if image and not is_host else f"host:{program}"
+
+
 @dataclass(frozen=True)
 class ReportRow:
     """A compiled report as the grouping needs it (no counters)."""
@@ -38,18 +48,15 @@ class ReportRow:
     instances: int
     input_hash: str
     metadata_hash: str
+    source_key: str = ""
+    """The key of the report's sources: its image, or `host:<binary>`."""
     sources: tuple[str, str, str, str] = ("", "", "", "")
     """source_url, source_commit, software_group, software_key from info.json."""
 
     @property
     def program(self) -> str:
         """The binary's name as users know it."""
-        return self.binary_name or self.container_name or self.meta_hash[:12]
-
-    @property
-    def image_key(self) -> str:
-        """The key of the report's sources: its image, or `host:<binary>`."""
-        return self.image if self.image and not self.is_host else f"host:{self.program}"
+        return program_name(self.binary_name, self.container_name, self.meta_hash)
 
     def owner(self, nodes: Iterable[str]) -> Owner:
         return owner_of(

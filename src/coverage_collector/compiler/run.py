@@ -158,7 +158,7 @@ def _merge_groups(
             model = models.get(binary_id)
             for group in owners_of.get(binary_id, []):
                 result = store.group_result(conn, model, group)
-                images = sorted({r.image_key for r in group.members})
+                images = sorted({r.source_key for r in group.members})
                 image = next((i for i in images if i in resolved), images[0])
                 identity = grouping.identities[group.key]
                 store.write_owner(conn, identity, group, result, image, group.input_hash(signature))

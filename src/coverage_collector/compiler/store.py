@@ -13,7 +13,13 @@ import numpy as np
 from coverage_collector import blobs, db
 from coverage_collector.compiler import stats
 from coverage_collector.compiler.decode import DecodedEntry
-from coverage_collector.compiler.grouping import Group, OwnerIdentity, ReportRow
+from coverage_collector.compiler.grouping import (
+    Group,
+    OwnerIdentity,
+    ReportRow,
+    program_name,
+    source_key,
+)
 from coverage_collector.covdata.meta import decode_meta
 from coverage_collector.covdata.model import BoolArray, MetaFile
 
@@ -67,6 +73,7 @@ def delete_reports(conn: sqlite3.Connection, names: Iterable[str]) -> None:
 def write_report(conn: sqlite3.Connection, entry: DecodedEntry) -> None:
     """Store one decoded entry (and its binary, if new) in one transaction."""
     meta = entry.metadata
+    is_host = meta.host_process or not meta.namespace
     with db.transaction(conn):
         binary_id = _ensure_binary(conn, entry) if not entry.failed else None
         values = {
@@ -78,12 +85,21 @@ def write_report(conn: sqlite3.Connection, entry: DecodedEntry) -> None:
             "image": meta.image,
             "binary_name": meta.binary_name,
             "hostname": meta.hostname,
-            "is_host": int(meta.host_process or not meta.namespace),
+            "is_host": int(is_host),
             "explicit_owner_kind": meta.owner_kind,
             "explicit_owner_name": meta.owner_name,
             "collected_at": meta.collected_at,
             "first_seen": meta.first_seen or meta.collected_at,
             "last_seen": meta.last_seen or meta.collected_at,
+            "source_key": source_key(
+                meta.image,
+                is_host,
+                program_name(
+                    meta.binary_name,
+                    meta.container_name,
+                    entry.binary.meta_hash if entry.binary else "",
+                ),
+            ),
             **{key: entry.sources.get(key, "") for key in _SOURCE_COLUMNS},
             "instances": len(entry.instances),
             "counts_blob": None if entry.failed else entry.counts_blob,
@@ -153,13 +169,13 @@ def compiled_reports(conn: sqlite3.Connection) -> list[ReportRow]:
         "SELECT r.id, r.dir_name, r.binary_id, b.meta_hash, r.namespace, r.pod_name, "
         "r.container_name, r.image, r.binary_name, r.hostname, r.is_host, "
         "r.explicit_owner_kind, r.explicit_owner_name, r.first_seen, r.last_seen, "
-        "r.instances, r.input_hash, r.metadata_hash, "
+        "r.instances, r.input_hash, r.metadata_hash, r.source_key, "
         "r.source_url, r.source_commit, r.software_group, r.software_key "
         "FROM reports r JOIN binaries b ON b.id = r.binary_id "
         "WHERE r.status != 'error' ORDER BY r.dir_name"
     )
     return [
-        ReportRow(*row[:10], bool(row[10]), *row[11:18], sources=tuple(row[18:]))  # type: ignore[arg-type]
+        ReportRow(*row[:10], bool(row[10]), *row[11:19], sources=tuple(row[19:]))  # type: ignore[arg-type]
         for row in rows
     ]
 
@@ -267,7 +283,7 @@ def write_owner(
         "binary_name": identity.program,
         "binary_id": group.binary_id,
         "image": image,
-        "images_json": _sorted_json(r.image_key for r in members),
+        "images_json": _sorted_json(r.source_key for r in members),
         "pods_json": _sorted_json(pods),
         "pod_count": len(pods - {""}),
         "containers_json": _sorted_json(r.container_name or r.program for r in members),
@@ -420,7 +436,7 @@ def update_image_sources(conn: sqlite3.Connection, rows: list[ReportRow]) -> int
     """
     found: dict[str, list[str]] = {}
     for row in sorted(rows, key=lambda r: (r.last_seen, r.dir_name), reverse=True):
-        values = found.setdefault(row.image_key, ["", "", "", ""])
+        values = found.setdefault(row.source_key, ["", "", "", ""])
         for i, value in enumerate(row.sources):
             values[i] = values[i] or value
     stored = {

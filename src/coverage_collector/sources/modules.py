@@ -1,0 +1,119 @@
+"""An index of every Go module in the collection's checkouts, built once per run.
+
+Every `go.mod` counts, not only one at a repository's root (multi-module
+repositories, `go.work` workspaces: each used module has its own `go.mod`), and
+every module listed in `vendor/modules.txt` maps to its vendored copy. Lookups are
+by the longest *path-aware* module prefix: module `a/b/api` owns `a/b/api/x` but
+not `a/b/apiserver`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+SKIPPED_DIRS = {".git", "vendor", "testdata", "node_modules", "_output", "third_party"}
+_MODULE_LINE = re.compile(r'^module\s+"?([^\s"/][^\s"]*)"?\s*(?://.*)?$', re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A checked-out repository at one commit."""
+
+    path: str
+    """Absolute directory of the checkout."""
+    url: str = ""
+    commit: str = ""
+    exact: bool = True
+    """False for a branch-head fallback: the source may not match the binary."""
+
+    @property
+    def name(self) -> str:
+        """The repository's name (`<repo>` of `repos/<host>/<org>/<repo>/<commit>`)."""
+        return os.path.basename(os.path.dirname(self.path.rstrip("/")))
+
+
+@dataclass(frozen=True)
+class Module:
+    path: str
+    """Module path, e.g. `example.com/platform/api`."""
+    root: str
+    """Absolute directory holding the module's files."""
+    checkout: Checkout
+    vendored: bool = False
+
+
+def module_path_of(go_mod: str) -> str:
+    """Return the module path declared in the `go.mod` file text `go_mod` ('' if none)."""
+    match = _MODULE_LINE.search(go_mod)
+    return match.group(1) if match else ""
+
+
+def vendored_modules(modules_txt: str) -> list[str]:
+    """Return the module paths listed in a `vendor/modules.txt` text."""
+    found = []
+    for line in modules_txt.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == "#" and not parts[1].startswith("#"):
+            found.append(parts[1])
+    return found
+
+
+def prefixes(import_path: str) -> Iterator[tuple[str, str]]:
+    """Yield (prefix, rest) splits of a slash path at segment boundaries, longest first."""
+    cut = len(import_path)
+    while cut > 0:
+        yield import_path[:cut], import_path[cut + 1 :]
+        cut = import_path.rfind("/", 0, cut)
+
+
+@dataclass
+class ModuleIndex:
+    """Every module of every checkout, by module path."""
+
+    by_path: dict[str, list[Module]] = field(default_factory=dict)
+    checkouts: list[Checkout] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, checkouts: list[Checkout]) -> ModuleIndex:
+        index = cls(checkouts=list(checkouts))
+        for checkout in checkouts:
+            for module in _walk_modules(checkout):
+                index.by_path.setdefault(module.path, []).append(module)
+        return index
+
+    def longest(self, import_path: str) -> tuple[list[Module], str]:
+        """Return the modules with the longest module path owning `import_path`, and the
+        rest of the path inside them; ([], '') when no module owns it."""
+        for prefix, rest in prefixes(import_path):
+            modules = self.by_path.get(prefix)
+            if modules:
+                return modules, rest
+        return [], ""
+
+    def modules(self) -> Iterator[Module]:
+        for modules in self.by_path.values():
+            yield from modules
+
+
+def _walk_modules(checkout: Checkout) -> Iterator[Module]:
+    """Yield the modules of one checkout: each `go.mod`, and each vendored module."""
+    for directory, dirs, files in os.walk(checkout.path):
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith("."))
+        if "go.mod" in files:
+            path = module_path_of(_read(os.path.join(directory, "go.mod")))
+            if path:
+                yield Module(path, directory, checkout)
+            vendor = os.path.join(directory, "vendor")
+            for vendored in vendored_modules(_read(os.path.join(vendor, "modules.txt"))):
+                yield Module(vendored, os.path.join(vendor, *vendored.split("/")), checkout, True)
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read(1 << 20)
+    except OSError:
+        return ""

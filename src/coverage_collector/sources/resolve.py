@@ -1,0 +1,312 @@
+"""Resolve every file of every binary to its source, saying how and how sure.
+
+The cascade, per file (first hit wins):
+
+1. `image-source`: the repository recorded for the binary's images (info.json, image
+   labels) at its commit, by the longest path-aware module prefix;
+2. `module-index`: any checkout's module owning the file's import path;
+3. `renamed-module`: a module whose last path element appears in the import path
+   (a module renamed upstream), if the rest of the path exists under it;
+4. `build-path`: absolute build paths (`/workspace/...`, GOPATH `/go/src/<module>/...`)
+   matched by their longest existing suffix in the binary's own checkouts;
+5. `name`: a checkout whose repository name is the binary's or an owner's name (never
+   an empty name), by suffix.
+
+A file is `resolved` (found), `missing` (its module is known but the file is not in
+the checkout, e.g. generated at build time) or `unresolved` (no repository).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from coverage_collector import db, logs
+from coverage_collector.sources.modules import Checkout, Module, ModuleIndex
+
+STAGE = "resolve-sources"
+log = logs.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class FileSource:
+    file_id: int
+    status: str
+    """resolved, missing or unresolved."""
+    path: str = ""
+    """Absolute path of the source file (resolved files only)."""
+    method: str = ""
+    checkout: Checkout | None = None
+
+
+@dataclass
+class BinarySources:
+    """The outcome for one binary."""
+
+    binary_id: int
+    files: list[FileSource] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(f.status == status for f in self.files)
+
+    @property
+    def method(self) -> str:
+        methods = Counter(f.method for f in self.files if f.status == "resolved")
+        return methods.most_common(1)[0][0] if methods else "none"
+
+    @property
+    def checkout(self) -> Checkout | None:
+        found = Counter(f.checkout for f in self.files if f.checkout is not None)
+        return found.most_common(1)[0][0] if found else None
+
+    @property
+    def confidence(self) -> str:
+        """exact (the recorded commit), fallback (a branch head), module (the right module,
+        commit not recorded), low (matched by name or path shape) or none."""
+        method, checkout = self.method, self.checkout
+        if method == "none" or checkout is None:
+            return "none"
+        if not checkout.exact:
+            return "fallback"
+        return {"image-source": "exact", "module-index": "module"}.get(method, "low")
+
+
+class Resolver:
+    """Resolves binaries against one module index (built once, shared by all binaries)."""
+
+    def __init__(self, index: ModuleIndex) -> None:
+        self.index = index
+        self.by_last_element: dict[str, list[Module]] = {}
+        for module in index.modules():
+            last = module.path.rsplit("/", 1)[-1]
+            self.by_last_element.setdefault(last, []).append(module)
+
+    def resolve(
+        self,
+        binary_id: int,
+        files: list[tuple[int, str]],
+        own: list[Checkout],
+        names: set[str],
+    ) -> BinarySources:
+        """Resolve `files` ((file id, covmeta path)) of a binary built from the checkouts
+        `own` (its recorded sources) and known by `names`."""
+        own_paths = {c.path for c in own}
+        named = [
+            c
+            for c in self.index.checkouts
+            if c.name and c.name.lower() in {n.lower() for n in names if n}
+        ]
+        result = BinarySources(binary_id)
+        for file_id, path in files:
+            result.files.append(self._file(file_id, path, own, own_paths, named))
+        return result
+
+    def _file(
+        self,
+        file_id: int,
+        path: str,
+        own: list[Checkout],
+        own_paths: set[str],
+        named: list[Checkout],
+    ) -> FileSource:
+        import_path = _import_form(path)
+        missing = None
+        if import_path:
+            for method, within in (("image-source", own_paths), ("module-index", None)):
+                modules, rest = self._owners(import_path, within)
+                for module in modules:
+                    target = os.path.join(module.root, *rest.split("/")) if rest else module.root
+                    if os.path.isfile(target):
+                        return FileSource(file_id, "resolved", target, method, module.checkout)
+                if modules and missing is None:
+                    missing = FileSource(file_id, "missing", "", method, modules[0].checkout)
+            renamed = self._renamed(import_path, own_paths)
+            if renamed is not None:
+                return FileSource(file_id, "resolved", renamed[0], "renamed-module", renamed[1])
+        if missing is not None:
+            return missing
+        for method, checkouts in (("build-path", own), ("name", named)):
+            for checkout in checkouts:
+                target = _by_suffix(checkout.path, path)
+                if target:
+                    return FileSource(file_id, "resolved", target, method, checkout)
+        return FileSource(file_id, "unresolved")
+
+    def _owners(self, import_path: str, within: set[str] | None) -> tuple[list[Module], str]:
+        """The modules owning `import_path` by longest prefix, optionally only in `within`."""
+        if within is None:
+            return self.index.longest(import_path)
+        if not within:
+            return [], ""
+        cut = len(import_path)
+        while cut > 0:
+            modules = [
+                m
+                for m in self.index.by_path.get(import_path[:cut], [])
+                if m.checkout.path in within
+            ]
+            if modules:
+                return modules, import_path[cut + 1 :]
+            cut = import_path.rfind("/", 0, cut)
+        return [], ""
+
+    def _renamed(self, import_path: str, own_paths: set[str]) -> tuple[str, Checkout] | None:
+        parts = import_path.split("/")
+        for i in range(len(parts) - 2, 0, -1):
+            candidates = self.by_last_element.get(parts[i], [])
+            candidates = sorted(candidates, key=lambda m: m.checkout.path not in own_paths)
+            for module in candidates:
+                target = os.path.join(module.root, *parts[i + 1 :])
+                if os.path.isfile(target):
+                    return target, module.checkout
+        return None
+
+
+def _import_form(path: str) -> str:
+    """The import-path form of a covmeta file path: as is, or the part after GOPATH's
+    `/src/` for absolute build paths (`/go/src/<module>/...`); '' for other absolute paths."""
+    if not path.startswith("/"):
+        return path
+    marker = path.rfind("/src/")
+    return path[marker + len("/src/") :] if marker >= 0 else ""
+
+
+def _by_suffix(root: str, path: str) -> str:
+    """The file under `root` matching the longest suffix of `path` (two elements at least)."""
+    parts = [p for p in path.split("/") if p and p not in (".", "..")]
+    for start in range(max(len(parts) - 1, 0)):
+        target = os.path.join(root, *parts[start:])
+        if os.path.isfile(target):
+            return target
+    return ""
+
+
+# --------------------------------------------------------------------------------------------
+# The database side
+
+
+@dataclass
+class ResolveSummary:
+    binaries: list[tuple[str, BinarySources]] = field(default_factory=list)
+    checkouts: int = 0
+    modules: int = 0
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        totals = Counter()
+        for _, sources in self.binaries:
+            for status in ("resolved", "missing", "unresolved"):
+                totals[status] += sources.count(status)
+        by_confidence = Counter(s.confidence for _, s in self.binaries)
+        lines = [
+            f"resolved sources of {len(self.binaries)} binaries in {self.seconds:.1f} s "
+            f"({self.checkouts} checkouts, {self.modules} modules): {totals['resolved']} files "
+            f"resolved, {totals['missing']} missing from their checkout, "
+            f"{totals['unresolved']} without a repository",
+            "confidence: "
+            + ", ".join(
+                f"{by_confidence[c]} {c}" for c in ("exact", "module", "low", "fallback", "none")
+            ),
+        ]
+        lines.extend(
+            f"  {name}: no source found for {s.count('unresolved')} of {len(s.files)} files"
+            for name, s in self.binaries
+            if s.count("unresolved")
+        )
+        return lines
+
+
+def resolve_sources(collection: str) -> ResolveSummary:
+    """Resolve every binary of the collection's database and store the outcome."""
+    started = time.monotonic()
+    conn = db.connect_existing(collection)
+    try:
+        checkouts = _checkouts(conn, collection)
+        index = ModuleIndex.build(list(checkouts.values()))
+        resolver = Resolver(index)
+        summary = ResolveSummary(checkouts=len(checkouts), modules=sum(1 for _ in index.modules()))
+        for binary_id, name in conn.execute(
+            "SELECT id, name FROM binaries ORDER BY name, id"
+        ).fetchall():
+            files = conn.execute(
+                "SELECT file_id, path FROM binary_files WHERE binary_id = ? ORDER BY file_id",
+                (binary_id,),
+            ).fetchall()
+            own = [checkouts[key] for key in _recorded_sources(conn, binary_id) if key in checkouts]
+            names = {
+                name,
+                *(
+                    n
+                    for (n,) in conn.execute(
+                        "SELECT DISTINCT owner_name FROM owners WHERE binary_id = ?", (binary_id,)
+                    )
+                ),
+            }
+            sources = resolver.resolve(binary_id, files, own, names)
+            _store(conn, collection, sources)
+            summary.binaries.append((name, sources))
+    finally:
+        conn.close()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _checkouts(conn: sqlite3.Connection, collection: str) -> dict[tuple[str, str], Checkout]:
+    """The usable checkouts recorded by clone-sources, by (source URL, commit)."""
+    found = {}
+    for url, commit, path, status in conn.execute(
+        "SELECT source_url, commit_id, path, status FROM clones "
+        "WHERE status IN ('cloned', 'present', 'fallback') ORDER BY path"
+    ):
+        absolute = os.path.join(os.path.abspath(collection), path)
+        if os.path.isdir(absolute):
+            found[(url, commit)] = Checkout(absolute, url, commit, status != "fallback")
+    return found
+
+
+def _recorded_sources(conn: sqlite3.Connection, binary_id: int) -> list[tuple[str, str]]:
+    """(source URL, commit) recorded for the images (or host binaries) of the binary."""
+    return conn.execute(
+        "SELECT DISTINCT s.source_repo, s.commit_id FROM reports r JOIN image_sources s "
+        "ON s.image = r.source_key WHERE r.binary_id = ? AND s.source_repo != '' ORDER BY 1, 2",
+        (binary_id,),
+    ).fetchall()
+
+
+def _store(conn: sqlite3.Connection, collection: str, sources: BinarySources) -> None:
+    root = os.path.abspath(collection)
+    checkout = sources.checkout
+    with db.transaction(conn):
+        conn.execute(
+            "INSERT OR REPLACE INTO binary_sources (binary_id, method, confidence, checkout, "
+            "commit_id, source_url, resolved, missing, unresolved) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                sources.binary_id,
+                sources.method,
+                sources.confidence,
+                os.path.relpath(checkout.path, root) if checkout else "",
+                checkout.commit if checkout else "",
+                checkout.url if checkout else "",
+                sources.count("resolved"),
+                sources.count("missing"),
+                sources.count("unresolved"),
+            ),
+        )
+        conn.execute("DELETE FROM file_sources WHERE binary_id = ?", (sources.binary_id,))
+        conn.executemany(
+            "INSERT INTO file_sources VALUES (?, ?, ?, ?, ?)",
+            [
+                (
+                    sources.binary_id,
+                    f.file_id,
+                    f.status,
+                    os.path.relpath(f.path, root) if f.path else "",
+                    f.method,
+                )
+                for f in sources.files
+            ],
+        )
