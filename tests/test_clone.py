@@ -77,7 +77,13 @@ def sourced(
 
 def run_clone(cluster: ClusterCollection, **options: object) -> CloneSummary:
     return clone_sources(
-        CloneOptions(str(cluster.root), allow_local_urls=True, max_concurrency=2, **options)  # type: ignore[arg-type]
+        CloneOptions(  # type: ignore[arg-type]
+            str(cluster.root),
+            allow_local_urls=True,
+            max_concurrency=2,
+            inspect_images=False,
+            **options,
+        )
     )
 
 
@@ -151,7 +157,9 @@ def test_local_urls_need_the_explicit_option(
     sourced: tuple[ClusterCollection, dict[str, list[str]]],
 ) -> None:
     cluster, _ = sourced
-    summary = clone_sources(CloneOptions(str(cluster.root), max_concurrency=1))
+    summary = clone_sources(
+        CloneOptions(str(cluster.root), max_concurrency=1, inspect_images=False)
+    )
     local = [r for r in summary.results if r.source.url.startswith("/")]
     assert {r.status for r in local} == {"refused"}
     assert all("--allow-local-urls" in r.message for r in local)
@@ -163,6 +171,7 @@ def test_clone_command_reports_and_exits_1(
 ) -> None:
     cluster, _ = sourced
     args = ["cluster", "clone-sources", "--collection", str(cluster.root), "--allow-local-urls"]
+    args.append("--no-inspect-images")
     assert main(args) == 1
     err = capsys.readouterr().err
     assert "1 cloned" in err and "1 unavailable" in err and "2 refused" in err

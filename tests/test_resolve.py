@@ -31,7 +31,8 @@ def sourced(
     collection = work / "collection"
     make_sourced_collection(collection, built)
     assert compile_collection(CompileOptions(str(collection), max_concurrency=1)).ok
-    assert clone_sources(CloneOptions(str(collection), allow_local_urls=True)).ok
+    options = CloneOptions(str(collection), allow_local_urls=True, inspect_images=False)
+    assert clone_sources(options).ok
     resolve_sources(str(collection))
     return collection, built
 

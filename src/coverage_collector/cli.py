@@ -195,6 +195,19 @@ def summary_command(collection: str, max_concurrency: int, by: str, output_forma
     show_default=True,
     help="Seconds allowed for each git command.",
 )
+@click.option(
+    "--inspect-images/--no-inspect-images",
+    default=True,
+    show_default=True,
+    help="Read source labels of images still lacking them (with skopeo or oc, when on PATH).",
+)
+@click.option(
+    "--image-mirror",
+    multiple=True,
+    metavar="SRC=DEST",
+    help="Inspect images under SRC at DEST instead, e.g. "
+    "quay.io/openshift-release-dev=docker://mirror.example.com/ocp or =oci:/path/layout:",
+)
 def clone_sources_command(
     collection: str,
     max_concurrency: int,
@@ -202,14 +215,24 @@ def clone_sources_command(
     allow_branch_fallback: bool,
     allow_local_urls: bool,
     timeout: float,
+    inspect_images: bool,
+    image_mirror: tuple[str, ...],
 ) -> None:
     """Check out each recorded source repository at its exact commit into <collection>/repos/,
     then resolve every binary's files to those checkouts."""
     from coverage_collector.sources.clone import CloneOptions, clone_sources
+    from coverage_collector.sources.images import parse_mirrors
     from coverage_collector.sources.resolve import resolve_sources
 
     options = CloneOptions(
-        collection, skip_existing, allow_branch_fallback, allow_local_urls, max_concurrency, timeout
+        collection,
+        skip_existing,
+        allow_branch_fallback,
+        allow_local_urls,
+        max_concurrency,
+        timeout,
+        inspect_images,
+        parse_mirrors(image_mirror),
     )
     summary = clone_sources(options)
     for line in summary.lines():

@@ -218,6 +218,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (binary_id, file_id)
     ) WITHOUT ROWID;
     """,
+    # 4: image inspection state, kept apart from the sources it may fill.
+    """
+    ALTER TABLE image_sources ADD COLUMN inspected_at TEXT NOT NULL DEFAULT '';
+    ALTER TABLE image_sources ADD COLUMN inspect_error TEXT NOT NULL DEFAULT '';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

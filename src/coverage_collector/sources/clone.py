@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from coverage_collector import db, logs
 from coverage_collector.progress import Reporter
 from coverage_collector.sources.git import Git, GitError, scrub
+from coverage_collector.sources.images import Inspector, InspectSummary, inspect_images
 from coverage_collector.sources.urls import (
     RefusedURLError,
     RepoURL,
@@ -46,6 +47,9 @@ class CloneOptions:
     allow_local_urls: bool = False
     max_concurrency: int = 8
     timeout: float = 300.0
+    inspect_images: bool = True
+    image_mirrors: dict[str, str] = field(default_factory=dict)
+    inspect_timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class CloneResult:
 @dataclass
 class CloneSummary:
     results: list[CloneResult] = field(default_factory=list)
+    inspection: InspectSummary | None = None
     seconds: float = 0.0
 
     def count(self, status: str) -> int:
@@ -84,7 +89,8 @@ class CloneSummary:
         return not self.failed
 
     def lines(self) -> list[str]:
-        lines = [
+        lines = self.inspection.lines() if self.inspection else []
+        lines += [
             f"{len(self.results)} source checkouts in {self.seconds:.1f} s: "
             f"{self.count('cloned')} cloned, {self.count('present')} already present, "
             f"{self.count('fallback')} branch-head fallbacks, {self.count('unavailable')} "
@@ -110,6 +116,9 @@ def clone_sources(options: CloneOptions) -> CloneSummary:
     conn = db.connect_existing(options.collection)
     summary = CloneSummary()
     try:
+        if options.inspect_images:
+            inspector = Inspector.find(options.image_mirrors, options.inspect_timeout)
+            summary.inspection = inspect_images(conn, inspector)
         sources = [
             Source(url, commit)
             for url, commit in conn.execute(
