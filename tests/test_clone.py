@@ -234,3 +234,20 @@ def test_accepted_urls(url: str, host: str, path: tuple[str, ...], clean: str | 
 def test_refused_urls(url: str) -> None:
     with pytest.raises(RefusedURLError):
         parse_repo_url(url)
+
+
+def test_git_mirror_serves_remote_urls_locally(cluster: ClusterCollection, tmp_path: Path) -> None:
+    # The recorded URL stays https (and names the checkout); the fetch goes to the mirror.
+    shas = make_repo(tmp_path / "mirror" / "example" / "inventory", 2)
+    point_sources(cluster, "inventory-api", "https://github.com/example/inventory", shas[0])
+    compile_cluster(cluster)
+    summary = clone_sources(
+        CloneOptions(
+            str(cluster.root),
+            inspect_images=False,
+            git_mirrors={"https://github.com/example": str(tmp_path / "mirror" / "example")},
+        )
+    )
+    [result] = [r for r in summary.results if "example/inventory" in r.source.url]
+    assert result.status == "cloned" and result.checked_out == shas[0]
+    assert result.path == f"repos/github.com/example/inventory/{shas[0]}"

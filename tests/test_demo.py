@@ -117,3 +117,20 @@ def test_summary_names_each_binarys_owners(tmp_path: Path) -> None:
     assert ("kv-store", "StatefulSet", "storage", "kv-store") in owners
     assert ("host-monitor", "Host", "", "host-monitor") in owners
     assert len(owners) == 5  # plus the bare e2e pod
+
+
+def test_demo_resolves_sources_from_the_bundled_repositories(tmp_path: Path) -> None:
+    # The sample's info.json commits are in the git bundles shipped with it: every binary
+    # resolves exactly, with no network.
+    copy_sample(str(tmp_path))
+    console = Console(file=io.StringIO(), width=200)
+    assert run_demo(str(tmp_path), console) == 0
+    conn = sqlite3.connect(tmp_path / "coverage.db")
+    rows = conn.execute(
+        "SELECT b.name, s.confidence, s.resolved, s.unresolved, s.checkout FROM binary_sources s "
+        "JOIN binaries b ON b.id = s.binary_id"
+    ).fetchall()
+    assert len(rows) == 4
+    for name, confidence, resolved, unresolved, checkout in rows:
+        assert (confidence, unresolved) == ("exact", 0) and resolved > 0, name
+        assert checkout.startswith(f"repos/github.com/example-org/{name}/")

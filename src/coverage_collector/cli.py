@@ -208,6 +208,13 @@ def summary_command(collection: str, max_concurrency: int, by: str, output_forma
     help="Inspect images under SRC at DEST instead, e.g. "
     "quay.io/openshift-release-dev=docker://mirror.example.com/ocp or =oci:/path/layout:",
 )
+@click.option(
+    "--git-mirror",
+    multiple=True,
+    metavar="SRC=DEST",
+    help="Fetch repositories under the URL prefix SRC from DEST (a mirror, local path or "
+    "git bundle), e.g. https://github.com/openshift=https://git.example.com/openshift",
+)
 def clone_sources_command(
     collection: str,
     max_concurrency: int,
@@ -217,12 +224,13 @@ def clone_sources_command(
     timeout: float,
     inspect_images: bool,
     image_mirror: tuple[str, ...],
+    git_mirror: tuple[str, ...],
 ) -> None:
     """Check out each recorded source repository at its exact commit into <collection>/repos/,
     then resolve every binary's files to those checkouts."""
     from coverage_collector.sources.clone import CloneOptions, clone_sources
-    from coverage_collector.sources.images import parse_mirrors
     from coverage_collector.sources.resolve import resolve_sources
+    from coverage_collector.sources.urls import parse_mirrors
 
     options = CloneOptions(
         collection,
@@ -232,7 +240,8 @@ def clone_sources_command(
         max_concurrency,
         timeout,
         inspect_images,
-        parse_mirrors(image_mirror),
+        parse_mirrors(image_mirror, "--image-mirror"),
+        git_mirrors=parse_mirrors(git_mirror, "--git-mirror"),
     )
     summary = clone_sources(options)
     for line in summary.lines():

@@ -1,6 +1,7 @@
 """`coverage-collector demo`: the pipeline on the bundled sample collection, offline.
 
-The pipeline so far: download (from a local S3 server), compile, summary.
+The pipeline so far: download (from a local S3 server), compile, clone-sources (from
+git bundles shipped with the sample), summary.
 """
 
 from __future__ import annotations
@@ -17,9 +18,14 @@ from coverage_collector.collection import list_entries, read_json_object
 from coverage_collector.compiler import CompileOptions, compile_collection
 from coverage_collector.exceptions import DataError
 from coverage_collector.s3 import DownloadOptions, DownloadSummary, ObjectStore, download
+from coverage_collector.sources.clone import CloneOptions, clone_sources
+from coverage_collector.sources.resolve import resolve_sources
 from coverage_collector.summary import overview, render
 
 SAMPLE = resources.files("coverage_collector") / "sample_collection" / "coverage"
+SOURCES = resources.files("coverage_collector") / "sample_collection" / "sources"
+SAMPLE_ORIGIN = "https://github.com/example-org"
+"""The sample services' repositories, served from the bundles in SOURCES."""
 log = logs.get_logger(__name__)
 
 
@@ -128,6 +134,14 @@ def run_demo(output: str, console: Console | None = None) -> int:
     compiled = compile_collection(CompileOptions(output))
     for line in compiled.lines():
         log.info("%s", line)
+    with resources.as_file(SOURCES) as bundles:
+        options = CloneOptions(
+            output, inspect_images=False, git_mirrors={SAMPLE_ORIGIN: str(bundles)}
+        )
+        cloned = clone_sources(options)
+    resolved = resolve_sources(output)
+    for line in cloned.lines() + resolved.lines():
+        log.info("%s", line)
     for by in ("owner", "binary"):
         render(overview(output, by), "table", console)
-    return len({item for item, _ in compiled.errors})
+    return len({item for item, _ in compiled.errors}) + len(cloned.failed)

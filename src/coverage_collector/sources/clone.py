@@ -50,6 +50,8 @@ class CloneOptions:
     inspect_images: bool = True
     image_mirrors: dict[str, str] = field(default_factory=dict)
     inspect_timeout: float = 30.0
+    git_mirrors: dict[str, str] = field(default_factory=dict)
+    """URL prefix -> where to fetch it from instead (a mirror, a local path or git bundle)."""
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,10 @@ def _record(conn: sqlite3.Connection, result: CloneResult) -> None:
 class _Cloner:
     def __init__(self, options: CloneOptions) -> None:
         self.options = options
-        self.git = Git(options.allow_local_urls, options.timeout)
+        # Mirrors come from the command line (trusted) and may be local; every URL from the
+        # cluster is still validated before git sees it.
+        local = options.allow_local_urls or bool(options.git_mirrors)
+        self.git = Git(local, options.timeout)
         self.repos = os.path.join(options.collection, REPOS_DIR)
         self._lock = threading.Lock()
 
@@ -225,7 +230,9 @@ class _Cloner:
         os.makedirs(work)
         try:
             self.git.run(["init", "-q"], work)
-            self.git.run(["remote", "add", "origin", repo.url], work)
+            self.git.run(
+                ["remote", "add", "origin", mirrored(repo.url, self.options.git_mirrors)], work
+            )
             self._fetch(ref, work)
             self.git.run(["-c", "advice.detachedHead=false", "checkout", "-q", "FETCH_HEAD"], work)
             head = self.git.run(["rev-parse", "HEAD"], work).strip()
@@ -260,6 +267,15 @@ class _Cloner:
 
     def _relative(self, path: str) -> str:
         return os.path.relpath(path, self.options.collection)
+
+
+def mirrored(url: str, mirrors: dict[str, str]) -> str:
+    """`url` with its longest matching mirror prefix replaced (whole path elements only)."""
+    for prefix in sorted(mirrors, key=len, reverse=True):
+        base = prefix.rstrip("/")
+        if url == base or url.startswith(base + "/"):
+            return mirrors[prefix].rstrip("/") + url[len(base) :]
+    return url
 
 
 def _looks_local(source: Source) -> bool:

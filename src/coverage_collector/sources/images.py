@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coverage_collector import db
-from coverage_collector.exceptions import UsageError
 
 KNOWN_REGISTRIES = {
     "quay.io-openshift-release-dev-": "quay.io/openshift-release-dev/",
@@ -65,17 +64,6 @@ def unsanitize(image: str) -> str:
     if not _REFERENCE.match(reference) or ".." in reference:
         raise InspectError(f"refused image reference {reference!r}")
     return reference
-
-
-def parse_mirrors(values: Sequence[str]) -> dict[str, str]:
-    """Parse `--image-mirror SRC=DEST` values."""
-    mirrors = {}
-    for value in values:
-        source, sep, dest = value.partition("=")
-        if not sep or not source or not dest:
-            raise UsageError(f"--image-mirror {value!r}: expected SRC=DEST")
-        mirrors[source.rstrip("/")] = dest
-    return mirrors
 
 
 def transport_reference(reference: str, mirrors: Mapping[str, str]) -> str:

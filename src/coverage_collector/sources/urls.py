@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from coverage_collector.exceptions import UsageError
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._~+-]*\Z")
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?\Z")
@@ -101,3 +104,14 @@ def _local(url: str) -> RepoURL:
     if len(names) < 2 or not all(_SEGMENT.match(s) for s in names):
         raise RefusedURLError(f"local path {path!r} does not end in <org>/<repo>")
     return RepoURL(os.path.normpath(path), LOCAL_HOST, tuple(names), local=True)
+
+
+def parse_mirrors(values: Sequence[str], flag: str) -> dict[str, str]:
+    """Parse `SRC=DEST` values of the command-line option `flag` (`--git-mirror`, ...)."""
+    mirrors = {}
+    for value in values:
+        source, sep, dest = value.partition("=")
+        if not sep or not source or not dest or dest.startswith("-"):
+            raise UsageError(f"{flag} {value!r}: expected SRC=DEST")
+        mirrors[source.rstrip("/")] = dest
+    return mirrors
