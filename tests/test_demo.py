@@ -134,3 +134,4 @@ def test_demo_resolves_sources_from_the_bundled_repositories(tmp_path: Path) -> 
     for name, confidence, resolved, unresolved, checkout in rows:
         assert (confidence, unresolved) == ("exact", 0) and resolved > 0, name
         assert checkout.startswith(f"repos/github.com/example-org/{name}/")
+    assert "sources: binaries 4 exact" in console.file.getvalue()

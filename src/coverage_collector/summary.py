@@ -52,6 +52,8 @@ class Overview:
     errors: int
     host_duplicates: int
     rows: list[Row]
+    sources: dict[str, int]
+    """Binaries per source confidence, and files resolved / missing / unresolved."""
 
     @property
     def percent(self) -> float:
@@ -76,9 +78,38 @@ def overview(collection: str, by: str = "owner") -> Overview:
         (duplicates,) = conn.execute(
             "SELECT count(*) FROM reports WHERE duplicate_of IS NOT NULL"
         ).fetchone()
+        sources = _sources(conn)
     finally:
         conn.close()
-    return Overview(by, entries, owners, binaries, statements, covered, errors, duplicates, rows)
+    return Overview(
+        by, entries, owners, binaries, statements, covered, errors, duplicates, rows, sources
+    )
+
+
+def _sources(conn: sqlite3.Connection) -> dict[str, int]:
+    counts = dict(conn.execute("SELECT confidence, count(*) FROM binary_sources GROUP BY 1"))
+    files = conn.execute(
+        "SELECT coalesce(sum(resolved), 0), coalesce(sum(missing), 0), "
+        "coalesce(sum(unresolved), 0) FROM binary_sources"
+    ).fetchone()
+    if counts:
+        counts.update(
+            zip(("files_resolved", "files_missing", "files_unresolved"), files, strict=True)
+        )
+    return counts
+
+
+def _sources_line(sources: dict[str, int]) -> str:
+    if not sources:
+        return "sources: not resolved yet (run `cluster clone-sources`)"
+    binaries = ", ".join(
+        f"{sources.get(c, 0)} {c}" for c in ("exact", "module", "low", "fallback", "none")
+    )
+    return (
+        f"sources: binaries {binaries}; files {sources['files_resolved']} resolved, "
+        f"{sources['files_missing']} missing from their checkout, "
+        f"{sources['files_unresolved']} without a repository"
+    )
 
 
 def _owner_rows(conn: sqlite3.Connection) -> list[Row]:
@@ -152,7 +183,7 @@ def render(view: Overview, output_format: str, console: Console) -> None:
         f"{view.entries} entries, {view.owners} owners, {view.binaries} binaries: "
         f"{view.covered}/{view.statements} statements covered ({view.percent:.1f}%, each binary "
         f"counted once); {view.errors} entries with errors; {view.host_duplicates} host entries "
-        "dropped as duplicates"
+        "dropped as duplicates\n" + _sources_line(view.sources)
     )
     if output_format == "markdown":
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
