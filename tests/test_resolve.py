@@ -176,4 +176,37 @@ def test_go_mod_parsing() -> None:
         "a.com/x",
         "b.com/y",
     ]
-    assert [p for p, _ in prefixes("a/b/api")] == ["a/b/api", "a/b", "a"]
+    assert [p for p, _ in prefixes("example.com/b/api")] == [
+        "example.com/b/api",
+        "example.com/b",
+        "example.com",
+    ]
+    # the standard library's module owns dot-less import paths, after any longer module
+    assert list(prefixes("go/ast/ast.go"))[-1] == ("std", "go/ast/ast.go")
+
+
+def test_standard_library_paths_resolve_in_a_go_checkout(tmp_path: Path) -> None:
+    # GOROOT/src is module `std`, whose import paths have no module prefix; `cmd` is a
+    # module of its own; a dotted path is never the standard library's.
+    goroot = tmp_path / "go"
+    for name, text in {
+        "src/go.mod": "module std\n",
+        "src/go/ast/ast.go": "package ast\n",
+        "src/vendor/golang.org/x/net/idna/idna.go": "package idna\n",
+        "src/cmd/go.mod": "module cmd\n",
+        "src/cmd/gofmt/gofmt.go": "package main\n",
+    }.items():
+        (goroot / name).parent.mkdir(parents=True, exist_ok=True)
+        (goroot / name).write_text(text, encoding="utf-8")
+    checkout = Checkout(str(goroot))
+    resolver = Resolver(ModuleIndex.build([checkout]))
+    files = [
+        "go/ast/ast.go",
+        "vendor/golang.org/x/net/idna/idna.go",
+        "cmd/gofmt/gofmt.go",
+        "example.com/x/y.go",
+    ]
+    result = resolver.resolve(1, list(enumerate(files)), [checkout], set())
+    assert [f.status for f in result.files] == ["resolved", "resolved", "resolved", "unresolved"]
+    assert result.files[0].path == str(goroot / "src" / "go" / "ast" / "ast.go")
+    assert result.files[2].path == str(goroot / "src" / "cmd" / "gofmt" / "gofmt.go")

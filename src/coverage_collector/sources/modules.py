@@ -61,12 +61,22 @@ def vendored_modules(modules_txt: str) -> list[str]:
     return found
 
 
+STD_MODULE = "std"
+"""The standard library's module (GOROOT/src): its import paths carry no module prefix."""
+
+
 def prefixes(import_path: str) -> Iterator[tuple[str, str]]:
-    """Yield (prefix, rest) splits of a slash path at segment boundaries, longest first."""
+    """Yield the (module path, rest) splits that may own `import_path`, longest first.
+
+    Splits are at path-element boundaries; last comes the standard library, which owns
+    paths whose first element has no dot (`go/ast/ast.go`, `vendor/golang.org/x/...`).
+    """
     cut = len(import_path)
     while cut > 0:
         yield import_path[:cut], import_path[cut + 1 :]
         cut = import_path.rfind("/", 0, cut)
+    if "." not in import_path.split("/", 1)[0]:
+        yield STD_MODULE, import_path
 
 
 @dataclass

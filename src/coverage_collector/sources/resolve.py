@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from coverage_collector import db, logs
-from coverage_collector.sources.modules import Checkout, Module, ModuleIndex
+from coverage_collector.sources.modules import Checkout, Module, ModuleIndex, prefixes
 
 STAGE = "resolve-sources"
 log = logs.get_logger(__name__)
@@ -141,16 +141,10 @@ class Resolver:
             return self.index.longest(import_path)
         if not within:
             return [], ""
-        cut = len(import_path)
-        while cut > 0:
-            modules = [
-                m
-                for m in self.index.by_path.get(import_path[:cut], [])
-                if m.checkout.path in within
-            ]
+        for prefix, rest in prefixes(import_path):
+            modules = [m for m in self.index.by_path.get(prefix, []) if m.checkout.path in within]
             if modules:
-                return modules, import_path[cut + 1 :]
-            cut = import_path.rfind("/", 0, cut)
+                return modules, rest
         return [], ""
 
     def _renamed(self, import_path: str, own_paths: set[str]) -> tuple[str, Checkout] | None:
