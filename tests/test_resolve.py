@@ -135,9 +135,9 @@ def test_the_module_index_is_built_once_per_run(
     walked: list[str] = []
     original = modules_module._walk_modules
 
-    def counting(checkout: Checkout):  # type: ignore[no-untyped-def]
+    def counting(checkout: Checkout, go_files: set[str]):  # type: ignore[no-untyped-def]
         walked.append(checkout.path)
-        return original(checkout)
+        return original(checkout, go_files)
 
     monkeypatch.setattr(modules_module, "_walk_modules", counting)
     summary = resolve_sources(str(collection))

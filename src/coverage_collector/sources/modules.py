@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-SKIPPED_DIRS = {".git", "vendor", "testdata", "node_modules", "_output", "third_party"}
+SKIPPED_DIRS = {"testdata", "node_modules", "_output"}
+"""Never compiled into a binary (dot-directories are skipped too)."""
 _MODULE_LINE = re.compile(r'^module\s+"?([^\s"/][^\s"]*)"?\s*(?://.*)?$', re.MULTILINE)
 
 
@@ -85,14 +86,19 @@ class ModuleIndex:
 
     by_path: dict[str, list[Module]] = field(default_factory=dict)
     checkouts: list[Checkout] = field(default_factory=list)
+    go_files: set[str] = field(default_factory=set)
+    """Every `.go` file seen by the walk: resolving a file is a set lookup, not a stat."""
 
     @classmethod
     def build(cls, checkouts: list[Checkout]) -> ModuleIndex:
         index = cls(checkouts=list(checkouts))
         for checkout in checkouts:
-            for module in _walk_modules(checkout):
+            for module in _walk_modules(checkout, index.go_files):
                 index.by_path.setdefault(module.path, []).append(module)
         return index
+
+    def has_file(self, path: str) -> bool:
+        return path in self.go_files or os.path.isfile(path)
 
     def longest(self, import_path: str) -> tuple[list[Module], str]:
         """Return the modules with the longest module path owning `import_path`, and the
@@ -108,17 +114,21 @@ class ModuleIndex:
             yield from modules
 
 
-def _walk_modules(checkout: Checkout) -> Iterator[Module]:
-    """Yield the modules of one checkout: each `go.mod`, and each vendored module."""
-    for directory, dirs, files in os.walk(checkout.path):
+def _walk_modules(checkout: Checkout, go_files: set[str]) -> Iterator[Module]:
+    """Yield the modules of one checkout (each `go.mod` outside `vendor/`, and each
+    module of `vendor/modules.txt`); add its `.go` files to `go_files`."""
+    root = checkout.path.rstrip("/")
+    for directory, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith("."))
-        if "go.mod" in files:
-            path = module_path_of(_read(os.path.join(directory, "go.mod")))
-            if path:
-                yield Module(path, directory, checkout)
-            vendor = os.path.join(directory, "vendor")
-            for vendored in vendored_modules(_read(os.path.join(vendor, "modules.txt"))):
-                yield Module(vendored, os.path.join(vendor, *vendored.split("/")), checkout, True)
+        go_files.update(f"{directory}/{name}" for name in files if name.endswith(".go"))
+        if "go.mod" not in files or "/vendor/" in f"{directory[len(root) :]}/":
+            continue
+        path = module_path_of(_read(os.path.join(directory, "go.mod")))
+        if path:
+            yield Module(path, directory, checkout)
+        vendor = f"{directory}/vendor"
+        for vendored in vendored_modules(_read(f"{vendor}/modules.txt")):
+            yield Module(vendored, f"{vendor}/{vendored}", checkout, True)
 
 
 def _read(path: str) -> str:

@@ -118,8 +118,8 @@ class Resolver:
             for method, within in (("image-source", own_paths), ("module-index", None)):
                 modules, rest = self._owners(import_path, within)
                 for module in modules:
-                    target = os.path.join(module.root, *rest.split("/")) if rest else module.root
-                    if os.path.isfile(target):
+                    target = f"{module.root}/{rest}" if rest else module.root
+                    if self.index.has_file(target):
                         return FileSource(file_id, "resolved", target, method, module.checkout)
                 if modules and missing is None:
                     missing = FileSource(file_id, "missing", "", method, modules[0].checkout)
@@ -153,8 +153,8 @@ class Resolver:
             candidates = self.by_last_element.get(parts[i], [])
             candidates = sorted(candidates, key=lambda m: m.checkout.path not in own_paths)
             for module in candidates:
-                target = os.path.join(module.root, *parts[i + 1 :])
-                if os.path.isfile(target):
+                target = "/".join((module.root, *parts[i + 1 :]))
+                if self.index.has_file(target):
                     return target, module.checkout
         return None
 
@@ -270,6 +270,13 @@ def _recorded_sources(conn: sqlite3.Connection, binary_id: int) -> list[tuple[st
     ).fetchall()
 
 
+def _relative(path: str, root: str) -> str:
+    """`path` relative to `root` (a plain prefix cut for the usual case: it is under it)."""
+    if path.startswith(root + "/"):
+        return path[len(root) + 1 :]
+    return os.path.relpath(path, root)
+
+
 def _store(conn: sqlite3.Connection, collection: str, sources: BinarySources) -> None:
     root = os.path.abspath(collection)
     checkout = sources.checkout
@@ -282,7 +289,7 @@ def _store(conn: sqlite3.Connection, collection: str, sources: BinarySources) ->
                 sources.binary_id,
                 sources.method,
                 sources.confidence,
-                os.path.relpath(checkout.path, root) if checkout else "",
+                _relative(checkout.path, root) if checkout else "",
                 checkout.commit if checkout else "",
                 checkout.url if checkout else "",
                 sources.count("resolved"),
@@ -298,7 +305,7 @@ def _store(conn: sqlite3.Connection, collection: str, sources: BinarySources) ->
                     sources.binary_id,
                     f.file_id,
                     f.status,
-                    os.path.relpath(f.path, root) if f.path else "",
+                    _relative(f.path, root) if f.path else "",
                     f.method,
                 )
                 for f in sources.files
