@@ -13,6 +13,7 @@ import pytest
 from clusterfixtures import ClusterCollection
 from coverage_collector.cli import main
 from coverage_collector.sources.clone import CloneOptions, CloneSummary, clone_sources
+from coverage_collector.sources.resolve import resolve_sources
 from coverage_collector.sources.urls import RefusedURLError, parse_repo_url
 from test_compile import compile_cluster
 
@@ -123,6 +124,18 @@ def test_exact_commits_are_checked_out_and_failures_recorded(
     assert errors == (3,)
     leftovers = [p for p in (cluster.root / "repos").rglob(".tmp-*")]
     assert leftovers == []
+    # the binary whose commit is unavailable says so, and is not resolved against HEAD
+    resolve_sources(str(cluster.root))
+    confidence, notes = (
+        sqlite3.connect(cluster.root / "coverage.db")
+        .execute(
+            "SELECT s.confidence, s.notes FROM binary_sources s JOIN binaries b "
+            "ON b.id = s.binary_id WHERE b.name = 'kv-store'"
+        )
+        .fetchone()
+    )
+    assert confidence == "none"
+    assert f"@{MISSING_COMMIT[:12]} unavailable: commit not fetched" in notes
 
 
 def test_a_complete_checkout_is_recognised_by_its_commit(

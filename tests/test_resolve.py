@@ -126,6 +126,12 @@ def test_binary_summaries_state_method_and_confidence(sourced: tuple[Path, list[
     assert rows["platform-tool"] == ["module-index", "module", 3, 0, 0]
     assert rows["widget-old"][:2] == ["renamed-module", "low"]
     assert rows["tool"] == ["image-source", "exact", 2, 0, 0]
+    notes = dict(
+        conn.execute(
+            "SELECT b.name, s.notes FROM binary_sources s JOIN binaries b ON b.id = s.binary_id"
+        )
+    )
+    assert notes["shop"] == "" and notes["platform-tool"] == "no source recorded for its images"
 
 
 def test_the_module_index_is_built_once_per_run(

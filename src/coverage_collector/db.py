@@ -207,7 +207,8 @@ MIGRATIONS: tuple[str, ...] = (
         source_url TEXT NOT NULL DEFAULT '',
         resolved INTEGER NOT NULL,
         missing INTEGER NOT NULL,            -- module known, file not in the checkout
-        unresolved INTEGER NOT NULL          -- no repository
+        unresolved INTEGER NOT NULL,         -- no repository
+        notes TEXT NOT NULL DEFAULT ''       -- e.g. recorded source unavailable, fallback
     );
     CREATE TABLE file_sources (
         binary_id INTEGER NOT NULL REFERENCES binaries(id) ON DELETE CASCADE,

@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from coverage_collector import db, logs
+from coverage_collector.sources.git import scrub
 from coverage_collector.sources.modules import Checkout, Module, ModuleIndex, prefixes
 
 STAGE = "resolve-sources"
@@ -48,6 +49,7 @@ class BinarySources:
 
     binary_id: int
     files: list[FileSource] = field(default_factory=list)
+    notes: str = ""
 
     def count(self, status: str) -> int:
         return sum(f.status == status for f in self.files)
@@ -229,7 +231,8 @@ def resolve_sources(collection: str) -> ResolveSummary:
                 "SELECT file_id, path FROM binary_files WHERE binary_id = ? ORDER BY file_id",
                 (binary_id,),
             ).fetchall()
-            own = [checkouts[key] for key in _recorded_sources(conn, binary_id) if key in checkouts]
+            recorded = _recorded_sources(conn, binary_id)
+            own = [checkouts[key] for key in recorded if key in checkouts]
             names = {
                 name,
                 *(
@@ -240,12 +243,36 @@ def resolve_sources(collection: str) -> ResolveSummary:
                 ),
             }
             sources = resolver.resolve(binary_id, files, own, names)
+            sources.notes = _notes(conn, recorded, checkouts, sources)
             _store(conn, collection, sources)
             summary.binaries.append((name, sources))
     finally:
         conn.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _notes(
+    conn: sqlite3.Connection,
+    recorded: list[tuple[str, str]],
+    checkouts: dict[tuple[str, str], Checkout],
+    sources: BinarySources,
+) -> str:
+    """Why a binary's recorded sources were not (fully) used, in a sentence or two."""
+    notes = []
+    if not recorded:
+        notes.append("no source recorded for its images")
+    for url, commit in recorded:
+        if (url, commit) not in checkouts:
+            row = conn.execute(
+                "SELECT status, message FROM clones WHERE source_url = ? AND commit_id = ?",
+                (url, commit),
+            ).fetchone()
+            state = f"{row[0]}: {row[1]}" if row else "not cloned (run cluster clone-sources)"
+            notes.append(f"recorded source {scrub(url)}@{commit[:12]} {state}")
+    if sources.confidence == "fallback":
+        notes.append("checked out at a branch head: the source may not match the binary")
+    return "; ".join(notes)
 
 
 def _checkouts(conn: sqlite3.Connection, collection: str) -> dict[tuple[str, str], Checkout]:
@@ -283,8 +310,8 @@ def _store(conn: sqlite3.Connection, collection: str, sources: BinarySources) ->
     with db.transaction(conn):
         conn.execute(
             "INSERT OR REPLACE INTO binary_sources (binary_id, method, confidence, checkout, "
-            "commit_id, source_url, resolved, missing, unresolved) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "commit_id, source_url, resolved, missing, unresolved, notes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 sources.binary_id,
                 sources.method,
@@ -295,6 +322,7 @@ def _store(conn: sqlite3.Connection, collection: str, sources: BinarySources) ->
                 sources.count("resolved"),
                 sources.count("missing"),
                 sources.count("unresolved"),
+                sources.notes,
             ),
         )
         conn.execute("DELETE FROM file_sources WHERE binary_id = ?", (sources.binary_id,))
