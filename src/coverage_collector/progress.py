@@ -80,4 +80,5 @@ class Reporter:
     ) -> None:
         if self._bar is not None:
             self._bar.stop()
-        self.log.info("%s: %d/%d %s", self.description, self.done, self.total, self.unit)
+        if self.total or self.done:  # nothing to do is not worth a line
+            self.log.info("%s: %d/%d %s", self.description, self.done, self.total, self.unit)
