@@ -264,3 +264,40 @@ def test_git_mirror_serves_remote_urls_locally(cluster: ClusterCollection, tmp_p
     [result] = [r for r in summary.results if "example/inventory" in r.source.url]
     assert result.status == "cloned" and result.checked_out == shas[0]
     assert result.path == f"repos/github.com/example/inventory/{shas[0]}"
+
+
+def test_no_skip_existing_fetches_again(
+    sourced: tuple[ClusterCollection, dict[str, list[str]]],
+) -> None:
+    cluster, shas = sourced
+    assert run_clone(cluster).count("cloned") == 1
+    assert run_clone(cluster).count("present") == 1
+    again = run_clone(cluster, skip_existing=False)
+    assert again.count("cloned") == 1 and again.count("present") == 0
+    assert statuses(cluster)["inventory"][2] == shas["inventory"][1]
+
+
+@pytest.mark.parametrize(
+    ("message", "transient"),
+    [
+        ("fatal: unable to access 'https://x/': Could not resolve host: x", True),
+        ("fatal: the remote end hung up unexpectedly", True),
+        ("git fetch timed out after 300 s", True),
+        ("fatal: remote error: upload-pack: not our ref 0123", False),
+        ("fatal: couldn't find remote ref 0123", False),
+        ("fatal: repository 'https://x/o/r/' not found", False),
+        ("fatal: transport 'file' not allowed", False),
+        ("fatal: Authentication failed for 'https://x/o/r/'", False),
+    ],
+)
+def test_only_network_trouble_is_retried(message: str, transient: bool) -> None:
+    from coverage_collector.sources.git import _is_transient
+
+    assert _is_transient(message) is transient
+
+
+def test_git_messages_never_show_credentials() -> None:
+    from coverage_collector.sources.git import scrub
+
+    text = "fatal: unable to access 'https://bot:s3cr3t@github.com/o/r/': 403"
+    assert "s3cr3t" not in scrub(text) and "https://github.com/o/r/" in scrub(text)
