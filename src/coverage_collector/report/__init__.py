@@ -1,0 +1,1 @@
+"""The HTML report: annotated source, per-binary pages and the index."""
