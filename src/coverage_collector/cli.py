@@ -253,6 +253,26 @@ def clone_sources_command(
         raise SystemExit(ERR)
 
 
+@cluster.command("render")
+@collection_options
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where to write the report (default: <collection>/html).",
+)
+@click.option("--skip-component-html", is_flag=True, help="Write only the index.")
+def render_command(
+    collection: str, max_concurrency: int, output_dir: str | None, skip_component_html: bool
+) -> None:
+    """Write the HTML report: index.html plus one page per binary, opened from file://."""
+    from coverage_collector.report.render import RenderOptions, render
+
+    summary = render(RenderOptions(collection, output_dir, skip_component_html))
+    for line in summary.lines():
+        log.info("%s", line)
+
+
 @cli.group()
 @click.option("--project", required=True, help="GCP project ID.")
 @click.option("--dataset", required=True, help="BigQuery dataset name.")

@@ -1,0 +1,231 @@
+"""What the report shows, read from the database into plain rows (no HTML here)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from coverage_collector import blobs
+from coverage_collector.compiler.stats import DEFAULT_EXCLUDES
+from coverage_collector.compiler.store import BinaryModels
+
+HIDDEN_NAMESPACE_PREFIXES = ("e2e-", "openshift-must-gather-")
+HIDDEN_BINARIES = ("openshift-tests",)
+
+
+def percent(covered: int, statements: int) -> float:
+    return round(100.0 * covered / statements, 1) if statements else 0.0
+
+
+@dataclass
+class IndexData:
+    """Everything index.html shows; `owners` and `binaries` go to the page as JSON."""
+
+    title: str
+    first_seen: str
+    last_seen: str
+    entries: int
+    instances: int
+    errors: int
+    unresolved: int
+    owners: list[dict[str, Any]] = field(default_factory=list)
+    binaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def load_index(conn: sqlite3.Connection, collection: str) -> IndexData:
+    """Read the owners and binaries of the compiled collection."""
+    first, last, entries, instances = conn.execute(
+        "SELECT coalesce(min(nullif(first_seen, '')), ''), coalesce(max(last_seen), ''), "
+        "count(*), coalesce(sum(instances), 0) FROM reports"
+    ).fetchone()
+    errors = conn.execute("SELECT count(DISTINCT item) FROM errors").fetchone()[0]
+    data = IndexData(
+        os.path.basename(os.path.abspath(collection)), first, last, entries, instances, errors, 0
+    )
+    for row in conn.execute(
+        "SELECT b.id, b.name, b.meta_hash, b.mode, b.statements, b.covered, "
+        "coalesce(s.confidence, 'none'), coalesce(s.resolved, 0), coalesce(s.missing, 0), "
+        "coalesce(s.unresolved, 0), coalesce(s.notes, ''), coalesce(s.commit_id, ''), "
+        "coalesce(s.source_url, '') FROM binaries b LEFT JOIN binary_sources s "
+        "ON s.binary_id = b.id ORDER BY b.name, b.meta_hash"
+    ):
+        (
+            bid,
+            name,
+            meta_hash,
+            mode,
+            total,
+            covered,
+            confidence,
+            resolved,
+            missing,
+            unresolved,
+            notes,
+            commit,
+            url,
+        ) = row
+        data.binaries[str(bid)] = {
+            "name": name,
+            "hash": meta_hash,
+            "mode": mode,
+            "statements": total,
+            "covered": covered,
+            "percent": percent(covered, total),
+            "confidence": confidence,
+            "resolved": resolved,
+            "missing": missing,
+            "unresolved": unresolved,
+            "notes": notes,
+            "commit": commit,
+            "source": url,
+            "page": f"binaries/{meta_hash}.html",
+        }
+        data.unresolved += confidence == "none"
+    errors_by_entry = dict(
+        conn.execute("SELECT item, count(*) FROM errors WHERE stage = 'compile' GROUP BY item")
+    )
+    for row in conn.execute(
+        "SELECT o.id, o.namespace, o.owner_type, o.owner_name, o.binary_name, o.binary_id, "
+        "o.image, o.images_json, o.pods_json, o.containers_json, o.hosts_json, o.reports, "
+        "o.instances, o.statements, o.covered, o.first_seen, o.last_seen FROM owners o "
+        "ORDER BY o.namespace, o.owner_name, o.binary_name"
+    ):
+        (
+            oid,
+            ns,
+            kind,
+            name,
+            binary,
+            bid,
+            image,
+            images,
+            pods,
+            containers,
+            hosts,
+            reports,
+            instances,
+            total,
+            covered,
+            first_seen,
+            last_seen,
+        ) = row
+        members = [
+            m
+            for (m,) in conn.execute(
+                "SELECT r.dir_name FROM owner_reports x JOIN reports r ON r.id = x.report_id "
+                "WHERE x.owner_id = ?",
+                (oid,),
+            )
+        ]
+        data.owners.append(
+            {
+                "id": oid,
+                "namespace": ns,
+                "type": kind,
+                "owner": name,
+                "binary": binary,
+                "binaryId": str(bid),
+                "image": image,
+                "images": json.loads(images),
+                "pods": json.loads(pods),
+                "containers": json.loads(containers),
+                "hosts": json.loads(hosts),
+                "reports": reports,
+                "instances": instances,
+                "statements": total,
+                "covered": covered,
+                "percent": percent(covered, total),
+                "firstSeen": first_seen,
+                "lastSeen": last_seen,
+                "errors": sum(errors_by_entry.get(m, 0) for m in members),
+                "hidden": ns.startswith(HIDDEN_NAMESPACE_PREFIXES) or binary in HIDDEN_BINARIES,
+            }
+        )
+    return data
+
+
+@dataclass
+class BinaryPage:
+    """One binary's report: its owners, files and functions."""
+
+    binary: dict[str, Any]
+    owners: list[dict[str, Any]]
+    files: list[dict[str, Any]]
+    functions: list[dict[str, Any]]
+
+
+def load_binary(conn: sqlite3.Connection, binary_id: int, index: IndexData) -> BinaryPage:
+    binary = index.binaries[str(binary_id)]
+    owners = [o for o in index.owners if o["binaryId"] == str(binary_id)]
+    files = [
+        {
+            "id": fid,
+            "path": path,
+            "statements": total,
+            "covered": covered,
+            "percent": percent(covered, total),
+            "status": status or "unresolved",
+            "method": method or "",
+            "source": source or "",
+        }
+        for fid, path, total, covered, status, method, source in conn.execute(
+            "SELECT f.file_id, f.path, f.statements, f.covered, x.status, x.method, "
+            "x.source_path FROM binary_files f LEFT JOIN file_sources x "
+            "ON x.binary_id = f.binary_id AND x.file_id = f.file_id "
+            "WHERE f.binary_id = ? ORDER BY f.path",
+            (binary_id,),
+        )
+    ]
+    functions = [
+        {
+            "name": name,
+            "file": fid,
+            "line": line,
+            "statements": total,
+            "covered": covered,
+            "percent": percent(covered, total),
+            "executions": executions,
+        }
+        for name, fid, line, total, covered, executions in conn.execute(
+            "SELECT name, file_id, start_line, statements, covered, executions "
+            "FROM binary_functions WHERE binary_id = ? AND literal = 0 ORDER BY file_id, "
+            "start_line",
+            (binary_id,),
+        )
+    ]
+    return BinaryPage(binary, owners, files, functions)
+
+
+def file_blocks(models: BinaryModels, conn: sqlite3.Connection, binary_id: int):  # type: ignore[no-untyped-def]
+    """Per file path of the binary: its units' positions and merged counts."""
+    model = models.get(binary_id)
+    (blob,) = conn.execute("SELECT counts_blob FROM binaries WHERE id = ?", (binary_id,)).fetchone()
+    counts = blobs.unpack_counts(blob)
+    meta = model.meta
+    file_of_unit = meta.func_file[meta.unit_func]
+    order = np.argsort(file_of_unit, kind="stable")
+    ordered = file_of_unit[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else order
+    by_file: dict[str, tuple[Any, ...]] = {}
+    for start, end in zip(starts.tolist(), [*starts[1:].tolist(), len(order)], strict=True):
+        units = order[start:end]
+        units = units[model.app[units]]
+        if len(units):
+            by_file[meta.strings[int(ordered[start])]] = (
+                meta.start_line[units],
+                meta.start_col[units],
+                meta.end_line[units],
+                meta.end_col[units],
+                counts[units],
+            )
+    return by_file
+
+
+def excludes_of(conn: sqlite3.Connection) -> tuple[str, ...]:
+    row = conn.execute("SELECT value FROM settings WHERE key = 'signature'").fetchone()
+    return tuple(json.loads(row[0]).get("excludes", DEFAULT_EXCLUDES)) if row else DEFAULT_EXCLUDES

@@ -1,0 +1,180 @@
+"""`cluster render`: static HTML that opens from file:// with no server and no network.
+
+    <output>/index.html               owners, binaries and namespaces (rows as JSON)
+    <output>/binaries/<hash>.html     one page per binary (files and functions as JSON)
+    <output>/data/<hash>/<file>.js    one file's annotated source, loaded on demand
+    <output>/static/report.{css,js}   one stylesheet, one script, no CDN
+
+Pages carry a Content-Security-Policy that allows only the report's own script; every
+string from the cluster reaches the page escaped (Jinja2 autoescaping, JSON with `<`,
+`>` and `&` escaped, and `textContent` in the script).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+from pygments.formatters import HtmlFormatter
+
+from coverage_collector import __version__, db, logs
+from coverage_collector.compiler.store import BinaryModels
+from coverage_collector.progress import Reporter
+from coverage_collector.report.annotate import Blocks, annotate
+from coverage_collector.report.model import (
+    excludes_of,
+    file_blocks,
+    load_binary,
+    load_index,
+)
+
+HTML_DIR = "html"
+STATIC = resources.files("coverage_collector.report") / "static"
+log = logs.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    collection: str
+    output_dir: str | None = None
+    skip_component_html: bool = False
+
+    @property
+    def output(self) -> str:
+        return self.output_dir or os.path.join(self.collection, HTML_DIR)
+
+
+@dataclass
+class RenderSummary:
+    index: str = ""
+    binaries: int = 0
+    files: int = 0
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [
+            f"rendered {self.binaries} binary reports and {self.files} source files in "
+            f"{self.seconds:.1f} s",
+            f"open {self.index}",
+            *(f"  {p}" for p in self.problems),
+        ]
+
+
+def to_json(data: Any) -> Markup:
+    """JSON that is safe inside a <script> element (and valid JavaScript)."""
+    text = json.dumps(data, separators=(",", ":"))
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def render(options: RenderOptions) -> RenderSummary:
+    """Write the report of the compiled collection; return what was written."""
+    started = time.monotonic()
+    summary = RenderSummary()
+    conn = db.connect_readonly(options.collection)
+    try:
+        out = options.output
+        os.makedirs(os.path.join(out, "static"), exist_ok=True)
+        _write_static(out)
+        env = Environment(
+            loader=PackageLoader("coverage_collector.report", "templates"),
+            autoescape=select_autoescape(["html", "j2"]),
+            keep_trailing_newline=True,
+        )
+        env.filters["json"] = to_json
+        index = load_index(conn, options.collection)
+        common = {"version": __version__, "title": index.title}
+        if not options.skip_component_html:
+            models = BinaryModels(conn, excludes_of(conn), size=1)
+            with Reporter("rendering binaries", len(index.binaries), log, unit="binaries") as bar:
+                for binary_id in index.binaries:
+                    summary.files += _render_binary(
+                        env, conn, models, int(binary_id), index, options, common
+                    )
+                    summary.binaries += 1
+                    bar.advance()
+        summary.index = os.path.join(out, "index.html")
+        _write(
+            summary.index,
+            env.get_template("index.html.j2").render(
+                index=index, data={"owners": index.owners, "binaries": index.binaries}, **common
+            ),
+        )
+    finally:
+        conn.close()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _render_binary(
+    env: Environment,
+    conn: Any,
+    models: BinaryModels,
+    binary_id: int,
+    index: Any,
+    options: RenderOptions,
+    common: dict[str, Any],
+) -> int:
+    """Write one binary's page and its files' data; return the number of source files."""
+    out = options.output
+    page = load_binary(conn, binary_id, index)
+    meta_hash = page.binary["hash"]
+    data_dir = os.path.join(out, "data", meta_hash)
+    os.makedirs(data_dir, exist_ok=True)
+    blocks = file_blocks(models, conn, binary_id)
+    written = 0
+    for file in page.files:
+        if file["status"] != "resolved" or file["path"] not in blocks:
+            continue
+        source_path = os.path.join(options.collection, file["source"])
+        try:
+            with open(source_path, encoding="utf-8", errors="replace") as handle:
+                source = handle.read()
+        except OSError as exc:
+            file["status"], file["reason"] = "missing", f"unreadable: {exc.strerror}"
+            continue
+        lines = annotate(source, Blocks.of(*blocks[file["path"]]))
+        payload = {
+            "hash": meta_hash,
+            "id": file["id"],
+            "lines": [[line.count, line.html] for line in lines],
+        }
+        _write(os.path.join(data_dir, f"{file['id']}.js"), f"ccFile({to_json(payload)});\n")
+        written += 1
+    _write(
+        os.path.join(out, "binaries", f"{meta_hash}.html"),
+        env.get_template("binary.html.j2").render(
+            page=page,
+            data={
+                "binary": page.binary,
+                "owners": page.owners,
+                "files": page.files,
+                "functions": page.functions,
+            },
+            **common,
+        ),
+    )
+    return written
+
+
+def _write_static(out: str) -> None:
+    for name in ("report.css", "report.js"):
+        with resources.as_file(STATIC / name) as source:
+            shutil.copyfile(source, os.path.join(out, "static", name))
+    pygments_css = HtmlFormatter(style="default").get_style_defs(".src")
+    _write(os.path.join(out, "static", "pygments.css"), pygments_css + "\n")
+
+
+def _write(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = f"{path}.tmp-{os.getpid()}"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)

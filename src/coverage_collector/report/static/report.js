@@ -1,0 +1,288 @@
+// coverage-collector report: one script for the index and the binary pages.
+// Every string from the cluster is inserted with textContent; only the annotated source
+// lines (escaped by the generator) are inserted as HTML.
+"use strict";
+
+const data = JSON.parse(document.getElementById("cc-data").textContent);
+const $ = (selector) => document.querySelector(selector);
+
+function level(percent) {
+  if (percent >= 70) return "excellent";
+  if (percent >= 50) return "good";
+  if (percent >= 30) return "moderate";
+  if (percent >= 15) return "poor";
+  return "critical";
+}
+
+function cell(text, className) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function coverageCell(percent) {
+  const td = cell("", "num cov " + level(percent));
+  const bar = document.createElement("span");
+  bar.className = "bar";
+  bar.style.width = Math.max(0, Math.min(100, percent)) + "%";
+  const label = document.createElement("span");
+  label.textContent = percent.toFixed(1) + "%";
+  td.append(bar, label);
+  return td;
+}
+
+function compare(key, direction) {
+  return (a, b) => {
+    let x = a[key], y = b[key];
+    if (Array.isArray(x)) { x = x.length; y = y.length; }
+    if (typeof x === "string") return direction * x.localeCompare(y);
+    return direction * (x - y);
+  };
+}
+
+// Sortable headers: click a column to sort, again to reverse.
+function sortable(table, state, rerender) {
+  for (const th of table.querySelectorAll("th[data-key]")) {
+    th.addEventListener("click", () => {
+      state.direction = state.key === th.dataset.key ? -state.direction : 1;
+      state.key = th.dataset.key;
+      for (const other of table.querySelectorAll("th")) other.removeAttribute("aria-sort");
+      th.setAttribute("aria-sort", state.direction > 0 ? "ascending" : "descending");
+      rerender();
+    });
+  }
+}
+
+function focusSearchOnSlash() {
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "/" && document.activeElement.tagName !== "INPUT") {
+      event.preventDefault();
+      $("#search").focus();
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------- index
+
+function initIndex() {
+  const state = { key: "namespace", direction: 1, open: new Set() };
+  const owners = data.owners;
+  const fill = (select, values) => {
+    for (const value of [...new Set(values)].sort()) {
+      const option = document.createElement("option");
+      option.value = value;
+      option.textContent = value || "(host)";
+      select.append(option);
+    }
+  };
+  fill($("#filter-namespace"), owners.map((o) => o.namespace));
+  fill($("#filter-type"), owners.map((o) => o.type));
+  const visible = () => {
+    const query = $("#search").value.trim().toLowerCase();
+    const namespace = $("#filter-namespace").value, type = $("#filter-type").value;
+    const wanted = $("#filter-level").value, hideTests = $("#hide-tests").checked;
+    return owners.filter((o) =>
+      (!hideTests || !o.hidden) &&
+      (!namespace || o.namespace === namespace) && (!type || o.type === type) &&
+      (!wanted || level(o.percent) === wanted) &&
+      (!query || [o.namespace, o.owner, o.binary, ...o.containers]
+        .some((text) => text.toLowerCase().includes(query))));
+  };
+  const render = () => {
+    const rows = visible().sort(compare(state.key, state.direction));
+    const body = document.createDocumentFragment();
+    for (const o of rows) body.append(...ownerRows(o, state));
+    $("#owners tbody").replaceChildren(body);
+    updateStats(rows);
+  };
+  for (const id of ["#search", "#filter-namespace", "#filter-type", "#filter-level", "#hide-tests"]) {
+    $(id).addEventListener("input", render);
+  }
+  $("#owners tbody").addEventListener("click", (event) => {
+    const row = event.target.closest("tr.row");
+    if (!row || event.target.closest("a")) return;
+    const id = Number(row.dataset.id);
+    if (state.open.has(id)) state.open.delete(id); else state.open.add(id);
+    render();
+  });
+  sortable($("#owners"), state, render);
+  focusSearchOnSlash();
+  render();
+}
+
+function ownerRows(o, state) {
+  const binary = data.binaries[o.binaryId];
+  const tr = document.createElement("tr");
+  tr.className = "row" + (o.errors ? " has-errors" : "") + (binary.confidence === "none" ? " no-source" : "");
+  tr.dataset.id = o.id;
+  const name = cell(o.owner);
+  if (o.errors) name.append(badge(o.errors + " errors", "bad"));
+  if (binary.confidence === "none") name.append(badge("no source", "warn"));
+  const link = document.createElement("a");
+  link.href = binary.page;
+  link.textContent = o.binary;
+  const binaryCell = cell("");
+  binaryCell.append(link);
+  tr.append(cell(o.namespace || "(host)"), cell(o.type), name, binaryCell,
+    cell(String(o.pods.length), "num"), coverageCell(o.percent),
+    cell(String(o.statements), "num"), cell(String(o.covered), "num"));
+  if (!state.open.has(o.id)) return [tr];
+  tr.classList.add("open");
+  const detail = document.createElement("tr");
+  detail.className = "detail";
+  const td = document.createElement("td");
+  td.colSpan = 8;
+  const list = document.createElement("dl");
+  const facts = [
+    ["Pods", o.pods.join(", ")], ["Hosts", o.hosts.join(", ")],
+    ["Containers", o.containers.join(", ")], ["Images", o.images.join(", ")],
+    ["Source", binary.source ? binary.source + " @ " + binary.commit.slice(0, 12) : "none"],
+    ["First seen", o.firstSeen], ["Last seen", o.lastSeen],
+    ["Binary", binary.hash], ["Instances", String(o.instances)],
+  ];
+  for (const [term, value] of facts) {
+    const dt = document.createElement("dt"), dd = document.createElement("dd");
+    dt.textContent = term;
+    dd.textContent = value;
+    list.append(dt, dd);
+  }
+  td.append(list);
+  detail.append(td);
+  return [tr, detail];
+}
+
+function badge(text, kind) {
+  const span = document.createElement("span");
+  span.className = "badge " + kind;
+  span.textContent = text;
+  return span;
+}
+
+function updateStats(rows) {
+  const binaries = new Set(rows.map((o) => o.binaryId));
+  let statements = 0, covered = 0;
+  for (const id of binaries) {
+    statements += data.binaries[id].statements;
+    covered += data.binaries[id].covered;
+  }
+  $("#stat-owners").textContent = rows.length;
+  $("#stat-binaries").textContent = binaries.size;
+  $("#stat-statements").textContent = statements;
+  $("#stat-coverage").textContent = statements ? (100 * covered / statements).toFixed(1) + "%" : "-";
+  $("#shown").textContent = rows.length + " of " + data.owners.length + " owners shown";
+}
+
+// ---------------------------------------------------------------------------- binary
+
+const loaded = {};
+window.ccFile = (payload) => { loaded[payload.id] = payload; if (window.ccPending) window.ccPending(payload); };
+
+function initBinary() {
+  const state = { key: "path", direction: 1, current: null };
+  const files = data.files;
+  const render = () => {
+    const query = $("#search").value.trim().toLowerCase(), wanted = $("#filter-level").value;
+    const rows = files.filter((f) => (!query || f.path.toLowerCase().includes(query)) &&
+      (!wanted || level(f.percent) === wanted)).sort(compare(state.key, state.direction));
+    const body = document.createDocumentFragment();
+    for (const f of rows) {
+      const tr = document.createElement("tr");
+      tr.className = "row" + (f.status === "resolved" ? "" : " no-source") + (state.current === f.id ? " open" : "");
+      tr.dataset.id = f.id;
+      tr.append(cell(f.path), coverageCell(f.percent), cell(String(f.statements), "num"), cell(String(f.covered), "num"));
+      body.append(tr);
+    }
+    $("#files tbody").replaceChildren(body);
+    $("#shown").textContent = rows.length + " of " + files.length + " files shown";
+  };
+  $("#search").addEventListener("input", render);
+  $("#filter-level").addEventListener("input", render);
+  $("#files tbody").addEventListener("click", (event) => {
+    const row = event.target.closest("tr.row");
+    if (row) { state.current = Number(row.dataset.id); openFile(files.find((f) => f.id === state.current)); render(); }
+  });
+  sortable($("#files"), state, render);
+  focusSearchOnSlash();
+  document.addEventListener("keydown", (event) => {
+    if (document.activeElement.tagName === "INPUT") return;
+    if (event.key === "j" || event.key === "k") jumpUncovered(event.key === "j" ? 1 : -1);
+  });
+  render();
+  const target = parseHash(files);
+  if (target.file) { state.current = target.file.id; openFile(target.file, target.line); render(); }
+}
+
+function parseHash(files) {
+  const hash = decodeURIComponent(location.hash.slice(1));
+  const old = /^file(\d+)$/.exec(hash);
+  if (old) return { file: files[Number(old[1])], line: 0 };
+  const params = new URLSearchParams(location.hash.slice(1));
+  const file = files.find((f) => f.path === params.get("file"));
+  return { file, line: Number(params.get("line") || 0) };
+}
+
+function openFile(file, line) {
+  const viewer = $("#viewer");
+  const heading = document.createElement("h2");
+  heading.textContent = file.path;
+  const stats = document.createElement("p");
+  stats.className = "meta";
+  stats.textContent = file.covered + " of " + file.statements + " statements covered (" + file.percent.toFixed(1) + "%)";
+  history.replaceState(null, "", "#file=" + encodeURIComponent(file.path) + (line ? "&line=" + line : ""));
+  if (file.status !== "resolved") {
+    const why = document.createElement("p");
+    why.className = "no-source-reason";
+    why.textContent = file.status === "missing"
+      ? "Source not shown: the file is not in the checkout of " + (data.binary.source || "its repository") + " (generated at build time?)."
+      : "Source not shown: no repository was found for this file. " + (data.binary.notes || "");
+    viewer.replaceChildren(heading, stats, why);
+    return;
+  }
+  const show = (payload) => {
+    viewer.replaceChildren(heading, stats, sourceTable(payload));
+    if (line) {
+      const row = document.getElementById("L" + line);
+      if (row) { row.classList.add("target"); row.scrollIntoView({ block: "center" }); }
+    }
+  };
+  if (loaded[file.id]) { show(loaded[file.id]); return; }
+  window.ccPending = (payload) => { if (payload.id === file.id) show(payload); };
+  const script = document.createElement("script");
+  script.src = "../data/" + data.binary.hash + "/" + file.id + ".js";
+  document.head.append(script);
+}
+
+function sourceTable(payload) {
+  const table = document.createElement("table");
+  table.className = "source src";
+  const body = document.createElement("tbody");
+  const setMode = data.binary.mode === "set";
+  payload.lines.forEach(([count, html], index) => {
+    const tr = document.createElement("tr");
+    tr.id = "L" + (index + 1);
+    tr.className = count < 0 ? "untracked" : count > 0 ? "hit" : "miss";
+    const number = cell(String(index + 1), "line-num");
+    const executions = cell(count < 0 ? "" : setMode ? (count > 0 ? "hit" : "miss") : String(count), "exec");
+    const code = document.createElement("td");
+    code.className = "code";
+    code.innerHTML = html;  // produced and escaped by the report generator
+    tr.append(number, executions, code);
+    body.append(tr);
+  });
+  table.append(body);
+  return table;
+}
+
+function jumpUncovered(step) {
+  const misses = [...document.querySelectorAll("table.source tr.miss")];
+  if (!misses.length) return;
+  const current = document.querySelector("table.source tr.target");
+  let index = current ? misses.indexOf(current) : -1;
+  index = index < 0 ? (step > 0 ? 0 : misses.length - 1) : (index + step + misses.length) % misses.length;
+  if (current) current.classList.remove("target");
+  misses[index].classList.add("target");
+  misses[index].scrollIntoView({ block: "center" });
+}
+
+if (document.body.dataset.page === "index") initIndex(); else initBinary();
