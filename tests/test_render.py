@@ -1,0 +1,191 @@
+"""`cluster render` clicked through in a real headless Chromium (Playwright), from file://."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clusterfixtures import ClusterCollection
+from coverage_collector.compiler import CompileOptions, compile_collection
+from coverage_collector.demo import SAMPLE_ORIGIN, SOURCES, copy_sample
+from coverage_collector.report.render import RenderOptions, render
+from coverage_collector.sources.clone import CloneOptions, clone_sources
+from coverage_collector.sources.resolve import resolve_sources
+from gofixtures import skip_or_fail
+from test_compile import compile_cluster
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+HOSTILE = "<img src=x onerror=window.__pwned=1>"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        skip_or_fail("Chromium is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.problems = []
+    page.on("pageerror", lambda error: page.problems.append(str(error)))
+    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
+    page.on("request", lambda r: r.url.startswith("file://") or page.problems.append(r.url))
+    yield page
+    context.close()
+    assert page.problems == []  # no script error, no request leaving file://
+
+
+@pytest.fixture(scope="session")
+def sample_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's sample collection, compiled, with sources, rendered."""
+    collection = tmp_path_factory.mktemp("report") / "collection"
+    copy_sample(str(collection))
+    compile_collection(CompileOptions(str(collection)))
+    with resources.as_file(SOURCES) as bundles:
+        clone_sources(
+            CloneOptions(
+                str(collection), inspect_images=False, git_mirrors={SAMPLE_ORIGIN: str(bundles)}
+            )
+        )
+    resolve_sources(str(collection))
+    return Path(render(RenderOptions(str(collection))).index)
+
+
+def rows(page: Any) -> list[list[str]]:
+    return page.eval_on_selector_all(
+        "table.rows tbody tr.row", "rows => rows.map(r => [...r.cells].map(c => c.innerText))"
+    )
+
+
+def test_index_search_filters_sort_and_stats(page: Any, sample_report: Path) -> None:
+    page.goto(sample_report.as_uri())
+    page.wait_for_selector("#owners tbody tr.row")
+    # e2e-* namespaces are hidden by default; statistics follow the rows, each binary once
+    assert page.inner_text("#shown") == "4 of 5 owners shown"
+    assert page.inner_text("#stat-coverage") == "87.2%"
+    page.uncheck("#hide-tests")
+    assert page.inner_text("#shown") == "5 of 5 owners shown"
+    assert page.inner_text("#stat-binaries") == "4"  # the e2e pod runs an existing binary
+    page.fill("#search", "kv")
+    assert [r[2] for r in rows(page)] == ["kv-store"]
+    assert page.inner_text("#stat-coverage") == "84.6%"
+    page.fill("#search", "")
+    page.select_option("#filter-type", "DaemonSet")
+    assert [r[2] for r in rows(page)] == ["node-agent"]
+    page.select_option("#filter-type", "")
+    page.select_option("#filter-namespace", "shop")
+    assert [r[0] for r in rows(page)] == ["shop"]
+    page.select_option("#filter-namespace", "")
+    page.select_option("#filter-level", "excellent")
+    assert len(rows(page)) == 5  # every sample owner is above 70%
+    page.select_option("#filter-level", "critical")
+    assert rows(page) == []
+    page.select_option("#filter-level", "")
+    page.click("th[data-key=percent]")
+    ascending = [float(r[5].rstrip("%")) for r in rows(page)]
+    assert ascending == sorted(ascending)
+    page.click("th[data-key=percent]")
+    assert [float(r[5].rstrip("%")) for r in rows(page)] == sorted(ascending, reverse=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "index.png"), full_page=True)
+
+
+def test_index_rows_expand_and_click_through(page: Any, sample_report: Path) -> None:
+    page.goto(sample_report.as_uri())
+    page.click("#owners tbody tr.row:has-text('inventory-api') >> nth=0")
+    detail = page.inner_text("#owners tr.detail")
+    assert "inventory-api-7d9f8c6b5d-" in detail and "a37943a73234300660ce220a18304548" in detail
+    assert "https://github.com/example-org/inventory-api @ " in detail
+    page.click("#owners tbody tr.row:has-text('inventory-api') >> nth=0")
+    assert page.query_selector("#owners tr.detail") is None
+    page.click("#owners tbody a:text('kv-store')")
+    page.wait_for_selector("#files tbody tr.row")
+    assert page.url.endswith("binaries/5e97290fe81a3ac43687e386643f8350.html")
+    assert "StatefulSet" in page.inner_text("table.owners")
+
+
+def test_binary_page_source_viewer_and_deep_links(page: Any, sample_report: Path) -> None:
+    binary = sample_report.parent / "binaries" / "a37943a73234300660ce220a18304548.html"
+    path = "github.com/example-org/inventory-api/main.go"
+    page.goto(f"{binary.as_uri()}#file={path}&line=30")
+    page.wait_for_selector("table.source tr#L30.target")
+    source_lines = page.eval_on_selector_all("table.source tr", "rows => rows.length")
+    collection = sample_report.parent.parent
+    checkout = next(
+        (collection / "repos" / "github.com" / "example-org" / "inventory-api").iterdir()
+    )
+    assert source_lines == len((checkout / "main.go").read_text().splitlines())
+    classes = page.eval_on_selector_all("table.source tr", "rows => rows.map(r => r.className)")
+    assert {"hit", "untracked"} <= set(classes)
+    # j jumps to the next uncovered line
+    page.keyboard.press("j")
+    target = page.eval_on_selector("table.source tr.target", "r => r.className")
+    assert "miss" in target
+    # the prior tool's #file<i> links still work
+    page.goto(f"{binary.as_uri()}#file0")
+    page.reload()
+    page.wait_for_selector("table.source")
+    assert page.inner_text("#viewer h2").endswith(".go")
+    # search and sort the file table
+    page.fill("#search", "pricing")
+    assert [r[0] for r in rows(page)] == [
+        "github.com/example-org/inventory-api/internal/pricing/pricing.go"
+    ]
+    page.screenshot(path=str(ARTIFACTS / "binary.png"), full_page=False)
+
+
+@pytest.fixture
+def hostile_report(cluster: ClusterCollection) -> Path:
+    """The cluster collection with a pod and a container named like HTML, without sources."""
+    entry = next(e for e in cluster.entries.values() if e.pod == "kv-store-0")
+    path = cluster.entry_dir(entry.name) / "metadata.json"
+    metadata = json.loads(path.read_text(encoding="utf-8"))
+    metadata["pod_name"] = HOSTILE
+    metadata["container"]["name"] = HOSTILE
+    path.write_text(json.dumps(metadata), encoding="utf-8")
+    compile_cluster(cluster)
+    return Path(render(RenderOptions(str(cluster.root))).index)
+
+
+def test_hostile_strings_render_as_text(page: Any, hostile_report: Path) -> None:
+    page.goto(hostile_report.as_uri())
+    page.fill("#search", "img")
+    page.click("#owners tbody tr.row >> nth=0")
+    assert HOSTILE in page.inner_text("#owners")
+    assert page.evaluate("window.__pwned") is None
+    assert page.query_selector("#owners img") is None
+    html = hostile_report.read_text(encoding="utf-8")
+    assert HOSTILE not in html and "Content-Security-Policy" in html
+    # without sources, a file shows its numbers and why there is no source
+    page.click("#owners tbody a >> nth=0")
+    page.click("#files tbody tr.row >> nth=0")
+    assert "no repository was found" in page.inner_text("#viewer")
+    binary_html = Path(page.url.split("#")[0].removeprefix("file://")).read_text()
+    assert HOSTILE not in binary_html
+
+
+def test_render_writes_only_its_files(hostile_report: Path) -> None:
+    out = hostile_report.parent
+    names = {p.relative_to(out).parts[0] for p in out.rglob("*")}
+    assert names == {"index.html", "static", "binaries", "data"}
+    assert max(p.stat().st_size for p in out.rglob("*") if p.is_file()) < 5 << 20
+    assert not [p for p in out.rglob("*.tmp-*")]
+    assert os.access(hostile_report, os.R_OK)
