@@ -69,9 +69,9 @@ def sample_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(render(RenderOptions(str(collection))).index)
 
 
-def rows(page: Any) -> list[list[str]]:
+def rows(page: Any, table: str = "#owners") -> list[list[str]]:
     return page.eval_on_selector_all(
-        "table.rows tbody tr.row", "rows => rows.map(r => [...r.cells].map(c => c.innerText))"
+        f"{table} tbody tr.row", "rows => rows.map(r => [...r.cells].map(c => c.innerText))"
     )
 
 
@@ -146,7 +146,7 @@ def test_binary_page_source_viewer_and_deep_links(page: Any, sample_report: Path
     assert page.inner_text("#viewer h2").endswith(".go")
     # search and sort the file table
     page.fill("#search", "pricing")
-    assert [r[0] for r in rows(page)] == [
+    assert [r[0] for r in rows(page, "#files")] == [
         "github.com/example-org/inventory-api/internal/pricing/pricing.go"
     ]
     page.screenshot(path=str(ARTIFACTS / "binary.png"), full_page=False)
@@ -189,3 +189,41 @@ def test_render_writes_only_its_files(hostile_report: Path) -> None:
     assert max(p.stat().st_size for p in out.rglob("*") if p.is_file()) < 5 << 20
     assert not [p for p in out.rglob("*.tmp-*")]
     assert os.access(hostile_report, os.R_OK)
+
+
+def test_index_binaries_and_namespaces_views(page: Any, sample_report: Path) -> None:
+    page.goto(sample_report.as_uri())
+    page.click("nav.tabs button[data-tab=binaries]")
+    assert page.is_hidden("#owners") and page.is_visible("#binaries")
+    binaries = {r[0]: r for r in rows(page, "#binaries")}
+    assert set(binaries) == {"host-monitor", "inventory-api", "kv-store", "node-agent"}
+    assert binaries["inventory-api"][2] == "2" and binaries["inventory-api"][6] == "exact"
+    page.click("nav.tabs button[data-tab=namespaces]")
+    namespaces = {r[0]: r for r in rows(page, "#namespaces")}
+    # the roll-up counts each binary once per namespace (summary's numbers)
+    assert namespaces["shop"][3:6] == ["87.3%", "260", "227"]
+    assert "(host)" in namespaces
+
+
+def test_binary_tree_and_functions(page: Any, sample_report: Path) -> None:
+    binary = sample_report.parent / "binaries" / "a37943a73234300660ce220a18304548.html"
+    page.goto(binary.as_uri())
+    page.click("nav.tabs button[data-tab=tree]")
+    tree = page.inner_text("#tree")
+    assert "pricing/ 100.0% (20/20)" in " ".join(tree.split())
+    page.click("#tree .leaf:has-text('pricing.go')")
+    page.wait_for_selector("table.source")
+    assert page.inner_text("#viewer h2").endswith("internal/pricing/pricing.go")
+    page.click("nav.tabs button[data-tab=functions]")
+    page.wait_for_selector("#functions tbody tr")
+    everything = page.eval_on_selector_all("#functions tbody tr", "rows => rows.length")
+    page.check("#never-executed")
+    never = page.eval_on_selector_all(
+        "#functions tbody tr", "rows => rows.map(r => r.cells[4].innerText)"
+    )
+    assert 0 < len(never) < everything and set(never) == {"0"}
+    page.click("#functions tbody tr >> nth=0")
+    target = page.wait_for_selector("table.source tr.target")
+    line = int(target.get_attribute("id")[1:])
+    file_line = page.inner_text("#functions tbody tr >> nth=0").split("\t")[1]
+    assert file_line.endswith(f":{line}")

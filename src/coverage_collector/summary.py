@@ -64,9 +64,7 @@ def overview(collection: str, by: str = "owner") -> Overview:
     """Read the summary of the compiled `collection`, grouped `by` owner, binary or namespace."""
     conn = db.connect_readonly(collection)
     try:
-        rows = {"owner": _owner_rows, "binary": _binary_rows, "namespace": _namespace_rows}[by](
-            conn
-        )
+        rows = {"owner": _owner_rows, "binary": _binary_rows, "namespace": namespace_rows}[by](conn)
         (entries,) = conn.execute("SELECT count(*) FROM reports").fetchone()
         (owners,) = conn.execute("SELECT count(*) FROM owners").fetchone()
         binaries, statements, covered = conn.execute(
@@ -132,8 +130,8 @@ def _binary_rows(conn: sqlite3.Connection) -> list[Row]:
     ]
 
 
-def _namespace_rows(conn: sqlite3.Connection) -> list[Row]:
-    """Per namespace: each binary's counters merged over the namespace's owners, once."""
+def namespace_rows(conn: sqlite3.Connection) -> list[Row]:
+    """Per namespace: each binary's counters merged over its owners there, counted once."""
     per_namespace: dict[str, dict[int, list[bytes]]] = {}
     reports: dict[str, int] = {}
     for ns, binary_id, blob, count in conn.execute(

@@ -13,6 +13,7 @@ import numpy as np
 from coverage_collector import blobs
 from coverage_collector.compiler.stats import DEFAULT_EXCLUDES
 from coverage_collector.compiler.store import BinaryModels
+from coverage_collector.summary import namespace_rows
 
 HIDDEN_NAMESPACE_PREFIXES = ("e2e-", "openshift-must-gather-")
 HIDDEN_BINARIES = ("openshift-tests",)
@@ -35,6 +36,7 @@ class IndexData:
     unresolved: int
     owners: list[dict[str, Any]] = field(default_factory=list)
     binaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    namespaces: list[dict[str, Any]] = field(default_factory=list)
 
 
 def load_index(conn: sqlite3.Connection, collection: str) -> IndexData:
@@ -146,6 +148,17 @@ def load_index(conn: sqlite3.Connection, collection: str) -> IndexData:
                 "hidden": ns.startswith(HIDDEN_NAMESPACE_PREFIXES) or binary in HIDDEN_BINARIES,
             }
         )
+    data.namespaces = [
+        {
+            "namespace": row.labels[0],
+            "binaries": int(row.labels[1]),
+            "entries": row.entries,
+            "statements": row.statements,
+            "covered": row.covered,
+            "percent": percent(row.covered, row.statements),
+        }
+        for row in namespace_rows(conn)
+    ]
     return data
 
 

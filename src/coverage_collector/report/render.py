@@ -104,7 +104,13 @@ def render(options: RenderOptions) -> RenderSummary:
         _write(
             summary.index,
             env.get_template("index.html.j2").render(
-                index=index, data={"owners": index.owners, "binaries": index.binaries}, **common
+                index=index,
+                data={
+                    "owners": index.owners,
+                    "binaries": index.binaries,
+                    "namespaces": index.namespaces,
+                },
+                **common,
             ),
         )
     finally:
@@ -148,16 +154,17 @@ def _render_binary(
         }
         _write(os.path.join(data_dir, f"{file['id']}.js"), f"ccFile({to_json(payload)});\n")
         written += 1
+    # functions load on demand, like sources: the page itself stays small
+    functions = [
+        [f["name"], f["file"], f["line"], f["statements"], f["covered"], f["executions"]]
+        for f in page.functions
+    ]
+    _write(os.path.join(data_dir, "functions.js"), f"ccFunctions({to_json(functions)});\n")
     _write(
         os.path.join(out, "binaries", f"{meta_hash}.html"),
         env.get_template("binary.html.j2").render(
             page=page,
-            data={
-                "binary": page.binary,
-                "owners": page.owners,
-                "files": page.files,
-                "functions": page.functions,
-            },
+            data={"binary": page.binary, "owners": page.owners, "files": page.files},
             **common,
         ),
     )

@@ -54,6 +54,36 @@ function sortable(table, state, rerender) {
   }
 }
 
+// Tabs: a button per view; `onShow` runs when a view is shown (e.g. to load its data).
+function tabs(onShow) {
+  for (const button of document.querySelectorAll("nav.tabs button")) {
+    button.addEventListener("click", () => showTab(button.dataset.tab, onShow));
+  }
+}
+
+function showTab(name, onShow) {
+  for (const button of document.querySelectorAll("nav.tabs button")) {
+    button.classList.toggle("active", button.dataset.tab === name);
+  }
+  for (const view of document.querySelectorAll("[data-view]")) view.hidden = view.dataset.view !== name;
+  if (onShow) onShow(name);
+}
+
+function simpleTable(table, items, columns, state) {
+  const render = () => {
+    const body = document.createDocumentFragment();
+    for (const item of [...items].sort(compare(state.key, state.direction))) {
+      const tr = document.createElement("tr");
+      tr.className = "row";
+      tr.append(...columns.map((column) => column(item)));
+      body.append(tr);
+    }
+    table.querySelector("tbody").replaceChildren(body);
+  };
+  sortable(table, state, render);
+  render();
+}
+
 function focusSearchOnSlash() {
   document.addEventListener("keydown", (event) => {
     if (event.key === "/" && document.activeElement.tagName !== "INPUT") {
@@ -109,6 +139,20 @@ function initIndex() {
   sortable($("#owners"), state, render);
   focusSearchOnSlash();
   render();
+  tabs();
+  const owners_of = {};
+  for (const o of owners) owners_of[o.binaryId] = (owners_of[o.binaryId] || 0) + 1;
+  const binaries = Object.entries(data.binaries).map(([id, b]) => ({ ...b, owners: owners_of[id] || 0 }));
+  simpleTable($("#binaries"), binaries, [
+    (b) => { const td = cell(""), a = document.createElement("a"); a.href = b.page; a.textContent = b.name; td.append(a); return td; },
+    (b) => cell(b.hash.slice(0, 12), "hash"), (b) => cell(String(b.owners), "num"),
+    (b) => coverageCell(b.percent), (b) => cell(String(b.statements), "num"),
+    (b) => cell(String(b.covered), "num"), (b) => cell(b.confidence),
+  ], { key: "name", direction: 1 });
+  simpleTable($("#namespaces"), data.namespaces, [
+    (n) => cell(n.namespace), (n) => cell(String(n.binaries), "num"), (n) => cell(String(n.entries), "num"),
+    (n) => coverageCell(n.percent), (n) => cell(String(n.statements), "num"), (n) => cell(String(n.covered), "num"),
+  ], { key: "namespace", direction: 1 });
 }
 
 function ownerRows(o, state) {
@@ -209,8 +253,77 @@ function initBinary() {
     if (event.key === "j" || event.key === "k") jumpUncovered(event.key === "j" ? 1 : -1);
   });
   render();
+  const open = (file, line) => { state.current = file.id; openFile(file, line); render(); };
+  buildTree($("#tree"), files, open);
+  tabs((name) => { if (name === "functions") loadFunctions(files, open); });
   const target = parseHash(files);
   if (target.file) { state.current = target.file.id; openFile(target.file, target.line); render(); }
+}
+
+// The package tree: directories with coverage rolled up from their files.
+function buildTree(container, files, open) {
+  const root = { dirs: new Map(), files: [], statements: 0, covered: 0 };
+  for (const f of files) {
+    let node = root;
+    node.statements += f.statements; node.covered += f.covered;
+    const parts = f.path.split("/");
+    for (const part of parts.slice(0, -1)) {
+      if (!node.dirs.has(part)) node.dirs.set(part, { dirs: new Map(), files: [], statements: 0, covered: 0 });
+      node = node.dirs.get(part);
+      node.statements += f.statements; node.covered += f.covered;
+    }
+    node.files.push(f);
+  }
+  const render = (node, name) => {
+    const details = document.createElement("details");
+    details.open = true;
+    const summary = document.createElement("summary");
+    const pct = node.statements ? 100 * node.covered / node.statements : 0;
+    summary.className = "cov " + level(pct);
+    summary.textContent = name + "  " + pct.toFixed(1) + "% (" + node.covered + "/" + node.statements + ")";
+    details.append(summary);
+    for (const [child, sub] of [...node.dirs].sort()) details.append(render(sub, child + "/"));
+    for (const f of node.files) {
+      const leaf = document.createElement("div");
+      leaf.className = "leaf cov " + level(f.percent);
+      leaf.textContent = f.path.split("/").pop() + "  " + f.percent.toFixed(1) + "%";
+      leaf.addEventListener("click", () => open(f));
+      details.append(leaf);
+    }
+    return details;
+  };
+  container.replaceChildren(render(root, "(all files)"));
+}
+
+// Functions load on demand from data/<hash>/functions.js.
+function loadFunctions(files, open) {
+  if (window.ccFunctionsLoaded) return;
+  window.ccFunctionsLoaded = true;
+  const byId = new Map(files.map((f) => [f.id, f]));
+  window.ccFunctions = (rows) => {
+    const items = rows.map((r) => [...r, r[3] ? 100 * r[4] / r[3] : 0]);
+    const state = { key: "1", direction: 1 };
+    const render = () => {
+      const never = $("#never-executed").checked;
+      const body = document.createDocumentFragment();
+      for (const r of items.filter((r) => !never || r[5] === 0).sort(compare(state.key, state.direction))) {
+        const tr = document.createElement("tr");
+        tr.className = "row";
+        const file = byId.get(r[1]);
+        tr.append(cell(r[0]), cell((file ? file.path.split("/").pop() : "?") + ":" + r[2]),
+          cell(String(r[3]), "num"), coverageCell(r[6]), cell(String(r[5]), "num"));
+        tr.addEventListener("click", () => file && open(file, r[2]));
+        body.append(tr);
+      }
+      $("#functions tbody").replaceChildren(body);
+    };
+    $("#never-executed").addEventListener("input", render);
+    sortable($("#functions"), state, render);
+    render();
+  };
+  const script = document.createElement("script");
+  script.src = "../data/" + data.binary.hash + "/functions.js";
+  document.head.append(script);
 }
 
 function parseHash(files) {
