@@ -185,7 +185,7 @@ def test_hostile_strings_render_as_text(page: Any, hostile_report: Path) -> None
 def test_render_writes_only_its_files(hostile_report: Path) -> None:
     out = hostile_report.parent
     names = {p.relative_to(out).parts[0] for p in out.rglob("*")}
-    assert names == {"index.html", "static", "binaries", "data"}
+    assert names == {"index.html", "static", "binaries", "data", ".coverage-collector-report.json"}
     assert max(p.stat().st_size for p in out.rglob("*") if p.is_file()) < 5 << 20
     assert not [p for p in out.rglob("*.tmp-*")]
     assert os.access(hostile_report, os.R_OK)
@@ -227,3 +227,56 @@ def test_binary_tree_and_functions(page: Any, sample_report: Path) -> None:
     line = int(target.get_attribute("id")[1:])
     file_line = page.inner_text("#functions tbody tr >> nth=0").split("\t")[1]
     assert file_line.endswith(f":{line}")
+
+
+def test_render_is_incremental_and_deletes_only_its_own_files(
+    cluster: ClusterCollection, tmp_path: Path
+) -> None:
+    compile_cluster(cluster)
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "notes.html").write_text("mine", encoding="utf-8")  # not the report's
+    first = render(RenderOptions(str(cluster.root), str(out)))
+    assert (first.binaries, first.unchanged) == (4, 0)
+    pages = {p.name: p.stat().st_mtime_ns for p in (out / "binaries").iterdir()}
+    again = render(RenderOptions(str(cluster.root), str(out)))
+    assert (again.binaries, again.unchanged) == (0, 4)
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "binaries").iterdir()} == pages
+    # one more instance of the DaemonSet: only its binary is rendered again
+    daemon = [e for e in cluster.entries.values() if e.kind == "DaemonSet"]
+    source = next(cluster.entry_dir(daemon[1].name).glob("covcounters.*"))
+    parts = source.name.split(".")
+    shutil.copy2(
+        source, cluster.entry_dir(daemon[0].name) / ".".join([*parts[:2], "4242", parts[3]])
+    )
+    compile_cluster(cluster)
+    changed = render(RenderOptions(str(cluster.root), str(out)))
+    assert (changed.binaries, changed.unchanged) == (1, 3)
+    # a binary that is gone loses its files; index-only renders delete nothing
+    for entry in cluster.entries.values():
+        if entry.binary == "kv-store":
+            shutil.rmtree(cluster.entry_dir(entry.name))
+    compile_cluster(cluster)
+    before = {p for p in out.rglob("*") if p.is_file()}
+    render(RenderOptions(str(cluster.root), str(out), skip_component_html=True))
+    assert {p for p in out.rglob("*") if p.is_file()} == before
+    removed = render(RenderOptions(str(cluster.root), str(out)))
+    assert removed.deleted == 2  # the kv-store page and its functions
+    assert len(list((out / "binaries").iterdir())) == 3
+    assert (out / "notes.html").read_text(encoding="utf-8") == "mine"
+
+
+def test_a_tampered_manifest_never_deletes_outside_the_report(
+    cluster: ClusterCollection, tmp_path: Path
+) -> None:
+    compile_cluster(cluster)
+    out = tmp_path / "report"
+    render(RenderOptions(str(cluster.root), str(out)))
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep", encoding="utf-8")
+    manifest = out / ".coverage-collector-report.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["binaries"]["gone"] = {"key": "x", "files": ["../victim.txt", "/etc/hostname"]}
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    render(RenderOptions(str(cluster.root), str(out)))
+    assert victim.read_text(encoding="utf-8") == "keep"

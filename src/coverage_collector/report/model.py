@@ -72,6 +72,7 @@ def load_index(conn: sqlite3.Connection, collection: str) -> IndexData:
             url,
         ) = row
         data.binaries[str(bid)] = {
+            "id": bid,
             "name": name,
             "hash": meta_hash,
             "mode": mode,

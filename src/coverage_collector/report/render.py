@@ -28,6 +28,7 @@ from coverage_collector import __version__, db, logs
 from coverage_collector.compiler.store import BinaryModels
 from coverage_collector.progress import Reporter
 from coverage_collector.report.annotate import Blocks, annotate
+from coverage_collector.report.manifest import Manifest, input_key
 from coverage_collector.report.model import (
     excludes_of,
     file_blocks,
@@ -55,13 +56,16 @@ class RenderOptions:
 class RenderSummary:
     index: str = ""
     binaries: int = 0
+    unchanged: int = 0
+    deleted: int = 0
     files: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return [
-            f"rendered {self.binaries} binary reports and {self.files} source files in "
+            f"rendered {self.binaries} binary reports ({self.unchanged} unchanged, "
+            f"{self.deleted} stale files deleted) and {self.files} source files in "
             f"{self.seconds:.1f} s",
             f"open {self.index}",
             *(f"  {p}" for p in self.problems),
@@ -91,15 +95,13 @@ def render(options: RenderOptions) -> RenderSummary:
         env.filters["json"] = to_json
         index = load_index(conn, options.collection)
         common = {"version": __version__, "title": index.title}
+        previous = Manifest.load(out)
+        manifest = Manifest(out, dict(previous.binaries))
         if not options.skip_component_html:
-            models = BinaryModels(conn, excludes_of(conn), size=1)
-            with Reporter("rendering binaries", len(index.binaries), log, unit="binaries") as bar:
-                for binary_id in index.binaries:
-                    summary.files += _render_binary(
-                        env, conn, models, int(binary_id), index, options, common
-                    )
-                    summary.binaries += 1
-                    bar.advance()
+            manifest.binaries = {}
+            _render_binaries(env, conn, index, options, common, previous, manifest, summary)
+            summary.deleted = manifest.delete_stale(previous)
+        manifest.save()
         summary.index = os.path.join(out, "index.html")
         _write(
             summary.index,
@@ -119,23 +121,52 @@ def render(options: RenderOptions) -> RenderSummary:
     return summary
 
 
+def _render_binaries(
+    env: Environment,
+    conn: Any,
+    index: Any,
+    options: RenderOptions,
+    common: dict[str, Any],
+    previous: Manifest,
+    manifest: Manifest,
+    summary: RenderSummary,
+) -> None:
+    """Render every binary whose inputs changed since the previous render."""
+    models = BinaryModels(conn, excludes_of(conn), size=1)
+    with Reporter("rendering binaries", len(index.binaries), log, unit="binaries") as bar:
+        for binary_id in index.binaries:
+            page = load_binary(conn, int(binary_id), index)
+            (counts_key,) = conn.execute(
+                "SELECT input_hash FROM binaries WHERE id = ?", (int(binary_id),)
+            ).fetchone()
+            key = input_key(__version__, counts_key, page.binary, page.owners, page.files)
+            name = page.binary["hash"]
+            if previous.unchanged(name, key):
+                manifest.binaries[name] = previous.binaries[name]
+                summary.unchanged += 1
+            else:
+                written = _render_binary(env, conn, models, page, options, common)
+                manifest.binaries[name] = {"key": key, "files": written}
+                summary.binaries += 1
+                summary.files += len(written) - 2  # the page and the functions
+            bar.advance()
+
+
 def _render_binary(
     env: Environment,
     conn: Any,
     models: BinaryModels,
-    binary_id: int,
-    index: Any,
+    page: Any,
     options: RenderOptions,
     common: dict[str, Any],
-) -> int:
-    """Write one binary's page and its files' data; return the number of source files."""
+) -> list[str]:
+    """Write one binary's page and its files' data; return the files written (relative)."""
     out = options.output
-    page = load_binary(conn, binary_id, index)
     meta_hash = page.binary["hash"]
     data_dir = os.path.join(out, "data", meta_hash)
     os.makedirs(data_dir, exist_ok=True)
-    blocks = file_blocks(models, conn, binary_id)
-    written = 0
+    blocks = file_blocks(models, conn, page.binary["id"])
+    written = []
     for file in page.files:
         if file["status"] != "resolved" or file["path"] not in blocks:
             continue
@@ -153,7 +184,7 @@ def _render_binary(
             "lines": [[line.count, line.html] for line in lines],
         }
         _write(os.path.join(data_dir, f"{file['id']}.js"), f"ccFile({to_json(payload)});\n")
-        written += 1
+        written.append(f"data/{meta_hash}/{file['id']}.js")
     # functions load on demand, like sources: the page itself stays small
     functions = [
         [f["name"], f["file"], f["line"], f["statements"], f["covered"], f["executions"]]
@@ -168,7 +199,7 @@ def _render_binary(
             **common,
         ),
     )
-    return written
+    return [*written, f"data/{meta_hash}/functions.js", f"binaries/{meta_hash}.html"]
 
 
 def _write_static(out: str) -> None:

@@ -1,0 +1,78 @@
+"""What a render wrote, so that the next one redoes only what changed and deletes only its own.
+
+`<output>/.coverage-collector-report.json` maps each binary to the key of its inputs and
+the files written for it. A binary whose key is unchanged (same data, same source
+resolution, same tool version) and whose files are all there is not rendered again.
+Files listed by the previous render and not by this one are deleted; nothing else in
+the output directory ever is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+MANIFEST = ".coverage-collector-report.json"
+
+
+def input_key(*parts: Any) -> str:
+    """A digest of JSON-able `parts`."""
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+
+
+@dataclass
+class Manifest:
+    out: str
+    binaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, out: str) -> Manifest:
+        """The previous render's manifest; empty when missing or unreadable."""
+        try:
+            with open(os.path.join(out, MANIFEST), encoding="utf-8") as handle:
+                data = json.load(handle)
+            binaries = data["binaries"]
+            if not isinstance(binaries, dict):
+                raise TypeError
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls(out)
+        return cls(out, binaries)
+
+    def unchanged(self, name: str, key: str) -> bool:
+        """Whether binary `name` was rendered from `key` and all its files are still there."""
+        entry = self.binaries.get(name)
+        return bool(
+            entry
+            and entry.get("key") == key
+            and all(os.path.isfile(self._path(f)) for f in entry.get("files", []))
+        )
+
+    def files(self) -> set[str]:
+        return {f for entry in self.binaries.values() for f in entry.get("files", [])}
+
+    def delete_stale(self, previous: Manifest) -> int:
+        """Delete the files `previous` wrote that this render did not; return how many."""
+        deleted = 0
+        for relative in sorted(previous.files() - self.files()):
+            path = self._path(relative)
+            if path and os.path.isfile(path):
+                os.remove(path)
+                deleted += 1
+        return deleted
+
+    def save(self) -> None:
+        path = os.path.join(self.out, MANIFEST)
+        temporary = f"{path}.tmp-{os.getpid()}"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump({"binaries": self.binaries}, handle, indent=1, sort_keys=True)
+        os.replace(temporary, path)
+
+    def _path(self, relative: str) -> str:
+        """The absolute path of a listed file, or '' if it would leave the output directory."""
+        root = os.path.realpath(self.out)
+        path = os.path.realpath(os.path.join(root, relative))
+        return path if path.startswith(root + os.sep) else ""
