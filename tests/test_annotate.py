@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from coverage_collector.report.annotate import Blocks, annotate, char_counts, line_counts
+from coverage_collector.report.annotate import Blocks, coverage_spans, highlight, line_counts
 from gofixtures import PROGRAMS, Dataset, cache_root, covdata, go_env, require_dataset
 
 _TAG = re.compile(r'<span class="cov\d+" title="(\d+)">|</span>')
@@ -46,6 +46,19 @@ def go_char_counts(fragment: str) -> tuple[str, list[int | None]]:
     text.append(chunk)
     counts.extend([current] * len(chunk))
     return "".join(text), counts
+
+
+def char_counts(source: str, blocks: Blocks) -> list[int | None]:
+    """Per character of `source`: the count of the span it is in (None outside spans)."""
+    line_start = [0]
+    for line in source.split("\n"):
+        line_start.append(line_start[-1] + len(line) + 1)
+    counts: list[int | None] = [None] * len(source)
+    for line, start, end, count in coverage_spans(source.encode(), blocks):
+        first = line_start[line]
+        for position in range(first + start, min(first + end, len(source))):
+            counts[position] = count
+    return counts
 
 
 def expand_tabs(source: str, counts: list[int | None]) -> tuple[str, list[int | None]]:
@@ -94,15 +107,15 @@ def test_line_counts_take_the_largest_block_on_each_line() -> None:
     assert line_counts(blocks, 6).tolist() == [0, 7, 0, -1, 2, -1]
 
 
-def test_annotated_lines_escape_everything_and_keep_line_structure() -> None:
+def test_highlighted_lines_escape_everything_and_keep_the_text() -> None:
     source = 'package main\n\nfunc main() {\n\tprintln("<img src=x onerror=alert(1)>")\n}\n'
-    lines = annotate(source, Blocks.of([3], [13], [5], [2], [4]))
-    assert [line.number for line in lines] == [1, 2, 3, 4, 5]
-    assert [line.count for line in lines] == [-1, -1, 4, 4, 4]
-    assert "<img" not in lines[3].html and "&lt;img src=x onerror=alert(1)&gt;" in lines[3].html
-    assert lines[3].html.startswith('<span class="cov-hit" data-count="4">    ')
-    text = re.sub(r"<[^>]+>", "", "\n".join(line.html for line in lines))
-    assert html.unescape(text) == source.replace("\t", "    ").rstrip("\n")
+    lines = highlight(source)
+    assert len(lines) == 5
+    assert "<img" not in lines[3] and "&lt;img src=x onerror=alert(1)&gt;" in lines[3]
+    text = [html.unescape(re.sub(r"<[^>]+>", "", line)) for line in lines]
+    assert text == source.rstrip("\n").split("\n")  # tabs kept: offsets are characters
+    spans = coverage_spans(source.encode(), Blocks.of([3], [13], [5], [2], [4]))
+    assert spans == [(2, 12, 14, 4), (3, 0, 41, 4), (4, 0, 1, 4)]
 
 
 def test_multibyte_source_keeps_byte_columns() -> None:

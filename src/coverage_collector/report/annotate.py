@@ -1,18 +1,20 @@
-"""Annotate one source file with its coverage, line by line, as HTML fragments.
+"""Annotate source files with coverage, for a report that stays small and fast at scale.
 
-Coverage spans are placed exactly where `go tool cover -html` places them (a port of
-x/tools/cover's `Profile.Boundaries`, which counts byte columns); each line's count is
-the largest count of the blocks that touch it, -1 when no block does (the prior tool's
-rule). Syntax highlighting comes from Pygments; coverage spans and token spans are
-split at line ends, so every line is a self-contained fragment that a report can show
-on its own (list, source and split views, lazy loading).
+Two independent parts, so that work is shared:
+
+* `highlight(source)`: a file's lines as HTML (Pygments tokens, escaped), computed once per
+  distinct file content however many binaries contain the file;
+* `coverage_spans(source, blocks)`: per line, the character ranges of each coverage block
+  and its count, placed exactly where `go tool cover -html` places its spans (Go's block
+  columns count bytes; x/tools/cover's `Boundaries`, quirks included), plus each line's
+  count: the largest count of the blocks that touch it, -1 when none does.
+
+The report's script wraps the ranges around the highlighted text of the line it shows.
 """
 
 from __future__ import annotations
 
 import html
-import itertools
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +51,7 @@ class Blocks:
 def line_counts(blocks: Blocks, n_lines: int) -> npt.NDArray[np.int64]:
     """Per line (index 0 is line 1): the largest count of the blocks touching it, or -1."""
     result = np.full(n_lines, UNTRACKED, dtype=np.int64)
-    if not len(blocks):
+    if not len(blocks) or not n_lines:
         return result
     first = np.clip(blocks.start_line, 1, n_lines) - 1
     last = np.clip(blocks.end_line, 1, n_lines) - 1
@@ -58,120 +60,98 @@ def line_counts(blocks: Blocks, n_lines: int) -> npt.NDArray[np.int64]:
     return result
 
 
-def boundaries(src: bytes, blocks: Blocks) -> list[tuple[int, bool, int]]:
-    """(byte offset, starts a block, count) where blocks start and end, as cover does.
+Span = tuple[int, int, int, int]
+"""(line index, first character, end character, count) of a coverage range on one line."""
 
-    A direct port of x/tools/cover `Profile.Boundaries`, quirks included (line 1 starts
-    at column 2), so spans land on the same bytes as in `go tool cover -html`.
+
+def coverage_spans(source: bytes, blocks: Blocks) -> list[Span]:
+    """The character ranges of every block on every line it spans, in block order.
+
+    A block starts where cover's walk meets (start line, start column) exactly and ends
+    where it meets (end line, end column), or at the first byte of a later line; on line 1
+    the walk starts at column 2. Blocks whose start is never met get no range.
     """
-    found: list[tuple[int, bool, int]] = []
-    sl, sc, el, ec = (
-        b.tolist() for b in (blocks.start_line, blocks.start_col, blocks.end_line, blocks.end_col)
-    )
-    counts = blocks.counts.tolist()
-    line, col, si, bi = 1, 2, 0, 0
-    while si < len(src) and bi < len(counts):
-        if sl[bi] == line and sc[bi] == col:
-            found.append((si, True, counts[bi]))
-        if (el[bi] == line and ec[bi] == col) or line > el[bi]:
-            found.append((si, False, 0))
-            bi += 1
+    if not len(blocks) or not source:
+        return []
+    newlines = np.flatnonzero(np.frombuffer(source, dtype=np.uint8) == 0x0A)
+    starts = np.concatenate(([0], newlines + 1))  # byte offset of each line
+    n_lines = len(starts)
+    line_end = np.concatenate((newlines + 1, [len(source)]))  # one past each line's '\n'
+
+    def offset(line: int, col: int) -> int | None:
+        if not 1 <= line <= n_lines:
+            return None
+        position = int(starts[line - 1]) + col - (2 if line == 1 else 1)
+        limit = int(line_end[line - 1])
+        return position if starts[line - 1] <= position < limit else None
+
+    spans: list[Span] = []
+    text = _LineText(source, starts)
+    for sl, sc, el, ec, count in zip(
+        blocks.start_line.tolist(),
+        blocks.start_col.tolist(),
+        blocks.end_line.tolist(),
+        blocks.end_col.tolist(),
+        blocks.counts.tolist(),
+        strict=True,
+    ):
+        begin = offset(sl, sc)
+        if begin is None:
             continue
-        if src[si] == 0x0A:
-            line += 1
-            col = 0
-        col += 1
-        si += 1
-    found.sort(key=lambda b: b[0])  # stable: at one offset, the order they were found
-    return found
+        end = offset(el, ec)
+        if end is None:  # not met exactly: cover ends the block at the next line's start
+            end = int(starts[el]) if el < n_lines else len(source)
+        for line in range(sl - 1, min(max(el, sl), n_lines)):
+            low, high = max(begin, int(starts[line])), min(end, int(line_end[line]))
+            if low < high or (low == high and sl == el):
+                spans.append((line, text.char(line, low), text.char(line, high), count))
+    return spans
 
 
-def char_counts(source: str, blocks: Blocks) -> list[int | None]:
-    """Per character of `source`: the count of the block it is in, or None outside blocks."""
-    src = source.encode("utf-8", "surrogateescape")
-    char_of_byte = _char_index(source, len(src))
-    counts: list[int | None] = [None] * len(source)
-    current: int | None = None
-    position = 0
-    for offset, starts, count in boundaries(src, blocks):
-        here = char_of_byte[offset]
-        counts[position:here] = [current] * (here - position)
-        position, current = here, (count if starts else None)
-    counts[position:] = [current] * (len(source) - position)
-    return counts
+class _LineText:
+    """Byte offsets to character offsets within a line (UTF-8; ASCII lines need no work)."""
+
+    def __init__(self, source: bytes, starts: npt.NDArray[np.int64]) -> None:
+        self.source = source
+        self.starts = starts
+        self._maps: dict[int, list[int]] = {}
+
+    def char(self, line: int, byte_offset: int) -> int:
+        start = int(self.starts[line])
+        end = int(self.starts[line + 1]) if line + 1 < len(self.starts) else len(self.source)
+        raw = self.source[start:end]
+        if raw.isascii():
+            return byte_offset - start
+        mapping = self._maps.get(line)
+        if mapping is None:
+            mapping = []
+            for position, char in enumerate(raw.decode("utf-8", "surrogateescape")):
+                mapping.extend([position] * len(char.encode("utf-8", "surrogateescape")))
+            mapping.append(len(raw.decode("utf-8", "surrogateescape")))
+            self._maps[line] = mapping
+        return mapping[byte_offset - start]
 
 
-def _char_index(source: str, n_bytes: int) -> list[int]:
-    """For every byte offset of the UTF-8 encoding (and the end), the character index."""
-    index = []
-    for position, char in enumerate(source):
-        index.extend([position] * len(char.encode("utf-8", "surrogateescape")))
-    index.append(len(source))
-    assert len(index) == n_bytes + 1
-    return index
-
-
-@dataclass(frozen=True)
-class AnnotatedLine:
-    number: int
-    count: int
-    """Largest count of the blocks touching the line; -1 when it is not tracked."""
-    html: str
-    """The line's source as HTML: token spans inside coverage spans, escaped."""
-
-
-def annotate(source: str, blocks: Blocks) -> list[AnnotatedLine]:
-    """Return the source's lines as HTML with syntax and coverage spans, and their counts."""
-    per_char = char_counts(source, blocks)
-    lines = source.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # a final newline ends the last line, it does not start one
-    counts = line_counts(blocks, len(lines)).tolist()
-    pieces: list[list[tuple[str, str, int | None]]] = [[] for _ in lines]
-    for line, text, token_class, coverage in _pieces(source, per_char):
-        if line < len(pieces):
-            pieces[line].append((text, token_class, coverage))
-    return [AnnotatedLine(n + 1, counts[n], _line_html(parts)) for n, parts in enumerate(pieces)]
-
-
-def _line_html(pieces: list[tuple[str, str, int | None]]) -> str:
-    """One line's HTML: runs of equal coverage in one span, tokens in spans inside it."""
-    out = []
-    for coverage, run in itertools.groupby(pieces, key=lambda piece: piece[2]):
-        inner = "".join(_token_html(text, css) for text, css, _ in run)
-        if coverage is None:
-            out.append(inner)
-        else:
-            state = "hit" if coverage > 0 else "miss"
-            out.append(f'<span class="cov-{state}" data-count="{coverage}">{inner}</span>')
-    return "".join(out)
-
-
-def _pieces(source: str, per_char: list[int | None]) -> Iterator[tuple[int, str, str, int | None]]:
-    """(line index, text, token class, count) runs, cut at token, coverage and line ends."""
+def highlight(source: str) -> list[str]:
+    """The source's lines as HTML: Pygments token spans, everything escaped, tabs kept."""
+    lines: list[list[str]] = [[]]
     lexer = GoLexer(stripnl=False, ensurenl=False)
-    line = 0
-    for start, token, value in lexer.get_tokens_unprocessed(source):
+    for token, value in lexer.get_tokens(source):
         css = _css_class(token)
-        position = start
         for index, part in enumerate(value.split("\n")):
-            line += index > 0
-            cut, end = position, position + len(part)
-            while cut < end:
-                stop = cut + 1
-                while stop < end and per_char[stop] == per_char[cut]:
-                    stop += 1
-                yield line, source[cut:stop], css, per_char[cut]
-                cut = stop
-            position = end + 1
+            if index:
+                lines.append([])
+            if part:
+                escaped = html.escape(part, quote=False)
+                lines[-1].append(
+                    f'<span class="{css}">{escaped}</span>' if css and css != "w" else escaped
+                )
+    if len(lines) > 1 and not lines[-1]:
+        lines.pop()  # a final newline ends the last line, it does not start one
+    return ["".join(parts) for parts in lines]
 
 
 def _css_class(token: _TokenType) -> str:
     while token not in STANDARD_TYPES:
         token = token.parent
     return STANDARD_TYPES[token]
-
-
-def _token_html(text: str, css: str) -> str:
-    escaped = html.escape(text, quote=False).replace("\t", "    ")
-    return f'<span class="{css}">{escaped}</span>' if css and css != "w" else escaped

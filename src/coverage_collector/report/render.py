@@ -2,7 +2,8 @@
 
     <output>/index.html               owners, binaries and namespaces (rows as JSON)
     <output>/binaries/<hash>.html     one page per binary (files and functions as JSON)
-    <output>/data/<hash>/<file>.js    one file's annotated source, loaded on demand
+    <output>/data/<hash>/<file>.js    one file's coverage (line counts, ranges), on demand
+    <output>/data/src/<digest>.js     a source file, highlighted once for all binaries
     <output>/static/report.{css,js}   one stylesheet, one script, no CDN
 
 Pages carry a Content-Security-Policy that allows only the report's own script; every
@@ -12,6 +13,7 @@ string from the cluster reaches the page escaped (Jinja2 autoescaping, JSON with
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -27,7 +29,7 @@ from pygments.formatters import HtmlFormatter
 from coverage_collector import __version__, db, logs
 from coverage_collector.compiler.store import BinaryModels
 from coverage_collector.progress import Reporter
-from coverage_collector.report.annotate import Blocks, annotate
+from coverage_collector.report.annotate import Blocks, coverage_spans, highlight, line_counts
 from coverage_collector.report.manifest import Manifest, input_key
 from coverage_collector.report.model import (
     excludes_of,
@@ -148,7 +150,7 @@ def _render_binaries(
                 written = _render_binary(env, conn, models, page, options, common)
                 manifest.binaries[name] = {"key": key, "files": written}
                 summary.binaries += 1
-                summary.files += len(written) - 2  # the page and the functions
+                summary.files += (len(written) - 2) // 2  # a file's data and its source
             bar.advance()
 
 
@@ -170,21 +172,27 @@ def _render_binary(
     for file in page.files:
         if file["status"] != "resolved" or file["path"] not in blocks:
             continue
-        source_path = os.path.join(options.collection, file["source"])
         try:
-            with open(source_path, encoding="utf-8", errors="replace") as handle:
+            with open(os.path.join(options.collection, file["source"]), "rb") as handle:
                 source = handle.read()
         except OSError as exc:
             file["status"], file["reason"] = "missing", f"unreadable: {exc.strerror}"
             continue
-        lines = annotate(source, Blocks.of(*blocks[file["path"]]))
+        digest = hashlib.blake2b(source, digest_size=16).hexdigest()
+        shared = f"data/src/{digest}.js"
+        if not os.path.isfile(os.path.join(out, shared)):
+            lines = highlight(source.decode("utf-8", "replace"))
+            _write(os.path.join(out, shared), f"ccSource({to_json([digest, lines])});\n")
+        file_blocks_ = Blocks.of(*blocks[file["path"]])
+        n_lines = source.count(b"\n") + (0 if source.endswith(b"\n") else 1)
         payload = {
-            "hash": meta_hash,
             "id": file["id"],
-            "lines": [[line.count, line.html] for line in lines],
+            "src": digest,
+            "counts": line_counts(file_blocks_, n_lines).tolist(),
+            "spans": coverage_spans(source, file_blocks_),
         }
         _write(os.path.join(data_dir, f"{file['id']}.js"), f"ccFile({to_json(payload)});\n")
-        written.append(f"data/{meta_hash}/{file['id']}.js")
+        written += [shared, f"data/{meta_hash}/{file['id']}.js"]
     # functions load on demand, like sources: the page itself stays small
     functions = [
         [f["name"], f["file"], f["line"], f["statements"], f["covered"], f["executions"]]

@@ -219,8 +219,16 @@ function updateStats(rows) {
 
 // ---------------------------------------------------------------------------- binary
 
-const loaded = {};
-window.ccFile = (payload) => { loaded[payload.id] = payload; if (window.ccPending) window.ccPending(payload); };
+const loaded = {}, sources = {};
+let pending = null;
+window.ccFile = (payload) => { loaded[payload.id] = payload; if (pending) pending(); };
+window.ccSource = ([digest, lines]) => { sources[digest] = lines; if (pending) pending(); };
+
+function loadScript(src) {
+  const script = document.createElement("script");
+  script.src = src;
+  document.head.append(script);
+}
 
 function initBinary() {
   const state = { key: "path", direction: 1, current: null };
@@ -353,25 +361,32 @@ function openFile(file, line) {
     return;
   }
   const show = (payload) => {
-    viewer.replaceChildren(heading, stats, sourceTable(payload));
+    viewer.replaceChildren(heading, stats, sourceTable(payload, sources[payload.src]));
     if (line) {
       const row = document.getElementById("L" + line);
       if (row) { row.classList.add("target"); row.scrollIntoView({ block: "center" }); }
     }
   };
-  if (loaded[file.id]) { show(loaded[file.id]); return; }
-  window.ccPending = (payload) => { if (payload.id === file.id) show(payload); };
-  const script = document.createElement("script");
-  script.src = "../data/" + data.binary.hash + "/" + file.id + ".js";
-  document.head.append(script);
+  // A file's coverage and its highlighted source are two scripts; show when both are in.
+  pending = () => {
+    const payload = loaded[file.id];
+    if (!payload) return;
+    if (!sources[payload.src]) { loadScript("../data/src/" + payload.src + ".js"); return; }
+    pending = null;
+    show(payload);
+  };
+  if (loaded[file.id]) pending(); else loadScript("../data/" + data.binary.hash + "/" + file.id + ".js");
 }
 
-function sourceTable(payload) {
+function sourceTable(payload, lines) {
   const table = document.createElement("table");
   table.className = "source src";
   const body = document.createElement("tbody");
   const setMode = data.binary.mode === "set";
-  payload.lines.forEach(([count, html], index) => {
+  const spans = {};
+  for (const [line, start, end, count] of payload.spans) (spans[line] = spans[line] || []).push([start, end, count]);
+  lines.forEach((html, index) => {
+    const count = payload.counts[index] ?? -1;
     const tr = document.createElement("tr");
     tr.id = "L" + (index + 1);
     tr.className = count < 0 ? "untracked" : count > 0 ? "hit" : "miss";
@@ -380,11 +395,44 @@ function sourceTable(payload) {
     const code = document.createElement("td");
     code.className = "code";
     code.innerHTML = html;  // produced and escaped by the report generator
+    if (spans[index]) wrapRanges(code, spans[index]);
     tr.append(number, executions, code);
     body.append(tr);
   });
   table.append(body);
   return table;
+}
+
+// Wrap the character ranges [start, end) of a line in coverage spans, splitting the
+// highlighted text nodes where a range begins or ends.
+function wrapRanges(element, ranges) {
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  while (walker.nextNode()) nodes.push(walker.currentNode);
+  let position = 0;
+  for (const node of nodes) {
+    const text = node.textContent, from = position, to = position + text.length;
+    position = to;
+    const cuts = new Set([0, text.length]);
+    for (const [start, end] of ranges) {
+      if (start > from && start < to) cuts.add(start - from);
+      if (end > from && end < to) cuts.add(end - from);
+    }
+    const points = [...cuts].sort((a, b) => a - b);
+    const fragment = document.createDocumentFragment();
+    for (let i = 0; i + 1 < points.length; i++) {
+      const piece = document.createTextNode(text.slice(points[i], points[i + 1]));
+      const at = from + points[i];
+      const range = ranges.find(([start, end]) => at >= start && at < end);
+      if (!range) { fragment.append(piece); continue; }
+      const span = document.createElement("span");
+      span.className = range[2] > 0 ? "cov-hit" : "cov-miss";
+      span.dataset.count = range[2];
+      span.append(piece);
+      fragment.append(span);
+    }
+    node.replaceWith(fragment);
+  }
 }
 
 function jumpUncovered(step) {
