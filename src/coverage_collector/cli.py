@@ -268,7 +268,7 @@ def render_command(
     """Write the HTML report: index.html plus one page per binary, opened from file://."""
     from coverage_collector.report.render import RenderOptions, render
 
-    summary = render(RenderOptions(collection, output_dir, skip_component_html))
+    summary = render(RenderOptions(collection, output_dir, skip_component_html, max_concurrency))
     for line in summary.lines():
         log.info("%s", line)
 

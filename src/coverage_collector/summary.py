@@ -131,27 +131,31 @@ def _binary_rows(conn: sqlite3.Connection) -> list[Row]:
 
 
 def namespace_rows(conn: sqlite3.Connection) -> list[Row]:
-    """Per namespace: each binary's counters merged over its owners there, counted once."""
-    per_namespace: dict[str, dict[int, list[bytes]]] = {}
+    """Per namespace: each binary's counters merged over its owners there, counted once.
+
+    Binary by binary (each decoded once), namespace by namespace within it."""
+    per_binary: dict[int, dict[str, list[bytes]]] = {}
     reports: dict[str, int] = {}
     for ns, binary_id, blob, count in conn.execute(
-        "SELECT namespace, binary_id, counts_blob, reports FROM owners"
+        "SELECT namespace, binary_id, counts_blob, reports FROM owners ORDER BY binary_id"
     ):
-        per_namespace.setdefault(ns, {}).setdefault(binary_id, []).append(blob)
+        per_binary.setdefault(binary_id, {}).setdefault(ns, []).append(blob)
         reports[ns] = reports.get(ns, 0) + count
     settings = json.loads(db.get_setting(conn, "signature") or "{}")
-    models = BinaryModels(conn, tuple(settings.get("excludes", DEFAULT_EXCLUDES)))
-    rows = []
-    for ns in sorted(per_namespace):
-        total = covered = 0
-        for binary_id, owner_blobs in sorted(per_namespace[ns].items()):
-            model = models.get(binary_id)
+    models = BinaryModels(conn, tuple(settings.get("excludes", DEFAULT_EXCLUDES)), size=1)
+    numbers: dict[str, list[int]] = {ns: [0, 0, 0] for ns in reports}
+    for binary_id, by_namespace in per_binary.items():
+        model = models.get(binary_id)
+        for ns, owner_blobs in by_namespace.items():
             counts = combine([blobs.unpack_counts(b) for b in owner_blobs], model.meta.mode)
-            numbers = totals(model.meta, counts, model.app)
-            total, covered = total + numbers.statements, covered + numbers.covered
-        labels = (ns or HOST, str(len(per_namespace[ns])))
-        rows.append(Row(labels, reports[ns], total, covered))
-    return rows
+            found = totals(model.meta, counts, model.app)
+            numbers[ns][0] += 1
+            numbers[ns][1] += found.statements
+            numbers[ns][2] += found.covered
+    return [
+        Row((ns or HOST, str(numbers[ns][0])), reports[ns], numbers[ns][1], numbers[ns][2])
+        for ns in sorted(numbers)
+    ]
 
 
 def render(view: Overview, output_format: str, console: Console) -> None:

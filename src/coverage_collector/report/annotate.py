@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from pygments.lexers.go import GoLexer
+from pygments.styles import get_style_by_name
 from pygments.token import STANDARD_TYPES, _TokenType
 
 from coverage_collector.covdata.arrays import run_offsets
@@ -132,23 +133,47 @@ class _LineText:
         return mapping[byte_offset - start]
 
 
+def _styled_classes() -> frozenset[str]:
+    """CSS classes the Pygments style gives a look: other tokens need no span (most
+    identifiers and punctuation), which keeps highlighted files a fraction of the size."""
+    style = get_style_by_name(STYLE)
+    keys = ("color", "bold", "italic", "underline", "bgcolor", "border")
+    return frozenset(
+        css
+        for token, css in STANDARD_TYPES.items()
+        if css and css != "w" and any(style.style_for_token(token)[k] for k in keys)
+    )
+
+
+STYLE = "default"
+STYLED = _styled_classes()
+
+
 def highlight(source: str) -> list[str]:
     """The source's lines as HTML: Pygments token spans, everything escaped, tabs kept."""
-    lines: list[list[str]] = [[]]
+    lines: list[list[tuple[str, str]]] = [[]]
     lexer = GoLexer(stripnl=False, ensurenl=False)
     for token, value in lexer.get_tokens(source):
         css = _css_class(token)
+        css = css if css in STYLED else ""
         for index, part in enumerate(value.split("\n")):
             if index:
                 lines.append([])
-            if part:
-                escaped = html.escape(part, quote=False)
-                lines[-1].append(
-                    f'<span class="{css}">{escaped}</span>' if css and css != "w" else escaped
-                )
+            if not part:
+                continue
+            line = lines[-1]
+            if line and line[-1][0] == css:
+                line[-1] = (css, line[-1][1] + part)  # one span for a run of one class
+            else:
+                line.append((css, part))
     if len(lines) > 1 and not lines[-1]:
         lines.pop()  # a final newline ends the last line, it does not start one
-    return ["".join(parts) for parts in lines]
+    return ["".join(_token_html(css, text) for css, text in line) for line in lines]
+
+
+def _token_html(css: str, text: str) -> str:
+    escaped = html.escape(text, quote=False)
+    return f'<span class="{css}">{escaped}</span>' if css else escaped
 
 
 def _css_class(token: _TokenType) -> str:

@@ -9,6 +9,7 @@ the output directory ever is.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -48,7 +49,7 @@ class Manifest:
         return bool(
             entry
             and entry.get("key") == key
-            and all(os.path.isfile(self._path(f)) for f in entry.get("files", []))
+            and all(os.path.isfile(os.path.join(self.out, f)) for f in entry.get("files", []))
         )
 
     def files(self) -> set[str]:
@@ -59,9 +60,15 @@ class Manifest:
         deleted = 0
         for relative in sorted(previous.files() - self.files()):
             path = self._path(relative)
-            if path and os.path.isfile(path):
-                os.remove(path)
-                deleted += 1
+            if not path:
+                continue
+            chunks = [path]
+            if relative.startswith("data/src/") and path.endswith(".js"):
+                chunks += glob.glob(glob.escape(path[: -len(".js")]) + "-*.js")
+            for chunk in chunks:
+                if os.path.isfile(chunk):
+                    os.remove(chunk)
+                    deleted += 1
         return deleted
 
     def save(self) -> None:

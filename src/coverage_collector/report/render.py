@@ -13,8 +13,10 @@ string from the cluster reaches the page escaped (Jinja2 autoescaping, JSON with
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import time
@@ -39,6 +41,9 @@ from coverage_collector.report.model import (
 )
 
 HTML_DIR = "html"
+CHUNK_BYTES = 2 << 20
+"""Highlighted sources are split into files of about this size (a huge generated file
+stays loadable and under the report's per-file limit)."""
 STATIC = resources.files("coverage_collector.report") / "static"
 log = logs.get_logger(__name__)
 
@@ -48,6 +53,7 @@ class RenderOptions:
     collection: str
     output_dir: str | None = None
     skip_component_html: bool = False
+    max_concurrency: int = 8
 
     @property
     def output(self) -> str:
@@ -61,13 +67,15 @@ class RenderSummary:
     unchanged: int = 0
     deleted: int = 0
     files: int = 0
+    highlighted: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return [
             f"rendered {self.binaries} binary reports ({self.unchanged} unchanged, "
-            f"{self.deleted} stale files deleted) and {self.files} source files in "
+            f"{self.deleted} stale files deleted), {self.files} source files "
+            f"({self.highlighted} newly highlighted) in "
             f"{self.seconds:.1f} s",
             f"open {self.index}",
             *(f"  {p}" for p in self.problems),
@@ -135,7 +143,10 @@ def _render_binaries(
 ) -> None:
     """Render every binary whose inputs changed since the previous render."""
     models = BinaryModels(conn, excludes_of(conn), size=1)
-    with Reporter("rendering binaries", len(index.binaries), log, unit="binaries") as bar:
+    with (
+        Highlighter(options) as highlighter,
+        Reporter("rendering binaries", len(index.binaries), log, unit="binaries") as bar,
+    ):
         for binary_id in index.binaries:
             page = load_binary(conn, int(binary_id), index)
             (counts_key,) = conn.execute(
@@ -147,11 +158,73 @@ def _render_binaries(
                 manifest.binaries[name] = previous.binaries[name]
                 summary.unchanged += 1
             else:
-                written = _render_binary(env, conn, models, page, options, common)
+                written = _render_binary(env, conn, models, page, options, common, highlighter)
                 manifest.binaries[name] = {"key": key, "files": written}
                 summary.binaries += 1
                 summary.files += (len(written) - 2) // 2  # a file's data and its source
             bar.advance()
+    summary.highlighted = len(highlighter.submitted)
+
+
+class Highlighter:
+    """Highlights new source files in worker processes while the binaries are written
+    (Pygments is the slow part); leaving the block waits for all of them."""
+
+    def __init__(self, options: RenderOptions) -> None:
+        self.out = options.output
+        self.workers = min(options.max_concurrency, len(os.sched_getaffinity(0)))
+        self.submitted: set[str] = set()
+        self.futures: list[cf.Future[None]] = []
+        self.pool: cf.ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Highlighter:
+        if self.workers > 1:
+            context = multiprocessing.get_context("forkserver")
+            self.pool = cf.ProcessPoolExecutor(self.workers, mp_context=context)
+        return self
+
+    def submit(self, digest: str, path: str) -> None:
+        if digest in self.submitted:
+            return
+        self.submitted.add(digest)
+        job = (self.out, digest, path)
+        if self.pool is None:
+            highlight_file(job)
+        else:
+            self.futures.append(self.pool.submit(highlight_file, job))
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if self.pool is None:
+            return
+        try:
+            if error is None:
+                with Reporter("highlighting sources", len(self.futures), log, unit="files") as bar:
+                    for future in cf.as_completed(self.futures):
+                        future.result()
+                        bar.advance()
+        finally:
+            self.pool.shutdown(wait=error is None, cancel_futures=error is not None)
+
+
+def highlight_file(job: tuple[str, str, str]) -> None:
+    """Write one source file highlighted, in chunks of at most CHUNK_BYTES of HTML."""
+    out, digest, path = job
+    with open(path, "rb") as handle:
+        lines = highlight(handle.read().decode("utf-8", "replace"))
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for line in lines:
+        if size + len(line) > CHUNK_BYTES and chunks[-1]:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(line)
+        size += len(line) + 3
+    first = 0
+    for index, chunk in enumerate(chunks):
+        name = f"{digest}.js" if index == 0 else f"{digest}-{index}.js"
+        payload = [digest, index, len(chunks), first, chunk]
+        _write(os.path.join(out, "data", "src", name), f"ccSource({to_json(payload)});\n")
+        first += len(chunk)
 
 
 def _render_binary(
@@ -161,8 +234,10 @@ def _render_binary(
     page: Any,
     options: RenderOptions,
     common: dict[str, Any],
+    highlighter: Highlighter,
 ) -> list[str]:
-    """Write one binary's page and its files' data; return the files written (relative)."""
+    """Write one binary's page and its files' data; return the files written (relative);
+    source files not highlighted yet go to `highlighter`."""
     out = options.output
     meta_hash = page.binary["hash"]
     data_dir = os.path.join(out, "data", meta_hash)
@@ -181,8 +256,7 @@ def _render_binary(
         digest = hashlib.blake2b(source, digest_size=16).hexdigest()
         shared = f"data/src/{digest}.js"
         if not os.path.isfile(os.path.join(out, shared)):
-            lines = highlight(source.decode("utf-8", "replace"))
-            _write(os.path.join(out, shared), f"ccSource({to_json([digest, lines])});\n")
+            highlighter.submit(digest, os.path.join(options.collection, file["source"]))
         file_blocks_ = Blocks.of(*blocks[file["path"]])
         n_lines = source.count(b"\n") + (0 if source.endswith(b"\n") else 1)
         payload = {

@@ -222,7 +222,15 @@ function updateStats(rows) {
 const loaded = {}, sources = {};
 let pending = null;
 window.ccFile = (payload) => { loaded[payload.id] = payload; if (pending) pending(); };
-window.ccSource = ([digest, lines]) => { sources[digest] = lines; if (pending) pending(); };
+// A highlighted source arrives in one or more chunks: [digest, index, count, first, lines].
+const chunks = {};
+window.ccSource = ([digest, index, count, , lines]) => {
+  const parts = chunks[digest] = chunks[digest] || { count, lines: [] };
+  parts.lines[index] = lines;
+  if (index === 0) for (let i = 1; i < count; i++) loadScript("../data/src/" + digest + "-" + i + ".js");
+  if (parts.lines.filter(Boolean).length === count) sources[digest] = parts.lines.flat();
+  if (pending) pending();
+};
 
 function loadScript(src) {
   const script = document.createElement("script");
@@ -371,7 +379,10 @@ function openFile(file, line) {
   pending = () => {
     const payload = loaded[file.id];
     if (!payload) return;
-    if (!sources[payload.src]) { loadScript("../data/src/" + payload.src + ".js"); return; }
+    if (!sources[payload.src]) {
+      if (!chunks[payload.src]) loadScript("../data/src/" + payload.src + ".js");
+      return;
+    }
     pending = null;
     show(payload);
   };
