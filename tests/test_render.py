@@ -280,3 +280,34 @@ def test_a_tampered_manifest_never_deletes_outside_the_report(
     manifest.write_text(json.dumps(data), encoding="utf-8")
     render(RenderOptions(str(cluster.root), str(out)))
     assert victim.read_text(encoding="utf-8") == "keep"
+
+
+def test_chunked_sources_and_grouped_coverage_load_in_the_browser(
+    page: Any, sample_report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small chunks and groups: a file's source comes in several scripts, its coverage
+    # shares a script with its neighbours; the viewer still shows every line, covered.
+    from coverage_collector.report import render as render_module
+
+    monkeypatch.setattr(render_module, "CHUNK_BYTES", 2000)
+    monkeypatch.setattr(render_module, "GROUP_FILES", 2)
+    collection = sample_report.parent.parent
+    out = tmp_path / "small"
+    render(RenderOptions(str(collection), str(out), max_concurrency=1))
+    binary = out / "binaries" / "a37943a73234300660ce220a18304548.html"
+    chunks = list((out / "data" / "src").glob("*-1.js"))
+    assert (
+        chunks and len(list((out / "data" / "a37943a73234300660ce220a18304548").glob("g*.js"))) == 3
+    )
+    path = "github.com/example-org/inventory-api/internal/api/api.go"
+    page.goto(f"{binary.as_uri()}#file={path}&line=150")
+    page.wait_for_selector("table.source tr#L150.target")
+    checkout = next(
+        (collection / "repos" / "github.com" / "example-org" / "inventory-api").iterdir()
+    )
+    expected = (checkout / "internal" / "api" / "api.go").read_text().splitlines()
+    shown = page.eval_on_selector_all(
+        "table.source td.code", "cells => cells.map(c => c.textContent)"
+    )
+    assert shown == expected
+    assert page.eval_on_selector_all("table.source .cov-hit", "e => e.length") > 50

@@ -71,42 +71,54 @@ def coverage_spans(source: bytes, blocks: Blocks) -> list[Span]:
     A block starts where cover's walk meets (start line, start column) exactly and ends
     where it meets (end line, end column), or at the first byte of a later line; on line 1
     the walk starts at column 2. Blocks whose start is never met get no range.
+    Vectorised over blocks and lines; only non-ASCII lines need per-line work.
     """
     if not len(blocks) or not source:
         return []
     newlines = np.flatnonzero(np.frombuffer(source, dtype=np.uint8) == 0x0A)
-    starts = np.concatenate(([0], newlines + 1))  # byte offset of each line
+    starts = np.concatenate(([0], newlines + 1)).astype(np.int64)  # each line's first byte
+    line_end = np.concatenate((newlines + 1, [len(source)])).astype(np.int64)
     n_lines = len(starts)
-    line_end = np.concatenate((newlines + 1, [len(source)]))  # one past each line's '\n'
-
-    def offset(line: int, col: int) -> int | None:
-        if not 1 <= line <= n_lines:
-            return None
-        position = int(starts[line - 1]) + col - (2 if line == 1 else 1)
-        limit = int(line_end[line - 1])
-        return position if starts[line - 1] <= position < limit else None
-
-    spans: list[Span] = []
+    sl, sc, el, ec = blocks.start_line, blocks.start_col, blocks.end_line, blocks.end_col
+    begin, begun = _offsets(sl, sc, starts, line_end)
+    end, ended = _offsets(el, ec, starts, line_end)
+    later = np.where(el < n_lines, starts[np.clip(el, 0, n_lines - 1)], len(source))
+    end = np.where(ended, end, later)  # not met exactly: cover ends it at the next line
+    first = sl - 1
+    last = np.minimum(np.maximum(el, sl), n_lines) - 1
+    lengths = np.where(begun, np.maximum(last - first + 1, 0), 0)
+    owner, step = run_offsets(lengths)
+    line = first[owner] + step
+    low = np.maximum(begin[owner], starts[line])
+    high = np.minimum(end[owner], line_end[line])
+    keep = (low < high) | ((low == high) & (sl[owner] == el[owner]))
+    owner, line, low, high = owner[keep], line[keep], low[keep], high[keep]
+    counts = blocks.counts[owner]
+    if source.isascii():
+        a, b = low - starts[line], high - starts[line]
+        return list(zip(line.tolist(), a.tolist(), b.tolist(), counts.tolist(), strict=True))
     text = _LineText(source, starts)
-    for sl, sc, el, ec, count in zip(
-        blocks.start_line.tolist(),
-        blocks.start_col.tolist(),
-        blocks.end_line.tolist(),
-        blocks.end_col.tolist(),
-        blocks.counts.tolist(),
-        strict=True,
-    ):
-        begin = offset(sl, sc)
-        if begin is None:
-            continue
-        end = offset(el, ec)
-        if end is None:  # not met exactly: cover ends the block at the next line's start
-            end = int(starts[el]) if el < n_lines else len(source)
-        for line in range(sl - 1, min(max(el, sl), n_lines)):
-            low, high = max(begin, int(starts[line])), min(end, int(line_end[line]))
-            if low < high or (low == high and sl == el):
-                spans.append((line, text.char(line, low), text.char(line, high), count))
-    return spans
+    return [
+        (ln, text.char(ln, lo), text.char(ln, hi), c)
+        for ln, lo, hi, c in zip(
+            line.tolist(), low.tolist(), high.tolist(), counts.tolist(), strict=True
+        )
+    ]
+
+
+def _offsets(
+    lines: npt.NDArray[np.int64],
+    cols: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+    line_end: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Byte offsets of (line, column) positions as cover's walk counts them, and whether
+    the walk meets each one (the position exists in the file)."""
+    n_lines = len(starts)
+    index = np.clip(lines, 1, n_lines) - 1
+    offset = starts[index] + cols - np.where(lines == 1, 2, 1)
+    met = (lines >= 1) & (lines <= n_lines) & (offset >= starts[index]) & (offset < line_end[index])
+    return offset, met
 
 
 class _LineText:

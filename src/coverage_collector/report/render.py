@@ -14,6 +14,7 @@ string from the cluster reaches the page escaped (Jinja2 autoescaping, JSON with
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -41,6 +42,10 @@ from coverage_collector.report.model import (
 )
 
 HTML_DIR = "html"
+GROUP_FILES = 32
+GROUP_SPANS = 20_000
+"""Coverage of neighbouring files (same directory, mostly) shares one data file of at most
+this many files or ranges: far fewer files to write, each still small."""
 CHUNK_BYTES = 2 << 20
 """Highlighted sources are split into files of about this size (a huge generated file
 stays loadable and under the report's per-file limit)."""
@@ -92,6 +97,7 @@ def render(options: RenderOptions) -> RenderSummary:
     """Write the report of the compiled collection; return what was written."""
     started = time.monotonic()
     summary = RenderSummary()
+    read_source.cache_clear()  # sources may have changed since an earlier render
     conn = db.connect_readonly(options.collection)
     try:
         out = options.output
@@ -161,7 +167,7 @@ def _render_binaries(
                 written = _render_binary(env, conn, models, page, options, common, highlighter)
                 manifest.binaries[name] = {"key": key, "files": written}
                 summary.binaries += 1
-                summary.files += (len(written) - 2) // 2  # a file's data and its source
+                summary.files += sum(f.get("group") is not None for f in page.files)
             bar.advance()
     summary.highlighted = len(highlighter.submitted)
 
@@ -243,30 +249,48 @@ def _render_binary(
     data_dir = os.path.join(out, "data", meta_hash)
     os.makedirs(data_dir, exist_ok=True)
     blocks = file_blocks(models, conn, page.binary["id"])
-    written = []
+    written: set[str] = set()
+    group: list[dict[str, Any]] = []
+    group_size = 0
+
+    def flush() -> None:
+        nonlocal group, group_size
+        if group:
+            name = f"data/{meta_hash}/g{group[0]['group']}.js"
+            _write(os.path.join(out, name), f"ccFiles({to_json(group)});\n")
+            written.add(name)
+        group, group_size = [], 0
+
     for file in page.files:
         if file["status"] != "resolved" or file["path"] not in blocks:
             continue
+        path = os.path.join(options.collection, file["source"])
         try:
-            with open(os.path.join(options.collection, file["source"]), "rb") as handle:
-                source = handle.read()
+            source, digest = read_source(path)
         except OSError as exc:
             file["status"], file["reason"] = "missing", f"unreadable: {exc.strerror}"
             continue
-        digest = hashlib.blake2b(source, digest_size=16).hexdigest()
         shared = f"data/src/{digest}.js"
         if not os.path.isfile(os.path.join(out, shared)):
-            highlighter.submit(digest, os.path.join(options.collection, file["source"]))
+            highlighter.submit(digest, path)
+        written.add(shared)
         file_blocks_ = Blocks.of(*blocks[file["path"]])
         n_lines = source.count(b"\n") + (0 if source.endswith(b"\n") else 1)
-        payload = {
-            "id": file["id"],
-            "src": digest,
-            "counts": line_counts(file_blocks_, n_lines).tolist(),
-            "spans": coverage_spans(source, file_blocks_),
-        }
-        _write(os.path.join(data_dir, f"{file['id']}.js"), f"ccFile({to_json(payload)});\n")
-        written += [shared, f"data/{meta_hash}/{file['id']}.js"]
+        spans = coverage_spans(source, file_blocks_)
+        if group_size + len(spans) > GROUP_SPANS or len(group) >= GROUP_FILES:
+            flush()
+        file["group"] = file["id"] if not group else group[0]["group"]
+        group.append(
+            {
+                "id": file["id"],
+                "group": file["group"],
+                "src": digest,
+                "counts": line_counts(file_blocks_, n_lines).tolist(),
+                "spans": spans,
+            }
+        )
+        group_size += len(spans)
+    flush()
     # functions load on demand, like sources: the page itself stays small
     functions = [
         [f["name"], f["file"], f["line"], f["statements"], f["covered"], f["executions"]]
@@ -281,7 +305,15 @@ def _render_binary(
             **common,
         ),
     )
-    return [*written, f"data/{meta_hash}/functions.js", f"binaries/{meta_hash}.html"]
+    return [*sorted(written), f"data/{meta_hash}/functions.js", f"binaries/{meta_hash}.html"]
+
+
+@functools.lru_cache(maxsize=4096)
+def read_source(path: str) -> tuple[bytes, str]:
+    """A source file's bytes and digest, read once however many binaries contain it."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    return data, hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _write_static(out: str) -> None:

@@ -221,7 +221,10 @@ function updateStats(rows) {
 
 const loaded = {}, sources = {};
 let pending = null;
-window.ccFile = (payload) => { loaded[payload.id] = payload; if (pending) pending(); };
+window.ccFiles = (payloads) => {
+  for (const payload of payloads) loaded[payload.id] = payload;
+  if (pending) pending();
+};
 // A highlighted source arrives in one or more chunks: [digest, index, count, first, lines].
 const chunks = {};
 window.ccSource = ([digest, index, count, , lines]) => {
@@ -386,7 +389,7 @@ function openFile(file, line) {
     pending = null;
     show(payload);
   };
-  if (loaded[file.id]) pending(); else loadScript("../data/" + data.binary.hash + "/" + file.id + ".js");
+  if (loaded[file.id]) pending(); else loadScript("../data/" + data.binary.hash + "/g" + file.group + ".js");
 }
 
 function sourceTable(payload, lines) {
