@@ -1,0 +1,177 @@
+"""Benchmark ``cluster render`` on the reference-scale collection, and the report in Chromium.
+
+The collection is the one ``bench/resolve_bench.py`` prepares (the compile benchmark's 2,191
+entries, 860 owners and 81 binaries, with 41 real checkouts in ``repos/`` and every file
+resolved: 27,061 binary files, 2,4k distinct sources); it is made first when missing.
+
+Measured, in one run:
+
+1. a cold render (empty output directory), ``--runs`` times: wall time and peak RSS of the
+   process tree (the highlighting runs in worker processes);
+2. a no-op re-render after each cold one;
+3. the output: total size, number of files, the largest file, the largest binary page;
+4. the index in headless Chromium (Playwright, Debian's chromium) from file://: time until the
+   rows are shown, then the time of a search, a sort and clearing the search, measured
+   in the page with ``performance.now()`` around the event.
+
+Targets (issue "cluster render"): cold <= 60 s, no-op <= 5 s, no file over 5 MB, a binary page
+under 2 MB, the index interactive in under 1 s and filtering or sorting in under 100 ms.
+
+Usage::
+
+    python bench/render_bench.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchlib import REPO, machine_info, write_results
+from compile_bench import run_measured
+
+COLLECTION = Path.home() / ".cache" / "coverage-collector-bench" / "resolve" / "collection"
+RESULTS = REPO / "bench" / "results" / "render.json"
+TARGETS = {
+    "cold_s": 60.0,
+    "noop_s": 5.0,
+    "largest_file_mb": 5.0,
+    "page_mb": 2.0,
+    "interactive_s": 1.0,
+    "interaction_ms": 100.0,
+}
+
+
+def ensure_collection() -> None:
+    """Prepare the resolved reference collection with the resolution benchmark if needed."""
+    if not (COLLECTION / "coverage.db").exists():
+        subprocess.run(
+            [sys.executable, str(REPO / "bench" / "resolve_bench.py"), "--runs", "1"], check=True
+        )
+
+
+def render_argv(out: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "coverage_collector",
+        "cluster",
+        "render",
+        "--collection",
+        str(COLLECTION),
+        "--output-dir",
+        str(out),
+    ]
+
+
+def output_stats(out: Path) -> dict[str, Any]:
+    files = [p for p in out.rglob("*") if p.is_file()]
+    largest = max(files, key=lambda p: p.stat().st_size)
+    pages = list((out / "binaries").glob("*.html"))
+    largest_page = max(pages, key=lambda p: p.stat().st_size)
+    return {
+        "files": len(files),
+        "total_mb": round(sum(p.stat().st_size for p in files) / 1e6, 1),
+        "largest_file": str(largest.relative_to(out)),
+        "largest_file_mb": round(largest.stat().st_size / 1e6, 2),
+        "largest_page": str(largest_page.relative_to(out)),
+        "page_mb": round(largest_page.stat().st_size / 1e6, 2),
+        "index_mb": round((out / "index.html").stat().st_size / 1e6, 2),
+    }
+
+
+def browser_timings(index: Path, runs: int) -> dict[str, Any]:
+    """Time to interactive and interaction times of the index, medians over `runs` loads."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    samples: dict[str, list[float]] = {
+        "interactive_s": [],
+        "search_ms": [],
+        "sort_ms": [],
+        "clear_ms": [],
+    }
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        for _ in range(runs):
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            started = time.perf_counter()
+            page.goto(index.as_uri())
+            page.wait_for_selector("#owners tbody tr.row")
+            samples["interactive_s"].append(time.perf_counter() - started)
+            rows = page.eval_on_selector_all("#owners tbody tr.row", "r => r.length")
+            samples["search_ms"].append(page.evaluate(_EVENT, ["#search", "input", "kube"]))
+            samples["sort_ms"].append(page.evaluate(_EVENT, ["th[data-key=percent]", "click", ""]))
+            samples["clear_ms"].append(page.evaluate(_EVENT, ["#search", "input", ""]))
+            page.close()
+        browser.close()
+    result: dict[str, Any] = {k: round(statistics.median(v), 3) for k, v in samples.items()}
+    result["rows"] = rows
+    result["interaction_ms"] = max(result["search_ms"], result["sort_ms"], result["clear_ms"])
+    return result
+
+
+_EVENT = """([selector, kind, value]) => {
+  const element = document.querySelector(selector);
+  const started = performance.now();
+  if (kind === "click") element.click();
+  else { element.value = value; element.dispatchEvent(new Event("input")); }
+  return performance.now() - started;
+}"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=3, help="cold + no-op renders (3)")
+    options = parser.parse_args()
+    ensure_collection()
+    work = Path.home() / ".cache" / "coverage-collector-bench" / "render-work"
+    work.mkdir(parents=True, exist_ok=True)
+    out = work / "html"
+    cold, noop = [], []
+    for run in range(1, options.runs + 1):
+        shutil.rmtree(out, ignore_errors=True)
+        first = run_measured(render_argv(out), work, work / f"cold-{run}.log")
+        again = run_measured(render_argv(out), work, work / f"noop-{run}.log")
+        assert first.returncode == 0 and again.returncode == 0, first.stderr_tail
+        cold.append(first)
+        noop.append(again)
+        print(
+            f"  run {run}: cold {first.seconds:.1f} s (peak tree RSS "
+            f"{first.memory.peak_tree_rss_mb:.0f} MB), no-op {again.seconds:.2f} s"
+        )
+    results: dict[str, Any] = {
+        "cold_s": statistics.median(m.seconds for m in cold),
+        "cold_runs_s": [m.seconds for m in cold],
+        "peak_tree_rss_mb": round(max(m.memory.peak_tree_rss_mb for m in cold)),
+        "noop_s": statistics.median(m.seconds for m in noop),
+        **output_stats(out),
+        **browser_timings(out / "index.html", 5),
+    }
+    print("\n| metric | value | target | met |\n|---|---|---|---|")
+    for key, target in TARGETS.items():
+        met = "yes" if results[key] <= target else "NO"
+        print(f"| {key} | {results[key]} | <= {target} | {met} |")
+    print(f"| peak tree RSS MB | {results['peak_tree_rss_mb']} | | |")
+    print(
+        f"| output | {results['total_mb']} MB in {results['files']} files "
+        f"(largest {results['largest_file']}) | | |"
+    )
+    write_results(
+        RESULTS,
+        {
+            "command_line": "python bench/render_bench.py " + " ".join(sys.argv[1:]),
+            "machine": machine_info(),
+            **results,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
