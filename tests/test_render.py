@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from clusterfixtures import ClusterCollection
 from coverage_collector.compiler import CompileOptions, compile_collection
@@ -69,6 +70,13 @@ def sample_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(render(RenderOptions(str(collection))).index)
 
 
+def choose(page: Any, multi: str, value: str) -> None:
+    """Toggle `value` in the multi-select `multi` (opening its panel when needed)."""
+    if page.is_hidden(f"{multi} .panel"):
+        page.click(f"{multi} > button")
+    page.click(f"{multi} input[value='{value}']")
+
+
 def rows(page: Any, table: str = "#owners") -> list[list[str]]:
     return page.eval_on_selector_all(
         f"{table} tbody tr.row", "rows => rows.map(r => [...r.cells].map(c => c.innerText))"
@@ -88,17 +96,29 @@ def test_index_search_filters_sort_and_stats(page: Any, sample_report: Path) -> 
     assert [r[2] for r in rows(page)] == ["kv-store"]
     assert page.inner_text("#stat-coverage") == "84.6%"
     page.fill("#search", "")
-    page.select_option("#filter-type", "DaemonSet")
+    choose(page, "#filter-type", "DaemonSet")
     assert [r[2] for r in rows(page)] == ["node-agent"]
-    page.select_option("#filter-type", "")
-    page.select_option("#filter-namespace", "shop")
-    assert [r[0] for r in rows(page)] == ["shop"]
-    page.select_option("#filter-namespace", "")
-    page.select_option("#filter-level", "excellent")
+    choose(page, "#filter-type", "DaemonSet")  # unchecked again: no type filter
+    choose(page, "#filter-namespace", "shop")
+    choose(page, "#filter-namespace", "storage")  # several values: either matches
+    assert sorted(r[0] for r in rows(page)) == ["shop", "storage"]
+    page.fill("#filter-namespace .panel input[type=search]", "sto")
+    assert page.is_hidden("#filter-namespace label:has-text('shop')")
+    page.fill("#filter-namespace .panel input[type=search]", "")
+    choose(page, "#filter-namespace", "shop")
+    choose(page, "#filter-namespace", "storage")
+    choose(page, "#filter-level", "excellent")
     assert len(rows(page)) == 5  # every sample owner is above 70%
-    page.select_option("#filter-level", "critical")
+    choose(page, "#filter-level", "excellent")
+    choose(page, "#filter-level", "critical")
     assert rows(page) == []
-    page.select_option("#filter-level", "")
+    choose(page, "#filter-level", "critical")
+    choose(page, "#filter-source", "https://github.com/example-org/kv-store")
+    assert [r[2] for r in rows(page)] == ["kv-store"]
+    choose(page, "#filter-source", "https://github.com/example-org/kv-store")
+    assert len(rows(page)) == 5
+    page.keyboard.press("Escape")  # closes the open filter panel
+    assert page.is_hidden("#filter-source .panel")
     page.click("th[data-key=percent]")
     ascending = [float(r[5].rstrip("%")) for r in rows(page)]
     assert ascending == sorted(ascending)
@@ -149,6 +169,21 @@ def test_binary_page_source_viewer_and_deep_links(page: Any, sample_report: Path
     assert [r[0] for r in rows(page, "#files")] == [
         "github.com/example-org/inventory-api/internal/pricing/pricing.go"
     ]
+    page.fill("#search", "")
+    page.click("#viewer h2")  # keys go to the page, not the search box
+    # [ and ] walk the (sorted, filtered) file list
+    first = page.inner_text("#viewer h2")
+    page.keyboard.press("]")
+    expect(page.locator("#viewer h2")).not_to_have_text(first)
+    page.keyboard.press("[")
+    expect(page.locator("#viewer h2")).to_have_text(first)
+    # list, source and split views
+    page.click("#views button[data-layout=list]")
+    assert page.is_hidden("#viewer") and page.is_visible("#files")
+    page.click("#views button[data-layout=source]")
+    assert page.is_visible("#viewer") and page.is_hidden("#files")
+    page.click("#views button[data-layout=split]")
+    assert page.is_visible("#viewer") and page.is_visible("#files")
     page.screenshot(path=str(ARTIFACTS / "binary.png"), full_page=False)
 
 

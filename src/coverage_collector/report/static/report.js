@@ -14,6 +14,49 @@ function level(percent) {
   return "critical";
 }
 
+const LEVELS = ["excellent", "good", "moderate", "poor", "critical"];
+
+// A multi-select with its own search box: `root` gets a button and a panel of checkboxes.
+// Returns the live set of chosen values (empty: no filter).
+function multiSelect(root, label, values, onChange) {
+  const chosen = new Set();
+  const button = document.createElement("button");
+  button.type = "button";
+  const panel = document.createElement("div");
+  panel.className = "panel";
+  panel.hidden = true;
+  const search = document.createElement("input");
+  search.type = "search";
+  search.placeholder = "Filter " + label.toLowerCase();
+  panel.append(search);
+  const unique = [...new Set(values)];
+  if (label !== "Coverage levels") unique.sort();
+  for (const value of unique) {
+    const option = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.value = value;
+    box.addEventListener("change", () => {
+      if (box.checked) chosen.add(value); else chosen.delete(value);
+      caption();
+      onChange();
+    });
+    option.append(box, document.createTextNode(" " + (value || "(host)")));
+    panel.append(option);
+  }
+  const caption = () => { button.textContent = label + (chosen.size ? " (" + chosen.size + ")" : ": all") + " \u25BE"; };
+  search.addEventListener("input", () => {
+    const query = search.value.toLowerCase();
+    for (const option of panel.querySelectorAll("label")) option.hidden = !option.textContent.toLowerCase().includes(query);
+  });
+  button.addEventListener("click", () => { panel.hidden = !panel.hidden; if (!panel.hidden) search.focus(); });
+  document.addEventListener("click", (event) => { if (!root.contains(event.target)) panel.hidden = true; });
+  document.addEventListener("keydown", (event) => { if (event.key === "Escape") panel.hidden = true; });
+  caption();
+  root.append(button, panel);
+  return chosen;
+}
+
 function cell(text, className) {
   const td = document.createElement("td");
   td.textContent = text;
@@ -98,24 +141,20 @@ function focusSearchOnSlash() {
 function initIndex() {
   const state = { key: "namespace", direction: 1, open: new Set() };
   const owners = data.owners;
-  const fill = (select, values) => {
-    for (const value of [...new Set(values)].sort()) {
-      const option = document.createElement("option");
-      option.value = value;
-      option.textContent = value || "(host)";
-      select.append(option);
-    }
+  const sourceOf = (o) => data.binaries[o.binaryId].source || "(none)";
+  const filters = {
+    namespace: multiSelect($("#filter-namespace"), "Namespaces", owners.map((o) => o.namespace), () => render()),
+    type: multiSelect($("#filter-type"), "Owner types", owners.map((o) => o.type), () => render()),
+    level: multiSelect($("#filter-level"), "Coverage levels", LEVELS, () => render()),
+    source: multiSelect($("#filter-source"), "Source repositories", owners.map(sourceOf), () => render()),
   };
-  fill($("#filter-namespace"), owners.map((o) => o.namespace));
-  fill($("#filter-type"), owners.map((o) => o.type));
   const visible = () => {
-    const query = $("#search").value.trim().toLowerCase();
-    const namespace = $("#filter-namespace").value, type = $("#filter-type").value;
-    const wanted = $("#filter-level").value, hideTests = $("#hide-tests").checked;
+    const query = $("#search").value.trim().toLowerCase(), hideTests = $("#hide-tests").checked;
+    const allows = (set, value) => !set.size || set.has(value);
     return owners.filter((o) =>
-      (!hideTests || !o.hidden) &&
-      (!namespace || o.namespace === namespace) && (!type || o.type === type) &&
-      (!wanted || level(o.percent) === wanted) &&
+      (!hideTests || !o.hidden) && allows(filters.namespace, o.namespace) &&
+      allows(filters.type, o.type) && allows(filters.level, level(o.percent)) &&
+      allows(filters.source, sourceOf(o)) &&
       (!query || [o.namespace, o.owner, o.binary, ...o.containers]
         .some((text) => text.toLowerCase().includes(query))));
   };
@@ -126,9 +165,7 @@ function initIndex() {
     $("#owners tbody").replaceChildren(body);
     updateStats(rows);
   };
-  for (const id of ["#search", "#filter-namespace", "#filter-type", "#filter-level", "#hide-tests"]) {
-    $(id).addEventListener("input", render);
-  }
+  for (const id of ["#search", "#hide-tests"]) $(id).addEventListener("input", render);
   $("#owners tbody").addEventListener("click", (event) => {
     const row = event.target.closest("tr.row");
     if (!row || event.target.closest("a")) return;
@@ -245,9 +282,10 @@ function initBinary() {
   const state = { key: "path", direction: 1, current: null };
   const files = data.files;
   const render = () => {
-    const query = $("#search").value.trim().toLowerCase(), wanted = $("#filter-level").value;
+    const query = $("#search").value.trim().toLowerCase();
     const rows = files.filter((f) => (!query || f.path.toLowerCase().includes(query)) &&
-      (!wanted || level(f.percent) === wanted)).sort(compare(state.key, state.direction));
+      (!levels.size || levels.has(level(f.percent)))).sort(compare(state.key, state.direction));
+    state.order = rows;
     const body = document.createDocumentFragment();
     for (const f of rows) {
       const tr = document.createElement("tr");
@@ -259,8 +297,14 @@ function initBinary() {
     $("#files tbody").replaceChildren(body);
     $("#shown").textContent = rows.length + " of " + files.length + " files shown";
   };
+  const levels = multiSelect($("#filter-level"), "Coverage levels", LEVELS, () => render());
   $("#search").addEventListener("input", render);
-  $("#filter-level").addEventListener("input", render);
+  for (const button of document.querySelectorAll("#views button")) {
+    button.addEventListener("click", () => {
+      $(".split").dataset.layout = button.dataset.layout;
+      for (const other of document.querySelectorAll("#views button")) other.classList.toggle("active", other === button);
+    });
+  }
   $("#files tbody").addEventListener("click", (event) => {
     const row = event.target.closest("tr.row");
     if (row) { state.current = Number(row.dataset.id); openFile(files.find((f) => f.id === state.current)); render(); }
@@ -270,6 +314,12 @@ function initBinary() {
   document.addEventListener("keydown", (event) => {
     if (document.activeElement.tagName === "INPUT") return;
     if (event.key === "j" || event.key === "k") jumpUncovered(event.key === "j" ? 1 : -1);
+    if (event.key === "[" || event.key === "]") {
+      const order = state.order || [];
+      const index = order.findIndex((f) => f.id === state.current);
+      const next = order[index < 0 ? 0 : (index + (event.key === "]" ? 1 : -1) + order.length) % order.length];
+      if (next) open(next);
+    }
   });
   render();
   const open = (file, line) => { state.current = file.id; openFile(file, line); render(); };
