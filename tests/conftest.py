@@ -104,3 +104,28 @@ def cluster(pristine_cluster: ClusterCollection, tmp_path: Path) -> ClusterColle
     return ClusterCollection(
         root, pristine_cluster.go, pristine_cluster.entries, pristine_cluster.meta_hash
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Binaries built from local repositories, compiled, cloned and resolved (tests/sourcefixtures.py)
+
+from coverage_collector.compiler import CompileOptions, compile_collection  # noqa: E402
+from coverage_collector.sources.clone import CloneOptions, clone_sources  # noqa: E402
+from coverage_collector.sources.resolve import resolve_sources  # noqa: E402
+from sourcefixtures import Built, build_binaries, make_sourced_collection  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def resolved_collection(
+    go_toolchain: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[Built]]:
+    """A compiled collection of binaries built from local repositories, cloned."""
+    work = tmp_path_factory.mktemp("sourced")
+    built = build_binaries(work / "upstream", work / "build")
+    collection = work / "collection"
+    make_sourced_collection(collection, built)
+    assert compile_collection(CompileOptions(str(collection), max_concurrency=1)).ok
+    options = CloneOptions(str(collection), allow_local_urls=True, inspect_images=False)
+    assert clone_sources(options).ok
+    resolve_sources(str(collection))
+    return collection, built

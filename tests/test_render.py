@@ -346,3 +346,33 @@ def test_chunked_sources_and_grouped_coverage_load_in_the_browser(
     )
     assert shown == expected
     assert page.eval_on_selector_all("table.source .cov-hit", "e => e.length") > 50
+
+
+def test_set_mode_generated_files_and_keyboard_search(
+    page: Any, resolved_collection: tuple[Path, Any], tmp_path: Path
+) -> None:
+    # Binaries built from test repositories: `shop` is set mode and has a file generated at
+    # build time, which the report lists with its numbers and the reason it has no source.
+    collection, _ = resolved_collection
+    index = Path(render(RenderOptions(str(collection), str(tmp_path / "report"))).index)
+    page.goto(index.as_uri())
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "search"
+    page.keyboard.type("shop")
+    page.click("#owners tbody a:text('shop')")
+    page.wait_for_selector("#files tbody tr.row")
+    page.click("#files tbody tr.row:has-text('zz_generated.go')")
+    reason = page.inner_text("#viewer")
+    assert "not in the checkout" in reason and "statements covered" in reason
+    page.click("#files tbody tr.row:has-text('store.go')")
+    page.wait_for_selector("table.source")
+    executions = page.eval_on_selector_all("table.source td.exec", "c => c.map(x => x.textContent)")
+    assert set(executions) <= {"", "hit", "miss"} and "hit" in executions  # set mode: no counts
+
+
+def test_rows_without_source_are_flagged(page: Any, hostile_report: Path) -> None:
+    page.goto(hostile_report.as_uri())
+    page.uncheck("#hide-tests")
+    flagged = page.eval_on_selector_all("#owners tr.no-source", "rows => rows.length")
+    assert flagged == page.eval_on_selector_all("#owners tbody tr.row", "rows => rows.length") > 0
+    assert page.inner_text("#owners .badge.warn >> nth=0") == "no source"

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from coverage_collector.compiler import CompileOptions, compile_collection
 from coverage_collector.sources import modules as modules_module
-from coverage_collector.sources.clone import CloneOptions, clone_sources
 from coverage_collector.sources.modules import (
     Checkout,
     ModuleIndex,
@@ -18,23 +16,7 @@ from coverage_collector.sources.modules import (
     vendored_modules,
 )
 from coverage_collector.sources.resolve import Resolver, resolve_sources
-from sourcefixtures import Built, build_binaries, git, make_sourced_collection
-
-
-@pytest.fixture(scope="session")
-def sourced(
-    go_toolchain: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, list[Built]]:
-    """A compiled collection of binaries built from local repositories, cloned."""
-    work = tmp_path_factory.mktemp("sourced")
-    built = build_binaries(work / "upstream", work / "build")
-    collection = work / "collection"
-    make_sourced_collection(collection, built)
-    assert compile_collection(CompileOptions(str(collection), max_concurrency=1)).ok
-    options = CloneOptions(str(collection), allow_local_urls=True, inspect_images=False)
-    assert clone_sources(options).ok
-    resolve_sources(str(collection))
-    return collection, built
+from sourcefixtures import Built, git
 
 
 def file_rows(collection: Path) -> dict[tuple[str, str], tuple[str, str, str]]:
@@ -92,9 +74,9 @@ EXPECTED = {
 
 
 def test_every_layout_resolves_to_the_file_at_the_recorded_commit(
-    sourced: tuple[Path, list[Built]],
+    resolved_collection: tuple[Path, list[Built]],
 ) -> None:
-    collection, built = sourced
+    collection, built = resolved_collection
     found = file_rows(collection)
     commits = {b.name: b for b in built}
     for (binary, path), (status, method, inside) in EXPECTED.items():
@@ -112,8 +94,10 @@ def test_every_layout_resolves_to_the_file_at_the_recorded_commit(
         assert (collection / source).read_text(encoding="utf-8").strip() == at_commit
 
 
-def test_binary_summaries_state_method_and_confidence(sourced: tuple[Path, list[Built]]) -> None:
-    collection, _ = sourced
+def test_binary_summaries_state_method_and_confidence(
+    resolved_collection: tuple[Path, list[Built]],
+) -> None:
+    collection, _ = resolved_collection
     conn = sqlite3.connect(collection / "coverage.db")
     rows = {
         name: rest
@@ -135,9 +119,9 @@ def test_binary_summaries_state_method_and_confidence(sourced: tuple[Path, list[
 
 
 def test_the_module_index_is_built_once_per_run(
-    sourced: tuple[Path, list[Built]], monkeypatch: pytest.MonkeyPatch
+    resolved_collection: tuple[Path, list[Built]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    collection, built = sourced
+    collection, built = resolved_collection
     walked: list[str] = []
     original = modules_module._walk_modules
 
@@ -151,8 +135,8 @@ def test_the_module_index_is_built_once_per_run(
     assert sorted(walked) == sorted(set(walked)) and len(walked) == summary.checkouts == 4
 
 
-def test_build_paths_and_names(sourced: tuple[Path, list[Built]]) -> None:
-    collection, _ = sourced
+def test_build_paths_and_names(resolved_collection: tuple[Path, list[Built]]) -> None:
+    collection, _ = resolved_collection
     shop = next((collection / "repos" / "local" / "example" / "shop").iterdir())
     checkout = Checkout(str(shop), "u", shop.name)
     resolver = Resolver(ModuleIndex.build([checkout]))
