@@ -232,7 +232,9 @@ def test_index_binaries_and_namespaces_views(page: Any, sample_report: Path) -> 
     assert page.is_hidden("#owners") and page.is_visible("#binaries")
     binaries = {r[0]: r for r in rows(page, "#binaries")}
     assert set(binaries) == {"host-monitor", "inventory-api", "kv-store", "node-agent"}
-    assert binaries["inventory-api"][2] == "2" and binaries["inventory-api"][6] == "exact"
+    owners = binaries["inventory-api"][2]
+    assert owners == "e2e-test-inventory-api-8f2kd/inventory-api-smoke-test, shop/inventory-api"
+    assert binaries["inventory-api"][6] == "exact"
     page.click("nav.tabs button[data-tab=namespaces]")
     namespaces = {r[0]: r for r in rows(page, "#namespaces")}
     # the roll-up counts each binary once per namespace (summary's numbers)
@@ -376,3 +378,19 @@ def test_rows_without_source_are_flagged(page: Any, hostile_report: Path) -> Non
     flagged = page.eval_on_selector_all("#owners tr.no-source", "rows => rows.length")
     assert flagged == page.eval_on_selector_all("#owners tbody tr.row", "rows => rows.length") > 0
     assert page.inner_text("#owners .badge.warn >> nth=0") == "no source"
+
+
+def test_openshift_tests_binaries_are_hidden_by_default(
+    page: Any, cluster: ClusterCollection, tmp_path: Path
+) -> None:
+    entry = next(e for e in cluster.entries.values() if e.host_process and not e.duplicate)
+    path = cluster.entry_dir(entry.name) / "metadata.json"
+    metadata = json.loads(path.read_text(encoding="utf-8"))
+    metadata["binary_name"] = "openshift-tests"
+    path.write_text(json.dumps(metadata), encoding="utf-8")
+    compile_cluster(cluster)
+    index = Path(render(RenderOptions(str(cluster.root), str(tmp_path / "r"))).index)
+    page.goto(index.as_uri())
+    assert "openshift-tests" not in [r[3] for r in rows(page)]
+    page.uncheck("#hide-test-binaries")
+    assert "openshift-tests" in [r[3] for r in rows(page)]

@@ -146,7 +146,8 @@ def load_index(conn: sqlite3.Connection, collection: str) -> IndexData:
                 "firstSeen": first_seen,
                 "lastSeen": last_seen,
                 "errors": sum(errors_by_entry.get(m, 0) for m in members),
-                "hidden": ns.startswith(HIDDEN_NAMESPACE_PREFIXES) or binary in HIDDEN_BINARIES,
+                "testNamespace": ns.startswith(HIDDEN_NAMESPACE_PREFIXES),
+                "testBinary": binary in HIDDEN_BINARIES,
             }
         )
     data.namespaces = [

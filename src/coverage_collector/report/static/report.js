@@ -149,10 +149,12 @@ function initIndex() {
     source: multiSelect($("#filter-source"), "Source repositories", owners.map(sourceOf), () => render()),
   };
   const visible = () => {
-    const query = $("#search").value.trim().toLowerCase(), hideTests = $("#hide-tests").checked;
+    const query = $("#search").value.trim().toLowerCase();
+    const hideTests = $("#hide-tests").checked, hideTestBinaries = $("#hide-test-binaries").checked;
     const allows = (set, value) => !set.size || set.has(value);
     return owners.filter((o) =>
-      (!hideTests || !o.hidden) && allows(filters.namespace, o.namespace) &&
+      (!hideTests || !o.testNamespace) && (!hideTestBinaries || !o.testBinary) &&
+      allows(filters.namespace, o.namespace) &&
       allows(filters.type, o.type) && allows(filters.level, level(o.percent)) &&
       allows(filters.source, sourceOf(o)) &&
       (!query || [o.namespace, o.owner, o.binary, ...o.containers]
@@ -165,7 +167,7 @@ function initIndex() {
     $("#owners tbody").replaceChildren(body);
     updateStats(rows);
   };
-  for (const id of ["#search", "#hide-tests"]) $(id).addEventListener("input", render);
+  for (const id of ["#search", "#hide-tests", "#hide-test-binaries"]) $(id).addEventListener("input", render);
   $("#owners tbody").addEventListener("click", (event) => {
     const row = event.target.closest("tr.row");
     if (!row || event.target.closest("a")) return;
@@ -177,12 +179,12 @@ function initIndex() {
   focusSearchOnSlash();
   render();
   tabs();
-  const owners_of = {};
-  for (const o of owners) owners_of[o.binaryId] = (owners_of[o.binaryId] || 0) + 1;
-  const binaries = Object.entries(data.binaries).map(([id, b]) => ({ ...b, owners: owners_of[id] || 0 }));
+  const ownersOf = {};
+  for (const o of owners) (ownersOf[o.binaryId] = ownersOf[o.binaryId] || []).push((o.namespace ? o.namespace + "/" : "") + o.owner);
+  const binaries = Object.entries(data.binaries).map(([id, b]) => ({ ...b, owners: (ownersOf[id] || []).sort() }));
   simpleTable($("#binaries"), binaries, [
     (b) => { const td = cell(""), a = document.createElement("a"); a.href = b.page; a.textContent = b.name; td.append(a); return td; },
-    (b) => cell(b.hash.slice(0, 12), "hash"), (b) => cell(String(b.owners), "num"),
+    (b) => cell(b.hash.slice(0, 12), "hash"), (b) => cell(b.owners.join(", ")),
     (b) => coverageCell(b.percent), (b) => cell(String(b.statements), "num"),
     (b) => cell(String(b.covered), "num"), (b) => cell(b.confidence),
   ], { key: "name", direction: 1 });
