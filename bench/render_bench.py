@@ -20,6 +20,7 @@ under 2 MB, the index interactive in under 1 s and filtering or sorting in under
 Usage::
 
     python bench/render_bench.py [--runs 3]
+    python bench/render_bench.py --browser-only <collection>/html/index.html
 """
 
 from __future__ import annotations
@@ -129,7 +130,16 @@ _EVENT = """([selector, kind, value]) => {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=3, help="cold + no-op renders (3)")
+    parser.add_argument(
+        "--browser-only",
+        type=Path,
+        metavar="INDEX",
+        help="only time this index.html in Chromium (e.g. a larger collection)",
+    )
     options = parser.parse_args()
+    if options.browser_only:
+        print(browser_timings(options.browser_only.resolve(), 5))
+        return
     ensure_collection()
     work = Path.home() / ".cache" / "coverage-collector-bench" / "render-work"
     work.mkdir(parents=True, exist_ok=True)
