@@ -37,6 +37,8 @@ from typing import Any
 from benchlib import REPO, machine_info, write_results
 from compile_bench import run_measured
 
+from browser import CHROMIUM_ARGS, chromium_path
+
 COLLECTION = Path.home() / ".cache" / "coverage-collector-bench" / "resolve" / "collection"
 RESULTS = REPO / "bench" / "results" / "render.json"
 TARGETS = {
@@ -91,7 +93,7 @@ def browser_timings(index: Path, runs: int) -> dict[str, Any]:
     """Time to interactive and interaction times of the index, medians over `runs` loads."""
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = chromium_path()
     samples: dict[str, list[float]] = {
         "interactive_s": [],
         "search_ms": [],
@@ -99,7 +101,7 @@ def browser_timings(index: Path, runs: int) -> dict[str, Any]:
         "clear_ms": [],
     }
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         for _ in range(runs):
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             started = time.perf_counter()

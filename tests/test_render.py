@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from browser import CHROMIUM_ARGS, chromium_path
 from clusterfixtures import ClusterCollection
 from coverage_collector.compiler import CompileOptions, compile_collection
 from coverage_collector.demo import SAMPLE_ORIGIN, SOURCES, copy_sample
@@ -28,7 +29,7 @@ HOSTILE = "<img src=x onerror=window.__pwned=1>"
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = chromium_path()
     if chromium is None:
         skip_or_fail("Chromium is not installed (apt-get install chromium)")
     try:
@@ -36,7 +37,7 @@ def browser() -> Iterator[Any]:
     except ImportError:
         skip_or_fail("playwright is not installed (pip install -e '.[test]')")
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        instance = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
 

@@ -194,8 +194,18 @@ function initIndex() {
   ], { key: "namespace", direction: 1 });
 }
 
+// Rows are built once and re-used: filtering and sorting only re-attach them.
+const rowCache = new Map();
+
 function ownerRows(o, state) {
   const binary = data.binaries[o.binaryId];
+  let tr = rowCache.get(o.id);
+  if (!tr) rowCache.set(o.id, tr = ownerRow(o, binary));
+  tr.classList.toggle("open", state.open.has(o.id));
+  return state.open.has(o.id) ? [tr, ownerDetail(o, binary)] : [tr];
+}
+
+function ownerRow(o, binary) {
   const tr = document.createElement("tr");
   tr.className = "row" + (o.errors ? " has-errors" : "") + (binary.confidence === "none" ? " no-source" : "");
   tr.dataset.id = o.id;
@@ -210,8 +220,10 @@ function ownerRows(o, state) {
   tr.append(cell(o.namespace || "(host)"), cell(o.type), name, binaryCell,
     cell(String(o.pods.length), "num"), coverageCell(o.percent),
     cell(String(o.statements), "num"), cell(String(o.covered), "num"));
-  if (!state.open.has(o.id)) return [tr];
-  tr.classList.add("open");
+  return tr;
+}
+
+function ownerDetail(o, binary) {
   const detail = document.createElement("tr");
   detail.className = "detail";
   const td = document.createElement("td");
@@ -232,7 +244,7 @@ function ownerRows(o, state) {
   }
   td.append(list);
   detail.append(td);
-  return [tr, detail];
+  return detail;
 }
 
 function badge(text, kind) {
