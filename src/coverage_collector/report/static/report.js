@@ -157,8 +157,7 @@ function initIndex() {
       allows(filters.namespace, o.namespace) &&
       allows(filters.type, o.type) && allows(filters.level, level(o.percent)) &&
       allows(filters.source, sourceOf(o)) &&
-      (!query || [o.namespace, o.owner, o.binary, ...o.containers]
-        .some((text) => text.toLowerCase().includes(query))));
+      (!query || searchText(o).includes(query)));
   };
   const render = () => {
     const rows = visible().sort(compare(state.key, state.direction));
@@ -192,6 +191,14 @@ function initIndex() {
     (n) => cell(n.namespace), (n) => cell(String(n.binaries), "num"), (n) => cell(String(n.entries), "num"),
     (n) => coverageCell(n.percent), (n) => cell(String(n.statements), "num"), (n) => cell(String(n.covered), "num"),
   ], { key: "namespace", direction: 1 });
+}
+
+// What the search box looks in, lower-cased once per owner.
+function searchText(o) {
+  if (o.searchText === undefined) {
+    o.searchText = [o.namespace, o.owner, o.binary, ...o.containers].join("\n").toLowerCase();
+  }
+  return o.searchText;
 }
 
 // Rows are built once and re-used: filtering and sorting only re-attach them.
