@@ -395,3 +395,18 @@ def test_openshift_tests_binaries_are_hidden_by_default(
     assert "openshift-tests" not in [r[3] for r in rows(page)]
     page.uncheck("#hide-test-binaries")
     assert "openshift-tests" in [r[3] for r in rows(page)]
+
+
+def test_a_missing_data_file_is_reported_in_the_viewer(
+    page: Any, sample_report: Path, tmp_path: Path
+) -> None:
+    collection = sample_report.parent.parent
+    out = tmp_path / "damaged"
+    render(RenderOptions(str(collection), str(out)))
+    binary = "a37943a73234300660ce220a18304548"
+    for data_file in (out / "data" / binary).glob("g*.js"):
+        data_file.unlink()
+    page.goto((out / "binaries" / f"{binary}.html").as_uri())
+    page.click("#files tbody tr.row >> nth=0")
+    expect(page.locator("#viewer .no-source-reason")).to_contain_text("Could not load")
+    page.problems.clear()  # the failed script load is the point of this test

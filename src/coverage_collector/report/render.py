@@ -170,6 +170,7 @@ def _render_binaries(
                 summary.files += sum(f.get("group") is not None for f in page.files)
             bar.advance()
     summary.highlighted = len(highlighter.submitted)
+    summary.problems.extend(p for p in highlighter.problems if p)
 
 
 class Highlighter:
@@ -180,7 +181,8 @@ class Highlighter:
         self.out = options.output
         self.workers = min(options.max_concurrency, len(os.sched_getaffinity(0)))
         self.submitted: set[str] = set()
-        self.futures: list[cf.Future[None]] = []
+        self.futures: list[cf.Future[str]] = []
+        self.problems: list[str] = []
         self.pool: cf.ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Highlighter:
@@ -195,7 +197,7 @@ class Highlighter:
         self.submitted.add(digest)
         job = (self.out, digest, path)
         if self.pool is None:
-            highlight_file(job)
+            self.problems.append(highlight_file(job))
         else:
             self.futures.append(self.pool.submit(highlight_file, job))
 
@@ -206,17 +208,21 @@ class Highlighter:
             if error is None:
                 with Reporter("highlighting sources", len(self.futures), log, unit="files") as bar:
                     for future in cf.as_completed(self.futures):
-                        future.result()
+                        self.problems.append(future.result())
                         bar.advance()
         finally:
             self.pool.shutdown(wait=error is None, cancel_futures=error is not None)
 
 
-def highlight_file(job: tuple[str, str, str]) -> None:
-    """Write one source file highlighted, in chunks of at most CHUNK_BYTES of HTML."""
+def highlight_file(job: tuple[str, str, str]) -> str:
+    """Write one source file highlighted, in chunks of at most CHUNK_BYTES of HTML; return
+    a problem ('' when none)."""
     out, digest, path = job
-    with open(path, "rb") as handle:
-        lines = highlight(handle.read().decode("utf-8", "replace"))
+    try:
+        with open(path, "rb") as handle:
+            lines = highlight(handle.read().decode("utf-8", "replace"))
+    except OSError as exc:
+        return f"{path}: not highlighted ({exc.strerror})"
     chunks: list[list[str]] = [[]]
     size = 0
     for line in lines:
@@ -231,6 +237,7 @@ def highlight_file(job: tuple[str, str, str]) -> None:
         payload = [digest, index, len(chunks), first, chunk]
         _write(os.path.join(out, "data", "src", name), f"ccSource({to_json(payload)});\n")
         first += len(chunk)
+    return ""
 
 
 def _render_binary(

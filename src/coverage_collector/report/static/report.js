@@ -296,6 +296,14 @@ window.ccSource = ([digest, index, count, , lines]) => {
 function loadScript(src) {
   const script = document.createElement("script");
   script.src = src;
+  script.addEventListener("error", () => {
+    const viewer = $("#viewer");
+    if (!viewer) return;
+    const problem = document.createElement("p");
+    problem.className = "no-source-reason";
+    problem.textContent = "Could not load " + src + " (the report is incomplete: render it again).";
+    viewer.append(problem);
+  });
   document.head.append(script);
 }
 
