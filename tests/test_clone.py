@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,37 +13,18 @@ from coverage_collector.cli import main
 from coverage_collector.sources.clone import CloneOptions, CloneSummary, clone_sources
 from coverage_collector.sources.resolve import resolve_sources
 from coverage_collector.sources.urls import RefusedURLError, parse_repo_url
+from sourcefixtures import commit, git
 from test_compile import compile_cluster
 
 MISSING_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
-def git(*args: str, cwd: Path) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-    }
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
-
-
 def make_repo(path: Path, commits: int) -> list[str]:
     """A repository with `commits` commits, each writing VERSION; returns their hashes."""
-    path.mkdir(parents=True)
-    git("init", "-q", "-b", "main", cwd=path)
-    git("config", "uploadpack.allowAnySHA1InWant", "true", cwd=path)  # as GitHub allows
-    shas = []
-    for n in range(commits):
-        (path / "VERSION").write_text(f"{n}\n", encoding="utf-8")
-        (path / "go.mod").write_text(f"module example.com/{path.name}\n", encoding="utf-8")
-        git("add", "-A", cwd=path)
-        git("commit", "-q", "-m", f"commit {n}", cwd=path)
-        shas.append(git("rev-parse", "HEAD", cwd=path))
-    return shas
+    module = f"module example.com/{path.name}\n"
+    return [
+        commit(path, {"VERSION": f"{n}\n", "go.mod": module}, f"commit {n}") for n in range(commits)
+    ]
 
 
 def point_sources(cluster: ClusterCollection, binary: str, url: str, commit: str) -> None:

@@ -15,8 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from coverage_collector import blobs, db
-from coverage_collector.compiler.stats import DEFAULT_EXCLUDES, combine, totals
-from coverage_collector.compiler.store import BinaryModels
+from coverage_collector.compiler.stats import combine, totals
+from coverage_collector.compiler.store import BinaryModels, stored_excludes
 
 LABELS = {
     "owner": ("namespace", "type", "owner", "binary"),
@@ -141,8 +141,7 @@ def namespace_rows(conn: sqlite3.Connection) -> list[Row]:
     ):
         per_binary.setdefault(binary_id, {}).setdefault(ns, []).append(blob)
         reports[ns] = reports.get(ns, 0) + count
-    settings = json.loads(db.get_setting(conn, "signature") or "{}")
-    models = BinaryModels(conn, tuple(settings.get("excludes", DEFAULT_EXCLUDES)), size=1)
+    models = BinaryModels(conn, stored_excludes(conn), size=1)
     numbers: dict[str, list[int]] = {ns: [0, 0, 0] for ns in reports}
     for binary_id, by_namespace in per_binary.items():
         model = models.get(binary_id)

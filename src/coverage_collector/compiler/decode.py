@@ -20,7 +20,7 @@ from coverage_collector import blobs
 from coverage_collector.collection import EntryMetadata, read_json_object
 from coverage_collector.compiler import stats
 from coverage_collector.covdata.accumulate import PodAccumulator
-from coverage_collector.covdata.counters import read_counters
+from coverage_collector.covdata.counters import decode_counters
 from coverage_collector.covdata.fastmerge import IrregularInputError, sum_files
 from coverage_collector.covdata.meta import decode_meta
 from coverage_collector.covdata.model import BoolArray, CounterMode, MetaFile
@@ -161,18 +161,17 @@ def _decode_pod(task: DecodeTask, pod: Pod, result: DecodedEntry) -> None:
         raise CovDataError(
             f"{os.path.basename(pod.meta_path)} holds the meta-data of {meta.hash_hex}"
         )
-    paths = []
+    files: dict[str, bytes] = {}
     for ref in pod.counter_files:
-        data = read_input(ref.path, "counter data file")
+        data = files[ref.path] = read_input(ref.path, "counter data file")
         name = os.path.basename(ref.path)
         digest.update(f"\0{name}\0{len(data)}\0".encode(errors="surrogateescape"))
         digest.update(data)
         match = COUNTER_NAME.match(name)
         nanos = int(match.group(3)) if match else 0
         result.instances.append(InstanceFile(name, ref.pid, nanos, len(data)))
-        paths.append(ref.path)
     result.input_hash = digest.hexdigest()
-    counts = _sum_counters(meta, paths, result)
+    counts = _sum_counters(meta, files, result)
     if meta.mode == CounterMode.SET:
         counts = (counts != 0).astype(np.uint64)
     numbers = stats.totals(meta, counts, app)
@@ -204,10 +203,11 @@ def _meta(data: bytes, digest: bytes, path: str, excludes: tuple[str, ...]) -> _
     return cached
 
 
-def _sum_counters(meta: MetaFile, paths: list[str], result: DecodedEntry) -> np.ndarray:
-    """Return the 64-bit sums of the counter files; broken files are reported and skipped."""
+def _sum_counters(meta: MetaFile, files: dict[str, bytes], result: DecodedEntry) -> np.ndarray:
+    """Return the 64-bit sums of the counter files (path -> bytes, read once for the input
+    hash and the merge); broken files are reported and skipped."""
     try:
-        totals, _, _ = sum_files(meta, paths)
+        totals, _, _ = sum_files(meta, list(files), list(files.values()))
         return totals
     except (IrregularInputError, CovDataError):
         pass
@@ -215,10 +215,10 @@ def _sum_counters(meta: MetaFile, paths: list[str], result: DecodedEntry) -> np.
     while True:
         accumulator = PodAccumulator(meta, meta.mode, result.problems.append)
         try:
-            for path in paths:
+            for path, data in files.items():
                 if path not in skipped:
                     current = path
-                    accumulator.add(read_counters(path))
+                    accumulator.add(decode_counters(data, path))
         except CovDataError as exc:
             skipped.add(current)
             name = os.path.basename(current)

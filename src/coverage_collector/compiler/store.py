@@ -12,7 +12,7 @@ import numpy as np
 
 from coverage_collector import blobs, db
 from coverage_collector.compiler import stats
-from coverage_collector.compiler.decode import DecodedEntry
+from coverage_collector.compiler.decode import SOURCE_FIELDS, DecodedEntry
 from coverage_collector.compiler.grouping import (
     Group,
     OwnerIdentity,
@@ -20,6 +20,7 @@ from coverage_collector.compiler.grouping import (
     program_name,
     source_key,
 )
+from coverage_collector.compiler.stats import DEFAULT_EXCLUDES
 from coverage_collector.covdata.meta import decode_meta
 from coverage_collector.covdata.model import BoolArray, MetaFile
 
@@ -100,7 +101,7 @@ def write_report(conn: sqlite3.Connection, entry: DecodedEntry) -> None:
                     entry.binary.meta_hash if entry.binary else "",
                 ),
             ),
-            **{key: entry.sources.get(key, "") for key in _SOURCE_COLUMNS},
+            **{key: entry.sources.get(key, "") for key in SOURCE_FIELDS},
             "instances": len(entry.instances),
             "counts_blob": None if entry.failed else entry.counts_blob,
             "statements": entry.statements,
@@ -128,9 +129,6 @@ def write_report(conn: sqlite3.Connection, entry: DecodedEntry) -> None:
             "INSERT INTO errors (stage, item, message) VALUES (?, ?, ?)",
             [(STAGE, entry.name, problem) for problem in entry.problems],
         )
-
-
-_SOURCE_COLUMNS = ("source_url", "source_commit", "software_group", "software_key")
 
 
 def _ensure_binary(conn: sqlite3.Connection, entry: DecodedEntry) -> int:
@@ -202,6 +200,14 @@ class BinaryModel:
     meta: MetaFile
     app: BoolArray
     files: stats.FileTable
+
+
+def stored_excludes(conn: sqlite3.Connection) -> tuple[str, ...]:
+    """The `--exclude-file` globs the database was compiled with."""
+    stored = db.get_setting(conn, "signature")
+    return (
+        tuple(json.loads(stored).get("excludes", DEFAULT_EXCLUDES)) if stored else DEFAULT_EXCLUDES
+    )
 
 
 class BinaryModels:

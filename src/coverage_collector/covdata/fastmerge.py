@@ -88,10 +88,11 @@ def merge_files(
 
 
 def sum_files(
-    meta: MetaFile, paths: Sequence[str]
+    meta: MetaFile, paths: Sequence[str], contents: Sequence[bytes] | None = None
 ) -> tuple[np.ndarray, np.ndarray, list[dict[str, str]]]:
     """Return the exact 64-bit sums of the counter files `paths` of binary `meta`, the
-    functions that had records, and each file's args.
+    functions that had records, and each file's args. `contents`, when the caller has
+    read the files already, are their bytes (in `paths` order).
 
     Batches run on two threads: numpy releases the GIL for the heavy work.
     Raises `IrregularInputError` when a file is irregular, CovDataError for a broken file.
@@ -102,17 +103,20 @@ def sum_files(
     args: list[dict[str, str]] = []
     scratch = threading.local()
 
-    def merge_batch(batch_paths: list[str]) -> tuple[np.ndarray, IntArray, list[dict[str, str]]]:
+    def merge_batch(
+        batch_files: list[tuple[str, bytes | None]],
+    ) -> tuple[np.ndarray, IntArray, list[dict[str, str]]]:
         if not hasattr(scratch, "space"):
             scratch.space = _Scratch()
-        batch = _read_batch(batch_paths)
+        batch = _read_batch(batch_files)
         starts = _walk(batch)
         funcs = _check_records(meta, batch.values, starts)
         partial = np.zeros(meta.n_units, dtype=np.uint64)
         _scatter(meta, batch, starts, funcs, partial, scratch.space)
         return partial, funcs, [h.args for h in batch.headers]
 
-    batches = list(_split(paths))
+    given: Sequence[bytes | None] = [None] * len(paths) if contents is None else contents
+    batches = list(_split(list(zip(paths, given, strict=True))))
     with ThreadPoolExecutor(max_workers=max(1, min(THREADS, len(batches)))) as pool:
         # one batch (a typical cluster entry) runs here: starting a thread costs more
         merged = map(merge_batch, batches) if len(batches) < 2 else pool.map(merge_batch, batches)
@@ -138,14 +142,17 @@ def _reuse_freed_memory() -> None:
     mallopt(m_trim_threshold, 256 << 20)
 
 
-def _split(paths: Sequence[str]) -> Iterator[list[str]]:
-    """Yield groups of `paths` holding about `BATCH_BYTES` each."""
-    group: list[str] = []
+def _split(files: list[tuple[str, bytes | None]]) -> Iterator[list[tuple[str, bytes | None]]]:
+    """Yield groups of `files` ((path, bytes if already read)) of about `BATCH_BYTES` each."""
+    group: list[tuple[str, bytes | None]] = []
     size = 0
-    for path in paths:
-        with contextlib.suppress(OSError):  # reading it will report the problem
-            size += os.stat(path).st_size
-        group.append(path)
+    for path, data in files:
+        if data is not None:
+            size += len(data)
+        else:
+            with contextlib.suppress(OSError):  # reading it will report the problem
+                size += os.stat(path).st_size
+        group.append((path, data))
         if size >= BATCH_BYTES:
             yield group
             group, size = [], 0
@@ -153,11 +160,11 @@ def _split(paths: Sequence[str]) -> Iterator[list[str]]:
         yield group
 
 
-def _read_batch(paths: list[str]) -> _Batch:
-    """Read and check `paths`; return their record sections decoded."""
+def _read_batch(batch_files: list[tuple[str, bytes | None]]) -> _Batch:
+    """Read (unless already read) and check the files; return their record sections decoded."""
     files = []
-    for path in paths:
-        data = read_input(path, "counter data file")
+    for path, given in batch_files:
+        data = read_input(path, "counter data file") if given is None else given
         header = parse_header(data, path)
         if header.flavor != FLAVOR_ULEB or data[-1] >= 0x80 or header.n_entries > len(data):
             raise IrregularInputError

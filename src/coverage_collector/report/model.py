@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from coverage_collector import blobs
-from coverage_collector.compiler.stats import DEFAULT_EXCLUDES
 from coverage_collector.compiler.store import BinaryModels
 from coverage_collector.summary import namespace_rows
 
@@ -166,12 +165,11 @@ def load_index(conn: sqlite3.Connection, collection: str) -> IndexData:
 
 @dataclass
 class BinaryPage:
-    """One binary's report: its owners, files and functions."""
+    """One binary's report: its owners and files."""
 
     binary: dict[str, Any]
     owners: list[dict[str, Any]]
     files: list[dict[str, Any]]
-    functions: list[dict[str, Any]]
 
 
 def load_binary(conn: sqlite3.Connection, binary_id: int, index: IndexData) -> BinaryPage:
@@ -196,24 +194,21 @@ def load_binary(conn: sqlite3.Connection, binary_id: int, index: IndexData) -> B
             (binary_id,),
         )
     ]
-    functions = [
-        {
-            "name": name,
-            "file": fid,
-            "line": line,
-            "statements": total,
-            "covered": covered,
-            "percent": percent(covered, total),
-            "executions": executions,
-        }
-        for name, fid, line, total, covered, executions in conn.execute(
+    return BinaryPage(binary, owners, files)
+
+
+def load_functions(conn: sqlite3.Connection, binary_id: int) -> list[list[Any]]:
+    """The binary's named functions as [name, file id, line, statements, covered, executions]:
+    read only when its page is written (an unchanged binary never needs them)."""
+    return [
+        list(row)
+        for row in conn.execute(
             "SELECT name, file_id, start_line, statements, covered, executions "
-            "FROM binary_functions WHERE binary_id = ? AND literal = 0 ORDER BY file_id, "
-            "start_line",
+            "FROM binary_functions WHERE binary_id = ? AND literal = 0 "
+            "ORDER BY file_id, start_line",
             (binary_id,),
         )
     ]
-    return BinaryPage(binary, owners, files, functions)
 
 
 def file_blocks(models: BinaryModels, conn: sqlite3.Connection, binary_id: int):  # type: ignore[no-untyped-def]
@@ -239,8 +234,3 @@ def file_blocks(models: BinaryModels, conn: sqlite3.Connection, binary_id: int):
                 counts[units],
             )
     return by_file
-
-
-def excludes_of(conn: sqlite3.Connection) -> tuple[str, ...]:
-    row = conn.execute("SELECT value FROM settings WHERE key = 'signature'").fetchone()
-    return tuple(json.loads(row[0]).get("excludes", DEFAULT_EXCLUDES)) if row else DEFAULT_EXCLUDES

@@ -30,14 +30,14 @@ from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 
 from coverage_collector import __version__, db, logs
-from coverage_collector.compiler.store import BinaryModels
+from coverage_collector.compiler.store import BinaryModels, stored_excludes
 from coverage_collector.progress import Reporter
 from coverage_collector.report.annotate import Blocks, coverage_spans, highlight, line_counts
 from coverage_collector.report.manifest import Manifest, input_key
 from coverage_collector.report.model import (
-    excludes_of,
     file_blocks,
     load_binary,
+    load_functions,
     load_index,
 )
 
@@ -148,7 +148,7 @@ def _render_binaries(
     summary: RenderSummary,
 ) -> None:
     """Render every binary whose inputs changed since the previous render."""
-    models = BinaryModels(conn, excludes_of(conn), size=1)
+    models = BinaryModels(conn, stored_excludes(conn), size=1)
     with (
         Highlighter(options) as highlighter,
         Reporter("rendering binaries", len(index.binaries), log, unit="binaries") as bar,
@@ -299,10 +299,7 @@ def _render_binary(
         group_size += len(spans)
     flush()
     # functions load on demand, like sources: the page itself stays small
-    functions = [
-        [f["name"], f["file"], f["line"], f["statements"], f["covered"], f["executions"]]
-        for f in page.functions
-    ]
+    functions = load_functions(conn, page.binary["id"])
     _write(os.path.join(data_dir, "functions.js"), f"ccFunctions({to_json(functions)});\n")
     _write(
         os.path.join(out, "binaries", f"{meta_hash}.html"),

@@ -96,11 +96,8 @@ class Resolver:
         """Resolve `files` ((file id, covmeta path)) of a binary built from the checkouts
         `own` (its recorded sources) and known by `names`."""
         own_paths = {c.path for c in own}
-        named = [
-            c
-            for c in self.index.checkouts
-            if c.name and c.name.lower() in {n.lower() for n in names if n}
-        ]
+        wanted = {n.lower() for n in names if n}  # never an empty name
+        named = [c for c in self.index.checkouts if c.name.lower() in wanted]
         result = BinarySources(binary_id)
         for file_id, path in files:
             result.files.append(self._file(file_id, path, own, own_paths, named))
