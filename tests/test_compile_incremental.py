@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import shutil
@@ -188,3 +189,15 @@ def test_decode_worker_reuses_identical_meta(cluster: ClusterCollection) -> None
     decode_module._meta_cache.clear()
     compile_collection(CompileOptions(str(cluster.root), max_concurrency=1))
     assert len(decode_module._meta_cache) == len(cluster.meta_hash)
+
+
+def test_update_by_owner_uses_the_explicit_owner(cluster: ClusterCollection) -> None:
+    # An owner recorded by the producer is the one `--update owner=` matches, as in grouping.
+    entry = next(e for e in ENTRIES if e.pod == "kv-store-0")
+    path = cluster.entry_dir(entry.name) / "metadata.json"
+    metadata = json.loads(path.read_text(encoding="utf-8"))
+    metadata.update(owner_kind="Deployment", owner_name="kv-migrator")
+    path.write_text(json.dumps(metadata), encoding="utf-8")
+    compile_cluster(cluster)
+    summary = compile_cluster(cluster, "owner=kv-migrator")
+    assert (summary.decoded, summary.owners_updated) == (1, 1)

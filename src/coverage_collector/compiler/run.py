@@ -202,7 +202,14 @@ def _forced(old: store.StoredReport, options: CompileOptions, nodes: set[str]) -
     if not options.update.active:
         return False
     view = old.view
-    owner = owner_of(pod=view["pod"], binary=view["binary"], host_process=old.is_host, nodes=nodes)
+    owner = owner_of(
+        pod=view["pod"],
+        binary=view["binary"],
+        host_process=old.is_host,
+        nodes=nodes,
+        explicit_kind=view["explicit_kind"],
+        explicit_name=view["explicit_name"],
+    )
     return options.update.matches({**view, "owner": owner.name})
 
 

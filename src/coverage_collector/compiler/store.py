@@ -42,7 +42,8 @@ def stored_reports(conn: sqlite3.Connection) -> dict[str, StoredReport]:
     """Return the reports already compiled, by entry name."""
     rows = conn.execute(
         "SELECT id, dir_name, stat_sig, input_hash, namespace, hostname, container_name, "
-        "image, binary_name, pod_name, is_host FROM reports"
+        "image, binary_name, pod_name, is_host, explicit_owner_kind, explicit_owner_name "
+        "FROM reports"
     )
     return {
         name: StoredReport(
@@ -57,9 +58,25 @@ def stored_reports(conn: sqlite3.Connection) -> dict[str, StoredReport]:
                 "image": image,
                 "binary": binary or container,
                 "pod": pod,
+                "explicit_kind": kind,
+                "explicit_name": owner,
             },
         )
-        for rid, name, sig, input_hash, ns, host, container, image, binary, pod, is_host in rows
+        for (
+            rid,
+            name,
+            sig,
+            input_hash,
+            ns,
+            host,
+            container,
+            image,
+            binary,
+            pod,
+            is_host,
+            kind,
+            owner,
+        ) in rows
     }
 
 
