@@ -410,3 +410,16 @@ def test_a_missing_data_file_is_reported_in_the_viewer(
     page.click("#files tbody tr.row >> nth=0")
     expect(page.locator("#viewer .no-source-reason")).to_contain_text("Could not load")
     page.problems.clear()  # the failed script load is the point of this test
+
+
+def test_owners_with_entry_problems_are_flagged(
+    page: Any, cluster: ClusterCollection, tmp_path: Path
+) -> None:
+    entry = next(e for e in cluster.entries.values() if e.pod == "kv-store-1")
+    (cluster.entry_dir(entry.name) / "info.json").write_text("{broken", encoding="utf-8")
+    compile_cluster(cluster)
+    page.goto(Path(render(RenderOptions(str(cluster.root), str(tmp_path / "r"))).index).as_uri())
+    flagged = page.eval_on_selector_all(
+        "#owners tr.has-errors", "rows => rows.map(r => r.cells[2].innerText)"
+    )
+    assert len(flagged) == 1 and flagged[0].startswith("kv-store") and "1 errors" in flagged[0]

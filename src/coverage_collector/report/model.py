@@ -88,8 +88,11 @@ def load_index(conn: sqlite3.Connection, collection: str) -> IndexData:
             "page": f"binaries/{meta_hash}.html",
         }
         data.unresolved += confidence == "none"
-    errors_by_entry = dict(
-        conn.execute("SELECT item, count(*) FROM errors WHERE stage = 'compile' GROUP BY item")
+    errors_by_owner = dict(
+        conn.execute(
+            "SELECT x.owner_id, count(*) FROM owner_reports x JOIN reports r ON r.id = x.report_id "
+            "JOIN errors e ON e.stage = 'compile' AND e.item = r.dir_name GROUP BY x.owner_id"
+        )
     )
     for row in conn.execute(
         "SELECT o.id, o.namespace, o.owner_type, o.owner_name, o.binary_name, o.binary_id, "
@@ -116,14 +119,6 @@ def load_index(conn: sqlite3.Connection, collection: str) -> IndexData:
             first_seen,
             last_seen,
         ) = row
-        members = [
-            m
-            for (m,) in conn.execute(
-                "SELECT r.dir_name FROM owner_reports x JOIN reports r ON r.id = x.report_id "
-                "WHERE x.owner_id = ?",
-                (oid,),
-            )
-        ]
         data.owners.append(
             {
                 "id": oid,
@@ -144,7 +139,7 @@ def load_index(conn: sqlite3.Connection, collection: str) -> IndexData:
                 "percent": percent(covered, total),
                 "firstSeen": first_seen,
                 "lastSeen": last_seen,
-                "errors": sum(errors_by_entry.get(m, 0) for m in members),
+                "errors": errors_by_owner.get(oid, 0),
                 "testNamespace": ns.startswith(HIDDEN_NAMESPACE_PREFIXES),
                 "testBinary": binary in HIDDEN_BINARIES,
             }
