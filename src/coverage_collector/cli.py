@@ -275,11 +275,80 @@ def render_command(
 
 @cli.group()
 @click.option("--project", required=True, help="GCP project ID.")
-@click.option("--dataset", required=True, help="BigQuery dataset name.")
+@click.option("--dataset", required=True, help="BigQuery dataset name (created when missing).")
+@click.option("--location", default=None, help="Dataset location, e.g. US or europe-west1.")
+@click.option(
+    "--api-endpoint",
+    default=None,
+    metavar="URL",
+    help="BigQuery API endpoint: an emulator or a private endpoint.",
+)
 @click.pass_context
-def bigquery(ctx: click.Context, project: str, dataset: str) -> None:
-    """Persist compiled collections into BigQuery for cross-collection analysis."""
-    ctx.obj = {"project": project, "dataset": dataset}
+def bigquery(
+    ctx: click.Context, project: str, dataset: str, location: str | None, api_endpoint: str | None
+) -> None:
+    """Persist compiled collections into BigQuery for cross-collection analysis.
+
+    Credentials: Google Application Default Credentials (`gcloud auth application-default
+    login` or GOOGLE_APPLICATION_CREDENTIALS)."""
+    from coverage_collector.bigquery.load import Target
+
+    ctx.obj = Target(project, dataset, location, api_endpoint)
+
+
+@bigquery.command("ingest")
+@collection_options
+@click.option(
+    "--collection-id",
+    default=None,
+    help="The collection's id in BigQuery (default: the collection directory's name).",
+)
+@click.option(
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    metavar="GLOB",
+    help="Only owners in matching namespaces (repeatable, OR-ed; host processes: `host`).",
+)
+@click.option(
+    "--owner",
+    "owners",
+    multiple=True,
+    metavar="GLOB",
+    help="Only owners with matching names (repeatable, OR-ed; AND-ed with --namespace).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the rows and bytes per table; no credentials needed."
+)
+@click.pass_obj
+def ingest_command(
+    target: Any,
+    collection: str,
+    max_concurrency: int,
+    collection_id: str | None,
+    namespaces: tuple[str, ...],
+    owners: tuple[str, ...],
+    dry_run: bool,
+) -> None:
+    """Load a compiled collection into BigQuery with batch load jobs, replacing any previous
+    copy of the same collection in one transaction.
+
+    Tables: coverage_data and coverage_generators (the prior tool's), and coverage_files,
+    coverage_functions, coverage_owners and coverage_collections for cheap queries."""
+    from coverage_collector.bigquery.ingest import IngestOptions, ingest
+    from coverage_collector.selection import OwnerSelection
+
+    del max_concurrency
+    summary = ingest(
+        IngestOptions(
+            collection, target, collection_id, OwnerSelection.of(namespaces, owners), dry_run
+        )
+    )
+    if dry_run:
+        click.echo("\n".join(summary.lines()))
+    else:
+        for line in summary.lines():
+            log.info("%s", line)
 
 
 @cli.command(

@@ -7,6 +7,7 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -252,6 +253,12 @@ class BinaryModels:
         return model
 
 
+def binary_counts(conn: sqlite3.Connection, binary_id: int) -> np.ndarray:
+    """The binary's merged counters (every owner's), per unit."""
+    (blob,) = conn.execute("SELECT counts_blob FROM binaries WHERE id = ?", (binary_id,)).fetchone()
+    return blobs.unpack_counts(blob)
+
+
 @dataclass(frozen=True)
 class GroupResult:
     counts: np.ndarray
@@ -369,9 +376,6 @@ def write_binary(
     """Store a binary's merged counters and its per-file and per-function numbers."""
     names = [r.program for r in group.members]
     name = max(sorted(set(names)), key=names.count)
-    meta = model.meta
-    fn = result.functions
-    file_ids = model.files.string_to_file[meta.func_file[fn.func_ids]].tolist()
     with db.transaction(conn):
         conn.execute(
             "UPDATE binaries SET name = ?, counts_blob = ?, statements = ?, covered = ?, "
@@ -403,34 +407,41 @@ def write_binary(
                 )
             ],
         )
-        packages = [p.path for p in meta.packages]
         conn.executemany(
             "INSERT INTO binary_functions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    group.binary_id,
-                    func,
-                    file_id,
-                    packages[int(meta.func_pkg[func])],
-                    meta.strings[int(meta.func_name[func])],
-                    int(meta.func_lit[func]),
-                    int(meta.start_line[meta.func_units[func]]) if units else 0,
-                    units,
-                    total,
-                    covered,
-                    executions,
-                )
-                for func, file_id, units, total, covered, executions in zip(
-                    fn.func_ids.tolist(),
-                    file_ids,
-                    np.diff(meta.func_units)[fn.func_ids].tolist(),
-                    fn.statements.tolist(),
-                    fn.covered.tolist(),
-                    fn.executions.tolist(),
-                    strict=True,
-                )
-            ],
+            [(group.binary_id, *row) for row in function_rows(model, result.functions)],
         )
+
+
+def function_rows(model: BinaryModel, fn: stats.FunctionStats) -> list[tuple[Any, ...]]:
+    """Per function of `fn`: (function id, file id, package, name, is literal, start line,
+    units, statements, covered, executions)."""
+    meta = model.meta
+    packages = [p.path for p in meta.packages]
+    file_ids = model.files.string_to_file[meta.func_file[fn.func_ids]].tolist()
+    return [
+        (
+            func,
+            file_id,
+            packages[int(meta.func_pkg[func])],
+            meta.strings[int(meta.func_name[func])],
+            int(meta.func_lit[func]),
+            int(meta.start_line[meta.func_units[func]]) if units else 0,
+            units,
+            total,
+            covered,
+            executions,
+        )
+        for func, file_id, units, total, covered, executions in zip(
+            fn.func_ids.tolist(),
+            file_ids,
+            np.diff(meta.func_units)[fn.func_ids].tolist(),
+            fn.statements.tolist(),
+            fn.covered.tolist(),
+            fn.executions.tolist(),
+            strict=True,
+        )
+    ]
 
 
 def delete_stale(conn: sqlite3.Connection, table: str, key: str, keep: Iterable[object]) -> int:

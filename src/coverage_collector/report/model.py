@@ -8,10 +8,6 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from coverage_collector import blobs
-from coverage_collector.compiler.store import BinaryModels
 from coverage_collector.summary import namespace_rows
 
 HIDDEN_NAMESPACE_PREFIXES = ("e2e-", "openshift-must-gather-")
@@ -204,28 +200,3 @@ def load_functions(conn: sqlite3.Connection, binary_id: int) -> list[list[Any]]:
             (binary_id,),
         )
     ]
-
-
-def file_blocks(models: BinaryModels, conn: sqlite3.Connection, binary_id: int):  # type: ignore[no-untyped-def]
-    """Per file path of the binary: its units' positions and merged counts."""
-    model = models.get(binary_id)
-    (blob,) = conn.execute("SELECT counts_blob FROM binaries WHERE id = ?", (binary_id,)).fetchone()
-    counts = blobs.unpack_counts(blob)
-    meta = model.meta
-    file_of_unit = meta.func_file[meta.unit_func]
-    order = np.argsort(file_of_unit, kind="stable")
-    ordered = file_of_unit[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else order
-    by_file: dict[str, tuple[Any, ...]] = {}
-    for start, end in zip(starts.tolist(), [*starts[1:].tolist(), len(order)], strict=True):
-        units = order[start:end]
-        units = units[model.app[units]]
-        if len(units):
-            by_file[meta.strings[int(ordered[start])]] = (
-                meta.start_line[units],
-                meta.start_col[units],
-                meta.end_line[units],
-                meta.end_col[units],
-                counts[units],
-            )
-    return by_file

@@ -30,16 +30,12 @@ from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 
 from coverage_collector import __version__, db, logs
-from coverage_collector.compiler.store import BinaryModels, stored_excludes
+from coverage_collector.compiler.stats import blocks_by_file
+from coverage_collector.compiler.store import BinaryModels, binary_counts, stored_excludes
 from coverage_collector.progress import Reporter
 from coverage_collector.report.annotate import Blocks, coverage_spans, highlight, line_counts
 from coverage_collector.report.manifest import Manifest, input_key
-from coverage_collector.report.model import (
-    file_blocks,
-    load_binary,
-    load_functions,
-    load_index,
-)
+from coverage_collector.report.model import load_binary, load_functions, load_index
 
 HTML_DIR = "html"
 GROUP_FILES = 32
@@ -255,7 +251,8 @@ def _render_binary(
     meta_hash = page.binary["hash"]
     data_dir = os.path.join(out, "data", meta_hash)
     os.makedirs(data_dir, exist_ok=True)
-    blocks = file_blocks(models, conn, page.binary["id"])
+    model = models.get(page.binary["id"])
+    blocks = blocks_by_file(model.meta, model.app, binary_counts(conn, page.binary["id"]))
     written: set[str] = set()
     group: list[dict[str, Any]] = []
     group_size = 0

@@ -1,0 +1,1 @@
+"""BigQuery ingest: batch load jobs, one atomic replace per collection."""
