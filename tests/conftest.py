@@ -129,3 +129,22 @@ def resolved_collection(
     assert clone_sources(options).ok
     resolve_sources(str(collection))
     return collection, built
+
+
+# --------------------------------------------------------------------------------------------
+# BigQuery (the local-bigquery emulator in its own Python 3.13 venv; see tests/bqfixtures.py)
+
+from bqfixtures import BigQueryEmulator, unavailable_reason  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def bigquery_emulator() -> Iterator[BigQueryEmulator]:
+    """A local-bigquery server process for the session; skip (fail when required) if missing."""
+    reason = unavailable_reason()
+    if reason is not None:
+        skip_or_fail(reason)
+    server = BigQueryEmulator()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -10,9 +10,11 @@ A collection is replaced in two steps so that a failure never leaves half of it:
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -76,7 +78,8 @@ def make_client(target: Target) -> bigquery.Client:
             hint="pip install 'coverage-collector[bigquery]'",
         ) from None
     try:
-        credentials, _ = google.auth.default(scopes=SCOPES)
+        with _quiet("google.auth"):  # its metadata-server retries are not the user's business
+            credentials, _ = google.auth.default(scopes=SCOPES)
     except DefaultCredentialsError:
         if not target.api_endpoint:
             raise CollectorError(
@@ -95,6 +98,17 @@ def make_client(target: Target) -> bigquery.Client:
         location=target.location,
         client_options=options,
     )
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def schema_fields(columns: Iterable[Column]) -> list[bigquery.SchemaField]:
