@@ -338,11 +338,9 @@ def ingest_command(
     from coverage_collector.bigquery.ingest import IngestOptions, ingest
     from coverage_collector.selection import OwnerSelection
 
-    del max_concurrency
+    selection = OwnerSelection.of(namespaces, owners)
     summary = ingest(
-        IngestOptions(
-            collection, target, collection_id, OwnerSelection.of(namespaces, owners), dry_run
-        )
+        IngestOptions(collection, target, collection_id, selection, dry_run, max_concurrency)
     )
     if dry_run:
         click.echo("\n".join(summary.lines()))

@@ -25,6 +25,8 @@ class IngestOptions:
     collection_id: str | None = None
     selection: OwnerSelection = field(default_factory=OwnerSelection)
     dry_run: bool = False
+    max_concurrency: int = 3
+    """Load jobs running at once."""
 
     @property
     def resolved_collection_id(self) -> str:
@@ -97,7 +99,7 @@ def ingest(options: IngestOptions) -> IngestSummary:
     build = BuildOptions(options.collection, collection_id, options.selection, datetime.now(UTC))
     loader = None
     if not options.dry_run:  # fail on credentials before the long part
-        loader = Loader(options.target, make_client(options.target))
+        loader = Loader(options.target, make_client(options.target), options.max_concurrency)
     with tempfile.TemporaryDirectory(prefix="cc-bigquery-") as work:
         started = time.monotonic()
         try:

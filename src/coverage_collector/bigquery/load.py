@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 log = logs.get_logger(__name__)
 STAGING_PREFIX = "_cc_staging_"
 STAGING_LIFETIME = timedelta(days=1)
-LOAD_THREADS = 3
 SCOPES = ("https://www.googleapis.com/auth/bigquery",)
 _PROJECT = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:-]{0,127}\Z")
 _DATASET = re.compile(r"[A-Za-z0-9_]{1,1024}\Z")
@@ -148,9 +147,10 @@ def _call(what: str, action: Callable[[], Any]) -> Any:
 class Loader:
     """Creates what is missing, loads staged rows and swaps them in for one collection."""
 
-    def __init__(self, target: Target, client: bigquery.Client) -> None:
+    def __init__(self, target: Target, client: bigquery.Client, concurrency: int = 3) -> None:
         self.target = target
         self.client = client
+        self.concurrency = concurrency
         self.token = secrets.token_hex(4)
         self.load_jobs = 0
 
@@ -205,7 +205,7 @@ class Loader:
         todo = [o for o in outputs if o.rows]
         staged: dict[str, str] = {}
         try:
-            with ThreadPoolExecutor(LOAD_THREADS) as pool:
+            with ThreadPoolExecutor(self.concurrency) as pool:
                 for output, staging in zip(todo, pool.map(self._load, todo), strict=True):
                     staged[output.spec.name] = staging
         except BaseException:
