@@ -109,14 +109,15 @@ def counts(emulator: BigQueryEmulator, dataset: str) -> dict[str, int]:
 def dry_run_rows(
     capsys: pytest.CaptureFixture[str], collection: Path, *args: str
 ) -> dict[str, int]:
+    """Run `ingest --dry-run`; return its rows per table (checking every table has bytes)."""
     argv = ["bigquery", "--project", PROJECT, "--dataset", "unused", "ingest"]
     assert main([*argv, "--collection", str(collection), "--dry-run", *args]) == 0
-    out = capsys.readouterr().out
-    return {
-        line.split()[0]: int(line.split()[1].replace(",", ""))
-        for line in out.splitlines()
-        if line.startswith("coverage_")
-    }
+    tables = [line.split() for line in capsys.readouterr().out.splitlines()]
+    tables = [t for t in tables if t[0].startswith("coverage_")]
+    for _, _, upload, upload_unit, stored, stored_unit in tables:
+        assert float(upload) > 0 and float(stored) > 0 and upload_unit in ("B", "kB", "MB")
+        assert stored_unit in ("B", "kB", "MB")
+    return {t[0]: int(t[1].replace(",", "")) for t in tables}
 
 
 # --------------------------------------------------------------------------------------------
@@ -462,16 +463,16 @@ def test_failed_load_or_replace_leaves_previous_copy(
     )
 
     # a malformed row (a REQUIRED column missing): BigQuery's error, naming the table
-    original = TableBuilder._collection
+    original = TableBuilder._owners
 
     def malformed(self: TableBuilder, *args: Any) -> None:
         original(self, *args)
-        self.outputs["coverage_collections"].write([{"collection_id": "x", "entries": 1}])
+        self.outputs["coverage_owners"].write([{"collection_id": "x", "reports": 1}])
 
-    monkeypatch.setattr(TableBuilder, "_collection", malformed)
+    monkeypatch.setattr(TableBuilder, "_owners", malformed)
     assert ingest(bigquery_emulator, dataset, sample_collection) == 1
     err = capsys.readouterr().err
-    assert "BigQuery: loading coverage_collections failed:" in err
+    assert "BigQuery: loading coverage_owners failed:" in err
     assert "Traceback" not in err
     assert counts(bigquery_emulator, dataset) == before
     monkeypatch.undo()

@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from coverage_collector import db, logs
 from coverage_collector.bigquery import schema
 from coverage_collector.bigquery.load import Loader, Target, make_client
-from coverage_collector.bigquery.rows import BuildOptions, TableOutput, build_tables
-from coverage_collector.exceptions import UsageError
+from coverage_collector.bigquery.outputs import TableOutput
+from coverage_collector.bigquery.rows import BuildOptions, build_tables
+from coverage_collector.exceptions import CollectorError, UsageError
 from coverage_collector.selection import OwnerSelection
 
 log = logs.get_logger(__name__)
@@ -94,6 +95,12 @@ def ingest(options: IngestOptions) -> IngestSummary:
     collection_id = options.resolved_collection_id
     if not collection_id.strip():
         raise UsageError("The collection id is empty", hint="pass --collection-id")
+    try:
+        import pyarrow  # noqa: F401 - the line table is written as Parquet
+    except ImportError:
+        raise CollectorError(
+            "pyarrow is not installed", hint="pip install 'coverage-collector[bigquery]'"
+        ) from None
     conn = db.connect_readonly(options.collection)
     summary = IngestSummary(collection_id, options.dry_run)
     build = BuildOptions(options.collection, collection_id, options.selection, datetime.now(UTC))
@@ -103,7 +110,7 @@ def ingest(options: IngestOptions) -> IngestSummary:
     with tempfile.TemporaryDirectory(prefix="cc-bigquery-") as work:
         started = time.monotonic()
         try:
-            result = build_tables(conn, build, None if options.dry_run else work)
+            result = build_tables(conn, build, work)
         finally:
             conn.close()
         summary.tables = list(result.outputs.values())

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from coverage_collector import logs
-from coverage_collector.bigquery.rows import TableOutput
+from coverage_collector.bigquery.outputs import TableOutput
 from coverage_collector.bigquery.schema import Column, TableSpec
 from coverage_collector.exceptions import CollectorError, UsageError
 
@@ -225,13 +225,12 @@ class Loader:
         table.expires = datetime.now(UTC) + STAGING_LIFETIME
         _call(f"creating staging table for {spec.name}", lambda: self.client.create_table(table))
         config = bigquery.LoadJobConfig(
-            source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
+            source_format=output.source_format,
             schema=schema_fields(spec.columns),
             write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
             max_bad_records=0,
             ignore_unknown_values=False,
         )
-        assert output.path is not None
         log.info(
             "loading %s: %s rows (%.1f MB)",
             spec.name,
@@ -240,7 +239,7 @@ class Loader:
         )
 
         def load() -> Any:
-            with open(output.path, "rb") as handle:  # type: ignore[arg-type]
+            with open(output.path, "rb") as handle:
                 job = self.client.load_table_from_file(
                     handle, staging_id, job_config=config, size=output.upload_bytes
                 )

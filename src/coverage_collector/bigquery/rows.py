@@ -8,21 +8,19 @@ so with no filter they are exactly the binary's numbers in the database and the 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from coverage_collector import __version__, blobs, logs
 from coverage_collector.bigquery import schema
-from coverage_collector.bigquery.schema import Column, TableSpec
+from coverage_collector.bigquery.outputs import ParquetOutput, TableOutput, is_flat
 from coverage_collector.compiler import stats
 from coverage_collector.compiler.store import (
     BinaryModel,
@@ -38,76 +36,19 @@ from coverage_collector.selection import OwnerSelection
 
 log = logs.get_logger(__name__)
 INT64_MAX = np.iinfo(np.int64).max
-_encode = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
-"""JSON string literal of a str, in C: the line table's hot path."""
 
 
-def timestamp(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _from_ns(ns: int) -> str:
+def _from_ns(ns: int) -> datetime:
     seconds, rest = divmod(ns, 1_000_000_000)
-    when = datetime.fromtimestamp(seconds, UTC) + timedelta(microseconds=rest // 1000)
-    return timestamp(when)
+    return datetime.fromtimestamp(seconds, UTC) + timedelta(microseconds=rest // 1000)
 
 
-def parse_timestamp(text: str) -> str | None:
-    """A database time (RFC 3339) as a BigQuery TIMESTAMP literal; None when empty or bad."""
+def parse_timestamp(text: str) -> datetime | None:
+    """A database time (RFC 3339); None when empty or unreadable."""
     try:
-        return timestamp(datetime.fromisoformat(text)) if text else None
+        return datetime.fromisoformat(text).astimezone(UTC) if text else None
     except ValueError:
         return None
-
-
-# --------------------------------------------------------------------------------------------
-# Output: one NDJSON file (or, in a dry run, only counts) per table
-
-
-@dataclass
-class TableOutput:
-    """The rows of one table: where they are, how many, and their size."""
-
-    spec: TableSpec
-    path: str | None
-    rows: int = 0
-    upload_bytes: int = 0
-    stored_bytes: int = 0
-    """BigQuery's logical size: 2 bytes + UTF-8 per string, 8 per integer or timestamp."""
-    _handle: IO[str] | None = field(default=None, repr=False)
-
-    def write_text(self, text: str, rows: int, stored_bytes: int) -> None:
-        """Add `rows` rows already encoded as NDJSON (ASCII: one character is one byte)."""
-        if self._handle is not None:
-            self._handle.write(text)
-        self.rows += rows
-        self.upload_bytes += len(text)
-        self.stored_bytes += stored_bytes
-
-    def write(self, rows: Iterable[dict[str, Any]]) -> None:
-        for row in rows:
-            self.write_text(
-                json.dumps(row, separators=(",", ":")) + "\n",
-                1,
-                _record_size(self.spec.columns, row),
-            )
-
-
-def _value_size(column: Column, value: Any) -> int:
-    if value is None:
-        return 0
-    if column.mode == "REPEATED":
-        single = Column(column.name, column.type, "NULLABLE", column.fields)
-        return sum(_value_size(single, v) for v in value)
-    if column.type == "RECORD":
-        return _record_size(column.fields, value)
-    if column.type == "STRING":
-        return 2 + len(value.encode("utf-8"))
-    return 1 if column.type == "BOOLEAN" else 8
-
-
-def _record_size(columns: tuple[Column, ...], row: dict[str, Any]) -> int:
-    return sum(_value_size(c, row.get(c.name)) for c in columns)
 
 
 # --------------------------------------------------------------------------------------------
@@ -220,8 +161,10 @@ class TableBuilder:
         self.conn = conn
         self.options = options
         self.outputs = outputs
-        self.now = timestamp(options.ingestion_time)
-        self.common = {"ingestion_time": self.now, "collection_id": options.collection_id}
+        self.common = {
+            "ingestion_time": options.ingestion_time,
+            "collection_id": options.collection_id,
+        }
         self.models = BinaryModels(conn, stored_excludes(conn), size=1)
         self.checkouts = sorted(
             (p for (p,) in conn.execute("SELECT path FROM clones WHERE path != ''")),
@@ -229,6 +172,9 @@ class TableBuilder:
             reverse=True,
         )
         self.result = BuildResult(outputs)
+        line_output = outputs["coverage_data"]
+        assert isinstance(line_output, ParquetOutput)
+        self.lines = line_output
 
     def build(self) -> BuildResult:
         owners = select_owners(self.conn, self.options.selection)
@@ -327,7 +273,7 @@ class TableBuilder:
 
     def _functions(
         self,
-        identity: dict[str, str],
+        identity: dict[str, Any],
         binary_name: str,
         model: BinaryModel,
         counts: np.ndarray,
@@ -386,31 +332,12 @@ class TableBuilder:
         n_lines = len(lines) or int(file_blocks.end_line.max())
         if not lines:
             lines = [""] * n_lines
-        executions = np.minimum(line_counts(file_blocks, n_lines), INT64_MAX).tolist()
-        prefix = (
-            f'{{"ingestion_time":"{self.now}","binary_hash":"{meta_hash}",'
-            f'"collection_id":{_encode(self.options.collection_id)},'
-            f'"source_filename":{_encode(path)},"source_line":'
-        )
-        text = "".join(
-            [
-                f'{prefix}{_encode(line)},"source_line_number":{number},'
-                f'"line_executions":{count}}}\n'
-                for number, (line, count) in enumerate(zip(lines, executions, strict=True), 1)
-            ]
-        )
-        fixed = (
-            8 * 3
-            + 2 * 4
-            + len(meta_hash)
-            + len(self.options.collection_id.encode())
-            + len(path.encode())
-        )
-        stored = n_lines * fixed + sum(len(line.encode()) for line in lines)
-        self.outputs["coverage_data"].write_text(text, n_lines, stored)
+        executions = np.minimum(line_counts(file_blocks, n_lines), INT64_MAX)
+        constants = {**self.common, "binary_hash": meta_hash, "source_filename": path}
+        self.lines.write_lines(constants, lines, executions)
 
     def _generators(
-        self, identity: dict[str, str], members: list[OwnerRow], source: BinarySource
+        self, identity: dict[str, Any], members: list[OwnerRow], source: BinarySource
     ) -> None:
         generators = []
         for owner in members:
@@ -513,17 +440,16 @@ class TableBuilder:
         )
 
 
-def build_tables(
-    conn: sqlite3.Connection, options: BuildOptions, directory: str | None
-) -> BuildResult:
-    """Write every table's rows as NDJSON under `directory` (None: only count them)."""
-    with contextlib.ExitStack() as stack:
-        outputs = {}
-        for spec in schema.TABLES:
-            path = os.path.join(directory, f"{spec.name}.ndjson") if directory else None
-            outputs[spec.name] = output = TableOutput(spec, path)
-            if path is not None:
-                output._handle = stack.enter_context(
-                    open(path, "w", encoding="ascii", newline="\n")
-                )
+def build_tables(conn: sqlite3.Connection, options: BuildOptions, directory: str) -> BuildResult:
+    """Write every table's rows into a file under `directory`."""
+    outputs = {
+        spec.name: (ParquetOutput if is_flat(spec) else TableOutput)(spec, directory)
+        for spec in schema.TABLES
+    }
+    try:
+        for output in outputs.values():
+            output.open()
         return TableBuilder(conn, options, outputs).build()
+    finally:
+        for output in outputs.values():
+            output.close()
