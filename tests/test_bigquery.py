@@ -88,7 +88,7 @@ def sample_collection(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def ingest(emulator: BigQueryEmulator, dataset: str, collection: Path, *args: str) -> int:
     """Run `bigquery ingest` in-process against the emulator; return the exit code."""
-    argv = ["bigquery", "--project", PROJECT, "--dataset", dataset]
+    argv = ["bigquery", "--project", PROJECT, "--dataset", dataset, "--location", "US"]
     argv += ["--api-endpoint", emulator.endpoint, "ingest", "--collection", str(collection)]
     return main([*argv, *args])
 
@@ -498,3 +498,52 @@ def test_failed_load_or_replace_leaves_previous_copy(
     )
     tables = bigquery_emulator.client(PROJECT).list_tables(f"{PROJECT}.{dataset}")
     assert not [t.table_id for t in tables if t.table_id.startswith("_cc_staging_")]
+
+
+def documented_queries() -> list[str]:
+    """The SQL blocks of docs/bigquery.md, in order."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "bigquery.md").read_text()
+    return [block.split("```", 1)[0] for block in text.split("```sql\n")[1:]]
+
+
+def test_documented_queries(
+    bigquery_emulator: BigQueryEmulator,
+    dataset: str,
+    sample_collection: Path,
+    no_google_credentials: None,
+) -> None:
+    assert ingest(bigquery_emulator, dataset, sample_collection) == 0
+    partial = ("--collection-id", "partial", "--owner", "kv-*")
+    assert ingest(bigquery_emulator, dataset, sample_collection, *partial) == 0
+    never, by_group, latest = (
+        query(bigquery_emulator, sql.replace("PROJECT.DATASET", f"{PROJECT}.{dataset}"))
+        for sql in documented_queries()
+    )
+    conn = sqlite3.connect(sample_collection / "coverage.db")
+    # the partial collection's binaries ran less: never executed = never executed in the full one
+    expected = conn.execute(
+        "SELECT DISTINCT fn.package, f.path, fn.name FROM binary_functions fn "
+        "JOIN binary_files f ON f.binary_id = fn.binary_id AND f.file_id = fn.file_id "
+        "WHERE fn.literal = 0 AND fn.covered = 0 ORDER BY 1, 2, 3"
+    ).fetchall()
+    assert expected
+    assert [(r["package"], r["source_filename"], r["function"]) for r in never] == expected
+    statements, covered = conn.execute(
+        "SELECT sum(statements), sum(covered) FROM binaries"
+    ).fetchone()
+    full = next(r for r in by_group if r["collection_id"] == "sample-collection")
+    assert (full["software_group"], full["statements"], full["covered"]) == (
+        "openshift-4.19",
+        statements,
+        covered,
+    )
+    assert full["percent"] == round(100 * covered / statements, 1)
+    kv = conn.execute("SELECT statements, covered FROM binaries WHERE name = 'kv-store'").fetchone()
+    assert [
+        (r["statements"], r["covered"]) for r in by_group if r["collection_id"] == "partial"
+    ] == [kv]
+    lines = {r["collection_id"]: r["lines"] for r in latest}
+    assert (
+        lines["sample-collection"]
+        == count(bigquery_emulator, dataset, "coverage_data") - lines["partial"]
+    )

@@ -1,7 +1,8 @@
-"""The rows of every table, built from the compiled database and written as NDJSON files.
+"""The rows of every table, built from the compiled database into the files the load jobs
+upload (bigquery/outputs.py).
 
-Nothing here talks to BigQuery: the same code counts rows and bytes for `--dry-run`
-(without writing) and writes the files the load jobs upload. Numbers are compile's: a
+Nothing here talks to BigQuery, so `--dry-run` builds the same files and only reports their
+rows and sizes. Numbers are compile's: a
 binary's counters are its selected owners' counters combined (summed, or OR-ed in set mode),
 so with no filter they are exactly the binary's numbers in the database and the report.
 """
