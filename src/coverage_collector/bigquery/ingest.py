@@ -101,12 +101,12 @@ def ingest(options: IngestOptions) -> IngestSummary:
         raise CollectorError(
             "pyarrow is not installed", hint="pip install 'coverage-collector[bigquery]'"
         ) from None
-    conn = db.connect_readonly(options.collection)
-    summary = IngestSummary(collection_id, options.dry_run)
-    build = BuildOptions(options.collection, collection_id, options.selection, datetime.now(UTC))
     loader = None
     if not options.dry_run:  # fail on credentials before the long part
         loader = Loader(options.target, make_client(options.target), options.max_concurrency)
+    conn = db.connect_readonly(options.collection)
+    summary = IngestSummary(collection_id, options.dry_run)
+    build = BuildOptions(options.collection, collection_id, options.selection, datetime.now(UTC))
     with tempfile.TemporaryDirectory(prefix="cc-bigquery-") as work:
         started = time.monotonic()
         try:
@@ -134,7 +134,7 @@ def _load(loader: Loader, collection_id: str, summary: IngestSummary) -> None:
     for spec in schema.TABLES:
         loader.ensure_table(spec)
     staged = loader.stage(summary.tables)
-    summary.load_jobs = loader.load_jobs
+    summary.load_jobs = len(staged)
     summary.load_seconds = time.monotonic() - started
     started = time.monotonic()
     try:

@@ -152,7 +152,6 @@ class Loader:
         self.client = client
         self.concurrency = concurrency
         self.token = secrets.token_hex(4)
-        self.load_jobs = 0
 
     def ensure_dataset(self) -> None:
         from google.cloud import bigquery
@@ -243,7 +242,6 @@ class Loader:
                 job = self.client.load_table_from_file(
                     handle, staging_id, job_config=config, size=output.upload_bytes
                 )
-            self.load_jobs += 1
             return job.result()
 
         _call(f"loading {spec.name}", load)
