@@ -9,7 +9,6 @@ so with no filter they are exactly the binary's numbers in the database and the 
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections import defaultdict
@@ -19,21 +18,28 @@ from typing import Any
 
 import numpy as np
 
-from coverage_collector import __version__, blobs, logs
+from coverage_collector import __version__, logs
 from coverage_collector.bigquery import schema
 from coverage_collector.bigquery.outputs import ParquetOutput, TableOutput, is_flat
 from coverage_collector.compiler import stats
 from coverage_collector.compiler.store import (
     BinaryModel,
     BinaryModels,
-    binary_counts,
     function_rows,
     stored_excludes,
 )
 from coverage_collector.owners import OwnerKind
 from coverage_collector.progress import Reporter
 from coverage_collector.report.annotate import Blocks, line_counts
-from coverage_collector.selection import OwnerSelection
+from coverage_collector.selection import (
+    BinarySource,
+    OwnerRow,
+    OwnerSelection,
+    Selected,
+    checkout_paths,
+    checkout_relative,
+    select,
+)
 
 log = logs.get_logger(__name__)
 INT64_MAX = np.iinfo(np.int64).max
@@ -56,89 +62,12 @@ def parse_timestamp(text: str) -> datetime | None:
 # What is selected
 
 
-@dataclass
-class OwnerRow:
-    id: int
-    namespace: str
-    owner_type: str
-    owner_name: str
-    binary_name: str
-    binary_id: int
-    image: str
-    images: list[str]
-    pods: list[str]
-    containers: list[str]
-    hosts: list[str]
-    reports: int
-    instances: int
-    statements: int
-    covered: int
-    first_seen: str
-    last_seen: str
-
-
-@dataclass
-class BinarySource:
-    source_url: str = ""
-    commit: str = ""
-    software_group: str = ""
-    software_key: str = ""
-
-
 @dataclass(frozen=True)
 class BuildOptions:
     collection: str
     collection_id: str
     selection: OwnerSelection
     ingestion_time: datetime
-
-
-def select_owners(conn: sqlite3.Connection, selection: OwnerSelection) -> list[OwnerRow]:
-    rows = [
-        OwnerRow(
-            *row[:7],
-            *(json.loads(v) for v in row[7:11]),
-            *row[11:],
-        )
-        for row in conn.execute(
-            "SELECT id, namespace, owner_type, owner_name, binary_name, binary_id, image, "
-            "images_json, pods_json, containers_json, hosts_json, reports, instances, "
-            "statements, covered, first_seen, last_seen FROM owners "
-            "ORDER BY namespace, owner_type, owner_name, binary_name, id"
-        )
-    ]
-    return [o for o in rows if selection.matches(o.namespace, o.owner_type, o.owner_name)]
-
-
-def _binary_sources(
-    conn: sqlite3.Connection, owners: dict[int, list[OwnerRow]]
-) -> dict[int, BinarySource]:
-    """Per binary: its repository and commit (as resolved, else as recorded for its images)
-    and its software group and key (the first recorded for its images)."""
-    images = {
-        key: (url, commit, group, software_key)
-        for key, url, commit, group, software_key in conn.execute(
-            "SELECT image, source_repo, commit_id, software_group, software_key FROM image_sources"
-        )
-    }
-    resolved = dict(
-        (bid, (url, commit))
-        for bid, url, commit in conn.execute(
-            "SELECT binary_id, source_url, commit_id FROM binary_sources WHERE source_url != ''"
-        )
-    )
-    result = {}
-    for bid, members in owners.items():
-        keys = sorted({key for o in members for key in o.images})
-        known = [images[k] for k in keys if k in images]
-        source = BinarySource()
-        source.source_url, source.commit = resolved.get(bid) or next(
-            ((url, commit) for url, commit, _, _ in known if url), ("", "")
-        )
-        source.software_group = next((g for _, _, g, _ in known if g), "")
-        source.software_key = next((k for _, _, _, k in known if k), "")
-        result[bid] = source
-    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,66 +96,43 @@ class TableBuilder:
             "collection_id": options.collection_id,
         }
         self.models = BinaryModels(conn, stored_excludes(conn), size=1)
-        self.checkouts = sorted(
-            (p for (p,) in conn.execute("SELECT path FROM clones WHERE path != ''")),
-            key=len,
-            reverse=True,
-        )
+        self.checkouts = checkout_paths(conn)
         self.result = BuildResult(outputs)
         line_output = outputs["coverage_data"]
         assert isinstance(line_output, ParquetOutput)
         self.lines = line_output
 
     def build(self) -> BuildResult:
-        owners = select_owners(self.conn, self.options.selection)
-        by_binary: dict[int, list[OwnerRow]] = defaultdict(list)
-        for owner in owners:
-            by_binary[owner.binary_id].append(owner)
-        owner_counts = dict(
-            self.conn.execute("SELECT binary_id, count(*) FROM owners GROUP BY binary_id")
-        )
-        sources = _binary_sources(self.conn, by_binary)
-        self.result.owners, self.result.binaries = len(owners), len(by_binary)
+        selected = select(self.conn, self.options.selection)
+        self.result.owners, self.result.binaries = len(selected.owners), len(selected.by_binary)
         totals = [0, 0]
-        with Reporter("preparing rows", len(by_binary), log, unit="binaries") as bar:
-            for bid in sorted(by_binary, key=self._hash):
-                members = by_binary[bid]
-                every_owner = len(members) == owner_counts[bid]
-                statements, covered = self._binary(bid, members, sources[bid], every_owner)
+        with Reporter("preparing rows", len(selected.by_binary), log, unit="binaries") as bar:
+            for bid, members in selected.by_binary.items():
+                model = self.models.get(bid)
+                counts = selected.counts(self.conn, bid, model.meta.mode)
+                identity = {**self.common, "binary_hash": selected.hashes[bid]}
+                statements, covered = self._binary(
+                    bid, identity, members, selected.sources[bid], counts
+                )
                 totals[0] += statements
                 totals[1] += covered
                 bar.advance()
-        self._owners(owners, sources)
-        self._collection(owners, len(by_binary), totals)
+        self._owners(selected)
+        self._collection(selected.owners, len(selected.by_binary), totals)
         return self.result
 
-    def _hash(self, binary_id: int) -> str:
-        (meta_hash,) = self.conn.execute(
-            "SELECT meta_hash FROM binaries WHERE id = ?", (binary_id,)
-        ).fetchone()
-        return str(meta_hash)
-
-    def _counts(self, binary_id: int, members: list[OwnerRow], every_owner: bool) -> np.ndarray:
-        if every_owner:
-            return binary_counts(self.conn, binary_id)
-        model = self.models.get(binary_id)
-        ids = [o.id for o in members]
-        vectors = [
-            blobs.unpack_counts(blob)
-            for (blob,) in self.conn.execute(
-                f"SELECT counts_blob FROM owners WHERE id IN ({', '.join('?' * len(ids))})", ids
-            )
-        ]
-        return stats.combine(vectors, model.meta.mode)
-
     def _binary(
-        self, bid: int, members: list[OwnerRow], source: BinarySource, every_owner: bool
+        self,
+        bid: int,
+        identity: dict[str, Any],
+        members: list[OwnerRow],
+        source: BinarySource,
+        counts: np.ndarray,
     ) -> tuple[int, int]:
         """Write the binary's line, file, function and generator rows; return its totals."""
-        meta_hash = self._hash(bid)
+        meta_hash = identity["binary_hash"]
         model = self.models.get(bid)
         meta = model.meta
-        counts = self._counts(bid, members, every_owner)
         name = members[0].binary_name
         file_sources = {
             fid: (status, path)
@@ -235,7 +141,6 @@ class TableBuilder:
                 (bid,),
             )
         }
-        identity = {**self.common, "binary_hash": meta_hash}
         described = {
             "source_url": source.source_url or None,
             "source_commit": source.commit or None,
@@ -257,7 +162,7 @@ class TableBuilder:
                     "binary_name": name,
                     "package": os.path.dirname(path),
                     "source_filename": path,
-                    "repo_path": self._repo_path(source_path),
+                    "repo_path": checkout_relative(source_path, self.checkouts),
                     **described,
                     "statements": int(files.statements[file_id]),
                     "covered": int(files.covered[file_id]),
@@ -310,13 +215,6 @@ class TableBuilder:
         self.outputs["coverage_functions"].write(records)
         return per_file
 
-    def _repo_path(self, source_path: str) -> str | None:
-        """The path inside its repository of a resolved source file."""
-        for checkout in self.checkouts:
-            if source_path.startswith(checkout + "/"):
-                return source_path[len(checkout) + 1 :]
-        return None
-
     def _lines(self, meta_hash: str, path: str, source_path: str, file_blocks: Blocks) -> None:
         """Write one row per line of the file: its text (when the source is known) and the
         largest count of the blocks on it, -1 where none is."""
@@ -364,9 +262,9 @@ class TableBuilder:
             ]
         )
 
-    def _owners(self, owners: list[OwnerRow], sources: dict[int, BinarySource]) -> None:
+    def _owners(self, selected: Selected) -> None:
+        owners, sources, hashes = selected.owners, selected.sources, selected.hashes
         processes = self._processes([o.id for o in owners])
-        hashes = {bid: self._hash(bid) for bid in sources}
         self.outputs["coverage_owners"].write(
             {
                 **self.common,
