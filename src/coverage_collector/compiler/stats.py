@@ -136,25 +136,33 @@ def _app_files(meta: MetaFile, app: BoolArray) -> BoolArray:
     return files
 
 
+def units_by_file(meta: MetaFile, app: BoolArray) -> dict[str, IntArray]:
+    """Per application file path: the indexes of its application units."""
+    file_of_unit = meta.func_file[meta.unit_func]
+    order = np.argsort(file_of_unit, kind="stable")
+    ordered = file_of_unit[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else order
+    by_file: dict[str, IntArray] = {}
+    for start, end in zip(starts.tolist(), [*starts[1:].tolist(), len(order)], strict=True):
+        units = order[start:end]
+        units = units[app[units]]
+        if len(units):
+            by_file[meta.strings[int(ordered[start])]] = units
+    return by_file
+
+
 def blocks_by_file(
     meta: MetaFile, app: BoolArray, counts: np.ndarray
 ) -> dict[str, tuple[IntArray, ...]]:
     """Per application file path: its units' (start line, start column, end line, end column,
     count), the blocks of a Go text profile."""
-    file_of_unit = meta.func_file[meta.unit_func]
-    order = np.argsort(file_of_unit, kind="stable")
-    ordered = file_of_unit[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else order
-    by_file: dict[str, tuple[IntArray, ...]] = {}
-    for start, end in zip(starts.tolist(), [*starts[1:].tolist(), len(order)], strict=True):
-        units = order[start:end]
-        units = units[app[units]]
-        if len(units):
-            by_file[meta.strings[int(ordered[start])]] = (
-                meta.start_line[units],
-                meta.start_col[units],
-                meta.end_line[units],
-                meta.end_col[units],
-                counts[units],
-            )
-    return by_file
+    return {
+        path: (
+            meta.start_line[units],
+            meta.start_col[units],
+            meta.end_line[units],
+            meta.end_col[units],
+            counts[units],
+        )
+        for path, units in units_by_file(meta, app).items()
+    }

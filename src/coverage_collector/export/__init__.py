@@ -1,0 +1,1 @@
+"""Exports: our numbers in the formats other tools read (Go profiles, LCOV, Cobertura, ...)."""

@@ -1,0 +1,360 @@
+"""What every export format writes: groups of files with their blocks, lines and functions.
+
+A group is one binary, one owner, or one repository at one commit (every binary built from
+it, merged with compile's semantics: counts summed, set mode OR-ed). Paths are relative to
+the repository root when the file resolved to the group's checkout (module prefix gone,
+`go.work` modules at their directories), and Go's own `import/path/file.go` otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from coverage_collector.compiler import stats
+from coverage_collector.compiler.store import BinaryModel, BinaryModels, stored_excludes
+from coverage_collector.covdata.model import CounterMode
+from coverage_collector.report.annotate import Blocks, line_counts
+from coverage_collector.selection import (
+    OwnerSelection,
+    Selected,
+    checkout_relative,
+    select,
+)
+
+GroupBy = Literal["binary", "owner", "repo"]
+PathStyle = Literal["repository", "go", "mixed"]
+
+
+@dataclass
+class FunctionCoverage:
+    name: str
+    start_line: int
+    end_line: int
+    statements: int
+    covered: int
+    executions: int
+    """Count of the function's entry block: its calls (0 or 1 in set mode)."""
+
+
+@dataclass
+class FileCoverage:
+    """One source file: its blocks sorted by position, and its functions."""
+
+    path: str
+    """As exports write it: repository-relative, or the Go path when not resolved."""
+    go_path: str
+    repository_relative: bool
+    start_line: np.ndarray
+    start_col: np.ndarray
+    end_line: np.ndarray
+    end_col: np.ndarray
+    statements: np.ndarray
+    counts: np.ndarray
+    block_function: np.ndarray
+    """Per block, the index of its function in `functions`."""
+    functions: list[FunctionCoverage]
+
+    @property
+    def package(self) -> str:
+        return os.path.dirname(self.go_path)
+
+    @property
+    def total_statements(self) -> int:
+        return int(self.statements.sum())
+
+    @property
+    def covered_statements(self) -> int:
+        return int(self.statements[self.counts != 0].sum())
+
+    def line_hits(self) -> tuple[np.ndarray, np.ndarray]:
+        """(line numbers, hits) of the lines a block touches: the largest count of the
+        blocks on the line, as the report and `coverage_data` count it."""
+        n_lines = int(self.end_line.max()) if len(self.end_line) else 0
+        blocks = Blocks(
+            self.start_line,
+            self.start_col,
+            self.end_line,
+            self.end_col,
+            np.minimum(self.counts, INT64_MAX).astype(np.int64),
+        )
+        hits = line_counts(blocks, n_lines)
+        lines = np.flatnonzero(hits >= 0)
+        return lines + 1, hits[lines]
+
+
+@dataclass
+class ExportGroup:
+    kind: GroupBy
+    key: str
+    """A file-name-safe name for the group's files."""
+    label: str
+    mode: str
+    """`set`, `count` or `atomic`: Go's names."""
+    source_url: str
+    commit: str
+    binaries: list[str]
+    """Binary hashes."""
+    owners: list[str]
+    """`namespace/type/name` of the owners."""
+    files: list[FileCoverage] = field(default_factory=list)
+
+    @property
+    def path_style(self) -> PathStyle:
+        relative = {f.repository_relative for f in self.files}
+        return "mixed" if len(relative) > 1 else "repository" if True in relative else "go"
+
+    @property
+    def statements(self) -> int:
+        return sum(f.total_statements for f in self.files)
+
+    @property
+    def covered(self) -> int:
+        return sum(f.covered_statements for f in self.files)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(*parts: str) -> str:
+    """A file name from untrusted parts: only [A-Za-z0-9._-], never hidden or empty."""
+    name = "_".join(_UNSAFE.sub("-", p).strip("-.") for p in parts if p)
+    return name[:150] or "unnamed"
+
+
+INT64_MAX = np.iinfo(np.int64).max
+_MODES = {CounterMode.SET: "set", CounterMode.COUNT: "count", CounterMode.ATOMIC: "atomic"}
+
+
+def binary_files(
+    conn: sqlite3.Connection, binary_id: int, model: BinaryModel, counts: np.ndarray, checkout: str
+) -> list[FileCoverage]:
+    """The files of one binary for one set of counters; paths relative to `checkout` where
+    the file resolved into it."""
+    meta = model.meta
+    sources = dict(
+        conn.execute(
+            "SELECT file_id, source_path FROM file_sources "
+            "WHERE binary_id = ? AND status = 'resolved'",
+            (binary_id,),
+        )
+    )
+    path_ids = {path: i for i, path in enumerate(model.files.paths)}
+    functions = stats.function_stats(meta, counts, model.app)
+    function_index = np.full(meta.n_funcs, -1, dtype=np.int64)
+    files = []
+    for go_path, file_units in sorted(stats.units_by_file(meta, model.app).items()):
+        file_id = path_ids[go_path]
+        source = sources.get(file_id, "")
+        relative = checkout_relative(source, [checkout]) if checkout else None
+        units = file_units[np.lexsort((meta.start_col[file_units], meta.start_line[file_units]))]
+        funcs = np.unique(meta.unit_func[units])
+        file_functions = _functions(model, counts, functions, funcs)
+        function_index[[f for f, _ in file_functions]] = np.arange(len(file_functions))
+        files.append(
+            FileCoverage(
+                relative or go_path,
+                go_path,
+                relative is not None,
+                meta.start_line[units].astype(np.int64),
+                meta.start_col[units].astype(np.int64),
+                meta.end_line[units].astype(np.int64),
+                meta.end_col[units].astype(np.int64),
+                meta.stmts[units].astype(np.int64),
+                np.asarray(counts[units], dtype=np.uint64),
+                function_index[meta.unit_func[units]],
+                [f for _, f in file_functions],
+            )
+        )
+    return files
+
+
+def _functions(
+    model: BinaryModel,
+    counts: np.ndarray,
+    fn: stats.FunctionStats,
+    funcs: np.ndarray,
+) -> list[tuple[int, FunctionCoverage]]:
+    """(function id, coverage) of the functions `funcs` of one file, by position."""
+    meta = model.meta
+    position = {int(f): i for i, f in enumerate(fn.func_ids.tolist())}
+    result = []
+    for func in funcs.tolist():
+        first, last = int(meta.func_units[func]), int(meta.func_units[func + 1])
+        i = position[func]
+        result.append(
+            (
+                func,
+                FunctionCoverage(
+                    meta.strings[int(meta.func_name[func])],
+                    int(meta.start_line[first:last].min()),
+                    int(meta.end_line[first:last].max()),
+                    int(fn.statements[i]),
+                    int(fn.covered[i]),
+                    int(fn.executions[i]),
+                ),
+            )
+        )
+    result.sort(key=lambda item: (item[1].start_line, item[1].name))
+    return result
+
+
+def build_groups(
+    conn: sqlite3.Connection, selection: OwnerSelection, by: GroupBy
+) -> list[ExportGroup]:
+    """The export groups of the selected owners of a compiled collection."""
+    selected = select(conn, selection)
+    models = BinaryModels(conn, stored_excludes(conn), size=2)
+    if by == "owner":
+        return [_owner_group(conn, models, selected, owner) for owner in selected.owners]
+    groups = [_binary_group(conn, models, selected, bid) for bid in selected.by_binary]
+    return _merge_by_repo(groups) if by == "repo" else groups
+
+
+def _owner_label(owner) -> str:  # type: ignore[no-untyped-def]
+    return f"{owner.namespace or 'host'}/{owner.owner_type}/{owner.owner_name}"
+
+
+def _binary_group(
+    conn: sqlite3.Connection, models: BinaryModels, selected: Selected, binary_id: int
+) -> ExportGroup:
+    model = models.get(binary_id)
+    source = selected.sources[binary_id]
+    owners = selected.by_binary[binary_id]
+    meta_hash = selected.hashes[binary_id]
+    name = owners[0].binary_name
+    counts = selected.counts(conn, binary_id, model.meta.mode)
+    group = ExportGroup(
+        "binary",
+        safe_name(name, meta_hash[:12]),
+        f"{name} ({meta_hash[:12]})",
+        _MODES[model.meta.mode],
+        source.source_url,
+        source.commit,
+        [meta_hash],
+        [_owner_label(o) for o in owners],
+    )
+    group.files = binary_files(conn, binary_id, model, counts, source.checkout)
+    return group
+
+
+def _owner_group(
+    conn: sqlite3.Connection, models: BinaryModels, selected: Selected, owner
+) -> ExportGroup:  # type: ignore[no-untyped-def]
+    from coverage_collector import blobs
+
+    model = models.get(owner.binary_id)
+    source = selected.sources[owner.binary_id]
+    (blob,) = conn.execute("SELECT counts_blob FROM owners WHERE id = ?", (owner.id,)).fetchone()
+    label = _owner_label(owner)
+    group = ExportGroup(
+        "owner",
+        safe_name(*label.split("/"), owner.binary_name, selected.hashes[owner.binary_id][:8]),
+        f"{label} ({owner.binary_name})",
+        _MODES[model.meta.mode],
+        source.source_url,
+        source.commit,
+        [selected.hashes[owner.binary_id]],
+        [label],
+    )
+    counts = blobs.unpack_counts(blob)
+    group.files = binary_files(conn, owner.binary_id, model, counts, source.checkout)
+    return group
+
+
+def _merge_by_repo(groups: list[ExportGroup]) -> list[ExportGroup]:
+    """One group per repository and commit; binaries without a repository stay alone."""
+    merged: dict[tuple[str, str], ExportGroup] = {}
+    alone = []
+    for group in groups:
+        if not (group.source_url and group.commit):
+            alone.append(group)
+            continue
+        target = merged.get((group.source_url, group.commit))
+        if target is None:
+            repo = group.source_url.rstrip("/").removesuffix(".git").rsplit("/", 2)[-2:]
+            merged[(group.source_url, group.commit)] = ExportGroup(
+                "repo",
+                safe_name(*repo, group.commit[:12]),
+                f"{'/'.join(repo)} @ {group.commit[:12]}",
+                group.mode,
+                group.source_url,
+                group.commit,
+                list(group.binaries),
+                list(group.owners),
+                group.files,
+            )
+            continue
+        target.binaries += group.binaries
+        target.owners += group.owners
+        target.files = merge_files(target.files, group.files, target.mode, group.mode)
+        if group.mode != "set":
+            target.mode = "atomic" if "atomic" in (target.mode, group.mode) else "count"
+    return sorted(merged.values(), key=lambda g: g.label) + alone
+
+
+def merge_files(
+    first: list[FileCoverage], second: list[FileCoverage], mode_a: str, mode_b: str
+) -> list[FileCoverage]:
+    """Files of two binaries of the same source: blocks matched by position, counts summed
+    (OR-ed when both are set mode; a set-mode binary counts 1 in a count-mode merge)."""
+    both_set = mode_a == mode_b == "set"
+    by_path = {f.path: f for f in first}
+    for file in second:
+        other = by_path.get(file.path)
+        by_path[file.path] = file if other is None else _merge_file(other, file, both_set)
+    return [by_path[p] for p in sorted(by_path)]
+
+
+def _merge_file(a: FileCoverage, b: FileCoverage, both_set: bool) -> FileCoverage:
+    """One file of two builds: blocks keyed by position, functions by name and start line."""
+    functions: dict[tuple[str, int], FunctionCoverage] = {}
+    blocks: dict[tuple[int, int, int, int], list] = {}  # type: ignore[type-arg]
+    for file in (a, b):
+        for f in file.functions:
+            known = functions.setdefault(
+                (f.name, f.start_line),
+                FunctionCoverage(f.name, f.start_line, f.end_line, f.statements, 0, 0),
+            )
+            known.executions = (
+                max(known.executions, f.executions) if both_set else known.executions + f.executions
+            )
+        for *position, total, count, func in zip(
+            file.start_line.tolist(),
+            file.start_col.tolist(),
+            file.end_line.tolist(),
+            file.end_col.tolist(),
+            file.statements.tolist(),
+            file.counts.tolist(),
+            file.block_function.tolist(),
+            strict=True,
+        ):
+            key = tuple(position)
+            f = file.functions[func]
+            known_block = blocks.get(key)
+            if known_block is None:
+                blocks[key] = [total, count, (f.name, f.start_line)]
+            else:
+                known_block[1] = max(known_block[1], count) if both_set else known_block[1] + count
+    ordered = sorted(blocks)
+    merged_functions = sorted(functions.values(), key=lambda f: (f.start_line, f.name))
+    index = {(f.name, f.start_line): i for i, f in enumerate(merged_functions)}
+    for key in ordered:
+        total, count, func = blocks[key]
+        if count:
+            merged_functions[index[func]].covered += total
+    return FileCoverage(
+        a.path,
+        a.go_path,
+        a.repository_relative,
+        *(np.array([k[i] for k in ordered], dtype=np.int64) for i in range(4)),
+        np.array([blocks[k][0] for k in ordered], dtype=np.int64),
+        np.array([blocks[k][1] for k in ordered], dtype=np.uint64),
+        np.array([index[blocks[k][2]] for k in ordered], dtype=np.int64),
+        merged_functions,
+    )
