@@ -273,6 +273,68 @@ def render_command(
         log.info("%s", line)
 
 
+def owner_filters(func: F) -> F:
+    """`--namespace` / `--owner` globs, as the prior tool took them."""
+    func = click.option(
+        "--owner",
+        "owners",
+        multiple=True,
+        metavar="GLOB",
+        help="Only owners with matching names (repeatable, OR-ed; AND-ed with --namespace).",
+    )(func)
+    return click.option(
+        "--namespace",
+        "namespaces",
+        multiple=True,
+        metavar="GLOB",
+        help="Only owners in matching namespaces (repeatable, OR-ed; host processes: `host`).",
+    )(func)
+
+
+@cluster.command("export")
+@collection_options
+@click.option(
+    "--format",
+    "export_format",
+    required=True,
+    type=click.Choice(["gocover", "lcov", "cobertura", "sonarqube", "codecov-json", "json"]),
+    help="Go text profile, LCOV, Cobertura XML, SonarQube generic XML, Codecov JSON, or ours.",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["binary", "owner", "repo"]),
+    default="binary",
+    show_default=True,
+    help="One file per binary, per owner, or per repository and commit (binaries merged).",
+)
+@owner_filters
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where to write (default: <collection>/exports/<format>).",
+)
+def export_command(
+    collection: str,
+    max_concurrency: int,
+    export_format: str,
+    by: str,
+    namespaces: tuple[str, ...],
+    owners: tuple[str, ...],
+    output_dir: str | None,
+) -> None:
+    """Write coverage in a format other tools read, paths relative to the repository root
+    where the source is resolved; index.json lists every file."""
+    from coverage_collector.export.run import ExportOptions, export
+    from coverage_collector.selection import OwnerSelection
+
+    del max_concurrency
+    selection = OwnerSelection.of(namespaces, owners)
+    summary = export(ExportOptions(collection, export_format, by, selection, output_dir))  # type: ignore[arg-type]
+    for line in summary.lines():
+        log.info("%s", line)
+
+
 @cli.group()
 @click.option("--project", required=True, help="GCP project ID.")
 @click.option("--dataset", required=True, help="BigQuery dataset name (created when missing).")
@@ -303,20 +365,7 @@ def bigquery(
     default=None,
     help="The collection's id in BigQuery (default: the collection directory's name).",
 )
-@click.option(
-    "--namespace",
-    "namespaces",
-    multiple=True,
-    metavar="GLOB",
-    help="Only owners in matching namespaces (repeatable, OR-ed; host processes: `host`).",
-)
-@click.option(
-    "--owner",
-    "owners",
-    multiple=True,
-    metavar="GLOB",
-    help="Only owners with matching names (repeatable, OR-ed; AND-ed with --namespace).",
-)
+@owner_filters
 @click.option(
     "--dry-run", is_flag=True, help="Print the rows and bytes per table; no credentials needed."
 )

@@ -1,0 +1,131 @@
+"""`cluster export`: every selected group written in one format, with an index saying what
+each file holds and whether its paths are repository-relative."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from coverage_collector import db, logs
+from coverage_collector.exceptions import UsageError
+from coverage_collector.export.model import ExportGroup, GroupBy, build_groups
+from coverage_collector.progress import Reporter
+from coverage_collector.selection import OwnerSelection
+
+log = logs.get_logger(__name__)
+FORMATS = {
+    "gocover": "gocover",
+    "lcov": "lcov",
+    "cobertura": "cobertura",
+    "sonarqube": "sonarqube",
+    "codecov-json": "codecovjson",
+    "json": "summary",
+}
+"""Format name -> the module under coverage_collector.export that writes it."""
+INDEX = "index.json"
+
+Writer = Callable[[ExportGroup, str], list[str]]
+
+
+def writer(format_name: str) -> Writer:
+    module = importlib.import_module(f"coverage_collector.export.{FORMATS[format_name]}")
+    return module.write  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    collection: str
+    format: str
+    by: GroupBy = "binary"
+    selection: OwnerSelection = field(default_factory=OwnerSelection)
+    output_dir: str | None = None
+
+    @property
+    def output(self) -> str:
+        return self.output_dir or os.path.join(self.collection, "exports", self.format)
+
+
+@dataclass
+class ExportSummary:
+    output: str
+    groups: list[ExportGroup] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        styles = Counter(g.path_style for g in self.groups)
+        described = {
+            "repository": "repository-relative paths",
+            "go": "Go package paths (no resolved repository)",
+            "mixed": "repository-relative paths, Go package paths for files outside it",
+        }
+        return [
+            f"wrote {len(self.files)} files for {len(self.groups)} groups to {self.output}",
+            *(f"  {n} groups with {described[style]}" for style, n in sorted(styles.items())),
+            f"  index: {os.path.join(self.output, INDEX)}",
+        ]
+
+
+def export(options: ExportOptions) -> ExportSummary:
+    write = writer(options.format)
+    conn = db.connect_readonly(options.collection)
+    try:
+        groups = build_groups(conn, options.selection, options.by)
+    finally:
+        conn.close()
+    if not groups:
+        raise UsageError(
+            f"No owner matches {options.selection.describe() or 'the collection'}",
+            hint="`coverage-collector cluster summary` lists namespaces and owners",
+        )
+    out = options.output
+    os.makedirs(out, exist_ok=True)
+    _remove_previous(out)
+    summary = ExportSummary(out, groups)
+    entries = []
+    with Reporter(f"writing {options.format}", len(groups), log, unit="groups") as bar:
+        for group in groups:
+            names = write(group, out)
+            summary.files.extend(names)
+            entries.append(_entry(group, names))
+            bar.advance()
+    index = {"format": options.format, "by": options.by, "groups": entries}
+    index["selection"] = options.selection.describe() or None
+    with open(os.path.join(out, INDEX), "w", encoding="utf-8") as handle:
+        json.dump(index, handle, indent=1)
+        handle.write("\n")
+    return summary
+
+
+def _entry(group: ExportGroup, names: list[str]) -> dict[str, object]:
+    return {
+        "files": names,
+        "group": group.label,
+        "kind": group.kind,
+        "paths": group.path_style,
+        "source_url": group.source_url or None,
+        "commit": group.commit or None,
+        "mode": group.mode,
+        "binaries": group.binaries,
+        "owners": group.owners,
+        "statements": group.statements,
+        "covered": group.covered,
+    }
+
+
+def _remove_previous(out: str) -> None:
+    """Delete the files the previous export to `out` listed (and nothing else)."""
+    try:
+        with open(os.path.join(out, INDEX), encoding="utf-8") as handle:
+            previous = json.load(handle)
+        names = [n for g in previous.get("groups", []) for n in g.get("files", [])]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return
+    for name in names:
+        if isinstance(name, str) and os.path.basename(name) == name and name != INDEX:
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(out, name))

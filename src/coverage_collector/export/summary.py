@@ -1,0 +1,64 @@
+"""Our own JSON: a group's totals, files and functions, for scripts and dashboards."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from coverage_collector.export.model import ExportGroup
+
+
+def _percent(covered: int, statements: int) -> float:
+    return round(100.0 * covered / statements, 2) if statements else 0.0
+
+
+def group_json(group: ExportGroup) -> dict[str, Any]:
+    files = []
+    for file in group.files:
+        lines, hits = file.line_hits()
+        files.append(
+            {
+                "path": file.path,
+                "go_path": file.go_path,
+                "repository_relative": file.repository_relative,
+                "statements": file.total_statements,
+                "covered": file.covered_statements,
+                "percent": _percent(file.covered_statements, file.total_statements),
+                "lines": len(lines),
+                "lines_covered": int((hits > 0).sum()),
+                "functions": [
+                    {
+                        "name": f.name,
+                        "start_line": f.start_line,
+                        "end_line": f.end_line,
+                        "statements": f.statements,
+                        "covered": f.covered,
+                        "executions": f.executions,
+                    }
+                    for f in file.functions
+                ],
+            }
+        )
+    return {
+        "group": group.label,
+        "kind": group.kind,
+        "mode": group.mode,
+        "source_url": group.source_url or None,
+        "commit": group.commit or None,
+        "paths": group.path_style,
+        "binaries": group.binaries,
+        "owners": group.owners,
+        "statements": group.statements,
+        "covered": group.covered,
+        "percent": _percent(group.covered, group.statements),
+        "files": files,
+    }
+
+
+def write(group: ExportGroup, out_dir: str) -> list[str]:
+    name = f"{group.key}.json"
+    with open(os.path.join(out_dir, name), "w", encoding="utf-8") as handle:
+        json.dump(group_json(group), handle, indent=1)
+        handle.write("\n")
+    return [name]
