@@ -148,3 +148,36 @@ def bigquery_emulator() -> Iterator[BigQueryEmulator]:
         yield server
     finally:
         server.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# A fake Codecov upload API for real codecov-cli runs (see tests/codecovfixtures.py)
+
+from codecovfixtures import CodecovServer, codecov_cli_path  # noqa: E402
+
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
+
+
+@pytest.fixture(scope="session")
+def codecovcli() -> str:
+    """The codecov-cli program; skip (fail when required) if it is not installed."""
+    path = codecov_cli_path()
+    if path is None:
+        skip_or_fail("codecov-cli not installed (pip install 'coverage-collector[codecov]')")
+    return path
+
+
+@pytest.fixture
+def server(codecovcli: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CodecovServer]:
+    """A fresh fake Codecov API; proxies removed so requests reach 127.0.0.1 directly."""
+    for key in PROXY_VARIABLES:
+        monkeypatch.delenv(key, raising=False)
+    with CodecovServer() as srv:
+        yield srv

@@ -335,6 +335,71 @@ def export_command(
         log.info("%s", line)
 
 
+@cluster.command("codecov-upload")
+@collection_options
+@click.option(
+    "--codecov-token",
+    envvar="CODECOV_TOKEN",
+    default=None,
+    help="Codecov upload token (default: $CODECOV_TOKEN). Never printed.",
+)
+@click.option(
+    "--flag",
+    "flags",
+    multiple=True,
+    default=("openshift-e2e",),
+    show_default=True,
+    help="Codecov flag (repeatable).",
+)
+@click.option(
+    "--codecov-url", default=None, metavar="URL", help="Codecov server (self-hosted Codecov)."
+)
+@owner_filters
+@click.option(
+    "--source-org",
+    "source_orgs",
+    multiple=True,
+    metavar="GLOB",
+    help="Only repositories of matching organisations (repeatable).",
+)
+@click.option("--slug", default=None, help="Codecov slug (org/repo) for every upload.")
+@click.option("--dry-run", is_flag=True, help="Print what would be uploaded; no token needed.")
+def codecov_upload_command(
+    collection: str,
+    max_concurrency: int,
+    codecov_token: str | None,
+    flags: tuple[str, ...],
+    codecov_url: str | None,
+    namespaces: tuple[str, ...],
+    owners: tuple[str, ...],
+    source_orgs: tuple[str, ...],
+    slug: str | None,
+    dry_run: bool,
+) -> None:
+    """Upload coverage to Codecov: one Go profile per repository and commit, through
+    codecov-cli (pip install 'coverage-collector[codecov]'). Exit status 1 if any upload
+    failed."""
+    from coverage_collector.export.codecov import CodecovOptions, codecov_upload
+    from coverage_collector.selection import OwnerSelection
+
+    del max_concurrency
+    options = CodecovOptions(
+        collection,
+        codecov_token,
+        flags,
+        codecov_url,
+        OwnerSelection.of(namespaces, owners),
+        source_orgs,
+        slug,
+        dry_run,
+    )
+    summary = codecov_upload(options)
+    for line in summary.lines():
+        log.info("%s", line)
+    if not summary.ok:
+        raise SystemExit(ERR)
+
+
 @cli.group()
 @click.option("--project", required=True, help="GCP project ID.")
 @click.option("--dataset", required=True, help="BigQuery dataset name (created when missing).")

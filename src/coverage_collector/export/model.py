@@ -182,11 +182,9 @@ def _functions(
 ) -> list[tuple[int, FunctionCoverage]]:
     """(function id, coverage) of the functions `funcs` of one file, by position."""
     meta = model.meta
-    position = {int(f): i for i, f in enumerate(fn.func_ids.tolist())}
     result = []
-    for func in funcs.tolist():
+    for func, i in zip(funcs.tolist(), np.searchsorted(fn.func_ids, funcs).tolist(), strict=True):
         first, last = int(meta.func_units[func]), int(meta.func_units[func + 1])
-        i = position[func]
         result.append(
             (
                 func,
