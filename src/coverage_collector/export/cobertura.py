@@ -6,9 +6,9 @@ is `branch="false"` and every branch rate 0. `<sources>` holds only `.`: GitLab 
 source only when it contains the project's path and otherwise takes each filename as
 relative to the repository root, which ours are when the file resolved.
 
-GitLab skips a report over 10 MiB and sources past the 100th, so a large group is split
-into `<key>.xml`, `<key>-2.xml`, ...: each a complete document, each file in exactly one.
-A file too large on its own gets a part to itself (and is logged).
+GitLab skips a report over 10 MiB (and sources past the 100th: ours have one), so a large
+group is split into `<key>.xml`, `<key>-2.xml`, ...: each a complete document, each file in
+exactly one. A file too large on its own gets a part to itself (and is logged).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import itertools
 import os
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,6 +30,7 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_SOURCES = 100
 """GitLab reads no `<source>` past the 100th."""
 SOURCE = "."
+"""The repository root (GitLab ignores it; readers that join it to filenames find ours)."""
 _COUNT_WIDTH = 20
 """Digits of the largest line count, to bound a document's size before its totals are known."""
 _INVALID_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -54,14 +55,6 @@ class _Class:
     size: int
     lines: int
     covered: int
-
-
-@dataclass
-class _Part:
-    classes: list[_Class] = field(default_factory=list)
-    packages: set[str] = field(default_factory=set)
-    sources: set[str] = field(default_factory=set)
-    size: int = 0
 
 
 def _lines(parent: ET.Element, lines: np.ndarray, hits: np.ndarray) -> None:
@@ -121,7 +114,7 @@ def _package(name: str, classes: list[_Class]) -> ET.Element:
     return element
 
 
-def _document(classes: list[_Class], sources: set[str], timestamp: int) -> ET.ElementTree:
+def _document(classes: list[_Class], timestamp: int) -> ET.ElementTree:
     lines = sum(c.lines for c in classes)
     covered = sum(c.covered for c in classes)
     root = ET.Element("coverage")
@@ -134,9 +127,7 @@ def _document(classes: list[_Class], sources: set[str], timestamp: int) -> ET.El
     root.set("complexity", "0")
     root.set("version", __version__)
     root.set("timestamp", str(timestamp))
-    listed = ET.SubElement(root, "sources")
-    for source in sorted(sources):
-        ET.SubElement(listed, "source").text = source
+    ET.SubElement(ET.SubElement(root, "sources"), "source").text = SOURCE
     by_package: dict[str, list[_Class]] = {}
     for c in classes:
         by_package.setdefault(c.package, []).append(c)
@@ -150,12 +141,12 @@ def _size(tree: ET.ElementTree) -> int:
 
 
 def _overhead(timestamp: int) -> int:
-    """An upper bound of a document's size without its packages and sources."""
-    placeholder = _document([], set(), timestamp)
+    """An upper bound of a document's size without its packages."""
+    placeholder = _document([], timestamp)
     root = placeholder.getroot()
     root.set("lines-covered", "9" * _COUNT_WIDTH)
     root.set("lines-valid", "9" * _COUNT_WIDTH)
-    return _size(placeholder) + len("<sources></sources><packages></packages>")
+    return _size(placeholder) + len("<packages></packages>")
 
 
 def _wrapper(package: str) -> int:
@@ -163,32 +154,21 @@ def _wrapper(package: str) -> int:
     return len(ET.tostring(_package(package, []), encoding="unicode").encode()) + 16
 
 
-def _source_size(source: str) -> int:
-    element = ET.Element("source")
-    element.text = source
-    return len(ET.tostring(element, encoding="unicode").encode())
-
-
-def split(classes: list[_Class], max_bytes: int, max_sources: int, overhead: int) -> list[_Part]:
-    """Consecutive runs of `classes` whose documents stay within both limits."""
-    parts = [_Part(size=overhead)]
+def _split(classes: list[_Class], max_bytes: int, overhead: int) -> list[list[_Class]]:
+    """Consecutive runs of `classes` whose documents stay within `max_bytes`."""
+    parts: list[list[_Class]] = [[]]
+    size = overhead
     for c in classes:
-        extra = c.size + (0 if c.package in parts[-1].packages else _wrapper(c.package))
-        new_source = SOURCE not in parts[-1].sources
-        extra += _source_size(SOURCE) if new_source else 0
-        full = len(parts[-1].sources) + new_source > max_sources
-        if parts[-1].classes and (full or parts[-1].size + extra > max_bytes):
-            parts.append(_Part(size=overhead))
-            extra = c.size + _wrapper(c.package) + _source_size(SOURCE)
-        part = parts[-1]
-        part.classes.append(c)
-        part.packages.add(c.package)
-        part.sources.add(SOURCE)
-        part.size += extra
-        if part.size > max_bytes:
-            log.warning(
-                "%s alone exceeds %d bytes of Cobertura XML", c.element.get("filename"), max_bytes
-            )
+        new_package = not parts[-1] or parts[-1][-1].package != c.package
+        extra = c.size + (_wrapper(c.package) if new_package else 0)
+        if parts[-1] and size + extra > max_bytes:
+            parts.append([])
+            size, extra = overhead, c.size + _wrapper(c.package)
+        parts[-1].append(c)
+        size += extra
+        if size > max_bytes:
+            filename = c.element.get("filename")
+            log.warning("%s alone exceeds %d bytes of Cobertura XML", filename, max_bytes)
     return parts
 
 
@@ -204,15 +184,16 @@ def write(
     max_sources: int = MAX_SOURCES,
     timestamp: int = 0,
 ) -> list[str]:
-    """Write the group in as many parts as the limits need; `timestamp` (milliseconds since
-    the epoch) defaults to 0 so that the same data gives the same bytes."""
+    """Write the group in as many parts as `max_bytes` needs (every part has the one source,
+    within any `max_sources` of at least 1); `timestamp` (milliseconds since the epoch)
+    defaults to 0 so that the same data gives the same bytes."""
     if max_sources < 1:
-        raise ValueError("a Cobertura document needs at least one source")
+        raise ValueError("a Cobertura document needs its source")
     files = sorted(group.files, key=lambda f: (f.package, f.path))
-    parts = split([_class(f) for f in files], max_bytes, max_sources, _overhead(timestamp))
+    parts = _split([_class(f) for f in files], max_bytes, _overhead(timestamp))
     names = []
-    for index, part in enumerate(parts):
+    for index, classes in enumerate(parts):
         names.append(part_name(group.key, index))
-        tree = _document(part.classes, part.sources or {SOURCE}, timestamp)
+        tree = _document(classes, timestamp)
         tree.write(os.path.join(out_dir, names[-1]), encoding="utf-8", xml_declaration=True)
     return names

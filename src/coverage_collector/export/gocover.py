@@ -17,6 +17,7 @@ def profile_text(group: ExportGroup, *, local_prefix: bool = True) -> str:
     lines = [f"mode: {group.mode}\n"]
     for file in group.files:
         path = f"./{file.path}" if file.repository_relative and local_prefix else file.path
+        path = path.replace("\n", "\ufffd").replace("\r", "\ufffd")  # one block per line
         lines.extend(
             f"{path}:{sl}.{sc},{el}.{ec} {n} {count}\n"
             for sl, sc, el, ec, n, count in zip(

@@ -25,6 +25,7 @@ surrogates that are not escaped bytes."""
 
 
 def safe_field(value: str) -> str:
+    """`value` as one field of one line: a path or name can't end its record early."""
     return _UNWRITABLE.sub(REPLACEMENT, value)
 
 
