@@ -335,6 +335,93 @@ def export_command(
         log.info("%s", line)
 
 
+DIFF_BELOW, DIFF_LOST, DIFF_BOTH = 3, 4, 5
+
+
+@cluster.command("diff")
+@collection_options
+@click.option(
+    "--baseline",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="The compiled collection to compare with (e.g. an earlier copy of this one).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    show_default=True,
+    help="Output format (markdown: for pull-request comments).",
+)
+@owner_filters
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Also write diff.json and diff.md there.",
+)
+@click.option(
+    "--fail-under",
+    type=click.FloatRange(0, 100),
+    default=None,
+    metavar="PCT",
+    help="Exit 3 if the head's total coverage (with --namespace/--owner: any selected "
+    "owner's) is below PCT.",
+)
+@click.option("--fail-on-lost", is_flag=True, help="Exit 4 if any statement lost its coverage.")
+def diff_command(
+    collection: str,
+    max_concurrency: int,
+    baseline: str,
+    output_format: str,
+    namespaces: tuple[str, ...],
+    owners: tuple[str, ...],
+    output_dir: str | None,
+    fail_under: float | None,
+    fail_on_lost: bool,
+) -> None:
+    """Compare a collection with a baseline: per statement newly covered, lost, still
+    covered, never covered, new code and removed code, rolled up per owner, namespace and
+    file.
+
+    Exit status: 0 success; 1 error; 2 bad command line; 3 coverage below --fail-under;
+    4 coverage lost (--fail-on-lost); 5 both 3 and 4."""
+    import os
+
+    from rich.console import Console
+
+    from coverage_collector.diff import output
+    from coverage_collector.diff.run import DiffOptions, diff
+    from coverage_collector.selection import OwnerSelection
+
+    del max_concurrency
+    selection = OwnerSelection.of(namespaces, owners)
+    result = diff(DiffOptions(collection, baseline, selection))
+    wide = None if sys.stdout.isatty() else 200  # CI logs: no truncated names
+    output.render(result, output_format, Console(width=wide, soft_wrap=output_format != "table"))
+    if output_dir:
+        os.makedirs(output_dir, exist_ok=True)
+        output.write_files(result, output_dir)
+    below = []
+    if fail_under is not None:
+        checked = [o for o in result.owners if o.head_hash] if not selection.everything else []
+        below = [
+            f"{o.label}: {o.tally.head_percent:.1f}%"
+            for o in checked
+            if o.tally.head_percent < fail_under
+        ]
+        if result.total.head_percent < fail_under:
+            below.insert(0, f"total: {result.total.head_percent:.1f}%")
+    lost = fail_on_lost and result.total.lost > 0
+    for item in below:
+        log.error("below --fail-under %.1f%%: %s", fail_under, item)
+    if lost:
+        log.error("%d statements lost their coverage (--fail-on-lost)", result.total.lost)
+    if below or lost:
+        raise SystemExit(DIFF_BOTH if below and lost else DIFF_BELOW if below else DIFF_LOST)
+
+
 @cluster.command("codecov-upload")
 @collection_options
 @click.option(

@@ -17,6 +17,7 @@ from rich.table import Table
 from coverage_collector import blobs, db
 from coverage_collector.compiler.stats import combine, totals
 from coverage_collector.compiler.store import BinaryModels, stored_excludes
+from coverage_collector.textformat import markdown_table
 
 LABELS = {
     "owner": ("namespace", "type", "owner", "binary"),
@@ -187,9 +188,9 @@ def render(view: Overview, output_format: str, console: Console) -> None:
         "dropped as duplicates\n" + _sources_line(view.sources)
     )
     if output_format == "markdown":
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
-        console.print("\n".join(lines) + f"\n\n{footer}", markup=False, highlight=False)
+        console.print(
+            markdown_table(header, cells) + f"\n\n{footer}", markup=False, highlight=False
+        )
         return
     table = Table(title=f"Coverage by {view.by}")
     for column in header:

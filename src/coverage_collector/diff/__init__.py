@@ -1,0 +1,1 @@
+"""`cluster diff`: what a test run or a release added, lost, or never reached."""

@@ -1,0 +1,269 @@
+"""`cluster diff`: two compiled collections, compared owner by owner and binary by binary.
+
+Owners pair by namespace, kind, name and binary name (the same build first; otherwise the
+single build each side has). Statement categories add up the owners (a binary two owners
+run counts for each); the coverage totals, like `cluster summary`'s, count each binary once.
+The binary roll-up pairs a head binary with the baseline build most of its owners paired
+with, so it shows what the binary as a whole gained or lost.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coverage_collector import blobs, db
+from coverage_collector.compiler import stats
+from coverage_collector.compiler.store import BinaryModel, BinaryModels, stored_excludes
+from coverage_collector.diff.compare import (
+    Tally,
+    UnitMatch,
+    match_units,
+    tally,
+    unit_categories,
+)
+from coverage_collector.exceptions import UsageError
+from coverage_collector.selection import OwnerRow, OwnerSelection, Selected, select
+
+
+@dataclass(frozen=True)
+class DiffOptions:
+    collection: str
+    baseline: str
+    selection: OwnerSelection = field(default_factory=OwnerSelection)
+
+
+@dataclass
+class OwnerDiff:
+    namespace: str
+    owner_type: str
+    owner_name: str
+    binary_name: str
+    head_hash: str
+    base_hash: str
+    tally: Tally
+
+    @property
+    def label(self) -> str:
+        return f"{self.namespace or 'host'}/{self.owner_type}/{self.owner_name}"
+
+
+@dataclass
+class FileDiff:
+    path: str
+    tally: Tally
+
+
+@dataclass
+class BinaryDiff:
+    name: str
+    head_hash: str
+    base_hash: str
+    tally: Tally
+    files: list[FileDiff] = field(default_factory=list)
+    unit_codes: np.ndarray | None = None
+    """Per unit of the head build: its category code (compare.NEWLY_COVERED, ...; -1 for
+    new code and units outside the application); None for a removed binary."""
+
+
+@dataclass
+class DiffResult:
+    head: str
+    baseline: str
+    total: Tally
+    owners: list[OwnerDiff]
+    binaries: list[BinaryDiff]
+    namespaces: dict[str, Tally]
+
+
+class _Side:
+    """One collection: its selected owners, decoded binaries and counters."""
+
+    def __init__(self, collection: str, selection: OwnerSelection) -> None:
+        self.conn = db.connect_readonly(collection)
+        self.selected: Selected = select(self.conn, selection)
+        self.models = BinaryModels(self.conn, stored_excludes(self.conn), size=4)
+
+    def model(self, binary_id: int) -> BinaryModel:
+        return self.models.get(binary_id)
+
+    def binary_counts(self, binary_id: int) -> np.ndarray:
+        return self.selected.counts(self.conn, binary_id, self.model(binary_id).meta.mode)
+
+    def totals(self) -> tuple[int, int]:
+        """Statements and covered statements of the selected binaries, each counted once."""
+        found = [
+            stats.totals(self.model(bid).meta, self.binary_counts(bid), self.model(bid).app)
+            for bid in self.selected.by_binary
+        ]
+        return sum(t.statements for t in found), sum(t.covered for t in found)
+
+    def owner_counts(self, owner: OwnerRow) -> np.ndarray:
+        (blob,) = self.conn.execute(
+            "SELECT counts_blob FROM owners WHERE id = ?", (owner.id,)
+        ).fetchone()
+        return blobs.unpack_counts(blob)
+
+
+def _identity(owner: OwnerRow) -> tuple[str, str, str, str]:
+    return (owner.namespace, owner.owner_type, owner.owner_name, owner.binary_name)
+
+
+def pair_owners(head: Selected, base: Selected) -> list[tuple[OwnerRow | None, OwnerRow | None]]:
+    """(head owner, baseline owner) pairs; None where an owner has no counterpart."""
+    base_left: dict[tuple[str, ...], list[OwnerRow]] = defaultdict(list)
+    for owner in base.owners:
+        base_left[_identity(owner)].append(owner)
+    pairs: list[tuple[OwnerRow | None, OwnerRow | None]] = []
+    unpaired = []
+    for owner in head.owners:
+        same = [
+            b
+            for b in base_left[_identity(owner)]
+            if base.hashes[b.binary_id] == head.hashes[owner.binary_id]
+        ]
+        if same:
+            base_left[_identity(owner)].remove(same[0])
+            pairs.append((owner, same[0]))
+        else:
+            unpaired.append(owner)
+    head_left: dict[tuple[str, ...], list[OwnerRow]] = defaultdict(list)
+    for owner in unpaired:
+        head_left[_identity(owner)].append(owner)
+    for identity, owners in head_left.items():
+        candidates = base_left[identity]
+        if len(owners) == 1 and len(candidates) == 1:  # one build each side: a rebuild
+            pairs.append((owners[0], candidates.pop()))
+        else:
+            pairs.extend((o, None) for o in owners)
+    pairs.extend((None, b) for owners in base_left.values() for b in owners)
+    return pairs
+
+
+def diff(options: DiffOptions) -> DiffResult:
+    if os.path.abspath(options.collection) == os.path.abspath(options.baseline):
+        raise UsageError("The baseline is the collection itself")
+    head, base = (
+        _Side(options.collection, options.selection),
+        _Side(options.baseline, options.selection),
+    )
+    if not head.selected.owners and not base.selected.owners:
+        raise UsageError(f"No owner matches {options.selection.describe() or 'either collection'}")
+    pairs = pair_owners(head.selected, base.selected)
+    matches: dict[tuple[int, int], UnitMatch] = {}
+
+    def match(head_id: int, base_id: int) -> UnitMatch:
+        key = (head_id, base_id)
+        if key not in matches:
+            same = head.selected.hashes[head_id] == base.selected.hashes[base_id]
+            matches[key] = match_units(head.model(head_id), base.model(base_id), same)
+        return matches[key]
+
+    owners = [_owner_diff(head, base, h, b, match) for h, b in pairs]
+    binaries = _binary_diffs(head, base, pairs, match)
+    total = Tally()
+    for owner in owners:
+        total.add(owner.tally)
+    total.head_statements, total.head_covered = head.totals()
+    total.base_statements, total.base_covered = base.totals()
+    namespaces: dict[str, Tally] = defaultdict(Tally)
+    for owner in owners:
+        namespaces[owner.namespace or "host"].add(owner.tally)
+    owners.sort(key=lambda o: (o.namespace, o.owner_type, o.owner_name, o.binary_name))
+    return DiffResult(
+        options.collection,
+        options.baseline,
+        total,
+        owners,
+        binaries,
+        dict(sorted(namespaces.items())),
+    )
+
+
+def _owner_diff(
+    head: _Side, base: _Side, h: OwnerRow | None, b: OwnerRow | None, match
+) -> OwnerDiff:  # type: ignore[no-untyped-def]
+    known = h or b
+    assert known is not None
+    result = tally(
+        head.model(h.binary_id) if h else None,
+        base.model(b.binary_id) if b else None,
+        head.owner_counts(h) if h else None,
+        base.owner_counts(b) if b else None,
+        match(h.binary_id, b.binary_id) if h and b else None,
+    )
+    return OwnerDiff(
+        known.namespace,
+        known.owner_type,
+        known.owner_name,
+        known.binary_name,
+        head.selected.hashes[h.binary_id] if h else "",
+        base.selected.hashes[b.binary_id] if b else "",
+        result,
+    )
+
+
+def _binary_diffs(head: _Side, base: _Side, pairs, match) -> list[BinaryDiff]:  # type: ignore[no-untyped-def]
+    """One entry per head binary (paired with the baseline build most of its owners paired
+    with) and per baseline binary nothing paired with (removed)."""
+    votes: dict[int, Counter[int]] = defaultdict(Counter)
+    for h, b in pairs:
+        if h is not None:
+            votes[h.binary_id][b.binary_id if b is not None else -1] += 1
+    chosen = {}
+    for head_id, counter in votes.items():
+        options = [(n, bid) for bid, n in counter.items() if bid != -1]
+        chosen[head_id] = max(options)[1] if options else None
+    result = []
+    for head_id in head.selected.by_binary:
+        base_id = chosen.get(head_id)
+        result.append(_binary_diff(head, base, head_id, base_id, match))
+    used = {bid for bid in chosen.values() if bid is not None}
+    for base_id in base.selected.by_binary:
+        if base_id not in used:
+            result.append(_binary_diff(head, base, None, base_id, match))
+    result.sort(key=lambda d: (d.name, d.head_hash, d.base_hash))
+    return result
+
+
+def _binary_diff(
+    head: _Side, base: _Side, head_id: int | None, base_id: int | None, match
+) -> BinaryDiff:  # type: ignore[no-untyped-def]
+    head_model = head.model(head_id) if head_id is not None else None
+    base_model = base.model(base_id) if base_id is not None else None
+    head_counts = head.binary_counts(head_id) if head_id is not None else None
+    base_counts = base.binary_counts(base_id) if base_id is not None else None
+    unit_match = match(head_id, base_id) if head_id is not None and base_id is not None else None
+    side = head if head_id is not None else base
+    known_id = head_id if head_id is not None else base_id
+    assert known_id is not None
+    name = side.selected.by_binary[known_id][0].binary_name
+    diff = BinaryDiff(
+        name,
+        head.selected.hashes[head_id] if head_id is not None else "",
+        base.selected.hashes[base_id] if base_id is not None else "",
+        tally(head_model, base_model, head_counts, base_counts, unit_match),
+    )
+    if head_model is not None and head_counts is not None:
+        diff.unit_codes = (
+            unit_categories(unit_match, head_counts, base_counts)
+            if unit_match is not None and base_counts is not None
+            else np.full(head_model.meta.n_units, -1, dtype=np.int64)
+        )
+    head_files = stats.units_by_file(head_model.meta, head_model.app) if head_model else {}
+    base_files = stats.units_by_file(base_model.meta, base_model.app) if base_model else {}
+    for path in sorted(set(head_files) | set(base_files)):
+        file_tally = tally(
+            head_model if path in head_files else None,
+            base_model if path in base_files else None,
+            head_counts if path in head_files else None,
+            base_counts if path in base_files else None,
+            unit_match,
+            head_files.get(path),
+            base_files.get(path),
+        )
+        diff.files.append(FileDiff(path, file_tally))
+    return diff
