@@ -106,12 +106,13 @@ class UnitMatch:
 
     head_to_base: np.ndarray
     removed: np.ndarray
+    """Per baseline unit: whether it is removed code."""
 
 
 def match_units(head: BinaryModel, base: BinaryModel, same_build: bool) -> UnitMatch:
     if same_build:
         units = np.arange(head.meta.n_units)
-        return UnitMatch(np.where(head.app, units, -1), np.zeros(0, dtype=np.int64))
+        return UnitMatch(np.where(head.app, units, -1), np.zeros(base.meta.n_units, dtype=bool))
     base_index = {key: i for i, key in enumerate(unit_keys(base)) if key is not None}
     head_to_base = np.array(
         [base_index.get(key, -1) if key is not None else -1 for key in unit_keys(head)],
@@ -120,7 +121,7 @@ def match_units(head: BinaryModel, base: BinaryModel, same_build: bool) -> UnitM
     head_to_base[~head.app] = -1
     matched = np.zeros(base.meta.n_units, dtype=bool)
     matched[head_to_base[head_to_base >= 0]] = True
-    return UnitMatch(head_to_base, np.flatnonzero(base.app & ~matched))
+    return UnitMatch(head_to_base, base.app & ~matched)
 
 
 def unit_categories(
@@ -147,34 +148,34 @@ def tally(
     match: UnitMatch | None,
     head_units: np.ndarray | None = None,
     base_units: np.ndarray | None = None,
+    codes: np.ndarray | None = None,
 ) -> Tally:
     """Statements per category over the given units (default: all application units) of a
-    head build, a baseline build, or a matched pair."""
+    head build, a baseline build, or a matched pair (`codes`: the pair's unit_categories,
+    when already known)."""
     result = Tally()
     if head is not None and head_counts is not None:
         units = np.flatnonzero(head.app) if head_units is None else head_units
-        stmts = head.meta.stmts.astype(np.int64)
-        hit = head_counts != 0
-        result.head_statements = int(stmts[units].sum())
-        result.head_covered = int(stmts[units][hit[units]].sum())
-        if match is None or base_counts is None:
-            codes = np.full(len(head_counts), -1, dtype=np.int64)
-        else:
-            codes = unit_categories(match, head_counts, base_counts)
-        unit_codes = codes[units]
-        unit_stmts = stmts[units]
-        result.newly_covered = int(unit_stmts[unit_codes == NEWLY_COVERED].sum())
-        result.lost = int(unit_stmts[unit_codes == LOST].sum())
-        result.still_covered = int(unit_stmts[unit_codes == STILL_COVERED].sum())
-        result.never_covered = int(unit_stmts[unit_codes == NEVER_COVERED].sum())
+        stmts = head.meta.stmts.astype(np.int64)[units]
+        hit = head_counts[units] != 0
+        if codes is None:
+            paired = match is not None and base_counts is not None
+            codes = unit_categories(match, head_counts, base_counts) if paired else None  # type: ignore[arg-type]
+        unit_codes = codes[units] if codes is not None else np.full(len(units), -1)
+        result.head_statements = int(stmts.sum())
+        result.head_covered = int(stmts[hit].sum())
+        result.newly_covered = int(stmts[unit_codes == NEWLY_COVERED].sum())
+        result.lost = int(stmts[unit_codes == LOST].sum())
+        result.still_covered = int(stmts[unit_codes == STILL_COVERED].sum())
+        result.never_covered = int(stmts[unit_codes == NEVER_COVERED].sum())
         new = unit_codes == -1
-        result.new_code = int(unit_stmts[new].sum())
-        result.new_code_covered = int(unit_stmts[new & hit[units]].sum())
+        result.new_code = int(stmts[new].sum())
+        result.new_code_covered = int(stmts[new & hit].sum())
     if base is not None and base_counts is not None:
         units = np.flatnonzero(base.app) if base_units is None else base_units
         stmts = base.meta.stmts.astype(np.int64)
         result.base_statements = int(stmts[units].sum())
         result.base_covered = int(stmts[units][base_counts[units] != 0].sum())
-        removed = units if match is None else np.intersect1d(units, match.removed)
+        removed = units if match is None else units[match.removed[units]]
         result.removed_code = int(stmts[removed].sum())
     return result

@@ -136,8 +136,8 @@ def markdown(result: DiffResult) -> str:
 
 
 def render(result: DiffResult, output_format: str, console: Console) -> None:
-    if output_format == "json":
-        console.print_json(json.dumps(to_json(result)))
+    if output_format == "json":  # plain: rich would highlight megabytes of it
+        console.file.write(json.dumps(to_json(result), indent=1) + "\n")
         return
     if output_format == "markdown":
         console.print(markdown(result), markup=False, highlight=False)

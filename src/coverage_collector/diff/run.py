@@ -85,21 +85,13 @@ class _Side:
     def __init__(self, collection: str, selection: OwnerSelection) -> None:
         self.conn = db.connect_readonly(collection)
         self.selected: Selected = select(self.conn, selection)
-        self.models = BinaryModels(self.conn, stored_excludes(self.conn), size=4)
+        self.models = BinaryModels(self.conn, stored_excludes(self.conn), size=8)
 
     def model(self, binary_id: int) -> BinaryModel:
         return self.models.get(binary_id)
 
     def binary_counts(self, binary_id: int) -> np.ndarray:
         return self.selected.counts(self.conn, binary_id, self.model(binary_id).meta.mode)
-
-    def totals(self) -> tuple[int, int]:
-        """Statements and covered statements of the selected binaries, each counted once."""
-        found = [
-            stats.totals(self.model(bid).meta, self.binary_counts(bid), self.model(bid).app)
-            for bid in self.selected.by_binary
-        ]
-        return sum(t.statements for t in found), sum(t.covered for t in found)
 
     def owner_counts(self, owner: OwnerRow) -> np.ndarray:
         (blob,) = self.conn.execute(
@@ -162,25 +154,63 @@ def diff(options: DiffOptions) -> DiffResult:
             matches[key] = match_units(head.model(head_id), base.model(base_id), same)
         return matches[key]
 
-    owners = [_owner_diff(head, base, h, b, match) for h, b in pairs]
-    binaries = _binary_diffs(head, base, pairs, match)
-    total = Tally()
-    for owner in owners:
-        total.add(owner.tally)
-    total.head_statements, total.head_covered = head.totals()
-    total.base_statements, total.base_covered = base.totals()
-    namespaces: dict[str, Tally] = defaultdict(Tally)
-    for owner in owners:
-        namespaces[owner.namespace or "host"].add(owner.tally)
+    # binary by binary (owners, then the binary itself), so each build is decoded once
+    chosen = _chosen_baselines(pairs)
+    owners_of: dict[int | None, list[tuple[OwnerRow | None, OwnerRow | None]]] = defaultdict(list)
+    for h, b in pairs:
+        owners_of[h.binary_id if h is not None else None].append((h, b))
+    owners: list[OwnerDiff] = []
+    binaries: list[BinaryDiff] = []
+    for head_id in sorted(head.selected.by_binary):
+        owners += [_owner_diff(head, base, h, b, match) for h, b in owners_of[head_id]]
+        binaries.append(_binary_diff(head, base, head_id, chosen.get(head_id), match))
+    owners += [_owner_diff(head, base, h, b, match) for h, b in owners_of[None]]
+    used = set(chosen.values())
+    binaries += [
+        _binary_diff(head, base, None, base_id, match)
+        for base_id in sorted(base.selected.by_binary)
+        if base_id not in used
+    ]
+    binaries.sort(key=lambda d: (d.name, d.head_hash, d.base_hash))
     owners.sort(key=lambda o: (o.namespace, o.owner_type, o.owner_name, o.binary_name))
     return DiffResult(
         options.collection,
         options.baseline,
-        total,
+        _total(owners, binaries),
         owners,
         binaries,
-        dict(sorted(namespaces.items())),
+        _namespaces(owners),
     )
+
+
+def _total(owners: list[OwnerDiff], binaries: list[BinaryDiff]) -> Tally:
+    """Categories over the owners; coverage over the binaries, each build counted once."""
+    total = Tally()
+    for owner in owners:
+        total.add(owner.tally)
+    heads = {b.head_hash: b.tally for b in binaries if b.head_hash}
+    bases = {b.base_hash: b.tally for b in binaries if b.base_hash}
+    total.head_statements = sum(t.head_statements for t in heads.values())
+    total.head_covered = sum(t.head_covered for t in heads.values())
+    total.base_statements = sum(t.base_statements for t in bases.values())
+    total.base_covered = sum(t.base_covered for t in bases.values())
+    return total
+
+
+def _namespaces(owners: list[OwnerDiff]) -> dict[str, Tally]:
+    namespaces: dict[str, Tally] = defaultdict(Tally)
+    for owner in owners:
+        namespaces[owner.namespace or "host"].add(owner.tally)
+    return dict(sorted(namespaces.items()))
+
+
+def _chosen_baselines(pairs: list[tuple[OwnerRow | None, OwnerRow | None]]) -> dict[int, int]:
+    """Per head binary: the baseline build most of its owners paired with."""
+    votes: dict[int, Counter[int]] = defaultdict(Counter)
+    for h, b in pairs:
+        if h is not None and b is not None:
+            votes[h.binary_id][b.binary_id] += 1
+    return {head_id: max((n, bid) for bid, n in c.items())[1] for head_id, c in votes.items()}
 
 
 def _owner_diff(
@@ -206,29 +236,6 @@ def _owner_diff(
     )
 
 
-def _binary_diffs(head: _Side, base: _Side, pairs, match) -> list[BinaryDiff]:  # type: ignore[no-untyped-def]
-    """One entry per head binary (paired with the baseline build most of its owners paired
-    with) and per baseline binary nothing paired with (removed)."""
-    votes: dict[int, Counter[int]] = defaultdict(Counter)
-    for h, b in pairs:
-        if h is not None:
-            votes[h.binary_id][b.binary_id if b is not None else -1] += 1
-    chosen = {}
-    for head_id, counter in votes.items():
-        options = [(n, bid) for bid, n in counter.items() if bid != -1]
-        chosen[head_id] = max(options)[1] if options else None
-    result = []
-    for head_id in head.selected.by_binary:
-        base_id = chosen.get(head_id)
-        result.append(_binary_diff(head, base, head_id, base_id, match))
-    used = {bid for bid in chosen.values() if bid is not None}
-    for base_id in base.selected.by_binary:
-        if base_id not in used:
-            result.append(_binary_diff(head, base, None, base_id, match))
-    result.sort(key=lambda d: (d.name, d.head_hash, d.base_hash))
-    return result
-
-
 def _binary_diff(
     head: _Side, base: _Side, head_id: int | None, base_id: int | None, match
 ) -> BinaryDiff:  # type: ignore[no-untyped-def]
@@ -241,18 +248,20 @@ def _binary_diff(
     known_id = head_id if head_id is not None else base_id
     assert known_id is not None
     name = side.selected.by_binary[known_id][0].binary_name
+    codes = None
+    if head_model is not None:
+        codes = (
+            unit_categories(unit_match, head_counts, base_counts)  # type: ignore[arg-type]
+            if unit_match is not None and base_counts is not None
+            else np.full(head_model.meta.n_units, -1, dtype=np.int64)
+        )
     diff = BinaryDiff(
         name,
         head.selected.hashes[head_id] if head_id is not None else "",
         base.selected.hashes[base_id] if base_id is not None else "",
-        tally(head_model, base_model, head_counts, base_counts, unit_match),
+        tally(head_model, base_model, head_counts, base_counts, unit_match, codes=codes),
+        unit_codes=codes,
     )
-    if head_model is not None and head_counts is not None:
-        diff.unit_codes = (
-            unit_categories(unit_match, head_counts, base_counts)
-            if unit_match is not None and base_counts is not None
-            else np.full(head_model.meta.n_units, -1, dtype=np.int64)
-        )
     head_files = stats.units_by_file(head_model.meta, head_model.app) if head_model else {}
     base_files = stats.units_by_file(base_model.meta, base_model.app) if base_model else {}
     for path in sorted(set(head_files) | set(base_files)):
@@ -264,6 +273,7 @@ def _binary_diff(
             unit_match,
             head_files.get(path),
             base_files.get(path),
+            codes,
         )
         diff.files.append(FileDiff(path, file_tally))
     return diff
