@@ -114,6 +114,7 @@ def test_table_and_markdown(compiled: DiffCollections, capsys: pytest.CaptureFix
     status, out, _ = run_diff(compiled, capsys)
     assert status == 0
     assert "audit/StatefulSet/auditor" in out and "bank/Deployment/ledger" in out
+    assert "Binaries" in out and "Namespaces" in out and "Files with changes" in out
     assert "19 newly covered, 14 lost" in out.replace("\n", " ")
     status, out, _ = run_diff(compiled, capsys, "--format", "markdown", "--namespace", "bank")
     assert status == 0

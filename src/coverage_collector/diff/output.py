@@ -88,7 +88,8 @@ NUMBER_COLUMNS = [
 
 
 def sections(result: DiffResult) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, header, rows) of every table: owners, namespaces and the most changed files."""
+    """(title, header, rows) of every table: owners, binaries, namespaces and the most changed
+    files."""
     owners = sorted(result.owners, key=lambda o: (not o.tally.changed, o.tally.delta, o.label))
     files = [
         (b.name, f)
@@ -102,6 +103,18 @@ def sections(result: DiffResult) -> list[tuple[str, list[str], list[list[str]]]]
             "Owners",
             ["owner", "binary", *NUMBER_COLUMNS],
             [[o.label, o.binary_name, *_numbers(o.tally)] for o in owners],
+        ),
+        (
+            "Binaries",
+            ["binary", "build (baseline -> head)", *NUMBER_COLUMNS],
+            [
+                [
+                    b.name,
+                    f"{b.base_hash[:12] or '-'} -> {b.head_hash[:12] or '-'}",
+                    *_numbers(b.tally),
+                ]
+                for b in result.binaries
+            ],
         ),
         (
             "Namespaces",
