@@ -262,13 +262,26 @@ def clone_sources_command(
     help="Where to write the report (default: <collection>/html).",
 )
 @click.option("--skip-component-html", is_flag=True, help="Write only the index.")
+@click.option(
+    "--baseline",
+    type=click.Path(file_okay=False, exists=True),
+    default=None,
+    help="A compiled collection to compare with (as `cluster diff`): a Δ column and a "
+    "'changed only' filter in the index, lines marked by category in the source viewer.",
+)
 def render_command(
-    collection: str, max_concurrency: int, output_dir: str | None, skip_component_html: bool
+    collection: str,
+    max_concurrency: int,
+    output_dir: str | None,
+    skip_component_html: bool,
+    baseline: str | None,
 ) -> None:
     """Write the HTML report: index.html plus one page per binary, opened from file://."""
     from coverage_collector.report.render import RenderOptions, render
 
-    summary = render(RenderOptions(collection, output_dir, skip_component_html, max_concurrency))
+    summary = render(
+        RenderOptions(collection, output_dir, skip_component_html, max_concurrency, baseline)
+    )
     for line in summary.lines():
         log.info("%s", line)
 

@@ -260,7 +260,7 @@ def _binary_diff(
         head.selected.hashes[head_id] if head_id is not None else "",
         base.selected.hashes[base_id] if base_id is not None else "",
         tally(head_model, base_model, head_counts, base_counts, unit_match, codes=codes),
-        unit_codes=codes,
+        unit_codes=None if codes is None else codes.astype(np.int8),
     )
     head_files = stats.units_by_file(head_model.meta, head_model.app) if head_model else {}
     base_files = stats.units_by_file(base_model.meta, base_model.app) if base_model else {}

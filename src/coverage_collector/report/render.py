@@ -6,6 +6,10 @@
     <output>/data/src/<digest>.js     a source file, highlighted once for all binaries
     <output>/static/report.{css,js}   one stylesheet, one script, no CDN
 
+With `baseline`, the pages also show the difference with that collection (report/delta.py):
+the index a Δ column and the binary pages each line's category; without it, they are
+exactly what they are without the option.
+
 Pages carry a Content-Security-Policy that allows only the report's own script; every
 string from the cluster reaches the page escaped (Jinja2 autoescaping, JSON with `<`,
 `>` and `&` escaped, and `textContent` in the script).
@@ -30,10 +34,12 @@ from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 
 from coverage_collector import __version__, db, logs
-from coverage_collector.compiler.stats import blocks_by_file
+from coverage_collector.compiler.stats import blocks_by_file, units_by_file
 from coverage_collector.compiler.store import BinaryModels, binary_counts, stored_excludes
+from coverage_collector.diff.run import BinaryDiff
 from coverage_collector.progress import Reporter
 from coverage_collector.report.annotate import Blocks, coverage_spans, highlight, line_counts
+from coverage_collector.report.delta import Comparison, line_categories
 from coverage_collector.report.manifest import Manifest, input_key
 from coverage_collector.report.model import load_binary, load_functions, load_index
 
@@ -55,6 +61,8 @@ class RenderOptions:
     output_dir: str | None = None
     skip_component_html: bool = False
     max_concurrency: int = 8
+    baseline: str | None = None
+    """A compiled collection to compare with (`cluster diff --baseline`)."""
 
     @property
     def output(self) -> str:
@@ -106,26 +114,33 @@ def render(options: RenderOptions) -> RenderSummary:
         )
         env.filters["json"] = to_json
         index = load_index(conn, options.collection)
+        comparison = None
+        if options.baseline:
+            comparison = Comparison.load(options.collection, options.baseline)
+            comparison.annotate_index(index)
         common = {"version": __version__, "title": index.title}
         previous = Manifest.load(out)
         manifest = Manifest(out, dict(previous.binaries))
         if not options.skip_component_html:
             manifest.binaries = {}
-            _render_binaries(env, conn, index, options, common, previous, manifest, summary)
+            _render_binaries(
+                env, conn, index, options, common, previous, manifest, summary, comparison
+            )
             summary.deleted = manifest.delete_stale(previous)
         manifest.save()
         summary.index = os.path.join(out, "index.html")
+        data: dict[str, Any] = {
+            "owners": index.owners,
+            "binaries": index.binaries,
+            "namespaces": index.namespaces,
+        }
+        extra: dict[str, Any] = {}
+        if comparison is not None:
+            data["baseline"] = {"name": comparison.name}
+            extra = {"baseline": comparison.header(), "removed": comparison.removed}
         _write(
             summary.index,
-            env.get_template("index.html.j2").render(
-                index=index,
-                data={
-                    "owners": index.owners,
-                    "binaries": index.binaries,
-                    "namespaces": index.namespaces,
-                },
-                **common,
-            ),
+            env.get_template("index.html.j2").render(index=index, data=data, **extra, **common),
         )
     finally:
         conn.close()
@@ -142,8 +157,10 @@ def _render_binaries(
     previous: Manifest,
     manifest: Manifest,
     summary: RenderSummary,
+    comparison: Comparison | None = None,
 ) -> None:
-    """Render every binary whose inputs changed since the previous render."""
+    """Render every binary whose inputs changed since the previous render (with a
+    baseline, the binary's part of the comparison is one of its inputs)."""
     models = BinaryModels(conn, stored_excludes(conn), size=1)
     with (
         Highlighter(options) as highlighter,
@@ -154,13 +171,21 @@ def _render_binaries(
             (counts_key,) = conn.execute(
                 "SELECT input_hash FROM binaries WHERE id = ?", (int(binary_id),)
             ).fetchone()
-            key = input_key(__version__, counts_key, page.binary, page.owners, page.files)
             name = page.binary["hash"]
+            parts = [__version__, counts_key, page.binary, page.owners, page.files]
+            binary_diff = None
+            if comparison is not None:
+                binary_diff = comparison.binary(name)
+                comparison.annotate_files(binary_diff, page.files)
+                parts.append({"baseline": comparison.key(binary_diff)})
+            key = input_key(*parts)
             if previous.unchanged(name, key):
                 manifest.binaries[name] = previous.binaries[name]
                 summary.unchanged += 1
             else:
-                written = _render_binary(env, conn, models, page, options, common, highlighter)
+                written = _render_binary(
+                    env, conn, models, page, options, common, highlighter, comparison, binary_diff
+                )
                 manifest.binaries[name] = {"key": key, "files": written}
                 summary.binaries += 1
                 summary.files += sum(f.get("group") is not None for f in page.files)
@@ -244,15 +269,21 @@ def _render_binary(
     options: RenderOptions,
     common: dict[str, Any],
     highlighter: Highlighter,
+    comparison: Comparison | None = None,
+    binary_diff: BinaryDiff | None = None,
 ) -> list[str]:
     """Write one binary's page and its files' data; return the files written (relative);
-    source files not highlighted yet go to `highlighter`."""
+    source files not highlighted yet go to `highlighter`. With a comparison, each file's
+    data also has its lines' categories (`cats`, one letter per line)."""
     out = options.output
     meta_hash = page.binary["hash"]
     data_dir = os.path.join(out, "data", meta_hash)
     os.makedirs(data_dir, exist_ok=True)
     model = models.get(page.binary["id"])
-    blocks = blocks_by_file(model.meta, model.app, binary_counts(conn, page.binary["id"]))
+    counts = binary_counts(conn, page.binary["id"])
+    blocks = blocks_by_file(model.meta, model.app, counts)
+    codes = binary_diff.unit_codes if binary_diff is not None else None
+    units = units_by_file(model.meta, model.app) if codes is not None else {}
     written: set[str] = set()
     group: list[dict[str, Any]] = []
     group_size = 0
@@ -284,27 +315,33 @@ def _render_binary(
         if group_size + len(spans) > GROUP_SPANS or len(group) >= GROUP_FILES:
             flush()
         file["group"] = file["id"] if not group else group[0]["group"]
-        group.append(
-            {
-                "id": file["id"],
-                "group": file["group"],
-                "src": digest,
-                "counts": line_counts(file_blocks_, n_lines).tolist(),
-                "spans": spans,
-            }
-        )
+        payload = {
+            "id": file["id"],
+            "group": file["group"],
+            "src": digest,
+            "counts": line_counts(file_blocks_, n_lines).tolist(),
+            "spans": spans,
+        }
+        if codes is not None:
+            mine = units[file["path"]]
+            meta = model.meta
+            payload["cats"] = line_categories(
+                codes[mine], counts[mine], meta.start_line[mine], meta.end_line[mine], n_lines
+            )
+        group.append(payload)
         group_size += len(spans)
     flush()
     # functions load on demand, like sources: the page itself stays small
     functions = load_functions(conn, page.binary["id"])
     _write(os.path.join(data_dir, "functions.js"), f"ccFunctions({to_json(functions)});\n")
+    data: dict[str, Any] = {"binary": page.binary, "owners": page.owners, "files": page.files}
+    extra: dict[str, Any] = {}
+    if comparison is not None:
+        extra["baseline"] = comparison.binary_header(binary_diff)
+        data["baseline"] = {"name": comparison.name, "lines": codes is not None}
     _write(
         os.path.join(out, "binaries", f"{meta_hash}.html"),
-        env.get_template("binary.html.j2").render(
-            page=page,
-            data={"binary": page.binary, "owners": page.owners, "files": page.files},
-            **common,
-        ),
+        env.get_template("binary.html.j2").render(page=page, data=data, **extra, **common),
     )
     return [*sorted(written), f"data/{meta_hash}/functions.js", f"binaries/{meta_hash}.html"]
 

@@ -16,6 +16,28 @@ function level(percent) {
 
 const LEVELS = ["excellent", "good", "moderate", "poor", "critical"];
 
+// With a baseline (render --baseline): each row has base/delta/deltaText/direction/changed
+// and `diff`, its statements per category; source lines have a category letter each.
+const baseline = data.baseline || null;
+const LINE_CATEGORIES = {
+  l: ["lost", "lost"], n: ["newly-covered", "newly covered"], u: ["new-uncovered", "new code, not covered"],
+  c: ["new-covered", "new code, covered"], v: ["never-covered", "never covered"], s: ["still-covered", "still covered"],
+};
+
+function changeText(d) {
+  if (!d) return "not in the comparison";
+  return "newly covered " + d.newly + ", lost " + d.lost + ", still covered " + d.still +
+    ", never covered " + d.never + ", new code " + d.newCovered + "/" + d.newCode +
+    " covered, removed " + d.removed + " (statements)";
+}
+
+// The change in points, signed and coloured, its categories as a tooltip.
+function deltaCell(item) {
+  const td = cell(item.deltaText, "num delta" + (item.direction ? " " + item.direction : ""));
+  td.title = changeText(item.diff);
+  return td;
+}
+
 // A multi-select with its own search box: `root` gets a button and a panel of checkboxes.
 // Returns the live set of chosen values (empty: no filter).
 function multiSelect(root, label, values, onChange) {
@@ -151,9 +173,11 @@ function initIndex() {
   const visible = () => {
     const query = $("#search").value.trim().toLowerCase();
     const hideTests = $("#hide-tests").checked, hideTestBinaries = $("#hide-test-binaries").checked;
+    const changedOnly = baseline !== null && $("#changed-only").checked;
     const allows = (set, value) => !set.size || set.has(value);
     return owners.filter((o) =>
       (!hideTests || !o.testNamespace) && (!hideTestBinaries || !o.testBinary) &&
+      (!changedOnly || o.changed) &&
       allows(filters.namespace, o.namespace) &&
       allows(filters.type, o.type) && allows(filters.level, level(o.percent)) &&
       allows(filters.source, sourceOf(o)) &&
@@ -167,6 +191,7 @@ function initIndex() {
     updateStats(rows);
   };
   for (const id of ["#search", "#hide-tests", "#hide-test-binaries"]) $(id).addEventListener("input", render);
+  if (baseline) $("#changed-only").addEventListener("input", render);
   $("#owners tbody").addEventListener("click", (event) => {
     const row = event.target.closest("tr.row");
     if (!row || event.target.closest("a")) return;
@@ -225,8 +250,12 @@ function ownerRow(o, binary) {
   const binaryCell = cell("");
   binaryCell.append(link);
   tr.append(cell(o.namespace || "(host)"), cell(o.type), name, binaryCell,
-    cell(String(o.pods.length), "num"), coverageCell(o.percent),
-    cell(String(o.statements), "num"), cell(String(o.covered), "num"));
+    cell(String(o.pods.length), "num"), coverageCell(o.percent));
+  if (baseline) {
+    tr.append(cell(o.baseText, "num base"), deltaCell(o));
+    if (o.changed) tr.classList.add("changed");
+  }
+  tr.append(cell(String(o.statements), "num"), cell(String(o.covered), "num"));
   return tr;
 }
 
@@ -234,7 +263,7 @@ function ownerDetail(o, binary) {
   const detail = document.createElement("tr");
   detail.className = "detail";
   const td = document.createElement("td");
-  td.colSpan = 8;
+  td.colSpan = document.querySelectorAll("#owners thead th").length;
   const list = document.createElement("dl");
   const facts = [
     ["Pods", o.pods.join(", ")], ["Hosts", o.hosts.join(", ")],
@@ -243,6 +272,17 @@ function ownerDetail(o, binary) {
     ["First seen", o.firstSeen], ["Last seen", o.lastSeen],
     ["Binary", binary.hash], ["Instances", String(o.instances)],
   ];
+  if (baseline) {
+    const d = o.diff;
+    facts.push(["Since " + baseline.name, !d ? "not in the comparison"
+      : (o.base === null ? "new owner (not in the baseline)" : o.baseText + " \u2192 " + o.percent.toFixed(1) + "% (" + o.deltaText + " points)") +
+        (d.rebuilt ? ", rebuilt" : "") + (o.changed ? "" : ", unchanged")]);
+    if (d) {
+      facts.push(["Newly covered", String(d.newly)], ["Lost", String(d.lost)],
+        ["New code covered", d.newCovered + " of " + d.newCode], ["Removed code", String(d.removed)],
+        ["Still / never covered", d.still + " / " + d.never]);
+    }
+  }
   for (const [term, value] of facts) {
     const dt = document.createElement("dt"), dd = document.createElement("dd");
     dt.textContent = term;
@@ -312,15 +352,18 @@ function initBinary() {
   const files = data.files;
   const render = () => {
     const query = $("#search").value.trim().toLowerCase();
+    const changedOnly = baseline !== null && $("#changed-only").checked;
     const rows = files.filter((f) => (!query || f.path.toLowerCase().includes(query)) &&
-      (!levels.size || levels.has(level(f.percent)))).sort(compare(state.key, state.direction));
+      (!levels.size || levels.has(level(f.percent))) && (!changedOnly || f.changed)).sort(compare(state.key, state.direction));
     state.order = rows;
     const body = document.createDocumentFragment();
     for (const f of rows) {
       const tr = document.createElement("tr");
       tr.className = "row" + (f.status === "resolved" ? "" : " no-source") + (state.current === f.id ? " open" : "");
       tr.dataset.id = f.id;
-      tr.append(cell(f.path), coverageCell(f.percent), cell(String(f.statements), "num"), cell(String(f.covered), "num"));
+      tr.append(cell(f.path), coverageCell(f.percent));
+      if (baseline) tr.append(deltaCell(f));
+      tr.append(cell(String(f.statements), "num"), cell(String(f.covered), "num"));
       body.append(tr);
     }
     $("#files tbody").replaceChildren(body);
@@ -328,6 +371,7 @@ function initBinary() {
   };
   const levels = multiSelect($("#filter-level"), "Coverage levels", LEVELS, () => render());
   $("#search").addEventListener("input", render);
+  if (baseline) $("#changed-only").addEventListener("input", render);
   for (const button of document.querySelectorAll("#views button")) {
     button.addEventListener("click", () => {
       $(".split").dataset.layout = button.dataset.layout;
@@ -342,7 +386,11 @@ function initBinary() {
   focusSearchOnSlash();
   document.addEventListener("keydown", (event) => {
     if (document.activeElement.tagName === "INPUT") return;
-    if (event.key === "j" || event.key === "k") jumpUncovered(event.key === "j" ? 1 : -1);
+    if (event.key === "j" || event.key === "k") {
+      // with a baseline: newly covered and lost blocks; without: uncovered lines
+      if (baseline && baseline.lines) jumpChanges(event.key === "j" ? 1 : -1);
+      else jumpUncovered(event.key === "j" ? 1 : -1);
+    }
     if (event.key === "[" || event.key === "]") {
       const order = state.order || [];
       const index = order.findIndex((f) => f.id === state.current);
@@ -484,6 +532,12 @@ function sourceTable(payload, lines) {
     tr.id = "L" + (index + 1);
     tr.className = count < 0 ? "untracked" : count > 0 ? "hit" : "miss";
     const number = cell(String(index + 1), "line-num");
+    const category = payload.cats ? LINE_CATEGORIES[payload.cats[index]] : undefined;
+    if (category) {
+      tr.classList.add("delta-" + category[0]);
+      tr.dataset.delta = payload.cats[index];
+      number.title = category[1];
+    }
     const executions = cell(count < 0 ? "" : setMode ? (count > 0 ? "hit" : "miss") : String(count), "exec");
     const code = document.createElement("td");
     code.className = "code";
@@ -537,6 +591,27 @@ function jumpUncovered(step) {
   if (current) current.classList.remove("target");
   misses[index].classList.add("target");
   misses[index].scrollIntoView({ block: "center" });
+}
+
+// j/k with a baseline: the blocks of newly covered or lost lines (a run of consecutive
+// lines of one of these categories is one block), from the current target onwards.
+function jumpChanges(step) {
+  const rows = [...document.querySelectorAll("table.source tr")];
+  const starts = [];
+  rows.forEach((row, index) => {
+    const kind = row.dataset.delta;
+    if ((kind === "n" || kind === "l") && (index === 0 || rows[index - 1].dataset.delta !== kind)) starts.push(index);
+  });
+  if (!starts.length) return;
+  const current = document.querySelector("table.source tr.target");
+  const at = current ? rows.indexOf(current) : -1;
+  let next;
+  if (at < 0) next = step > 0 ? starts[0] : starts[starts.length - 1];
+  else if (step > 0) next = starts.find((i) => i > at) ?? starts[0];
+  else next = [...starts].reverse().find((i) => i < at) ?? starts[starts.length - 1];
+  if (current) current.classList.remove("target");
+  rows[next].classList.add("target");
+  rows[next].scrollIntoView({ block: "center" });
 }
 
 if (document.body.dataset.page === "index") initIndex(); else initBinary();

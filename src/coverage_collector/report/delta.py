@@ -1,0 +1,240 @@
+"""The difference with a baseline collection (`cluster render --baseline`), as the report
+shows it: plain rows and strings, no HTML.
+
+`cluster diff` computes it (coverage_collector.diff.run); this module puts its numbers on
+the index's owner rows, on the binary pages and, per line, on the source viewer:
+
+* an index owner pairs with the diff's owner of the same namespace, owner type, owner
+  name, binary name and head build (covmeta hash); owners only in the baseline are
+  listed apart (`removed`);
+* a binary page shows the roll-up of the head binary (`BinaryDiff`) and its files';
+* each source line gets one category letter (`LINE_CATEGORIES`). When blocks of several
+  categories touch one line, the first of this priority wins:
+  lost > newly covered > new code (not covered > covered) > never covered > still covered,
+  so a line shows what changed before what did not, and a loss before a gain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from coverage_collector.covdata.arrays import run_offsets
+from coverage_collector.diff.compare import LOST, NEVER_COVERED, NEWLY_COVERED, STILL_COVERED, Tally
+from coverage_collector.diff.run import BinaryDiff, DiffOptions, DiffResult, diff
+from coverage_collector.report.model import IndexData
+
+LINE_CATEGORIES = {
+    ".": "untracked",
+    "s": "still covered",
+    "v": "never covered",
+    "c": "new code, covered",
+    "u": "new code, not covered",
+    "n": "newly covered",
+    "l": "lost",
+}
+"""Per-line category letters, lowest priority first (the letter's index is its rank)."""
+LETTERS = "".join(LINE_CATEGORIES)
+_RANK = {STILL_COVERED: 1, NEVER_COVERED: 2, NEWLY_COVERED: 5, LOST: 6}
+_NEW_COVERED, _NEW_UNCOVERED = 3, 4
+
+
+def delta_text(points: float) -> str:
+    """Signed points with one decimal, as `cluster diff` prints them ('+0.0' for no change)."""
+    text = f"{points:+.1f}"
+    return "+0.0" if text == "-0.0" else text
+
+
+def percent_text(percent: float) -> str:
+    return f"{percent:.1f}%"
+
+
+def tally_row(t: Tally) -> dict[str, Any]:
+    """A tally's numbers for the page (JSON)."""
+    return {
+        "newly": t.newly_covered,
+        "lost": t.lost,
+        "still": t.still_covered,
+        "never": t.never_covered,
+        "newCode": t.new_code,
+        "newCovered": t.new_code_covered,
+        "removed": t.removed_code,
+        "baseStatements": t.base_statements,
+        "baseCovered": t.base_covered,
+    }
+
+
+def tally_summary(t: Tally) -> str:
+    """One line: the category counts in statements."""
+    return (
+        f"newly covered {t.newly_covered} · lost {t.lost} · still covered {t.still_covered} "
+        f"· never covered {t.never_covered} · new code {t.new_code_covered}/{t.new_code} "
+        f"covered · removed {t.removed_code}"
+    )
+
+
+@dataclass
+class Comparison:
+    """The diff of the rendered collection with a baseline, keyed as the report needs it."""
+
+    name: str
+    """The baseline's directory name (what the pages call it)."""
+    result: DiffResult
+    binaries: dict[str, BinaryDiff] = field(default_factory=dict)
+    """Head covmeta hash -> the diff of that head binary."""
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    """Owners only in the baseline."""
+
+    @classmethod
+    def load(cls, collection: str, baseline: str) -> Comparison:
+        result = diff(DiffOptions(collection, baseline))
+        comparison = cls(os.path.basename(os.path.abspath(baseline)), result)
+        for binary in result.binaries:
+            if binary.head_hash:
+                comparison.binaries.setdefault(binary.head_hash, binary)
+        return comparison
+
+    @property
+    def total(self) -> Tally:
+        return self.result.total
+
+    def header(self) -> dict[str, Any]:
+        """What the index header says about the baseline."""
+        t = self.total
+        return {
+            "name": self.name,
+            "base": percent_text(t.base_percent) if t.base_statements else "-",
+            "head": percent_text(t.head_percent) if t.head_statements else "-",
+            "delta": delta_text(t.delta),
+            "direction": direction(t.delta),
+            "summary": tally_summary(t),
+        }
+
+    def annotate_index(self, index: IndexData) -> None:
+        """Add the baseline's numbers to every owner row; collect the removed owners."""
+        by_key = {
+            (o.namespace, o.owner_type, o.owner_name, o.binary_name, o.head_hash): o
+            for o in self.result.owners
+            if o.head_hash
+        }
+        for owner in index.owners:
+            head_hash = index.binaries[owner["binaryId"]]["hash"]
+            found = by_key.get(
+                (owner["namespace"], owner["type"], owner["owner"], owner["binary"], head_hash)
+            )
+            if found is None:  # not in the comparison (cannot happen for a whole collection)
+                owner.update(base=None, baseText="?", delta=0.0, deltaText="?", direction="")
+                owner["changed"] = False
+                owner["diff"] = None
+                continue
+            t = found.tally
+            owner.update(
+                base=round(t.base_percent, 2) if found.base_hash else None,
+                baseText=percent_text(t.base_percent) if found.base_hash else "new",
+                delta=round(t.delta, 4),
+                deltaText=delta_text(t.delta),
+                direction=direction(t.delta),
+                changed=t.changed,
+                diff={
+                    **tally_row(t),
+                    "rebuilt": bool(found.base_hash) and found.base_hash != found.head_hash,
+                },
+            )
+        self.removed = [
+            {
+                "label": o.label,
+                "binary": o.binary_name,
+                "hash": o.base_hash,
+                "percent": percent_text(o.tally.base_percent),
+                "statements": o.tally.base_statements,
+            }
+            for o in self.result.owners
+            if not o.head_hash
+        ]
+
+    def binary(self, meta_hash: str) -> BinaryDiff | None:
+        return self.binaries.get(meta_hash)
+
+    def annotate_files(self, binary: BinaryDiff | None, files: list[dict[str, Any]]) -> None:
+        """Add each file's delta and category counts to the binary page's file rows."""
+        by_path = {f.path: f.tally for f in binary.files} if binary else {}
+        for file in files:
+            t = by_path.get(file["path"])
+            if t is None:
+                file.update(delta=0.0, deltaText="", direction="", changed=False, diff=None)
+                continue
+            file.update(
+                delta=round(t.delta, 4),
+                deltaText=delta_text(t.delta),
+                direction=direction(t.delta),
+                changed=t.changed,
+                diff=tally_row(t),
+            )
+
+    def binary_header(self, binary: BinaryDiff | None) -> dict[str, Any]:
+        """What a binary page's header says about the baseline."""
+        if binary is None:
+            return {"name": self.name, "missing": True}
+        t = binary.tally
+        return {
+            "name": self.name,
+            "missing": False,
+            "baseHash": binary.base_hash,
+            "rebuilt": bool(binary.base_hash) and binary.base_hash != binary.head_hash,
+            "base": percent_text(t.base_percent) if binary.base_hash else "-",
+            "head": percent_text(t.head_percent),
+            "delta": delta_text(t.delta),
+            "direction": direction(t.delta),
+            "summary": tally_summary(t),
+        }
+
+    def key(self, binary: BinaryDiff | None) -> list[Any]:
+        """What a binary page depends on in the comparison (part of its input key)."""
+        if binary is None:
+            return [self.name, None]
+        codes = binary.unit_codes
+        digest = (
+            hashlib.blake2b(np.ascontiguousarray(codes, dtype=np.int8).tobytes()).hexdigest()
+            if codes is not None
+            else ""
+        )
+        return [
+            self.name,
+            binary.base_hash,
+            asdict(binary.tally),
+            [[f.path, asdict(f.tally)] for f in binary.files],
+            digest,
+        ]
+
+
+def direction(points: float) -> str:
+    """'up', 'down' or '' (no change at the precision shown)."""
+    text = delta_text(points)
+    return "" if text == "+0.0" else "up" if points > 0 else "down"
+
+
+def line_categories(
+    codes: npt.NDArray[np.int64],
+    counts: npt.NDArray[np.int64],
+    start_line: npt.NDArray[np.int64],
+    end_line: npt.NDArray[np.int64],
+    n_lines: int,
+) -> str:
+    """Per line of a file, its category letter (see `LINE_CATEGORIES`), from the file's
+    units' category codes (compare's, -1: new code), head counts and lines."""
+    rank = np.zeros(n_lines, dtype=np.int64)
+    if len(codes) and n_lines:
+        unit_rank = np.where(counts != 0, _NEW_COVERED, _NEW_UNCOVERED)
+        for code, value in _RANK.items():
+            unit_rank = np.where(codes == code, value, unit_rank)
+        first = np.clip(np.asarray(start_line, dtype=np.int64), 1, n_lines) - 1
+        last = np.clip(np.asarray(end_line, dtype=np.int64), 1, n_lines) - 1
+        owner, offset = run_offsets(np.maximum(last - first + 1, 0))
+        np.maximum.at(rank, first[owner] + offset, unit_rank[owner])
+    table = np.frombuffer(LETTERS.encode("ascii"), dtype=np.uint8)
+    return table[rank].tobytes().decode("ascii")
