@@ -11,16 +11,19 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
+from coverage_collector import blobs
 from coverage_collector.compiler import stats
 from coverage_collector.compiler.store import BinaryModel, BinaryModels, stored_excludes
 from coverage_collector.covdata.model import CounterMode
 from coverage_collector.report.annotate import Blocks, line_counts
 from coverage_collector.selection import (
+    OwnerRow,
     OwnerSelection,
     Selected,
     checkout_relative,
@@ -131,11 +134,27 @@ INT64_MAX = np.iinfo(np.int64).max
 _MODES = {CounterMode.SET: "set", CounterMode.COUNT: "count", CounterMode.ATOMIC: "atomic"}
 
 
-def binary_files(
-    conn: sqlite3.Connection, binary_id: int, model: BinaryModel, counts: np.ndarray, checkout: str
-) -> list[FileCoverage]:
-    """The files of one binary for one set of counters; paths relative to `checkout` where
-    the file resolved into it."""
+@dataclass(frozen=True)
+class FileLayout:
+    """What does not depend on the counters: a file's blocks in order and its functions."""
+
+    path: str
+    go_path: str
+    repository_relative: bool
+    units: np.ndarray
+    """The file's application units, sorted by position."""
+    functions: np.ndarray
+    """Function ids, in display order (start line, name)."""
+    names: list[str]
+    start_lines: list[int]
+    end_lines: list[int]
+    block_function: np.ndarray
+
+
+def binary_layout(
+    conn: sqlite3.Connection, binary_id: int, model: BinaryModel, checkout: str
+) -> list[FileLayout]:
+    """The files of one binary; paths relative to `checkout` where the file resolved into it."""
     meta = model.meta
     sources = dict(
         conn.execute(
@@ -145,88 +164,137 @@ def binary_files(
         )
     )
     path_ids = {path: i for i, path in enumerate(model.files.paths)}
-    functions = stats.function_stats(meta, counts, model.app)
     function_index = np.full(meta.n_funcs, -1, dtype=np.int64)
-    files = []
+    layout = []
     for go_path, file_units in sorted(stats.units_by_file(meta, model.app).items()):
-        file_id = path_ids[go_path]
-        source = sources.get(file_id, "")
-        relative = checkout_relative(source, [checkout]) if checkout else None
+        relative = (
+            checkout_relative(sources.get(path_ids[go_path], ""), [checkout]) if checkout else None
+        )
         units = file_units[np.lexsort((meta.start_col[file_units], meta.start_line[file_units]))]
-        funcs = np.unique(meta.unit_func[units])
-        file_functions = _functions(model, counts, functions, funcs)
-        function_index[[f for f, _ in file_functions]] = np.arange(len(file_functions))
-        files.append(
-            FileCoverage(
+        described = []
+        for func in np.unique(meta.unit_func[units]).tolist():
+            first, last = int(meta.func_units[func]), int(meta.func_units[func + 1])
+            described.append(
+                (
+                    int(meta.start_line[first:last].min()),
+                    meta.strings[int(meta.func_name[func])],
+                    int(meta.end_line[first:last].max()),
+                    func,
+                )
+            )
+        described.sort()
+        funcs = np.array([d[3] for d in described], dtype=np.int64)
+        function_index[funcs] = np.arange(len(funcs))
+        layout.append(
+            FileLayout(
                 relative or go_path,
                 go_path,
                 relative is not None,
+                units,
+                funcs,
+                [d[1] for d in described],
+                [d[0] for d in described],
+                [d[2] for d in described],
+                function_index[meta.unit_func[units]],
+            )
+        )
+    return layout
+
+
+def layout_files(
+    layout: list[FileLayout], model: BinaryModel, counts: np.ndarray
+) -> list[FileCoverage]:
+    """The files of `layout` with one set of counters."""
+    meta = model.meta
+    fn = stats.function_stats(meta, counts, model.app)
+    files = []
+    for file in layout:
+        at = np.searchsorted(fn.func_ids, file.functions)
+        units = file.units
+        files.append(
+            FileCoverage(
+                file.path,
+                file.go_path,
+                file.repository_relative,
                 meta.start_line[units].astype(np.int64),
                 meta.start_col[units].astype(np.int64),
                 meta.end_line[units].astype(np.int64),
                 meta.end_col[units].astype(np.int64),
                 meta.stmts[units].astype(np.int64),
                 np.asarray(counts[units], dtype=np.uint64),
-                function_index[meta.unit_func[units]],
-                [f for _, f in file_functions],
+                file.block_function,
+                [
+                    FunctionCoverage(*described)
+                    for described in zip(
+                        file.names,
+                        file.start_lines,
+                        file.end_lines,
+                        fn.statements[at].tolist(),
+                        fn.covered[at].tolist(),
+                        fn.executions[at].tolist(),
+                        strict=True,
+                    )
+                ],
             )
         )
     return files
 
 
-def _functions(
-    model: BinaryModel,
-    counts: np.ndarray,
-    fn: stats.FunctionStats,
-    funcs: np.ndarray,
-) -> list[tuple[int, FunctionCoverage]]:
-    """(function id, coverage) of the functions `funcs` of one file, by position."""
-    meta = model.meta
-    result = []
-    for func, i in zip(funcs.tolist(), np.searchsorted(fn.func_ids, funcs).tolist(), strict=True):
-        first, last = int(meta.func_units[func]), int(meta.func_units[func + 1])
-        result.append(
-            (
-                func,
-                FunctionCoverage(
-                    meta.strings[int(meta.func_name[func])],
-                    int(meta.start_line[first:last].min()),
-                    int(meta.end_line[first:last].max()),
-                    int(fn.statements[i]),
-                    int(fn.covered[i]),
-                    int(fn.executions[i]),
-                ),
-            )
-        )
-    result.sort(key=lambda item: (item[1].start_line, item[1].name))
-    return result
+class _Binaries:
+    """Decoded binaries and their file layouts, for one binary at a time."""
+
+    def __init__(self, conn: sqlite3.Connection, selected: Selected) -> None:
+        self.conn = conn
+        self.selected = selected
+        self.models = BinaryModels(conn, stored_excludes(conn), size=1)
+        self._layout: tuple[int, list[FileLayout]] | None = None
+
+    def model(self, binary_id: int) -> BinaryModel:
+        return self.models.get(binary_id)
+
+    def files(self, binary_id: int, counts: np.ndarray) -> list[FileCoverage]:
+        model = self.models.get(binary_id)
+        if self._layout is None or self._layout[0] != binary_id:
+            checkout = self.selected.sources[binary_id].checkout
+            self._layout = (binary_id, binary_layout(self.conn, binary_id, model, checkout))
+        return layout_files(self._layout[1], model, counts)
+
+
+def iter_groups(
+    conn: sqlite3.Connection, selection: OwnerSelection, by: GroupBy
+) -> tuple[int, Iterator[ExportGroup]]:
+    """How many groups the selected owners make, and the groups, built one at a time (by
+    binary or by owner: the owners of one binary together, so each is laid out once)."""
+    selected = select(conn, selection)
+    binaries = _Binaries(conn, selected)
+    if by == "owner":
+        owners = sorted(selected.owners, key=lambda o: o.binary_id)
+        return len(owners), (_owner_group(conn, binaries, o) for o in owners)
+    if by == "binary":
+        ids = list(selected.by_binary)
+        return len(ids), (_binary_group(conn, binaries, bid) for bid in ids)
+    groups = _merge_by_repo([_binary_group(conn, binaries, bid) for bid in selected.by_binary])
+    return len(groups), iter(groups)
 
 
 def build_groups(
     conn: sqlite3.Connection, selection: OwnerSelection, by: GroupBy
 ) -> list[ExportGroup]:
     """The export groups of the selected owners of a compiled collection."""
-    selected = select(conn, selection)
-    models = BinaryModels(conn, stored_excludes(conn), size=2)
-    if by == "owner":
-        return [_owner_group(conn, models, selected, owner) for owner in selected.owners]
-    groups = [_binary_group(conn, models, selected, bid) for bid in selected.by_binary]
-    return _merge_by_repo(groups) if by == "repo" else groups
+    return list(iter_groups(conn, selection, by)[1])
 
 
-def _owner_label(owner) -> str:  # type: ignore[no-untyped-def]
+def _owner_label(owner: OwnerRow) -> str:
     return f"{owner.namespace or 'host'}/{owner.owner_type}/{owner.owner_name}"
 
 
-def _binary_group(
-    conn: sqlite3.Connection, models: BinaryModels, selected: Selected, binary_id: int
-) -> ExportGroup:
-    model = models.get(binary_id)
+def _binary_group(conn: sqlite3.Connection, binaries: _Binaries, binary_id: int) -> ExportGroup:
+    selected = binaries.selected
+    model = binaries.model(binary_id)
     source = selected.sources[binary_id]
     owners = selected.by_binary[binary_id]
     meta_hash = selected.hashes[binary_id]
     name = owners[0].binary_name
-    counts = selected.counts(conn, binary_id, model.meta.mode)
     group = ExportGroup(
         "binary",
         safe_name(name, meta_hash[:12]),
@@ -237,16 +305,13 @@ def _binary_group(
         [meta_hash],
         [_owner_label(o) for o in owners],
     )
-    group.files = binary_files(conn, binary_id, model, counts, source.checkout)
+    group.files = binaries.files(binary_id, selected.counts(conn, binary_id, model.meta.mode))
     return group
 
 
-def _owner_group(
-    conn: sqlite3.Connection, models: BinaryModels, selected: Selected, owner
-) -> ExportGroup:  # type: ignore[no-untyped-def]
-    from coverage_collector import blobs
-
-    model = models.get(owner.binary_id)
+def _owner_group(conn: sqlite3.Connection, binaries: _Binaries, owner: OwnerRow) -> ExportGroup:
+    selected = binaries.selected
+    model = binaries.model(owner.binary_id)
     source = selected.sources[owner.binary_id]
     (blob,) = conn.execute("SELECT counts_blob FROM owners WHERE id = ?", (owner.id,)).fetchone()
     label = _owner_label(owner)
@@ -260,8 +325,7 @@ def _owner_group(
         [selected.hashes[owner.binary_id]],
         [label],
     )
-    counts = blobs.unpack_counts(blob)
-    group.files = binary_files(conn, owner.binary_id, model, counts, source.checkout)
+    group.files = binaries.files(owner.binary_id, blobs.unpack_counts(blob))
     return group
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from coverage_collector import db, logs
 from coverage_collector.exceptions import UsageError
-from coverage_collector.export.model import ExportGroup, GroupBy, build_groups
+from coverage_collector.export.model import ExportGroup, GroupBy, iter_groups
 from coverage_collector.progress import Reporter
 from coverage_collector.selection import OwnerSelection
 
@@ -53,18 +53,20 @@ class ExportOptions:
 @dataclass
 class ExportSummary:
     output: str
-    groups: list[ExportGroup] = field(default_factory=list)
+    groups: int = 0
+    styles: Counter[str] = field(default_factory=Counter)
+    """Groups per path style."""
     files: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        styles = Counter(g.path_style for g in self.groups)
+        styles = self.styles
         described = {
             "repository": "repository-relative paths",
             "go": "Go package paths (no resolved repository)",
             "mixed": "repository-relative paths, Go package paths for files outside it",
         }
         return [
-            f"wrote {len(self.files)} files for {len(self.groups)} groups to {self.output}",
+            f"wrote {len(self.files)} files for {self.groups} groups to {self.output}",
             *(f"  {n} groups with {described[style]}" for style, n in sorted(styles.items())),
             f"  index: {os.path.join(self.output, INDEX)}",
         ]
@@ -74,25 +76,27 @@ def export(options: ExportOptions) -> ExportSummary:
     write = writer(options.format)
     conn = db.connect_readonly(options.collection)
     try:
-        groups = build_groups(conn, options.selection, options.by)
+        count, groups = iter_groups(conn, options.selection, options.by)
+        if not count:
+            raise UsageError(
+                f"No owner matches {options.selection.describe() or 'the collection'}",
+                hint="`coverage-collector cluster summary` lists namespaces and owners",
+            )
+        out = options.output
+        os.makedirs(out, exist_ok=True)
+        _remove_previous(out)
+        summary = ExportSummary(out, count)
+        entries = []
+        with Reporter(f"writing {options.format}", count, log, unit="groups") as bar:
+            for group in groups:
+                names = write(group, out)
+                summary.files.extend(names)
+                summary.styles[group.path_style] += 1
+                entries.append(_entry(group, names))
+                bar.advance()
     finally:
         conn.close()
-    if not groups:
-        raise UsageError(
-            f"No owner matches {options.selection.describe() or 'the collection'}",
-            hint="`coverage-collector cluster summary` lists namespaces and owners",
-        )
-    out = options.output
-    os.makedirs(out, exist_ok=True)
-    _remove_previous(out)
-    summary = ExportSummary(out, groups)
-    entries = []
-    with Reporter(f"writing {options.format}", len(groups), log, unit="groups") as bar:
-        for group in groups:
-            names = write(group, out)
-            summary.files.extend(names)
-            entries.append(_entry(group, names))
-            bar.advance()
+    entries.sort(key=lambda e: (str(e["group"]), e["files"]))
     index = {"format": options.format, "by": options.by, "groups": entries}
     index["selection"] = options.selection.describe() or None
     with open(os.path.join(out, INDEX), "w", encoding="utf-8") as handle:
