@@ -83,11 +83,11 @@ class IngestSummary:
 
 
 def _size(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000  # type: ignore[assignment]
-    return ""  # unreachable
+    """Bytes in B, kB, MB or GB (powers of 1000)."""
+    for exponent, unit in enumerate(("B", "kB", "MB")):
+        if n < 1000 ** (exponent + 1):
+            return f"{n} B" if not exponent else f"{n / 1000**exponent:.1f} {unit}"
+    return f"{n / 1e9:.1f} GB"
 
 
 def ingest(options: IngestOptions) -> IngestSummary:

@@ -158,9 +158,8 @@ def tally(
         units = np.flatnonzero(head.app) if head_units is None else head_units
         stmts = head.meta.stmts.astype(np.int64)[units]
         hit = head_counts[units] != 0
-        if codes is None:
-            paired = match is not None and base_counts is not None
-            codes = unit_categories(match, head_counts, base_counts) if paired else None  # type: ignore[arg-type]
+        if codes is None and match is not None and base_counts is not None:
+            codes = unit_categories(match, head_counts, base_counts)
         unit_codes = codes[units] if codes is not None else np.full(len(units), -1)
         result.head_statements = int(stmts.sum())
         result.head_covered = int(stmts[hit].sum())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,9 @@ from coverage_collector.diff.compare import (
 )
 from coverage_collector.exceptions import UsageError
 from coverage_collector.selection import OwnerRow, OwnerSelection, Selected, select
+
+Matcher = Callable[[int, int], UnitMatch]
+"""(head binary id, baseline binary id) -> their unit matching, computed once."""
 
 
 @dataclass(frozen=True)
@@ -214,8 +218,8 @@ def _chosen_baselines(pairs: list[tuple[OwnerRow | None, OwnerRow | None]]) -> d
 
 
 def _owner_diff(
-    head: _Side, base: _Side, h: OwnerRow | None, b: OwnerRow | None, match
-) -> OwnerDiff:  # type: ignore[no-untyped-def]
+    head: _Side, base: _Side, h: OwnerRow | None, b: OwnerRow | None, match: Matcher
+) -> OwnerDiff:
     known = h or b
     assert known is not None
     result = tally(
@@ -237,8 +241,8 @@ def _owner_diff(
 
 
 def _binary_diff(
-    head: _Side, base: _Side, head_id: int | None, base_id: int | None, match
-) -> BinaryDiff:  # type: ignore[no-untyped-def]
+    head: _Side, base: _Side, head_id: int | None, base_id: int | None, match: Matcher
+) -> BinaryDiff:
     head_model = head.model(head_id) if head_id is not None else None
     base_model = base.model(base_id) if base_id is not None else None
     head_counts = head.binary_counts(head_id) if head_id is not None else None
@@ -249,9 +253,9 @@ def _binary_diff(
     assert known_id is not None
     name = side.selected.by_binary[known_id][0].binary_name
     codes = None
-    if head_model is not None:
+    if head_model is not None and head_counts is not None:
         codes = (
-            unit_categories(unit_match, head_counts, base_counts)  # type: ignore[arg-type]
+            unit_categories(unit_match, head_counts, base_counts)
             if unit_match is not None and base_counts is not None
             else np.full(head_model.meta.n_units, -1, dtype=np.int64)
         )
