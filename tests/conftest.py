@@ -181,3 +181,37 @@ def server(codecovcli: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Codecov
         monkeypatch.delenv(key, raising=False)
     with CodecovServer() as srv:
         yield srv
+
+
+# --------------------------------------------------------------------------------------------
+# Headless Chromium through Playwright (one per session; see tests/browser.py)
+
+from browser import CHROMIUM_ARGS, chromium_path  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    chromium = chromium_path()
+    if chromium is None:
+        skip_or_fail("Chromium is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.problems = []
+    page.on("pageerror", lambda error: page.problems.append(str(error)))
+    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
+    page.on("request", lambda r: r.url.startswith("file://") or page.problems.append(r.url))
+    yield page
+    context.close()
+    assert page.problems == []  # no script error, no request leaving file://

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,46 +12,16 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from browser import CHROMIUM_ARGS, chromium_path
 from clusterfixtures import ClusterCollection
 from coverage_collector.compiler import CompileOptions, compile_collection
 from coverage_collector.demo import SAMPLE_ORIGIN, SOURCES, copy_sample
 from coverage_collector.report.render import RenderOptions, render
 from coverage_collector.sources.clone import CloneOptions, clone_sources
 from coverage_collector.sources.resolve import resolve_sources
-from gofixtures import skip_or_fail
 from test_compile import compile_cluster
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 HOSTILE = "<img src=x onerror=window.__pwned=1>"
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    chromium = chromium_path()
-    if chromium is None:
-        skip_or_fail("Chromium is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        skip_or_fail("playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.problems = []
-    page.on("pageerror", lambda error: page.problems.append(str(error)))
-    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
-    page.on("request", lambda r: r.url.startswith("file://") or page.problems.append(r.url))
-    yield page
-    context.close()
-    assert page.problems == []  # no script error, no request leaving file://
 
 
 @pytest.fixture(scope="session")

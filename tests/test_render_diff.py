@@ -19,8 +19,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,6 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from browser import CHROMIUM_ARGS, chromium_path
 from coverage_collector.cli import main
 from coverage_collector.compiler import CompileOptions, compile_collection
 from coverage_collector.diff.compare import LOST, NEVER_COVERED, NEWLY_COVERED, STILL_COVERED
@@ -46,7 +43,6 @@ from difffixtures import (
     ledger_sources,
     make_diff_collections,
 )
-from gofixtures import skip_or_fail
 from sourcefixtures import commit
 from test_render import ARTIFACTS, HOSTILE, rows
 
@@ -122,63 +118,6 @@ def report(collections: Collections) -> Path:
     return collections.report(collections.baseline, "baseline")
 
 
-class Chromium:
-    """Headless Chromium driven from a thread of its own: Playwright's sync API allows one
-    instance per thread, and test_render's session browser may be alive in the main one.
-    `run(check)` calls `check(page)` there with a fresh page and fails, like test_render's
-    `page` fixture, on a script error or a request that leaves file://."""
-
-    def __init__(self, executable: str) -> None:
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="chromium")
-        self.pool.submit(self._start, executable).result()
-
-    def _start(self, executable: str) -> None:
-        from playwright.sync_api import sync_playwright
-
-        self.playwright = sync_playwright().start()
-        self.browser = self.playwright.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS
-        )
-
-    def run(self, check: Callable[[Any], None]) -> None:
-        self.pool.submit(self._run, check).result()
-
-    def _run(self, check: Callable[[Any], None]) -> None:
-        context = self.browser.new_context(viewport={"width": 1400, "height": 900})
-        page = context.new_page()
-        problems: list[str] = []
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.on("console", lambda m: m.type == "error" and problems.append(m.text))
-        page.on("request", lambda r: r.url.startswith("file://") or problems.append(r.url))
-        try:
-            check(page)
-        finally:
-            context.close()
-        assert problems == []  # no script error, no request leaving file://
-
-    def close(self) -> None:
-        def stop() -> None:
-            self.browser.close()
-            self.playwright.stop()
-
-        self.pool.submit(stop).result()
-        self.pool.shutdown()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Chromium]:
-    executable = chromium_path()
-    if executable is None:
-        skip_or_fail("Chromium is not installed (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        skip_or_fail("playwright is not installed (pip install -e '.[test]')")
-    instance = Chromium(executable)
-    yield instance
-    instance.close()
-
-
 def owner_cells(page: Any) -> dict[str, list[str]]:
     return {r[2]: r for r in rows(page)}
 
@@ -190,242 +129,216 @@ def line_numbers(source: str, text: str) -> int:
 
 
 def test_index_shows_the_delta_sorts_and_filters(
-    chromium: Chromium, collections: Collections, report: Path
+    page: Any, collections: Collections, report: Path
 ) -> None:
-    def check(page: Any) -> None:
-        result = collections.result(collections.baseline)
-        page.goto(report.as_uri())
-        page.wait_for_selector("#owners tbody tr.row")
-        header = page.inner_text("#baseline")
-        assert "Compared with baseline baseline:" in header
-        assert page.inner_text("#total-delta") == delta_text(result.total.delta)
-        assert f"lost {result.total.lost}" in header
-        headings = page.eval_on_selector_all("#owners thead th", "ths => ths.map(t => t.innerText)")
-        assert headings[5:8] == ["Coverage", "Baseline", "Δ"]
-        shown = owner_cells(page)
-        assert set(shown) == {"ledger", "auditor"}
-        for owner in result.owners:
-            cells = shown[owner.owner_name]
-            t = owner.tally
-            assert cells[5] == f"{t.head_percent:.1f}%"
-            assert cells[6] == f"{t.base_percent:.1f}%"
-            assert cells[7] == delta_text(t.delta)
-        assert result.total.delta < 0  # the auditor lost more than the ledger gained
-        # green for a gain, red for a loss; the categories as the cell's tooltip
-        auditor = page.locator("#owners tbody tr.row:has-text('auditor') td.delta")
-        ledger = page.locator("#owners tbody tr.row:has-text('ledger') td.delta")
-        expect(auditor).to_have_class(re.compile(r"\bdown\b"))
-        expect(ledger).to_have_class(re.compile(r"\bup\b"))
-        assert auditor.evaluate("e => getComputedStyle(e).color") == "rgb(198, 40, 40)"
-        assert ledger.evaluate("e => getComputedStyle(e).color") == "rgb(26, 127, 55)"
-        lost = next(o for o in result.owners if o.owner_name == "auditor").tally
-        title = auditor.get_attribute("title")
-        assert f"lost {lost.lost}" in title
-        assert f"new code {lost.new_code_covered}/{lost.new_code} covered" in title
-        assert f"removed {lost.removed_code}" in title
-        # sorting by Δ orders the rows by the change
-        page.click("#owners th[data-key=delta]")
-        assert [r[2] for r in rows(page)] == ["auditor", "ledger"]
-        page.click("#owners th[data-key=delta]")
-        assert [r[2] for r in rows(page)] == ["ledger", "auditor"]
-        # the expanded row details the categories
-        page.click("#owners tbody tr.row:has-text('auditor')")
-        detail = page.inner_text("#owners tr.detail")
-        assert "Since baseline" in detail and "rebuilt" in detail
-        assert f"Lost\n{lost.lost}\n" in detail
-        assert f"New code covered\n{lost.new_code_covered} of {lost.new_code}\n" in detail
-        assert page.eval_on_selector("#owners tr.detail td", "td => td.colSpan") == 10
-        # both owners changed: "changed only" keeps them
-        page.check("#changed-only")
-        assert len(rows(page)) == 2
-        assert page.query_selector("#removed-owners") is None  # no owner is only in the baseline
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "diff-index.png"), full_page=True)
-
-    chromium.run(check)
+    result = collections.result(collections.baseline)
+    page.goto(report.as_uri())
+    page.wait_for_selector("#owners tbody tr.row")
+    header = page.inner_text("#baseline")
+    assert "Compared with baseline baseline:" in header
+    assert page.inner_text("#total-delta") == delta_text(result.total.delta)
+    assert f"lost {result.total.lost}" in header
+    headings = page.eval_on_selector_all("#owners thead th", "ths => ths.map(t => t.innerText)")
+    assert headings[5:8] == ["Coverage", "Baseline", "Δ"]
+    shown = owner_cells(page)
+    assert set(shown) == {"ledger", "auditor"}
+    for owner in result.owners:
+        cells = shown[owner.owner_name]
+        t = owner.tally
+        assert cells[5] == f"{t.head_percent:.1f}%"
+        assert cells[6] == f"{t.base_percent:.1f}%"
+        assert cells[7] == delta_text(t.delta)
+    assert result.total.delta < 0  # the auditor lost more than the ledger gained
+    # green for a gain, red for a loss; the categories as the cell's tooltip
+    auditor = page.locator("#owners tbody tr.row:has-text('auditor') td.delta")
+    ledger = page.locator("#owners tbody tr.row:has-text('ledger') td.delta")
+    expect(auditor).to_have_class(re.compile(r"\bdown\b"))
+    expect(ledger).to_have_class(re.compile(r"\bup\b"))
+    assert auditor.evaluate("e => getComputedStyle(e).color") == "rgb(198, 40, 40)"
+    assert ledger.evaluate("e => getComputedStyle(e).color") == "rgb(26, 127, 55)"
+    lost = next(o for o in result.owners if o.owner_name == "auditor").tally
+    title = auditor.get_attribute("title")
+    assert f"lost {lost.lost}" in title
+    assert f"new code {lost.new_code_covered}/{lost.new_code} covered" in title
+    assert f"removed {lost.removed_code}" in title
+    # sorting by Δ orders the rows by the change
+    page.click("#owners th[data-key=delta]")
+    assert [r[2] for r in rows(page)] == ["auditor", "ledger"]
+    page.click("#owners th[data-key=delta]")
+    assert [r[2] for r in rows(page)] == ["ledger", "auditor"]
+    # the expanded row details the categories
+    page.click("#owners tbody tr.row:has-text('auditor')")
+    detail = page.inner_text("#owners tr.detail")
+    assert "Since baseline" in detail and "rebuilt" in detail
+    assert f"Lost\n{lost.lost}\n" in detail
+    assert f"New code covered\n{lost.new_code_covered} of {lost.new_code}\n" in detail
+    assert page.eval_on_selector("#owners tr.detail td", "td => td.colSpan") == 10
+    # both owners changed: "changed only" keeps them
+    page.check("#changed-only")
+    assert len(rows(page)) == 2
+    assert page.query_selector("#removed-owners") is None  # no owner is only in the baseline
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "diff-index.png"), full_page=True)
 
 
-def test_changed_only_hides_unchanged_owners(chromium: Chromium, collections: Collections) -> None:
-    def check(page: Any) -> None:
-        result = collections.result(collections.partial)
-        changed = {o.owner_name: o.tally.changed for o in result.owners}
-        assert changed == {"ledger": True, "auditor": False}
-        deltas = {o.owner_name: delta_text(o.tally.delta) for o in result.owners}
-        assert deltas["auditor"] == "+0.0" and deltas["ledger"] != "+0.0"
-        page.goto(collections.report(collections.partial, "partial").as_uri())
-        assert {r[2]: r[7] for r in rows(page)} == deltas
-        page.check("#changed-only")
-        assert [r[2] for r in rows(page)] == ["ledger"]
-        assert page.inner_text("#shown") == "1 of 2 owners shown"
-        page.uncheck("#changed-only")
-        assert len(rows(page)) == 2
-        # a copy of the head as the baseline: nothing changed
-        page.goto(collections.report(collections.copy, "copy").as_uri())
-        assert {r[7] for r in rows(page)} == {"+0.0"}
-        assert page.inner_text("#total-delta") == "+0.0"
-        page.check("#changed-only")
-        assert rows(page) == []
-
-    chromium.run(check)
+def test_changed_only_hides_unchanged_owners(page: Any, collections: Collections) -> None:
+    result = collections.result(collections.partial)
+    changed = {o.owner_name: o.tally.changed for o in result.owners}
+    assert changed == {"ledger": True, "auditor": False}
+    deltas = {o.owner_name: delta_text(o.tally.delta) for o in result.owners}
+    assert deltas["auditor"] == "+0.0" and deltas["ledger"] != "+0.0"
+    page.goto(collections.report(collections.partial, "partial").as_uri())
+    assert {r[2]: r[7] for r in rows(page)} == deltas
+    page.check("#changed-only")
+    assert [r[2] for r in rows(page)] == ["ledger"]
+    assert page.inner_text("#shown") == "1 of 2 owners shown"
+    page.uncheck("#changed-only")
+    assert len(rows(page)) == 2
+    # a copy of the head as the baseline: nothing changed
+    page.goto(collections.report(collections.copy, "copy").as_uri())
+    assert {r[7] for r in rows(page)} == {"+0.0"}
+    assert page.inner_text("#total-delta") == "+0.0"
+    page.check("#changed-only")
+    assert rows(page) == []
 
 
-def test_owners_only_in_the_baseline_are_listed(
-    chromium: Chromium, collections: Collections
-) -> None:
-    def check(page: Any) -> None:
-        head = collections.ledger_only
-        result = diff(DiffOptions(str(head), str(collections.baseline)))
-        (removed,) = [o for o in result.owners if not o.head_hash]
-        assert removed.owner_name == "auditor"
-        page.goto(collections.report(collections.baseline, "ledger-only", head).as_uri())
-        assert [r[2] for r in rows(page)] == ["ledgerno source"]  # (not cloned: a badge)
-        expect(page.locator("#removed-owners summary")).to_have_text(
-            "1 owner only in the baseline (removed)"
-        )
-        page.click("#removed-owners summary")
-        listed = page.inner_text("#removed-owners li")
-        assert listed.startswith("audit/StatefulSet/auditor · binary auditor")
-        assert f"{removed.tally.base_percent:.1f}% of {removed.tally.base_statements}" in listed
-        # the other way round, the auditor is a new owner: no baseline percentage
-        result = diff(DiffOptions(str(collections.head), str(head)))
-        (new,) = [o for o in result.owners if not o.base_hash]
-        page.goto(collections.report(head, "new-owner").as_uri())
-        cells = {r[2]: r for r in rows(page)}
-        assert cells["auditor"][6:8] == ["new", delta_text(new.tally.delta)]
-        assert page.query_selector("#removed-owners") is None
-        page.click("#owners tbody tr.row:has-text('auditor')")
-        assert "new owner (not in the baseline)" in page.inner_text("#owners tr.detail")
-
-    chromium.run(check)
+def test_owners_only_in_the_baseline_are_listed(page: Any, collections: Collections) -> None:
+    head = collections.ledger_only
+    result = diff(DiffOptions(str(head), str(collections.baseline)))
+    (removed,) = [o for o in result.owners if not o.head_hash]
+    assert removed.owner_name == "auditor"
+    page.goto(collections.report(collections.baseline, "ledger-only", head).as_uri())
+    assert [r[2] for r in rows(page)] == ["ledgerno source"]  # (not cloned: a badge)
+    expect(page.locator("#removed-owners summary")).to_have_text(
+        "1 owner only in the baseline (removed)"
+    )
+    page.click("#removed-owners summary")
+    listed = page.inner_text("#removed-owners li")
+    assert listed.startswith("audit/StatefulSet/auditor · binary auditor")
+    assert f"{removed.tally.base_percent:.1f}% of {removed.tally.base_statements}" in listed
+    # the other way round, the auditor is a new owner: no baseline percentage
+    result = diff(DiffOptions(str(collections.head), str(head)))
+    (new,) = [o for o in result.owners if not o.base_hash]
+    page.goto(collections.report(head, "new-owner").as_uri())
+    cells = {r[2]: r for r in rows(page)}
+    assert cells["auditor"][6:8] == ["new", delta_text(new.tally.delta)]
+    assert page.query_selector("#removed-owners") is None
+    page.click("#owners tbody tr.row:has-text('auditor')")
+    assert "new owner (not in the baseline)" in page.inner_text("#owners tr.detail")
 
 
 def test_source_viewer_marks_lines_by_category(
-    chromium: Chromium, collections: Collections, report: Path
+    page: Any, collections: Collections, report: Path
 ) -> None:
-    def check(page: Any) -> None:
-        result = collections.result(collections.baseline)
-        binaries = {b.name: b for b in result.binaries if b.head_hash}
-        ledger = binaries["ledger"]
-        binary = (report.parent / "binaries" / f"{ledger.head_hash}.html").as_uri()
-        page.goto(f"{binary}#file={BOOK}")
-        page.wait_for_selector("table.source")
-        assert page.inner_text("#binary-delta") == delta_text(ledger.tally.delta)
-        assert f"newly covered {ledger.tally.newly_covered}" in page.inner_text("#baseline")
-        expect(page.locator("#legend")).to_be_visible()
-        legend = page.inner_text("#legend")
-        assert "lost" in legend and "newly covered" in legend and "new code, covered" in legend
-        book = ledger_sources("v1")["book/book.go"]
-        insufficient = line_numbers(book, 'return fmt.Errorf("%s: %w", account, ErrInsufficient)')
-        row = page.locator(f"table.source tr#L{insufficient}")
-        expect(row).to_have_class(re.compile(r"\bdelta-newly-covered\b"))
-        # the legend's swatch and the line's mark have the same colour
-        swatch = page.eval_on_selector(
-            "#legend .swatch.delta-newly-covered", "e => getComputedStyle(e).backgroundColor"
-        )
-        mark = row.locator("td.line-num").evaluate("e => getComputedStyle(e).boxShadow")
-        assert swatch in mark
-        # main.go: j/k walk the newly covered and lost blocks
-        page.goto(f"{binary}#file={MAIN}")
-        page.reload()
-        page.wait_for_selector("table.source")
-        main_go = ledger_sources("v1")["main.go"]
-        run_audit = line_numbers(main_go, "err = runAudit(b, args)")
-        error_exit = line_numbers(main_go, 'fmt.Fprintln(os.Stderr, "ledger:", err)')
-        expect(page.locator(f"table.source tr#L{run_audit}")).to_have_class(
-            re.compile(r"\bdelta-lost\b")
-        )
-        expect(page.locator(f"table.source tr#L{error_exit}")).to_have_class(
-            re.compile(r"\bdelta-newly-covered\b")
-        )
-        starts = page.eval_on_selector_all(
-            "table.source tr",
-            """rows => rows.filter((r, i) => (r.dataset.delta === 'n' || r.dataset.delta === 'l')
-                && (i === 0 || rows[i - 1].dataset.delta !== r.dataset.delta)).map(r => r.id)""",
-        )
-        assert len(starts) >= 4 and f"L{run_audit}" in starts and f"L{error_exit}" in starts
-        page.click("#viewer h2")
-        visited = []
-        for _ in range(len(starts) + 1):
-            page.keyboard.press("j")
-            visited.append(page.eval_on_selector("table.source tr.target", "r => r.id"))
-        assert visited == [*starts, starts[0]]  # in order, then around
-        page.keyboard.press("k")  # back around to the last block, then the one before
-        assert page.eval_on_selector("table.source tr.target", "r => r.id") == starts[-1]
-        page.keyboard.press("k")
-        assert page.eval_on_selector("table.source tr.target", "r => r.id") == starts[-2]
-        kinds = page.eval_on_selector_all(
-            "table.source tr[data-delta]", "r => r.map(x => x.dataset.delta)"
-        )
-        assert set(kinds) <= set("svcunl") and {"n", "l", "s", "v"} <= set(kinds)
-        page.evaluate("window.scrollTo(0, 0)")  # the header and legend; the viewer keeps its place
-        page.screenshot(path=str(ARTIFACTS / "diff-binary.png"), full_page=False)
-
-    chromium.run(check)
+    result = collections.result(collections.baseline)
+    binaries = {b.name: b for b in result.binaries if b.head_hash}
+    ledger = binaries["ledger"]
+    binary = (report.parent / "binaries" / f"{ledger.head_hash}.html").as_uri()
+    page.goto(f"{binary}#file={BOOK}")
+    page.wait_for_selector("table.source")
+    assert page.inner_text("#binary-delta") == delta_text(ledger.tally.delta)
+    assert f"newly covered {ledger.tally.newly_covered}" in page.inner_text("#baseline")
+    expect(page.locator("#legend")).to_be_visible()
+    legend = page.inner_text("#legend")
+    assert "lost" in legend and "newly covered" in legend and "new code, covered" in legend
+    book = ledger_sources("v1")["book/book.go"]
+    insufficient = line_numbers(book, 'return fmt.Errorf("%s: %w", account, ErrInsufficient)')
+    row = page.locator(f"table.source tr#L{insufficient}")
+    expect(row).to_have_class(re.compile(r"\bdelta-newly-covered\b"))
+    # the legend's swatch and the line's mark have the same colour
+    swatch = page.eval_on_selector(
+        "#legend .swatch.delta-newly-covered", "e => getComputedStyle(e).backgroundColor"
+    )
+    mark = row.locator("td.line-num").evaluate("e => getComputedStyle(e).boxShadow")
+    assert swatch in mark
+    # main.go: j/k walk the newly covered and lost blocks
+    page.goto(f"{binary}#file={MAIN}")
+    page.reload()
+    page.wait_for_selector("table.source")
+    main_go = ledger_sources("v1")["main.go"]
+    run_audit = line_numbers(main_go, "err = runAudit(b, args)")
+    error_exit = line_numbers(main_go, 'fmt.Fprintln(os.Stderr, "ledger:", err)')
+    expect(page.locator(f"table.source tr#L{run_audit}")).to_have_class(
+        re.compile(r"\bdelta-lost\b")
+    )
+    expect(page.locator(f"table.source tr#L{error_exit}")).to_have_class(
+        re.compile(r"\bdelta-newly-covered\b")
+    )
+    starts = page.eval_on_selector_all(
+        "table.source tr",
+        """rows => rows.filter((r, i) => (r.dataset.delta === 'n' || r.dataset.delta === 'l')
+            && (i === 0 || rows[i - 1].dataset.delta !== r.dataset.delta)).map(r => r.id)""",
+    )
+    assert len(starts) >= 4 and f"L{run_audit}" in starts and f"L{error_exit}" in starts
+    page.click("#viewer h2")
+    visited = []
+    for _ in range(len(starts) + 1):
+        page.keyboard.press("j")
+        visited.append(page.eval_on_selector("table.source tr.target", "r => r.id"))
+    assert visited == [*starts, starts[0]]  # in order, then around
+    page.keyboard.press("k")  # back around to the last block, then the one before
+    assert page.eval_on_selector("table.source tr.target", "r => r.id") == starts[-1]
+    page.keyboard.press("k")
+    assert page.eval_on_selector("table.source tr.target", "r => r.id") == starts[-2]
+    kinds = page.eval_on_selector_all(
+        "table.source tr[data-delta]", "r => r.map(x => x.dataset.delta)"
+    )
+    assert set(kinds) <= set("svcunl") and {"n", "l", "s", "v"} <= set(kinds)
+    page.evaluate("window.scrollTo(0, 0)")  # the header and legend; the viewer keeps its place
+    page.screenshot(path=str(ARTIFACTS / "diff-binary.png"), full_page=False)
 
 
-def test_source_viewer_marks_new_code(
-    chromium: Chromium, collections: Collections, report: Path
-) -> None:
-    def check(page: Any) -> None:
-        result = collections.result(collections.baseline)
-        auditor = next(b for b in result.binaries if b.name == "auditor" and b.head_hash)
-        binary = report.parent / "binaries" / f"{auditor.head_hash}.html"
-        page.goto(f"{binary.as_uri()}#file={AUDIT}")
-        page.wait_for_selector("table.source")
-        assert page.inner_text("#binary-delta") == delta_text(auditor.tally.delta)
-        assert "rebuilt from" in page.inner_text("#baseline")
-        audit = ledger_sources("v2")["audit/audit.go"]
-        covered = line_numbers(audit, "return amount%unit == 0")
-        uncovered = line_numbers(audit, "return false")
-        expect(page.locator(f"table.source tr#L{covered}")).to_have_class(
-            re.compile(r"\bdelta-new-covered\b")
-        )
-        expect(page.locator(f"table.source tr#L{uncovered}")).to_have_class(
-            re.compile(r"\bdelta-new-uncovered\b")
-        )
-        # the files table: Δ per file, "changed files only"
-        deltas = {r[0]: r[2] for r in rows(page, "#files")}
-        files = {f.path: f.tally for f in auditor.files}
-        assert deltas == {path: delta_text(t.delta) for path, t in files.items()}
-        page.check("#changed-only")
-        assert {r[0] for r in rows(page, "#files")} == {p for p, t in files.items() if t.changed}
-        # report() is lost: the auditor no longer runs `report`
-        page.goto(f"{binary.as_uri()}#file={MAIN}")
-        page.reload()
-        page.wait_for_selector("table.source")
-        main_go = ledger_sources("v2")["main.go"]
-        total = line_numbers(main_go, "total += b.Balance(name)")
-        expect(page.locator(f"table.source tr#L{total}")).to_have_class(
-            re.compile(r"\bdelta-lost\b")
-        )
-        assert page.get_attribute(f"table.source tr#L{total} td.line-num", "title") == "lost"
-
-    chromium.run(check)
+def test_source_viewer_marks_new_code(page: Any, collections: Collections, report: Path) -> None:
+    result = collections.result(collections.baseline)
+    auditor = next(b for b in result.binaries if b.name == "auditor" and b.head_hash)
+    binary = report.parent / "binaries" / f"{auditor.head_hash}.html"
+    page.goto(f"{binary.as_uri()}#file={AUDIT}")
+    page.wait_for_selector("table.source")
+    assert page.inner_text("#binary-delta") == delta_text(auditor.tally.delta)
+    assert "rebuilt from" in page.inner_text("#baseline")
+    audit = ledger_sources("v2")["audit/audit.go"]
+    covered = line_numbers(audit, "return amount%unit == 0")
+    uncovered = line_numbers(audit, "return false")
+    expect(page.locator(f"table.source tr#L{covered}")).to_have_class(
+        re.compile(r"\bdelta-new-covered\b")
+    )
+    expect(page.locator(f"table.source tr#L{uncovered}")).to_have_class(
+        re.compile(r"\bdelta-new-uncovered\b")
+    )
+    # the files table: Δ per file, "changed files only"
+    deltas = {r[0]: r[2] for r in rows(page, "#files")}
+    files = {f.path: f.tally for f in auditor.files}
+    assert deltas == {path: delta_text(t.delta) for path, t in files.items()}
+    page.check("#changed-only")
+    assert {r[0] for r in rows(page, "#files")} == {p for p, t in files.items() if t.changed}
+    # report() is lost: the auditor no longer runs `report`
+    page.goto(f"{binary.as_uri()}#file={MAIN}")
+    page.reload()
+    page.wait_for_selector("table.source")
+    main_go = ledger_sources("v2")["main.go"]
+    total = line_numbers(main_go, "total += b.Balance(name)")
+    expect(page.locator(f"table.source tr#L{total}")).to_have_class(re.compile(r"\bdelta-lost\b"))
+    assert page.get_attribute(f"table.source tr#L{total} td.line-num", "title") == "lost"
 
 
-def test_a_hostile_baseline_name_renders_as_text(
-    chromium: Chromium, collections: Collections
-) -> None:
-    def check(page: Any) -> None:
-        hostile = collections.work / HOSTILE
-        if not hostile.exists():
-            shutil.copytree(collections.baseline, hostile)
-        index = collections.report(hostile, "hostile")
-        page.goto(index.as_uri())
-        assert HOSTILE in page.inner_text("#baseline")
-        assert page.query_selector("header img") is None
-        assert page.evaluate("window.__pwned") is None
-        page.click("#owners tbody tr.row >> nth=0")
-        assert f"Since {HOSTILE}" in page.inner_text("#owners tr.detail")
-        assert page.evaluate("window.__pwned") is None
-        assert HOSTILE not in index.read_text(encoding="utf-8")
-        page.click("#owners tbody a >> nth=0")
-        page.wait_for_selector("#files tbody tr.row")
-        assert HOSTILE in page.inner_text("#baseline")
-        assert page.query_selector("header img") is None
-        assert page.evaluate("window.__pwned") is None
-
-    chromium.run(check)
+def test_a_hostile_baseline_name_renders_as_text(page: Any, collections: Collections) -> None:
+    hostile = collections.work / HOSTILE
+    if not hostile.exists():
+        shutil.copytree(collections.baseline, hostile)
+    index = collections.report(hostile, "hostile")
+    page.goto(index.as_uri())
+    assert HOSTILE in page.inner_text("#baseline")
+    assert page.query_selector("header img") is None
+    assert page.evaluate("window.__pwned") is None
+    page.click("#owners tbody tr.row >> nth=0")
+    assert f"Since {HOSTILE}" in page.inner_text("#owners tr.detail")
+    assert page.evaluate("window.__pwned") is None
+    assert HOSTILE not in index.read_text(encoding="utf-8")
+    page.click("#owners tbody a >> nth=0")
+    page.wait_for_selector("#files tbody tr.row")
+    assert HOSTILE in page.inner_text("#baseline")
+    assert page.query_selector("header img") is None
+    assert page.evaluate("window.__pwned") is None
 
 
 def _files(out: Path) -> dict[str, bytes]:
