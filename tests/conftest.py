@@ -116,6 +116,26 @@ from sourcefixtures import Built, build_binaries, make_sourced_collection  # noq
 
 
 @pytest.fixture(scope="session")
+def sample_collection(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's sample collection, compiled, with its sources cloned from the bundled git
+    bundles and resolved. Shared: tests read it (and may render into it), never change it."""
+    from importlib import resources
+
+    from coverage_collector.demo import SAMPLE_ORIGIN, SOURCES, copy_sample
+
+    collection = tmp_path_factory.mktemp("sample") / "sample-collection"
+    copy_sample(str(collection))
+    assert compile_collection(CompileOptions(str(collection))).ok
+    with resources.as_file(SOURCES) as bundles:
+        options = CloneOptions(
+            str(collection), inspect_images=False, git_mirrors={SAMPLE_ORIGIN: str(bundles)}
+        )
+        assert clone_sources(options).ok
+    resolve_sources(str(collection))
+    return collection
+
+
+@pytest.fixture(scope="session")
 def resolved_collection(
     go_toolchain: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, list[Built]]:

@@ -13,7 +13,6 @@ import json
 import sqlite3
 import subprocess
 from collections import defaultdict
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,6 @@ from coverage_collector.bigquery import schema
 from coverage_collector.bigquery.load import Loader
 from coverage_collector.bigquery.rows import TableBuilder
 from coverage_collector.cli import main
-from coverage_collector.compiler import CompileOptions, compile_collection
-from coverage_collector.demo import SAMPLE_ORIGIN, SOURCES, copy_sample
-from coverage_collector.sources.clone import CloneOptions, clone_sources
-from coverage_collector.sources.resolve import resolve_sources
 from test_compile import compile_cluster
 
 PROJECT = "test-project"
@@ -68,22 +63,6 @@ def no_google_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
     monkeypatch.setenv("GCE_METADATA_HOST", "127.0.0.1:9")  # nothing listens: not on GCE
     monkeypatch.setenv("GCE_METADATA_IP", "127.0.0.1:9")
-
-
-@pytest.fixture(scope="module")
-def sample_collection(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo's sample collection, compiled, with its sources resolved."""
-    collection = tmp_path_factory.mktemp("bq-sample") / "sample-collection"
-    copy_sample(str(collection))
-    assert compile_collection(CompileOptions(str(collection))).ok
-    with resources.as_file(SOURCES) as bundles:
-        clone_sources(
-            CloneOptions(
-                str(collection), inspect_images=False, git_mirrors={SAMPLE_ORIGIN: str(bundles)}
-            )
-        )
-    resolve_sources(str(collection))
-    return collection
 
 
 def ingest(emulator: BigQueryEmulator, dataset: str, collection: Path, *args: str) -> int:

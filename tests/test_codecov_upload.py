@@ -5,35 +5,19 @@ endpoints codecov-cli calls and records the requests)."""
 from __future__ import annotations
 
 import sqlite3
-from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from codecovfixtures import COMMITS, STORAGE, TOKEN_SENTINEL, UPLOADS, CodecovServer
 from coverage_collector.cli import main
-from coverage_collector.compiler import CompileOptions, compile_collection
-from coverage_collector.demo import SAMPLE_ORIGIN, SOURCES, copy_sample
-from coverage_collector.sources.clone import CloneOptions, clone_sources
-from coverage_collector.sources.resolve import resolve_sources
 
 REPOS = {"host-monitor", "inventory-api", "kv-store", "node-agent"}
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo's sample collection, compiled, with its sources resolved."""
-    collection = tmp_path_factory.mktemp("codecov") / "collection"
-    copy_sample(str(collection))
-    assert compile_collection(CompileOptions(str(collection))).ok
-    with resources.as_file(SOURCES) as bundles:
-        clone_sources(
-            CloneOptions(
-                str(collection), inspect_images=False, git_mirrors={SAMPLE_ORIGIN: str(bundles)}
-            )
-        )
-    resolve_sources(str(collection))
-    return collection
+@pytest.fixture
+def sample(sample_collection: Path) -> Path:
+    return sample_collection
 
 
 def upload(collection: Path, server: CodecovServer, *args: str) -> int:

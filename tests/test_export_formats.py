@@ -17,16 +17,13 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from collections import Counter
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from coverage_collector.compiler import CompileOptions, compile_collection
 from coverage_collector.db import connect_readonly
-from coverage_collector.demo import SAMPLE_ORIGIN, SOURCES, copy_sample
 from coverage_collector.export import cobertura, codecovjson, lcov, sonarqube
 from coverage_collector.export.model import (
     ExportGroup,
@@ -35,8 +32,6 @@ from coverage_collector.export.model import (
     build_groups,
 )
 from coverage_collector.selection import OwnerSelection, select
-from coverage_collector.sources.clone import CloneOptions, clone_sources
-from coverage_collector.sources.resolve import resolve_sources
 from gofixtures import skip_or_fail
 
 DATA = Path(__file__).resolve().parent / "data" / "export"
@@ -73,18 +68,8 @@ class Sample:
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
-    collection = tmp_path_factory.mktemp("formats") / "collection"
-    copy_sample(str(collection))
-    compile_collection(CompileOptions(str(collection)))
-    with resources.as_file(SOURCES) as bundles:
-        clone_sources(
-            CloneOptions(
-                str(collection), inspect_images=False, git_mirrors={SAMPLE_ORIGIN: str(bundles)}
-            )
-        )
-    resolve_sources(str(collection))
-    return Sample(collection)
+def sample(sample_collection: Path) -> Sample:
+    return Sample(sample_collection)
 
 
 Block = tuple[int, int, int, int, int, int, int]

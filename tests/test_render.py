@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from clusterfixtures import ClusterCollection
-from coverage_collector.compiler import CompileOptions, compile_collection
-from coverage_collector.demo import SAMPLE_ORIGIN, SOURCES, copy_sample
 from coverage_collector.report.render import RenderOptions, render
-from coverage_collector.sources.clone import CloneOptions, clone_sources
-from coverage_collector.sources.resolve import resolve_sources
 from test_compile import compile_cluster
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -25,19 +20,9 @@ HOSTILE = "<img src=x onerror=window.__pwned=1>"
 
 
 @pytest.fixture(scope="session")
-def sample_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo's sample collection, compiled, with sources, rendered."""
-    collection = tmp_path_factory.mktemp("report") / "collection"
-    copy_sample(str(collection))
-    compile_collection(CompileOptions(str(collection)))
-    with resources.as_file(SOURCES) as bundles:
-        clone_sources(
-            CloneOptions(
-                str(collection), inspect_images=False, git_mirrors={SAMPLE_ORIGIN: str(bundles)}
-            )
-        )
-    resolve_sources(str(collection))
-    return Path(render(RenderOptions(str(collection))).index)
+def sample_report(sample_collection: Path) -> Path:
+    """The demo's sample collection, rendered."""
+    return Path(render(RenderOptions(str(sample_collection))).index)
 
 
 def choose(page: Any, multi: str, value: str) -> None:
