@@ -120,6 +120,21 @@ class ExportGroup:
     def covered(self) -> int:
         return sum(f.covered_statements for f in self.files)
 
+    def describe(self) -> dict[str, object]:
+        """What every listing of the group says: its name, kind, source, paths and totals."""
+        return {
+            "group": self.label,
+            "kind": self.kind,
+            "mode": self.mode,
+            "source_url": self.source_url or None,
+            "commit": self.commit or None,
+            "paths": self.path_style,
+            "binaries": self.binaries,
+            "owners": self.owners,
+            "statements": self.statements,
+            "covered": self.covered,
+        }
+
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

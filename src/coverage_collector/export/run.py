@@ -92,7 +92,7 @@ def export(options: ExportOptions) -> ExportSummary:
                 names = write(group, out)
                 summary.files.extend(names)
                 summary.styles[group.path_style] += 1
-                entries.append(_entry(group, names))
+                entries.append({"files": names, **group.describe()})
                 bar.advance()
     finally:
         conn.close()
@@ -103,22 +103,6 @@ def export(options: ExportOptions) -> ExportSummary:
         json.dump(index, handle, indent=1)
         handle.write("\n")
     return summary
-
-
-def _entry(group: ExportGroup, names: list[str]) -> dict[str, object]:
-    return {
-        "files": names,
-        "group": group.label,
-        "kind": group.kind,
-        "paths": group.path_style,
-        "source_url": group.source_url or None,
-        "commit": group.commit or None,
-        "mode": group.mode,
-        "binaries": group.binaries,
-        "owners": group.owners,
-        "statements": group.statements,
-        "covered": group.covered,
-    }
 
 
 def _remove_previous(out: str) -> None:

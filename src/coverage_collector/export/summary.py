@@ -41,16 +41,7 @@ def group_json(group: ExportGroup) -> dict[str, Any]:
             }
         )
     return {
-        "group": group.label,
-        "kind": group.kind,
-        "mode": group.mode,
-        "source_url": group.source_url or None,
-        "commit": group.commit or None,
-        "paths": group.path_style,
-        "binaries": group.binaries,
-        "owners": group.owners,
-        "statements": group.statements,
-        "covered": group.covered,
+        **group.describe(),
         "percent": _percent(group.covered, group.statements),
         "files": files,
     }
