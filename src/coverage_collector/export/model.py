@@ -388,50 +388,53 @@ def merge_files(
     return [by_path[p] for p in sorted(by_path)]
 
 
+POSITION = ("start_line", "start_col", "end_line", "end_col")
+
+
 def _merge_file(a: FileCoverage, b: FileCoverage, both_set: bool) -> FileCoverage:
-    """One file of two builds: blocks keyed by position, functions by name and start line."""
+    """One file of two builds: blocks keyed by position (counts summed, or OR-ed when both
+    are set mode), functions by name and start line."""
     functions: dict[tuple[str, int], FunctionCoverage] = {}
-    blocks: dict[tuple[int, int, int, int], list] = {}  # type: ignore[type-arg]
-    for file in (a, b):
-        for f in file.functions:
-            known = functions.setdefault(
-                (f.name, f.start_line),
-                FunctionCoverage(f.name, f.start_line, f.end_line, f.statements, 0, 0),
-            )
-            known.executions = (
-                max(known.executions, f.executions) if both_set else known.executions + f.executions
-            )
-        for *position, total, count, func in zip(
-            file.start_line.tolist(),
-            file.start_col.tolist(),
-            file.end_line.tolist(),
-            file.end_col.tolist(),
-            file.statements.tolist(),
-            file.counts.tolist(),
-            file.block_function.tolist(),
-            strict=True,
-        ):
-            key = tuple(position)
-            f = file.functions[func]
-            known_block = blocks.get(key)
-            if known_block is None:
-                blocks[key] = [total, count, (f.name, f.start_line)]
-            else:
-                known_block[1] = max(known_block[1], count) if both_set else known_block[1] + count
-    ordered = sorted(blocks)
+    for f in (*a.functions, *b.functions):
+        known = functions.setdefault(
+            (f.name, f.start_line),
+            FunctionCoverage(f.name, f.start_line, f.end_line, f.statements, 0, 0),
+        )
+        known.executions = (
+            max(known.executions, f.executions) if both_set else known.executions + f.executions
+        )
     merged_functions = sorted(functions.values(), key=lambda f: (f.start_line, f.name))
     index = {(f.name, f.start_line): i for i, f in enumerate(merged_functions)}
-    for key in ordered:
-        total, count, func = blocks[key]
-        if count:
-            merged_functions[index[func]].covered += total
+    block_function = np.concatenate(
+        [
+            np.array([index[(f.name, f.start_line)] for f in file.functions], dtype=np.int64)[
+                file.block_function
+            ]
+            for file in (a, b)
+        ]
+    )
+    columns = [np.concatenate((getattr(a, c), getattr(b, c))) for c in POSITION]
+    order = np.lexsort(columns[::-1])
+    columns = [c[order] for c in columns]
+    first = np.flatnonzero(
+        np.r_[True, np.any([np.diff(c) != 0 for c in columns], axis=0)]
+    )  # the first block of every distinct position
+    counts = np.concatenate((a.counts, b.counts))[order]
+    counts = (np.maximum if both_set else np.add).reduceat(counts, first)
+    statements = np.concatenate((a.statements, b.statements))[order][first]
+    block_function = block_function[order][first]
+    covered = np.bincount(
+        block_function, weights=np.where(counts != 0, statements, 0), minlength=len(index)
+    )
+    for f, total in zip(merged_functions, covered.tolist(), strict=True):
+        f.covered = int(total)
     return FileCoverage(
         a.path,
         a.go_path,
         a.repository_relative,
-        *(np.array([k[i] for k in ordered], dtype=np.int64) for i in range(4)),
-        np.array([blocks[k][0] for k in ordered], dtype=np.int64),
-        np.array([blocks[k][1] for k in ordered], dtype=np.uint64),
-        np.array([index[blocks[k][2]] for k in ordered], dtype=np.int64),
+        *(c[first] for c in columns),
+        statements,
+        counts.astype(np.uint64),
+        block_function,
         merged_functions,
     )
