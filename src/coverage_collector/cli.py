@@ -348,9 +348,6 @@ def export_command(
         log.info("%s", line)
 
 
-DIFF_BELOW, DIFF_LOST, DIFF_BOTH = 3, 4, 5
-
-
 @cluster.command("diff")
 @collection_options
 @click.option(
@@ -405,6 +402,7 @@ def diff_command(
     from rich.console import Console
 
     from coverage_collector.diff import output
+    from coverage_collector.diff.gates import check
     from coverage_collector.diff.run import DiffOptions, diff
     from coverage_collector.selection import OwnerSelection
 
@@ -416,23 +414,13 @@ def diff_command(
     if output_dir:
         os.makedirs(output_dir, exist_ok=True)
         output.write_files(result, output_dir)
-    below = []
-    if fail_under is not None:
-        checked = [o for o in result.owners if o.head_hash] if not selection.everything else []
-        below = [
-            f"{o.label}: {o.tally.head_percent:.1f}%"
-            for o in checked
-            if o.tally.head_percent < fail_under
-        ]
-        if result.total.head_percent < fail_under:
-            below.insert(0, f"total: {result.total.head_percent:.1f}%")
-    lost = fail_on_lost and result.total.lost > 0
-    for item in below:
+    gates = check(result, fail_under, fail_on_lost, per_owner=not selection.everything)
+    for item in gates.below:
         log.error("below --fail-under %.1f%%: %s", fail_under, item)
-    if lost:
-        log.error("%d statements lost their coverage (--fail-on-lost)", result.total.lost)
-    if below or lost:
-        raise SystemExit(DIFF_BOTH if below and lost else DIFF_BELOW if below else DIFF_LOST)
+    if gates.lost:
+        log.error("%d statements lost their coverage (--fail-on-lost)", gates.lost)
+    if gates.exit_status:
+        raise SystemExit(gates.exit_status)
 
 
 @cluster.command("codecov-upload")
