@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from gofixtures import cache_root
-from s3fixtures import free_port
+from s3fixtures import free_port, terminate
 
 BQ_VENV_ENV = "COVERAGE_COLLECTOR_BQ_VENV"
 """Environment variable naming the sidecar venv (set by ``.ci/run``)."""
@@ -250,13 +250,7 @@ class BigQueryEmulator:
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        terminate(proc, grace=10)
 
     def stop(self) -> None:
         """Terminate the server (kill it after 10 s) and remove its data and log directory."""

@@ -101,6 +101,17 @@ def moto_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("moto", "boto3", "flask"))
 
 
+def terminate(proc: subprocess.Popen[bytes] | None, grace: float) -> None:
+    """Stop a server process: SIGTERM, then SIGKILL if it is still alive after `grace` s."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=grace)
+
+
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -188,13 +199,7 @@ class MotoServer:
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        terminate(proc, grace=5)
 
     def stop(self) -> None:
         """Terminate the server process (kill it after 5 s) and remove the temporary log dir."""
