@@ -57,6 +57,13 @@ def collection_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def output_dir_option(help_text: str) -> Callable[[F], F]:
+    """`--output-dir DIR` (a directory; created when missing)."""
+    return click.option(
+        "--output-dir", type=click.Path(file_okay=False), default=None, help=help_text
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="coverage-collector")
 def cli() -> None:
@@ -255,12 +262,7 @@ def clone_sources_command(
 
 @cluster.command("render")
 @collection_options
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Where to write the report (default: <collection>/html).",
-)
+@output_dir_option("Where to write the report (default: <collection>/html).")
 @click.option("--skip-component-html", is_flag=True, help="Write only the index.")
 @click.option(
     "--baseline",
@@ -321,12 +323,7 @@ def owner_filters(func: F) -> F:
     help="One file per binary, per owner, or per repository and commit (binaries merged).",
 )
 @owner_filters
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Where to write (default: <collection>/exports/<format>).",
-)
+@output_dir_option("Where to write (default: <collection>/exports/<format>).")
 def export_command(
     collection: str,
     max_concurrency: int,
@@ -365,12 +362,7 @@ def export_command(
     help="Output format (markdown: for pull-request comments).",
 )
 @owner_filters
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Also write diff.json and diff.md there.",
-)
+@output_dir_option("Also write diff.json and diff.md there.")
 @click.option(
     "--fail-under",
     type=click.FloatRange(0, 100),
