@@ -174,6 +174,7 @@ def summary_command(collection: str, max_concurrency: int, by: str, output_forma
 
     width = None if sys.stdout.isatty() else 160  # logs and pipes: no folded cells
     render(overview(collection, by), output_format, Console(width=width, soft_wrap=True))
+    finish(collection)
 
 
 @cluster.command("clone-sources")
@@ -256,7 +257,7 @@ def clone_sources_command(
     resolved = resolve_sources(collection)
     for line in resolved.lines():
         log.info("%s", line)
-    if not summary.ok:
+    if not summary.ok or resolved.refused:
         raise SystemExit(ERR)
 
 
@@ -286,6 +287,23 @@ def render_command(
     )
     for line in summary.lines():
         log.info("%s", line)
+    finish(collection, summary.ok)
+
+
+def finish(collection: str, ok: bool = True) -> None:
+    """End a stage that reads the database: exit 1 when it refused something (`ok` false)
+    or when compile recorded entries it could not read (the collection is incomplete)."""
+    from coverage_collector.db import compile_error_count
+
+    errors = compile_error_count(collection)
+    if errors:
+        log.warning(
+            "%d entries of the collection were not compiled: their errors are in the output "
+            "of `cluster compile` and in `cluster summary`",
+            errors,
+        )
+    if errors or not ok:
+        raise SystemExit(ERR)
 
 
 def owner_filters(func: F) -> F:
@@ -343,6 +361,7 @@ def export_command(
     summary = export(ExportOptions(collection, export_format, by, selection, output_dir))  # type: ignore[arg-type]
     for line in summary.lines():
         log.info("%s", line)
+    finish(collection, summary.ok)
 
 
 @cluster.command("diff")
@@ -413,6 +432,7 @@ def diff_command(
         log.error("%d statements lost their coverage (--fail-on-lost)", gates.lost)
     if gates.exit_status:
         raise SystemExit(gates.exit_status)
+    finish(collection)
 
 
 @cluster.command("codecov-upload")
@@ -541,6 +561,7 @@ def ingest_command(
     else:
         for line in summary.lines():
             log.info("%s", line)
+    finish(collection, summary.ok)
 
 
 @cli.command(

@@ -224,6 +224,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE image_sources ADD COLUMN inspected_at TEXT NOT NULL DEFAULT '';
     ALTER TABLE image_sources ADD COLUMN inspect_error TEXT NOT NULL DEFAULT '';
     """,
+    # 5: why a file found in a checkout was refused (sources/tree.py: outside checkout,
+    # symlink, not a regular file, too large); '' for the others.
+    """
+    ALTER TABLE file_sources ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -283,6 +288,23 @@ def connect_readonly(collection: str) -> sqlite3.Connection:
             hint="run `coverage-collector cluster compile` to migrate it",
         )
     return conn
+
+
+def compile_error_count(collection: str) -> int:
+    """How many entries `cluster compile` recorded as not compiled (0 without a database):
+    every later stage exits 1 while there are any, so a CI job sees the collection is
+    incomplete."""
+    if not os.path.isfile(db_path(collection)):
+        return 0
+    conn = connect_readonly(collection)
+    try:
+        return int(
+            conn.execute(
+                "SELECT count(DISTINCT item) FROM errors WHERE stage = 'compile'"
+            ).fetchone()[0]
+        )
+    finally:
+        conn.close()
 
 
 def user_version(conn: sqlite3.Connection) -> int:

@@ -15,6 +15,7 @@ from coverage_collector.bigquery.outputs import TableOutput
 from coverage_collector.bigquery.rows import BuildOptions, build_tables
 from coverage_collector.exceptions import CollectorError, UsageError
 from coverage_collector.selection import OwnerSelection
+from coverage_collector.sources.tree import RefusedSource, refused_lines
 
 log = logs.get_logger(__name__)
 
@@ -43,6 +44,7 @@ class IngestSummary:
     owners: int = 0
     binaries: int = 0
     files_without_source: int = 0
+    refused: list[RefusedSource] = field(default_factory=list)
     load_jobs: int = 0
     prepare_seconds: float = 0.0
     load_seconds: float = 0.0
@@ -51,6 +53,11 @@ class IngestSummary:
     @property
     def rows(self) -> int:
         return sum(t.rows for t in self.tables)
+
+    @property
+    def ok(self) -> bool:
+        """False when source files were refused (their rows carry no text)."""
+        return not self.refused
 
     def table_lines(self) -> list[str]:
         """Per table: rows, bytes uploaded and BigQuery's (logical) storage size."""
@@ -71,6 +78,7 @@ class IngestSummary:
         ]
         if self.files_without_source:
             lines.append(f"{self.files_without_source} files without readable source (no text)")
+        lines.extend(refused_lines(self.refused))
         if not self.dry_run:
             total = self.prepare_seconds + self.load_seconds + self.replace_seconds
             rate = self.rows / total if total else 0.0
@@ -116,6 +124,7 @@ def ingest(options: IngestOptions) -> IngestSummary:
         summary.tables = list(result.outputs.values())
         summary.owners, summary.binaries = result.owners, result.binaries
         summary.files_without_source = len(result.files_without_source)
+        summary.refused = result.refused
         summary.prepare_seconds = time.monotonic() - started
         if not result.owners:
             raise UsageError(

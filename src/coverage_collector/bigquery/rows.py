@@ -40,6 +40,11 @@ from coverage_collector.selection import (
     checkout_relative,
     select,
 )
+from coverage_collector.sources.tree import (
+    CollectionSources,
+    RefusedSource,
+    SourceRefusedError,
+)
 
 log = logs.get_logger(__name__)
 INT64_MAX = np.iinfo(np.int64).max
@@ -80,6 +85,8 @@ class BuildResult:
     owners: int = 0
     binaries: int = 0
     files_without_source: list[str] = field(default_factory=list)
+    refused: list[RefusedSource] = field(default_factory=list)
+    """Source files sources/tree.py refused: their rows carry no text."""
 
 
 class TableBuilder:
@@ -97,6 +104,7 @@ class TableBuilder:
         }
         self.models = BinaryModels(conn, stored_excludes(conn), size=1)
         self.checkouts = checkout_paths(conn)
+        self.sources = CollectionSources(options.collection, self.checkouts)
         self.result = BuildResult(outputs)
         line_output = outputs["coverage_data"]
         assert isinstance(line_output, ParquetOutput)
@@ -134,13 +142,14 @@ class TableBuilder:
         model = self.models.get(bid)
         meta = model.meta
         name = members[0].binary_name
-        file_sources = {
-            fid: (status, path)
-            for fid, status, path in self.conn.execute(
-                "SELECT file_id, status, source_path FROM file_sources WHERE binary_id = ?",
-                (bid,),
-            )
-        }
+        file_sources = {}
+        for fid, status, path, reason in self.conn.execute(
+            "SELECT file_id, status, source_path, reason FROM file_sources WHERE binary_id = ?",
+            (bid,),
+        ):
+            file_sources[fid] = (status, path)
+            if reason:
+                self.result.refused.append(RefusedSource(name, model.files.paths[fid], reason))
         described = {
             "source_url": source.source_url or None,
             "source_commit": source.commit or None,
@@ -172,7 +181,7 @@ class TableBuilder:
                 }
             )
             if path in blocks:
-                self._lines(meta_hash, path, source_path, Blocks.of(*blocks[path]))
+                self._lines(meta_hash, name, path, source_path, Blocks.of(*blocks[path]))
         self.outputs["coverage_files"].write(file_records)
         totals = stats.totals(meta, counts, model.app)
         return totals.statements, totals.covered
@@ -215,14 +224,17 @@ class TableBuilder:
         self.outputs["coverage_functions"].write(records)
         return per_file
 
-    def _lines(self, meta_hash: str, path: str, source_path: str, file_blocks: Blocks) -> None:
-        """Write one row per line of the file: its text (when the source is known) and the
-        largest count of the blocks on it, -1 where none is."""
+    def _lines(
+        self, meta_hash: str, binary: str, path: str, source_path: str, file_blocks: Blocks
+    ) -> None:
+        """Write one row per line of the file: its text (when the source is known and not
+        refused) and the largest count of the blocks on it, -1 where none is."""
         lines: list[str] = []
         if source_path:
             try:
-                with open(os.path.join(self.options.collection, source_path), "rb") as handle:
-                    lines = handle.read().decode("utf-8", "replace").split("\n")
+                lines = self.sources.read(source_path).decode("utf-8", "replace").split("\n")
+            except SourceRefusedError as exc:
+                self.result.refused.append(RefusedSource(binary, path, exc.reason))
             except OSError as exc:
                 log.warning("%s: source %s unreadable: %s", path, source_path, exc.strerror)
                 self.result.files_without_source.append(path)

@@ -16,6 +16,8 @@ from coverage_collector.exceptions import UsageError
 from coverage_collector.export.model import ExportGroup, GroupBy, iter_groups
 from coverage_collector.progress import Reporter
 from coverage_collector.selection import OwnerSelection
+from coverage_collector.sources.resolve import stored_refusals
+from coverage_collector.sources.tree import RefusedSource, refused_lines
 
 log = logs.get_logger(__name__)
 FORMATS = {
@@ -57,6 +59,12 @@ class ExportSummary:
     styles: Counter[str] = field(default_factory=Counter)
     """Groups per path style."""
     files: list[str] = field(default_factory=list)
+    refused: list[RefusedSource] = field(default_factory=list)
+    """Source files of the exported binaries that resolve refused (exit status 1)."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
 
     def lines(self) -> list[str]:
         styles = self.styles
@@ -69,6 +77,7 @@ class ExportSummary:
             f"wrote {len(self.files)} files for {self.groups} groups to {self.output}",
             *(f"  {n} groups with {described[style]}" for style, n in sorted(styles.items())),
             f"  index: {os.path.join(self.output, INDEX)}",
+            *refused_lines(self.refused),
         ]
 
 
@@ -87,18 +96,24 @@ def export(options: ExportOptions) -> ExportSummary:
         _remove_previous(out)
         summary = ExportSummary(out, count)
         entries = []
+        exported: set[str] = set()
         with Reporter(f"writing {options.format}", count, log, unit="groups") as bar:
             for group in groups:
                 names = write(group, out)
                 summary.files.extend(names)
                 summary.styles[group.path_style] += 1
                 entries.append({"files": names, **group.describe()})
+                exported.update(group.binaries)
                 bar.advance()
+        summary.refused = stored_refusals(conn, exported)
     finally:
         conn.close()
     entries.sort(key=lambda e: (str(e["group"]), e["files"]))
     index = {"format": options.format, "by": options.by, "groups": entries}
     index["selection"] = options.selection.describe() or None
+    index["refused_sources"] = [
+        {"binary": r.binary, "file": r.path, "reason": r.reason} for r in summary.refused
+    ]
     with open(os.path.join(out, INDEX), "w", encoding="utf-8") as handle:
         json.dump(index, handle, indent=1)
         handle.write("\n")

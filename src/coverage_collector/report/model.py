@@ -176,10 +176,11 @@ def load_binary(conn: sqlite3.Connection, binary_id: int, index: IndexData) -> B
             "status": status or "unresolved",
             "method": method or "",
             "source": source or "",
+            **({"reason": reason} if reason else {}),
         }
-        for fid, path, total, covered, status, method, source in conn.execute(
+        for fid, path, total, covered, status, method, source, reason in conn.execute(
             "SELECT f.file_id, f.path, f.statements, f.covered, x.status, x.method, "
-            "x.source_path FROM binary_files f LEFT JOIN file_sources x "
+            "x.source_path, x.reason FROM binary_files f LEFT JOIN file_sources x "
             "ON x.binary_id = f.binary_id AND x.file_id = f.file_id "
             "WHERE f.binary_id = ? ORDER BY f.path",
             (binary_id,),

@@ -42,6 +42,14 @@ from coverage_collector.report.annotate import Blocks, coverage_spans, highlight
 from coverage_collector.report.delta import Comparison, line_categories
 from coverage_collector.report.manifest import Manifest, input_key
 from coverage_collector.report.model import load_binary, load_functions, load_index
+from coverage_collector.selection import checkout_paths
+from coverage_collector.sources.resolve import stored_refusals
+from coverage_collector.sources.tree import (
+    CollectionSources,
+    RefusedSource,
+    SourceRefusedError,
+    refused_lines,
+)
 
 HTML_DIR = "html"
 GROUP_FILES = 32
@@ -79,6 +87,8 @@ class RenderSummary:
     highlighted: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
+    refused: list[RefusedSource] = field(default_factory=list)
+    """Source files not shown because sources/tree.py refused them (exit status 1)."""
 
     def lines(self) -> list[str]:
         return [
@@ -88,7 +98,12 @@ class RenderSummary:
             f"{self.seconds:.1f} s",
             f"open {self.index}",
             *(f"  {p}" for p in self.problems),
+            *refused_lines(self.refused),
         ]
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
 
 
 def to_json(data: Any) -> Markup:
@@ -101,9 +116,9 @@ def render(options: RenderOptions) -> RenderSummary:
     """Write the report of the compiled collection; return what was written."""
     started = time.monotonic()
     summary = RenderSummary()
-    read_source.cache_clear()  # sources may have changed since an earlier render
     conn = db.connect_readonly(options.collection)
     try:
+        summary.refused.extend(stored_refusals(conn))
         out = options.output
         os.makedirs(os.path.join(out, "static"), exist_ok=True)
         _write_static(out)
@@ -162,6 +177,7 @@ def _render_binaries(
     """Render every binary whose inputs changed since the previous render (with a
     baseline, the binary's part of the comparison is one of its inputs)."""
     models = BinaryModels(conn, stored_excludes(conn), size=1)
+    sources = SourceCache(CollectionSources(options.collection, checkout_paths(conn)))
     with (
         Highlighter(options) as highlighter,
         Reporter("rendering binaries", len(index.binaries), log, unit="binaries") as bar,
@@ -184,12 +200,22 @@ def _render_binaries(
                 summary.unchanged += 1
             else:
                 written = _render_binary(
-                    env, conn, models, page, options, common, highlighter, comparison, binary_diff
+                    env,
+                    conn,
+                    models,
+                    sources,
+                    page,
+                    options,
+                    common,
+                    highlighter,
+                    comparison,
+                    binary_diff,
                 )
                 manifest.binaries[name] = {"key": key, "files": written}
                 summary.binaries += 1
                 summary.files += sum(f.get("group") is not None for f in page.files)
             bar.advance()
+    summary.refused.extend(sources.refused)
     summary.highlighted = len(highlighter.submitted)
     summary.problems.extend(p for p in highlighter.problems if p)
 
@@ -212,11 +238,11 @@ class Highlighter:
             self.pool = cf.ProcessPoolExecutor(self.workers, mp_context=context)
         return self
 
-    def submit(self, digest: str, path: str) -> None:
+    def submit(self, digest: str, source: bytes) -> None:
         if digest in self.submitted:
             return
         self.submitted.add(digest)
-        job = (self.out, digest, path)
+        job = (self.out, digest, source)
         if self.pool is None:
             self.problems.append(highlight_file(job))
         else:
@@ -235,15 +261,11 @@ class Highlighter:
             self.pool.shutdown(wait=error is None, cancel_futures=error is not None)
 
 
-def highlight_file(job: tuple[str, str, str]) -> str:
+def highlight_file(job: tuple[str, str, bytes]) -> str:
     """Write one source file highlighted, in chunks of at most CHUNK_BYTES of HTML; return
-    a problem ('' when none)."""
-    out, digest, path = job
-    try:
-        with open(path, "rb") as handle:
-            lines = highlight(handle.read().decode("utf-8", "replace"))
-    except OSError as exc:
-        return f"{path}: not highlighted ({exc.strerror})"
+    a problem ('' when none). The worker gets the bytes SourceTree read, never a path."""
+    out, digest, source = job
+    lines = highlight(source.decode("utf-8", "replace"))
     chunks: list[list[str]] = [[]]
     size = 0
     for line in lines:
@@ -265,6 +287,7 @@ def _render_binary(
     env: Environment,
     conn: Any,
     models: BinaryModels,
+    sources: SourceCache,
     page: Any,
     options: RenderOptions,
     common: dict[str, Any],
@@ -299,15 +322,17 @@ def _render_binary(
     for file in page.files:
         if file["status"] != "resolved" or file["path"] not in blocks:
             continue
-        path = os.path.join(options.collection, file["source"])
         try:
-            source, digest = read_source(path)
+            source, digest = sources.read(page.binary["name"], file["path"], file["source"])
+        except SourceRefusedError as exc:
+            file["status"], file["reason"] = "unresolved", exc.reason
+            continue
         except OSError as exc:
-            file["status"], file["reason"] = "missing", f"unreadable: {exc.strerror}"
+            file["status"], file["problem"] = "missing", f"unreadable: {exc.strerror}"
             continue
         shared = f"data/src/{digest}.js"
         if not os.path.isfile(os.path.join(out, shared)):
-            highlighter.submit(digest, path)
+            highlighter.submit(digest, source)
         written.add(shared)
         file_blocks_ = Blocks.of(*blocks[file["path"]])
         n_lines = source.count(b"\n") + (0 if source.endswith(b"\n") else 1)
@@ -346,12 +371,26 @@ def _render_binary(
     return [*sorted(written), f"data/{meta_hash}/functions.js", f"binaries/{meta_hash}.html"]
 
 
-@functools.lru_cache(maxsize=4096)
-def read_source(path: str) -> tuple[bytes, str]:
-    """A source file's bytes and digest, read once however many binaries contain it."""
-    with open(path, "rb") as handle:
-        data = handle.read()
-    return data, hashlib.blake2b(data, digest_size=16).hexdigest()
+class SourceCache:
+    """Source files' bytes and digests, read once (through the checkouts' SourceTrees)
+    however many binaries contain them; refusals are kept to be named in the summary."""
+
+    def __init__(self, sources: CollectionSources, size: int = 4096) -> None:
+        self.sources = sources
+        self.refused: list[RefusedSource] = []
+        self._read = functools.lru_cache(maxsize=size)(self._read_uncached)
+
+    def _read_uncached(self, source_path: str) -> tuple[bytes, str]:
+        data = self.sources.read(source_path)
+        return data, hashlib.blake2b(data, digest_size=16).hexdigest()
+
+    def read(self, binary: str, path: str, source_path: str) -> tuple[bytes, str]:
+        """The bytes and digest of `path` of `binary`, resolved to `source_path`."""
+        try:
+            return self._read(source_path)
+        except SourceRefusedError as exc:
+            self.refused.append(RefusedSource(binary, path, exc.reason))
+            raise
 
 
 def _write_static(out: str) -> None:

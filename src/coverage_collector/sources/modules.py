@@ -14,6 +14,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from coverage_collector.sources.tree import SourceTree
+
+MAX_MODULE_FILE_BYTES = 1 << 20
 SKIPPED_DIRS = {"testdata", "node_modules", "_output"}
 """Never compiled into a binary (dot-directories are skipped too)."""
 _MODULE_LINE = re.compile(r'^module\s+"?([^\s"/][^\s"]*)"?\s*(?://.*)?$', re.MULTILINE)
@@ -118,22 +121,24 @@ def _walk_modules(checkout: Checkout, go_files: set[str]) -> Iterator[Module]:
     """Yield the modules of one checkout (each `go.mod` outside `vendor/`, and each
     module of `vendor/modules.txt`); add its `.go` files to `go_files`."""
     root = checkout.path.rstrip("/")
+    tree = SourceTree.at(root)
     for directory, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith("."))
         go_files.update(f"{directory}/{name}" for name in files if name.endswith(".go"))
         if "go.mod" not in files or "/vendor/" in f"{directory[len(root) :]}/":
             continue
-        path = module_path_of(_read(os.path.join(directory, "go.mod")))
+        path = module_path_of(_read(tree, os.path.join(directory, "go.mod")))
         if path:
             yield Module(path, directory, checkout)
         vendor = f"{directory}/vendor"
-        for vendored in vendored_modules(_read(f"{vendor}/modules.txt")):
+        for vendored in vendored_modules(_read(tree, f"{vendor}/modules.txt")):
             yield Module(vendored, f"{vendor}/{vendored}", checkout, True)
 
 
-def _read(path: str) -> str:
+def _read(tree: SourceTree, path: str) -> str:
+    """A go.mod or modules.txt file's text, '' when missing or refused (a go.mod committed
+    as a symlink to /dev/zero or /proc/self/fd/0 is refused, not read)."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read(1 << 20)
+        return tree.read(path, MAX_MODULE_FILE_BYTES).decode("utf-8", "replace")
     except OSError:
         return ""

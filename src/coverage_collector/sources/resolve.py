@@ -22,11 +22,14 @@ import os
 import sqlite3
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 
 from coverage_collector import db, logs
 from coverage_collector.sources.git import scrub
 from coverage_collector.sources.modules import Checkout, Module, ModuleIndex, prefixes
+from coverage_collector.sources.tree import RefusedSource, SourceTree, refused_lines
+from coverage_collector.trust import terminal
 
 STAGE = "resolve-sources"
 log = logs.get_logger(__name__)
@@ -41,6 +44,10 @@ class FileSource:
     """Absolute path of the source file (resolved files only)."""
     method: str = ""
     checkout: Checkout | None = None
+    reason: str = ""
+    """Why a file found in a checkout was refused (sources/tree.py), '' when it wasn't."""
+    name: str = ""
+    """The covmeta file name (set for refused files, which the summary names)."""
 
 
 @dataclass
@@ -53,6 +60,10 @@ class BinarySources:
 
     def count(self, status: str) -> int:
         return sum(f.status == status for f in self.files)
+
+    @property
+    def refused(self) -> list[FileSource]:
+        return [f for f in self.files if f.reason]
 
     @property
     def method(self) -> str:
@@ -81,6 +92,7 @@ class Resolver:
 
     def __init__(self, index: ModuleIndex) -> None:
         self.index = index
+        self.trees = {c.path: SourceTree.at(c.path) for c in index.checkouts}
         self.by_last_element: dict[str, list[Module]] = {}
         for module in index.modules():
             last = module.path.rsplit("/", 1)[-1]
@@ -100,7 +112,8 @@ class Resolver:
         named = [c for c in self.index.checkouts if c.name.lower() in wanted]
         result = BinarySources(binary_id)
         for file_id, path in files:
-            result.files.append(self._file(file_id, path, own, own_paths, named))
+            source = self._file(file_id, path, own, own_paths, named)
+            result.files.append(replace(source, name=path) if source.reason else source)
         return result
 
     def _file(
@@ -113,26 +126,54 @@ class Resolver:
     ) -> FileSource:
         import_path = _import_form(path)
         missing = None
+        refused: list[FileSource] = []
         if import_path:
             for method, within in (("image-source", own_paths), ("module-index", None)):
                 modules, rest = self._owners(import_path, within)
                 for module in modules:
                     target = f"{module.root}/{rest}" if rest else module.root
-                    if self.index.has_file(target):
-                        return FileSource(file_id, "resolved", target, method, module.checkout)
+                    found = self._found(file_id, target, method, module.checkout, refused)
+                    if found is not None:
+                        return found
                 if modules and missing is None:
                     missing = FileSource(file_id, "missing", "", method, modules[0].checkout)
-            renamed = self._renamed(import_path, own_paths)
+            renamed = self._renamed(file_id, import_path, own_paths, refused)
             if renamed is not None:
-                return FileSource(file_id, "resolved", renamed[0], "renamed-module", renamed[1])
-        if missing is not None:
-            return missing
-        for method, checkouts in (("build-path", own), ("name", named)):
-            for checkout in checkouts:
-                target = _by_suffix(checkout.path, path)
-                if target:
-                    return FileSource(file_id, "resolved", target, method, checkout)
+                return renamed
+        if not refused:
+            if missing is not None:
+                return missing
+            for method, checkouts in (("build-path", own), ("name", named)):
+                for checkout in checkouts:
+                    for target in _suffixes(checkout.path, path):
+                        found = self._found(file_id, target, method, checkout, refused)
+                        if found is not None:
+                            return found
+                        if refused:
+                            break
+        if refused:
+            return refused[0]
         return FileSource(file_id, "unresolved")
+
+    def _found(
+        self,
+        file_id: int,
+        target: str,
+        method: str,
+        checkout: Checkout,
+        refused: list[FileSource],
+    ) -> FileSource | None:
+        """The resolved file at `target` in `checkout`, or None; a target the checkout's
+        SourceTree refuses is added to `refused` (unresolved, with the reason)."""
+        if os.path.isdir(target):
+            return None
+        reason = self.trees[checkout.path].refusal(target)
+        if reason:
+            refused.append(FileSource(file_id, "unresolved", "", method, checkout, reason))
+            return None
+        if self.index.has_file(target):
+            return FileSource(file_id, "resolved", target, method, checkout)
+        return None
 
     def _owners(self, import_path: str, within: set[str] | None) -> tuple[list[Module], str]:
         """The modules owning `import_path` by longest prefix, optionally only in `within`."""
@@ -146,15 +187,18 @@ class Resolver:
                 return modules, rest
         return [], ""
 
-    def _renamed(self, import_path: str, own_paths: set[str]) -> tuple[str, Checkout] | None:
+    def _renamed(
+        self, file_id: int, import_path: str, own_paths: set[str], refused: list[FileSource]
+    ) -> FileSource | None:
         parts = import_path.split("/")
         for i in range(len(parts) - 2, 0, -1):
             candidates = self.by_last_element.get(parts[i], [])
             candidates = sorted(candidates, key=lambda m: m.checkout.path not in own_paths)
             for module in candidates:
                 target = "/".join((module.root, *parts[i + 1 :]))
-                if self.index.has_file(target):
-                    return target, module.checkout
+                found = self._found(file_id, target, "renamed-module", module.checkout, refused)
+                if found is not None:
+                    return found
         return None
 
 
@@ -167,14 +211,14 @@ def _import_form(path: str) -> str:
     return path[marker + len("/src/") :] if marker >= 0 else ""
 
 
-def _by_suffix(root: str, path: str) -> str:
-    """The file under `root` matching the longest suffix of `path` (two elements at least)."""
+def _suffixes(root: str, path: str) -> Iterator[str]:
+    """The files under `root` that may be `path` by its suffixes (two elements at least),
+    longest first; existing ones only."""
     parts = [p for p in path.split("/") if p and p not in (".", "..")]
     for start in range(max(len(parts) - 1, 0)):
         target = os.path.join(root, *parts[start:])
-        if os.path.isfile(target):
-            return target
-    return ""
+        if os.path.lexists(target):
+            yield target
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,11 +249,18 @@ class ResolveSummary:
             ),
         ]
         lines.extend(
-            f"  {name}: no source found for {s.count('unresolved')} of {len(s.files)} files"
+            f"  {terminal(name)}: no source found for {s.count('unresolved')} of "
+            f"{len(s.files)} files"
             for name, s in self.binaries
             if s.count("unresolved")
         )
+        refused = [(name, f) for name, s in self.binaries for f in s.refused]
+        lines.extend(refused_lines([RefusedSource(n, f.name, f.reason) for n, f in refused]))
         return lines
+
+    @property
+    def refused(self) -> int:
+        return sum(len(s.refused) for _, s in self.binaries)
 
 
 def resolve_sources(collection: str) -> ResolveSummary:
@@ -247,6 +298,23 @@ def resolve_sources(collection: str) -> ResolveSummary:
         conn.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def stored_refusals(
+    conn: sqlite3.Connection, binary_hashes: set[str] | None = None
+) -> list[RefusedSource]:
+    """The source files resolve refused, as recorded in the database, by binary and file
+    (only those of `binary_hashes` when given)."""
+    return [
+        RefusedSource(name, path, reason)
+        for name, meta_hash, path, reason in conn.execute(
+            "SELECT b.name, b.meta_hash, f.path, x.reason FROM file_sources x "
+            "JOIN binaries b ON b.id = x.binary_id "
+            "JOIN binary_files f ON f.binary_id = x.binary_id AND f.file_id = x.file_id "
+            "WHERE x.reason != '' ORDER BY b.name, f.path"
+        )
+        if binary_hashes is None or meta_hash in binary_hashes
+    ]
 
 
 def _notes(
@@ -324,7 +392,8 @@ def _store(conn: sqlite3.Connection, collection: str, sources: BinarySources) ->
         )
         conn.execute("DELETE FROM file_sources WHERE binary_id = ?", (sources.binary_id,))
         conn.executemany(
-            "INSERT INTO file_sources VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO file_sources (binary_id, file_id, status, source_path, method, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             [
                 (
                     sources.binary_id,
@@ -332,6 +401,7 @@ def _store(conn: sqlite3.Connection, collection: str, sources: BinarySources) ->
                     f.status,
                     _relative(f.path, root) if f.path else "",
                     f.method,
+                    f.reason,
                 )
                 for f in sources.files
             ],

@@ -492,7 +492,9 @@ function openFile(file, line) {
   if (file.status !== "resolved") {
     const why = document.createElement("p");
     why.className = "no-source-reason";
-    why.textContent = file.status === "missing"
+    why.textContent = file.reason
+      ? "Source not shown: the file was refused (" + file.reason + "): the tool reads only regular files inside their checkout, up to 8 MiB."
+      : file.status === "missing"
       ? "Source not shown: the file is not in the checkout of " + (data.binary.source || "its repository") + " (generated at build time?)."
       : "Source not shown: no repository was found for this file. " + (data.binary.notes || "");
     viewer.replaceChildren(heading, stats, why);
