@@ -200,3 +200,38 @@ def test_standard_library_paths_resolve_in_a_go_checkout(tmp_path: Path) -> None
     assert [f.status for f in result.files] == ["resolved", "resolved", "resolved", "unresolved"]
     assert result.files[0].path == str(goroot / "src" / "go" / "ast" / "ast.go")
     assert result.files[2].path == str(goroot / "src" / "cmd" / "gofmt" / "gofmt.go")
+
+
+def test_files_the_source_tree_refuses_are_unresolved_with_the_reason(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("OUTSIDE\n", encoding="utf-8")
+    root = tmp_path / "repos" / "evil" / "abc"
+    root.mkdir(parents=True)
+    (root / "go.mod").write_text("module example.com/evil\n", encoding="utf-8")
+    (root / "main.go").write_text("package main\n", encoding="utf-8")
+    (root / "inside.go").symlink_to("main.go")
+    (root / "passwd.go").symlink_to("/etc/passwd")
+    (root / "zero.go").symlink_to("/dev/zero")
+    (root / "linked").symlink_to(outside)
+    (root / "big.go").write_bytes(b"/" * (9 << 20))
+    nested = root / "nested"
+    nested.mkdir()
+    (nested / "go.mod").symlink_to("/proc/self/fd/0")  # never read: no hang on stdin
+    checkout = Checkout(str(root))
+    resolver = Resolver(ModuleIndex.build([checkout]))
+    files = {
+        "example.com/evil/main.go": ("resolved", ""),
+        "example.com/evil/inside.go": ("resolved", ""),
+        "example.com/evil/../../../outside/secret.txt": ("unresolved", "outside checkout"),
+        "example.com/evil/passwd.go": ("unresolved", "symlink"),
+        "example.com/evil/zero.go": ("unresolved", "symlink"),
+        "example.com/evil/linked/secret.txt": ("unresolved", "symlink"),
+        "example.com/evil/big.go": ("unresolved", "too large"),
+        "/etc/passwd": ("unresolved", ""),  # looked up by suffix inside the checkout only
+        "example.com/evil/gone.go": ("missing", ""),
+    }
+    result = resolver.resolve(1, list(enumerate(files)), [checkout], {"evil"})
+    assert [(f.status, f.reason) for f in result.files] == list(files.values())
+    assert [f.name for f in result.refused] == [n for n, (_, r) in files.items() if r]
+    assert result.files[1].path == str(root / "inside.go")
