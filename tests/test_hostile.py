@@ -406,3 +406,18 @@ def test_rest_of_the_world_untouched(pipeline: Pipeline) -> None:
         "x.go",
     ]
     assert not any(p.is_symlink() for p in (pipeline.collection / "html").rglob("*"))
+
+
+def test_refused_files_carry_their_reason_into_the_report_and_the_exports(
+    pipeline: Pipeline,
+) -> None:
+    pages = "".join(
+        p.read_text(encoding="utf-8") for p in (pipeline.collection / "html" / "binaries").iterdir()
+    )
+    for reason in ("outside checkout", "symlink", "too large"):
+        assert f'"reason":"{reason}"' in pages, reason
+    index = json.loads((pipeline.collection / "exports" / "json" / "index.json").read_text())
+    refused = {(r["file"].rsplit("/", 1)[-1], r["reason"]) for r in index["refused_sources"]}
+    assert {("passwd.go", "symlink"), ("big.go", "too large"), ("passwd", "outside checkout")} <= (
+        refused
+    )

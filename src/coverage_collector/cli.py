@@ -639,6 +639,13 @@ def main(argv: list[str] | None = None) -> int:
     except CollectorError as exc:
         report_error(exc)
         return USAGE if isinstance(exc, UsageError) else ERR
+    except OSError as exc:  # disk full, permissions: the file and the reason, one line
+        from coverage_collector.trust import terminal
+
+        logging.getLogger(logs.LOGGER_NAME).debug("I/O error", exc_info=True)
+        where = f"{terminal(str(exc.filename))}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return ERR
     except Exception as exc:
         logging.getLogger(logs.LOGGER_NAME).debug("internal error", exc_info=True)
         print(

@@ -16,6 +16,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from coverage_collector import outputs
+
 MANIFEST = ".coverage-collector-report.json"
 
 
@@ -72,11 +74,8 @@ class Manifest:
         return deleted
 
     def save(self) -> None:
-        path = os.path.join(self.out, MANIFEST)
-        temporary = f"{path}.tmp-{os.getpid()}"
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump({"binaries": self.binaries}, handle, indent=1, sort_keys=True)
-        os.replace(temporary, path)
+        text = json.dumps({"binaries": self.binaries}, indent=1, sort_keys=True)
+        outputs.write_text(os.path.join(self.out, MANIFEST), text)
 
     def _path(self, relative: str) -> str:
         """The absolute path of a listed file, or '' if it would leave the output directory."""

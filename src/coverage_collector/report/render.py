@@ -23,7 +23,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -33,7 +32,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 
-from coverage_collector import __version__, db, logs
+from coverage_collector import __version__, db, logs, outputs
 from coverage_collector.compiler.stats import blocks_by_file, units_by_file
 from coverage_collector.compiler.store import BinaryModels, binary_counts, stored_excludes
 from coverage_collector.diff.run import BinaryDiff
@@ -121,6 +120,7 @@ def render(options: RenderOptions) -> RenderSummary:
         summary.refused.extend(stored_refusals(conn))
         out = options.output
         os.makedirs(os.path.join(out, "static"), exist_ok=True)
+        outputs.remove_temporaries(out)  # of a render that was killed
         _write_static(out)
         env = Environment(
             loader=PackageLoader("coverage_collector.report", "templates"),
@@ -395,15 +395,10 @@ class SourceCache:
 
 def _write_static(out: str) -> None:
     for name in ("report.css", "report.js"):
-        with resources.as_file(STATIC / name) as source:
-            shutil.copyfile(source, os.path.join(out, "static", name))
+        _write(os.path.join(out, "static", name), (STATIC / name).read_text(encoding="utf-8"))
     pygments_css = HtmlFormatter(style="default").get_style_defs(".src")
     _write(os.path.join(out, "static", "pygments.css"), pygments_css + "\n")
 
 
 def _write(path: str, text: str) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+    outputs.write_text(path, text)
