@@ -31,6 +31,7 @@ from coverage_collector.compiler.stats import DEFAULT_EXCLUDES
 from coverage_collector.exceptions import DataError
 from coverage_collector.owners import node_names, owner_of
 from coverage_collector.progress import Reporter
+from coverage_collector.workers import exit_with_parent
 
 COMPILE_VERSION = "1"
 """Bump when the numbers compile stores would change for the same input."""
@@ -222,7 +223,9 @@ def _decode_all(tasks: list[DecodeTask], max_concurrency: int) -> Iterator[Decod
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["coverage_collector.compiler.decode"])
     pending = iter(tasks)
-    with cf.ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with cf.ProcessPoolExecutor(
+        workers, mp_context=context, initializer=exit_with_parent()
+    ) as pool:
         running = {pool.submit(decode_entry, t) for t in itertools.islice(pending, 2 * workers)}
         try:
             while running:

@@ -49,6 +49,7 @@ from coverage_collector.sources.tree import (
     SourceRefusedError,
     refused_lines,
 )
+from coverage_collector.workers import exit_with_parent
 
 HTML_DIR = "html"
 GROUP_FILES = 32
@@ -235,7 +236,9 @@ class Highlighter:
     def __enter__(self) -> Highlighter:
         if self.workers > 1:
             context = multiprocessing.get_context("forkserver")
-            self.pool = cf.ProcessPoolExecutor(self.workers, mp_context=context)
+            self.pool = cf.ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=exit_with_parent()
+            )
         return self
 
     def submit(self, digest: str, source: bytes) -> None:
