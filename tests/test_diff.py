@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from coverage_collector import trust
 from coverage_collector.cli import main
 from coverage_collector.compiler import CompileOptions, compile_collection
 from difffixtures import (
@@ -166,3 +168,59 @@ def test_unchanged_copy_and_bad_input(
     empty.mkdir()
     assert main([*argv, "--baseline", str(empty)]) == 1
     assert "No database in" in capsys.readouterr().err
+
+
+HOSTILE_NAMESPACE = "evil|ns`<b>x</b>"
+HOSTILE_OWNER = "led\x1b[31mger\nfake | row\u009b2J\u202eend"
+HOSTILE_BINARY = "led\x1b]0;title\x07<i>y</i>"
+
+
+@pytest.fixture
+def hostile(compiled: DiffCollections, tmp_path: Path) -> DiffCollections:
+    """Both collections with `bank/Deployment/ledger` renamed to hostile names."""
+    copies = []
+    for side in (compiled.baseline, compiled.head):
+        copy = tmp_path / side.name
+        shutil.copytree(side, copy)
+        with sqlite3.connect(copy / "coverage.db") as conn:
+            conn.execute(
+                "UPDATE owners SET namespace = ?, owner_name = ?, binary_name = ? "
+                "WHERE owner_name = 'ledger'",
+                (HOSTILE_NAMESPACE, HOSTILE_OWNER, HOSTILE_BINARY),
+            )
+            conn.execute("UPDATE binaries SET name = ? WHERE name = 'ledger'", (HOSTILE_BINARY,))
+        copies.append(copy)
+    return replace(compiled, baseline=copies[0], head=copies[1])
+
+
+def test_hostile_names_stay_inert(
+    hostile: DiffCollections, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    controls = ("\x1b", "\x07", "\u009b", "\u202e")
+    status, table, _ = run_diff(hostile, capsys)
+    assert status == 0
+    assert not [c for c in controls if c in table]
+    label = trust.terminal(f"{HOSTILE_NAMESPACE}/Deployment/{HOSTILE_OWNER}")
+    (row,) = [line for line in table.splitlines() if label in line]
+    assert row.startswith("│") and trust.terminal(HOSTILE_BINARY) in row
+    assert "fake | row" not in table.replace(label, "")  # no forged row
+
+    out = tmp_path / "out"
+    status, markdown, _ = run_diff(
+        hostile, capsys, "--format", "markdown", "--output-dir", str(out)
+    )
+    assert status == 0
+    for text in (markdown, (out / "diff.md").read_text(encoding="utf-8")):
+        assert not [c for c in controls if c in text]
+        tables = [t for t in text.split("\n\n") if t.startswith("|")]
+        assert len(tables) == 4
+        for table in tables:  # each keeps its column count
+            columns = {len(line.replace("\\|", "").split("|")) for line in table.splitlines()}
+            assert len(columns) == 1, table
+        assert "<b>" not in text and "<i>" not in text
+        assert trust.markdown(HOSTILE_OWNER) in text
+
+    status, raw, _ = run_diff(hostile, capsys, "--format", "json")
+    assert not [c for c in controls if c in raw]
+    owners = {(o["namespace"], o["owner_name"]) for o in json.loads(raw)["owners"]}
+    assert (HOSTILE_NAMESPACE, HOSTILE_OWNER) in owners

@@ -1,6 +1,8 @@
 """Progress for long work: a rich bar on a terminal, plain periodic lines in logs and CI.
 
-Domain code only calls `advance`; this is the one module that knows about rich.
+Domain code only calls `advance`; this is the one module that knows about rich. A
+description may hold a name from the cluster: it is shown with control characters escaped
+and never read as rich markup.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import threading
 import time
 from types import TracebackType
 
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -20,6 +23,8 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+
+from coverage_collector import trust
 
 PLAIN_INTERVAL = 5.0  # seconds between plain progress lines
 
@@ -36,7 +41,7 @@ class Reporter:
         unit: str = "files",
         interactive: bool | None = None,
     ) -> None:
-        self.description = description
+        self.description = trust.terminal(description)
         self.total = total
         self.log = log
         self.unit = unit
@@ -58,7 +63,7 @@ class Reporter:
                 transient=False,
             )
             self._bar.start()
-            self._task = self._bar.add_task(self.description, total=self.total)
+            self._task = self._bar.add_task(escape(self.description), total=self.total)
         self._last_line = time.monotonic()
         return self
 

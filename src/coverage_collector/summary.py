@@ -17,7 +17,7 @@ from rich.table import Table
 from coverage_collector import blobs, db
 from coverage_collector.compiler.stats import combine, totals
 from coverage_collector.compiler.store import BinaryModels, stored_excludes
-from coverage_collector.textformat import markdown_table
+from coverage_collector.textformat import markdown_table, terminal_cell
 
 LABELS = {
     "owner": ("namespace", "type", "owner", "binary"),
@@ -174,7 +174,8 @@ def render(view: Overview, output_format: str, console: Console) -> None:
             }
             for row in view.rows
         ]
-        console.print_json(json.dumps(data))
+        # ASCII only: rich would print C1 and bidirectional controls in names raw.
+        console.print_json(json.dumps(data), ensure_ascii=True)
         return
     header = (*labels, "entries", "statements", "covered", "coverage")
     cells = [
@@ -189,13 +190,16 @@ def render(view: Overview, output_format: str, console: Console) -> None:
     )
     if output_format == "markdown":
         console.print(
-            markdown_table(header, cells) + f"\n\n{footer}", markup=False, highlight=False
+            markdown_table(header, cells) + f"\n\n{footer}",
+            markup=False,
+            highlight=False,
+            emoji=False,
         )
         return
     table = Table(title=f"Coverage by {view.by}")
     for column in header:
         table.add_column(column, justify="left" if column in labels else "right")
     for row in cells:
-        table.add_row(*(escape(c) for c in row))
+        table.add_row(*(terminal_cell(c) for c in row))
     console.print(table)
     console.print(escape(footer), highlight=False)

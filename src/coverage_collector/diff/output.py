@@ -12,7 +12,7 @@ from rich.table import Table
 
 from coverage_collector.diff.compare import Tally
 from coverage_collector.diff.run import DiffResult
-from coverage_collector.textformat import markdown_table
+from coverage_collector.textformat import markdown_table, terminal_cell
 
 TOP_FILES = 20
 
@@ -153,7 +153,7 @@ def render(result: DiffResult, output_format: str, console: Console) -> None:
         console.file.write(json.dumps(to_json(result), indent=1) + "\n")
         return
     if output_format == "markdown":
-        console.print(markdown(result), markup=False, highlight=False)
+        console.print(markdown(result), markup=False, highlight=False, emoji=False)
         return
     console.print(escape(headline(result)), highlight=False)
     for title, header, rows in sections(result):
@@ -166,7 +166,7 @@ def render(result: DiffResult, output_format: str, console: Console) -> None:
                 justify="left" if column in ("owner", "binary", "namespace", "file") else "right",
             )
         for row in rows:
-            table.add_row(*(escape(c) for c in row))
+            table.add_row(*(terminal_cell(c) for c in row))
         console.print(table)
 
 
