@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sqlite3
 import subprocess
 from collections import defaultdict
@@ -17,7 +18,8 @@ from typing import Any
 import pytest
 
 from coverage_collector.cli import main
-from coverage_collector.export.model import safe_name
+from coverage_collector.export.model import ExportGroup, safe_name
+from coverage_collector.export.run import file_key
 
 COVER_LINE = re.compile(r"^(?P<file>\S+):(?P<line>\d+):\s+(?P<name>\S+)\s+(?P<pct>[\d.]+)%$")
 
@@ -228,3 +230,90 @@ def test_by_owner_filters_and_index(
 )
 def test_safe_names(parts: tuple[str, ...], expected: str) -> None:
     assert safe_name(*parts) == expected
+
+
+FORMATS = ("gocover", "lcov", "cobertura", "sonarqube", "codecov-json", "json")
+LONG = "a" * 160
+"""Owner and repository names that differ only after 160 characters."""
+
+
+def assert_separate_files(index: dict[str, Any], out: Path, groups: list[str]) -> None:
+    files = {g["group"]: g["files"] for g in index["groups"]}
+    written = [f for group in groups for f in files[group]]
+    assert written and len(set(written)) == len(written), written
+    assert all((out / f).is_file() for f in written)
+    assert {p.name for p in out.iterdir()} == {"index.json"} | {
+        f for names in files.values() for f in names
+    }
+
+
+@pytest.mark.parametrize("export_format", FORMATS)
+def test_long_owner_names_export_into_separate_files(
+    cluster: Any, tmp_path: Path, export_format: str
+) -> None:
+    from test_compile import compile_cluster
+
+    assert compile_cluster(cluster).ok
+    with sqlite3.connect(cluster.root / "coverage.db") as conn:
+        for suffix, name in (("-x-0", "inventory-api"), ("-y-0", "inventory-api-canary")):
+            conn.execute(
+                "UPDATE owners SET namespace = 'shop', owner_name = ? WHERE owner_name = ?",
+                (LONG + suffix, name),
+            )
+    out = tmp_path / export_format
+    index = export(cluster.root, out, "--format", export_format, "--by", "owner")
+    long_groups = [g["group"] for g in index["groups"] if LONG in g["group"]]
+    assert len(long_groups) == 2
+    assert_separate_files(index, out, long_groups)
+    for group in index["groups"]:
+        (name,) = {f.rsplit(".", 1)[0] for f in group["files"] if "-2." not in f}
+        if LONG in group["group"]:
+            assert re.fullmatch(r"shop_Deployment_a{64}-[0-9a-f]{12}", name), name
+        elif group["group"].startswith("storage/"):  # ordinary names are kept as they were
+            assert name == safe_name(*group["owners"][0].split("/"), "kv-store", name[-8:])
+
+
+def test_long_repository_names_export_into_separate_files(
+    resolved_collection: tuple[Path, list[Any]], tmp_path: Path
+) -> None:
+    collection = tmp_path / "collection"
+    shutil.copytree(resolved_collection[0], collection, symlinks=True)
+    with sqlite3.connect(collection / "coverage.db") as conn:
+        ids = [i for (i,) in conn.execute("SELECT binary_id FROM binary_sources ORDER BY 1")]
+        assert len(ids) >= 2
+        for binary_id, suffix in zip(ids, ("-x", "-y"), strict=False):
+            conn.execute(
+                "UPDATE binary_sources SET source_url = ?, commit_id = ? WHERE binary_id = ?",
+                (f"https://github.com/org/{LONG}{suffix}", "c" * 40, binary_id),
+            )
+    for export_format in FORMATS:
+        out = tmp_path / export_format
+        index = export(collection, out, "--format", export_format, "--by", "repo")
+        long_groups = [g["group"] for g in index["groups"] if LONG in g["group"]]
+        assert len(long_groups) == 2, index["groups"]
+        assert_separate_files(index, out, long_groups)
+
+
+def owner_group(owner: str, binary: str = "kv-store", digest: str = "ab" * 32) -> ExportGroup:
+    parts = owner.split("/")
+    key = safe_name(*parts, binary, digest[:8])
+    return ExportGroup("owner", key, f"{owner} ({binary})", "set", "", "", [digest], [owner])
+
+
+def test_file_keys_keep_plain_names_and_hash_the_rest() -> None:
+    taken: set[str] = set()
+    plain = owner_group("shop/Deployment/inventory-api", "node_exporter")
+    assert file_key(plain, taken) == "shop_Deployment_inventory-api_node_exporter_abababab"
+    unsafe = [owner_group("shop/Deployment/a b"), owner_group("shop/Deployment/a:b")]
+    assert unsafe[0].key == unsafe[1].key  # what model.safe_name alone makes of them
+    names = {file_key(g, taken) for g in unsafe}
+    assert len(names) == 2 and all(re.fullmatch(r".*-[0-9a-f]{12}", n) for n in names)
+    repos = [
+        ExportGroup(
+            "repo", "org_repo_" + "c" * 12, f"org/repo @ {'c' * 12}", "set", url, "c" * 40, [], []
+        )
+        for url in ("https://github.com/org/repo", "https://gitlab.example/org/repo")
+    ]
+    first, second = (file_key(g, taken) for g in repos)
+    assert first == "org_repo_cccccccccccc" and second != first
+    assert file_key(repos[1], taken) not in {first, second}  # the same identity twice

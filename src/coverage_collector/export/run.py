@@ -7,11 +7,12 @@ import contextlib
 import importlib
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from coverage_collector import db, logs
+from coverage_collector import db, logs, trust
 from coverage_collector.exceptions import UsageError
 from coverage_collector.export.model import ExportGroup, GroupBy, iter_groups
 from coverage_collector.progress import Reporter
@@ -97,9 +98,10 @@ def export(options: ExportOptions) -> ExportSummary:
         summary = ExportSummary(out, count)
         entries = []
         exported: set[str] = set()
+        taken: set[str] = set()
         with Reporter(f"writing {options.format}", count, log, unit="groups") as bar:
             for group in groups:
-                names = write(group, out)
+                names = write(replace(group, key=file_key(group, taken)), out)
                 summary.files.extend(names)
                 summary.styles[group.path_style] += 1
                 entries.append({"files": names, **group.describe()})
@@ -118,6 +120,68 @@ def export(options: ExportOptions) -> ExportSummary:
         json.dump(index, handle, indent=1)
         handle.write("\n")
     return summary
+
+
+_PLAIN_PART = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+"""A name part that `safe_name` keeps as it is and that holds no `_` (its separator)."""
+_FREE_PART = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+"""The one part of a key that may hold `_` (`node_exporter`): the others locate it."""
+
+
+@dataclass(frozen=True)
+class _KeyParts:
+    """The parts `export.model` joined into a group's key, and which one may hold `_`."""
+
+    parts: list[str]
+    free: int
+
+    def plain(self) -> bool:
+        return all(
+            (_FREE_PART if i == self.free else _PLAIN_PART).fullmatch(p)
+            for i, p in enumerate(self.parts)
+        )
+
+
+def file_key(group: ExportGroup, taken: set[str]) -> str:
+    """The base name of `group`'s files; unique among the names in `taken` (it is added).
+
+    Groups named by plain parts (`[A-Za-z0-9.-]`, not truncated) keep their readable key,
+    which then names them exactly. Any other group, and a plain key already taken (two
+    repository URLs with the same `org/repo`), gets `trust.file_component` of the group's
+    full identity: its readable part plus a hash of the whole string, so owners whose long
+    names differ only after 150 characters, or only in unsafe characters, never share a
+    file. A plain key ends in `_<hex>`, a hashed one in `-<12 hex>`: they never meet."""
+    found = _key_parts(group)
+    if found and found.plain() and "_".join(found.parts) == group.key and group.key not in taken:
+        taken.add(group.key)
+        return group.key
+    identity = "\0".join((group.label, group.source_url, group.commit, *group.binaries[:1]))
+    name = trust.file_component(identity)
+    copies = 1
+    while name in taken:  # the same identity twice: only a malformed collection
+        copies += 1
+        name = trust.file_component(f"{identity}\0{copies}")
+    taken.add(name)
+    return name
+
+
+def _key_parts(group: ExportGroup) -> _KeyParts | None:
+    """The parts of `group.key`, recovered from its label; None if the label is not the
+    shape `export.model` gives it."""
+    if group.kind == "repo":
+        repository, _, commit = group.label.partition(" @ ")
+        return _KeyParts([*repository.split("/"), commit], free=1)
+    if len(group.binaries) != 1:
+        return None
+    digest = group.binaries[0]
+    if group.kind == "binary":
+        name = group.label.removesuffix(f" ({digest[:12]})")
+        return _KeyParts([name, digest[:12]], free=0) if name != group.label else None
+    if len(group.owners) != 1 or not group.label.startswith(f"{group.owners[0]} ("):
+        return None
+    owner = group.owners[0].split("/")
+    binary = group.label[len(group.owners[0]) + 2 : -1]
+    return _KeyParts([*owner, binary, digest[:8]], free=len(owner))
 
 
 def _remove_previous(out: str) -> None:
