@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from clusterfixtures import ClusterCollection
+from coverage_collector import trust
 from coverage_collector.cli import main
 from coverage_collector.sources.clone import CloneOptions, CloneSummary, clone_sources
 from coverage_collector.sources.resolve import resolve_sources
-from coverage_collector.sources.urls import RefusedURLError, parse_repo_url
+from coverage_collector.sources.urls import RefusedURLError, clean, parse_repo_url
+from gitserver import GitServer, serve
 from sourcefixtures import commit, git
 from test_compile import compile_cluster
 
@@ -278,5 +286,178 @@ def test_only_network_trouble_is_retried(message: str, transient: bool) -> None:
 def test_git_messages_never_show_credentials() -> None:
     from coverage_collector.sources.git import scrub
 
+    assert scrub is trust.scrub  # one scrubber
     text = "fatal: unable to access 'https://bot:s3cr3t@github.com/o/r/': 403"
     assert "s3cr3t" not in scrub(text) and "https://github.com/o/r/" in scrub(text)
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile URLs, private repositories, long names, interrupted and failing checkouts
+
+TOKEN = "ghp_Pl4nt3dS3cr3tT0k3n"
+
+
+def clone_cli(cluster: ClusterCollection, *extra: str) -> int:
+    args = ["cluster", "clone-sources", "--collection", str(cluster.root), "--no-inspect-images"]
+    return main([*args, *extra])
+
+
+def test_option_shaped_urls_are_refused_before_git_runs(
+    cluster: ClusterCollection, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sentinel = tmp_path / "pwned"
+    command = quote(f"touch {sentinel}", safe="")
+    sha = make_repo(tmp_path / "upstream" / "example" / "inventory", 1)[0]
+    urls = {
+        "kv-store": f"ssh://-oProxyCommand={command}@github.com/org/repo",
+        "node-agent": f"ssh://git@-oProxyCommand={command}/org/repo",
+        "etcd": f"git@-oProxyCommand={command}:org/repo",
+    }
+    for binary, url in urls.items():
+        point_sources(cluster, binary, url, sha)
+    point_sources(cluster, "inventory-api", str(tmp_path / "upstream/example/inventory"), sha)
+    compile_cluster(cluster)
+    assert clone_cli(cluster, "--allow-local-urls") == 1
+    err = capsys.readouterr().err
+    assert not sentinel.exists()
+    assert "Traceback" not in err and "1 cloned" in err and "3 refused" in err
+    refused = [line for line in err.splitlines() if " refused URL: " in line]
+    assert len(refused) == 3
+    decoded = f"-oProxyCommand=touch {sentinel}".lower()
+    assert any(f"user '{decoded}' starts with '-'" in line.lower() for line in refused)
+    assert sum(f"host '{decoded}' starts with '-'" in line.lower() for line in refused) == 2
+    for url in urls.values():  # each line names its URL (cleaned) and commit
+        label = f"  refused {trust.scrub(clean(trust.clean_url(url)))}@{sha[:12]}: refused URL: "
+        assert sum(line.startswith(label) for line in refused) == 1
+
+
+def _scan_for(root: Path, secret: str) -> list[str]:
+    """Every file the tool wrote (database, logs, checkouts) that holds `secret`."""
+    written = [root / "coverage.db", *(root / "logs").rglob("*"), *(root / "repos").rglob("*")]
+    return [str(p) for p in written if p.is_file() and secret.encode() in p.read_bytes()]
+
+
+@pytest.fixture
+def private(cluster: ClusterCollection, tmp_path: Path) -> tuple[ClusterCollection, GitServer, str]:
+    """inventory-api built from a private repository behind HTTPS + a token; info.json
+    records its URL with the token in it (as a build system does)."""
+    served = tmp_path / "served"
+    sha = make_repo(served / "private" / "inventory", 2)[0]
+    with serve(served, TOKEN, tmp_path) as server:
+        url = f"https://x-access-token:{TOKEN}@github.com/private/inventory"
+        point_sources(cluster, "inventory-api", url, sha)
+        compile_cluster(cluster)
+        yield cluster, server, sha
+
+
+def test_private_repositories_authenticate_through_git_not_the_url(
+    private: tuple[ClusterCollection, GitServer, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cluster, server, sha = private
+    # the mirror's own token is dropped too: only the credential helper authenticates
+    mirror = f"--git-mirror=https://github.com/private=https://bot:{TOKEN}@127.0.0.1:{server.port}/private"
+    for key, value in server.env().items():
+        monkeypatch.setenv(key, value)
+    started = time.monotonic()
+    assert clone_cli(cluster, mirror) == 1  # no helper: git may not ask anyone, fails at once
+    assert time.monotonic() - started < 30
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if "unavailable https://github.com/private" in x)
+    assert "terminal prompts disabled" in line
+    assert "credentials removed from https://127.0.0.1" in err
+    for key, value in server.helper_env().items():
+        monkeypatch.setenv(key, value)
+    clone_cli(cluster, mirror)
+    err += capsys.readouterr().err
+    assert statuses(cluster)["inventory"][:1] == ("cloned",)
+    checkout = cluster.root / statuses(cluster)["inventory"][1]
+    assert git("rev-parse", "HEAD", cwd=checkout) == sha
+    assert any(r.endswith(" True") for r in server.requests)
+    assert TOKEN not in err
+    assert _scan_for(cluster.root, TOKEN) == []
+
+
+def test_a_killed_clone_leaves_nothing_a_rerun_trusts(
+    private: tuple[ClusterCollection, GitServer, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cluster, server, sha = private
+    mirror = f"https://github.com/private=https://127.0.0.1:{server.port}/private"
+    server.hold.clear()  # the fetch waits, mid-clone
+    options = ["--collection", str(cluster.root), "--no-inspect-images", "--git-mirror", mirror]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coverage_collector", "cluster", "clone-sources", *options],
+        env={**os.environ, **server.helper_env()},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    parent = cluster.root / "repos" / "github.com" / "private" / "inventory"
+    deadline = time.monotonic() + 60
+    while not any("POST" in r and "upload-pack" in r for r in server.requests):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    assert [p.name for p in parent.iterdir() if p.name == sha] == []  # no half checkout
+    assert any(p.name.startswith(".tmp-") for p in parent.iterdir())
+    server.hold.set()
+    for key, value in server.helper_env().items():
+        monkeypatch.setenv(key, value)
+    summary = run_clone(cluster, git_mirrors=dict([mirror.split("=", 1)]))
+    assert summary.count("cloned") == 1
+    assert [p.name for p in parent.iterdir()] == [sha]  # the leftover is gone
+    assert git("rev-parse", "HEAD", cwd=parent / sha) == sha
+
+
+def test_long_repository_names_get_short_directories(
+    cluster: ClusterCollection, tmp_path: Path
+) -> None:
+    long_names = ["r" * 256, "r" * 255 + "s"]  # 256 characters, differing only at the end
+    mirrors, shas = {}, {}
+    for number, (name, binary) in enumerate(zip(long_names, ("kv-store", "etcd"), strict=True)):
+        url = f"https://github.com/example/{name}"
+        local = tmp_path / "upstream" / f"repo{number}"
+        shas[url] = make_repo(local, number + 1)[-1]
+        mirrors[url] = str(local)
+        point_sources(cluster, binary, url, shas[url])
+    compile_cluster(cluster)
+    summary = run_clone(cluster, git_mirrors=mirrors)
+    cloned = {r.source.url: r for r in summary.results if r.status == "cloned"}
+    assert set(cloned) == set(shas), summary.lines()
+    paths = {r.path for r in cloned.values()}
+    assert len(paths) == 2
+    for url, result in cloned.items():
+        assert max(len(part) for part in Path(result.path).parts) < 100
+        assert git("rev-parse", "HEAD", cwd=cluster.root / result.path) == shas[url]
+    assert run_clone(cluster, git_mirrors=mirrors).count("present") == 2
+
+
+def test_one_failing_checkout_is_one_line_and_the_others_go_on(
+    cluster: ClusterCollection, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upstream = tmp_path / "upstream" / "example"
+    inventory = make_repo(upstream / "inventory", 1)[0]
+    kv = make_repo(upstream / "kv", 1)[0]
+    point_sources(cluster, "inventory-api", str(upstream / "inventory"), inventory)
+    point_sources(cluster, "kv-store", "https://github.com/example/kv", kv)
+    compile_cluster(cluster)
+    (cluster.root / "repos").mkdir()
+    (cluster.root / "repos" / "github.com").write_text("not a directory")
+    mirror = f"--git-mirror=https://github.com/example={upstream}"
+    assert clone_cli(cluster, "--allow-local-urls", mirror) == 1
+    err = capsys.readouterr().err
+    # the other binaries record github.com sources too: each fails alone, in one line
+    assert "Traceback" not in err and "1 cloned" in err and "3 unavailable" in err
+    failed = [line for line in err.splitlines() if line.startswith("  unavailable ")]
+    assert len(failed) == 3
+    assert all(
+        line.endswith(": checkout failed: Not a directory (repos/github.com/example)")
+        for line in failed
+    )
+    assert any(
+        line.startswith(f"  unavailable https://github.com/example/kv@{kv[:12]}: ")
+        for line in failed
+    )
+    assert statuses(cluster)["inventory"][0] == "cloned"

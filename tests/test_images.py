@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import shutil
 import sqlite3
 import tarfile
@@ -15,7 +16,9 @@ import pytest
 from clusterfixtures import ClusterCollection
 from coverage_collector.sources.clone import CloneOptions, clone_sources
 from coverage_collector.sources.images import (
+    ImageFacts,
     InspectError,
+    Inspector,
     facts_from_config,
     transport_reference,
     unsanitize,
@@ -189,3 +192,100 @@ def test_mirrors_and_oci_labels() -> None:
         }
     )
     assert facts.values() == ("https://github.com/o/r", "c" * 40, "", "")
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile image configs: labels are cluster data
+
+TOKEN = "ghp_Pl4nt3dImag3T0k3n"
+
+
+def test_hostile_labels_are_cleaned_or_left_out(cluster: ClusterCollection, tmp_path: Path) -> None:
+    if shutil.which("skopeo") is None:
+        skip_or_fail("skopeo is not installed (apt-get install skopeo)")
+    layout = tmp_path / "layout"
+    write_oci_layout(
+        layout,
+        {
+            f"ocp-v4.0-art-dev@sha256:{DIGEST_A}": {
+                "Labels": {
+                    "io.openshift.build.source-location": (
+                        f"https://x-access-token:{TOKEN}@github.com/openshift/kv?t={TOKEN}"
+                    ),
+                    "io.openshift.build.commit.id": "\x1b[2J" + "c" * 40,
+                },
+                "Env": ["__doozer_group=openshift-4.19", "__doozer_key=kv\u202estore"],
+            },
+        },
+    )
+    set_image(cluster, "kv-store", SANITISED_A, {})
+    compile_cluster(cluster)
+    options = CloneOptions(
+        str(cluster.root),
+        allow_local_urls=True,
+        image_mirrors={"quay.io/openshift-release-dev": f"oci:{layout}:"},
+    )
+    summary = clone_sources(options)
+    conn = sqlite3.connect(cluster.root / "coverage.db")
+    row = conn.execute(
+        "SELECT source_repo, commit_id, software_group, software_key, inspect_error "
+        "FROM image_sources WHERE image = ?",
+        (SANITISED_A,),
+    ).fetchone()
+    assert row[:4] == ("https://github.com/openshift/kv", "", "openshift-4.19", "")
+    assert row[4] == (
+        "label io.openshift.build.commit.id: control character U+001B; "
+        "env __doozer_key: control character U+202E"
+    )
+    assert summary.inspection is not None
+    assert (SANITISED_A, row[4]) in summary.inspection.errors
+    assert TOKEN.encode() not in (cluster.root / "coverage.db").read_bytes()
+
+
+def fake_tool(directory: Path, script: str) -> None:
+    """An executable `skopeo` that runs the shell `script` (a registry answering oddly)."""
+    directory.mkdir()
+    tool = directory / "skopeo"
+    tool.write_text(f"#!/bin/sh\n{script}\n", encoding="utf-8")
+    tool.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        (
+            'python3 -c \'print("[" * 100000 + "]" * 100000)\'',
+            "skopeo printed an unusable image config (json: nested deeper than 32 levels)",
+        ),
+        ("echo '{\"config\": [1, 2]}'", ""),  # the wrong shape counts as absent
+        (
+            f"echo 'FATA[0000] pinging docker://bot:{TOKEN}@mirror.example/v2/: 401' >&2; exit 1",
+            "skopeo: FATA[0000] pinging docker://mirror.example/v2/: 401",
+        ),
+    ],
+)
+def test_tool_output_is_untrusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, message: str
+) -> None:
+    fake_tool(tmp_path / "bin", script)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    inspector = Inspector.find({}, timeout=30)
+    assert inspector is not None and inspector.tool == "skopeo"
+    if not message:
+        assert inspector.inspect(SANITISED_A) == ImageFacts()
+        return
+    with pytest.raises(InspectError) as error:
+        inspector.inspect(SANITISED_A)
+    assert str(error.value) == message
+
+
+def test_odd_config_shapes_count_as_absent() -> None:
+    assert facts_from_config({"config": "x"}) == facts_from_config({})
+    assert facts_from_config({"config": {"Labels": [1], "Env": {"a": 1}}}) == ImageFacts()
+    facts = facts_from_config(
+        {"config": {"Labels": {"org.opencontainers.image.source": 7}, "Env": ["__doozer_key"]}}
+    )
+    assert facts.values() == ("", "", "", "")
+    assert facts.defects == (
+        "label org.opencontainers.image.source: expected a string, found a number",
+    )

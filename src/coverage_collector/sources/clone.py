@@ -1,12 +1,16 @@
 """`cluster clone-sources`: the exact commit of every source repository compile recorded.
 
 Each (source URL, commit) of `image_sources` becomes a checkout in
-`repos/<host>/<org>/<repo>/<commit>/`, fetched by commit (`git init` + `git fetch
---depth 1 origin <sha>`), built in a temporary directory and renamed when its HEAD is
+`repos/<host>/<org>/<repo>/<commit>/` (each name shortened with a hash when it would be
+too long for the file system), fetched by commit (`git init` + `git fetch --depth 1
+origin <sha>`), built in a temporary directory beside it and renamed when its HEAD is
 the commit, so a checkout is complete exactly when its HEAD is the commit it is
-named after. A commit that cannot be fetched is recorded as unavailable: nothing
-falls back to a branch head unless `--allow-branch-fallback` says so, and such a
-checkout is recorded as a fallback (its source may not match the binary).
+named after; what an interrupted run left in a temporary directory is removed by the
+next. One repository's failure (git's reason, or the file system's) is one line naming
+it, with credentials scrubbed, and the others go on. A commit that cannot be fetched is
+recorded as unavailable: nothing falls back to a branch head unless
+`--allow-branch-fallback` says so, and such a checkout is recorded as a fallback (its
+source may not match the binary).
 """
 
 from __future__ import annotations
@@ -23,14 +27,16 @@ from dataclasses import dataclass, field
 
 from coverage_collector import db, logs
 from coverage_collector.progress import Reporter
-from coverage_collector.sources.git import Git, GitError, scrub
+from coverage_collector.sources.git import Git, GitError
 from coverage_collector.sources.images import Inspector, InspectSummary, inspect_images
 from coverage_collector.sources.urls import (
     RefusedURLError,
     RepoURL,
+    clean,
     is_full_commit,
     parse_repo_url,
 )
+from coverage_collector.trust import scrub
 
 REPOS_DIR = "repos"
 STAGE = "clone-sources"
@@ -109,7 +115,9 @@ class CloneSummary:
 
 
 def _label(source: Source) -> str:
-    return f"{scrub(source.url)}@{source.commit[:12] or '(no commit)'}"
+    """How errors name a source: its URL without credentials (an older database may
+    hold one) and its commit."""
+    return f"{scrub(clean(source.url))}@{source.commit[:12] or '(no commit)'}"
 
 
 def clone_sources(options: CloneOptions) -> CloneSummary:
@@ -175,6 +183,13 @@ class _Cloner:
         self.git = Git(local, options.timeout)
         self.repos = os.path.join(options.collection, REPOS_DIR)
         self._lock = threading.Lock()
+        self._dest_locks: dict[str, threading.Lock] = {}
+
+    def _dest_lock(self, dest: str) -> threading.Lock:
+        """One lock per checkout directory: different URLs of one repository
+        (`.../r` and `.../r.git`) share it, so they never build it at the same time."""
+        with self._lock:
+            return self._dest_locks.setdefault(dest, threading.Lock())
 
     def run_all(self, sources: list[Source]) -> Iterator[CloneResult]:
         workers = max(1, min(self.options.max_concurrency, len(sources)))
@@ -183,6 +198,12 @@ class _Cloner:
 
     def one(self, source: Source) -> CloneResult:
         """Check out one source; every failure becomes a result, never an exception."""
+        try:
+            return self._one(source)
+        except OSError as exc:
+            return CloneResult(source, "unavailable", message=f"checkout failed: {self._os(exc)}")
+
+    def _one(self, source: Source) -> CloneResult:
         try:
             repo = parse_repo_url(source.url, allow_local=self.options.allow_local_urls)
         except RefusedURLError as exc:
@@ -202,12 +223,13 @@ class _Cloner:
 
     def _exact(self, source: Source, repo: RepoURL, commit: str) -> CloneResult:
         dest = repo.checkout_dir(self.repos, commit)
-        if self.options.skip_existing and self._head(dest) == commit:
-            return CloneResult(source, "present", self._relative(dest), commit)
-        try:
-            self._checkout(repo, commit, dest)
-        except GitError as exc:
-            return CloneResult(source, "unavailable", message=f"commit not fetched: {exc}")
+        with self._dest_lock(dest):
+            if self.options.skip_existing and self._head(dest) == commit:
+                return CloneResult(source, "present", self._relative(dest), commit)
+            try:
+                self._checkout(repo, commit, dest)
+            except GitError as exc:
+                return CloneResult(source, "unavailable", message=f"commit not fetched: {exc}")
         return CloneResult(source, "cloned", self._relative(dest), commit)
 
     def _fallback(self, source: Source, repo: RepoURL, reason: str) -> CloneResult:
@@ -215,18 +237,23 @@ class _Cloner:
         name = commit if re.fullmatch(r"[0-9a-f]{4,64}", commit) else "unknown-commit"
         dest = repo.checkout_dir(self.repos, name + FALLBACK_SUFFIX)
         try:
-            head = self._checkout(repo, "HEAD", dest)
+            with self._dest_lock(dest):
+                head = self._checkout(repo, "HEAD", dest)
         except GitError as exc:
             return CloneResult(source, "unavailable", message=f"{reason}; branch head: {exc}")
+        except OSError as exc:
+            message = f"{reason}; branch head: checkout failed: {self._os(exc)}"
+            return CloneResult(source, "unavailable", message=message)
         message = f"{reason}; checked out the default branch instead"
         return CloneResult(source, "fallback", self._relative(dest), head, message)
 
     def _checkout(self, repo: RepoURL, ref: str, dest: str) -> str:
-        """Fetch `ref` into a fresh repository and move it to `dest`; return its HEAD."""
-        parent = os.path.dirname(dest)
+        """Fetch `ref` into a fresh repository beside `dest` and rename it to `dest`;
+        return its HEAD. The caller holds `dest`'s lock."""
+        parent, name = os.path.split(dest)
         os.makedirs(parent, exist_ok=True)
-        work = os.path.join(parent, f".tmp-{os.path.basename(dest)}-{threading.get_ident()}")
-        shutil.rmtree(work, ignore_errors=True)
+        _sweep(parent, name)
+        work = os.path.join(parent, f"{_TMP_PREFIX}{os.getpid()}.{threading.get_ident()}-{name}")
         os.makedirs(work)
         try:
             self.git.run(["init", "-q"], work)
@@ -238,9 +265,9 @@ class _Cloner:
             head = self.git.run(["rev-parse", "HEAD"], work).strip()
             if ref not in ("HEAD", head):
                 raise GitError(f"checked out {head}, not {ref}", transient=False)
-            with self._lock:
-                shutil.rmtree(dest, ignore_errors=True)
-                os.rename(work, dest)
+            if os.path.lexists(dest):
+                shutil.rmtree(dest)
+            os.rename(work, dest)
             return head
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -267,6 +294,25 @@ class _Cloner:
 
     def _relative(self, path: str) -> str:
         return os.path.relpath(path, self.options.collection)
+
+    def _os(self, exc: OSError) -> str:
+        """An OSError as `<reason> (<file relative to the collection>)`, one line."""
+        reason = exc.strerror or str(exc)
+        if isinstance(exc.filename, str):
+            return f"{reason} ({self._relative(exc.filename)})"
+        return reason
+
+
+_TMP_PREFIX = ".tmp-"
+
+
+def _sweep(parent: str, name: str) -> None:
+    """Remove the temporary directories a killed run left for checkout `name` in `parent`
+    (`.tmp-<pid>.<thread>-<name>`); never a checkout, which has no such name."""
+    pattern = re.compile(re.escape(_TMP_PREFIX) + r"[0-9]+\.[0-9]+-" + re.escape(name) + r"\Z")
+    for entry in os.listdir(parent):
+        if pattern.match(entry):
+            shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
 
 
 def mirrored(url: str, mirrors: dict[str, str]) -> str:

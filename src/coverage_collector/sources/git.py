@@ -3,18 +3,28 @@
 `GIT_ALLOW_PROTOCOL` makes git itself refuse `ext::`, `fd::` and, unless local
 repositories are allowed, `file://` and plain paths, whatever a URL or a
 repository's configuration asks for.
+
+Private repositories authenticate the way git always does: its credential helpers
+(`credential.helper` in the user's configuration or `GIT_CONFIG_*`), `GIT_ASKPASS`, or
+ssh keys and agents; never a URL holding a secret (URLs are cleaned where they enter).
+Git never waits for a person: no terminal prompt, stdin is /dev/null and ssh runs in
+batch mode, so a repository that wants a password fails at once with git's reason.
+Every message git writes passes `trust.scrub` before we log or store it.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from coverage_collector.trust import scrub
+
+__all__ = ["REMOTE_PROTOCOLS", "Git", "GitError", "scrub"]
+
 REMOTE_PROTOCOLS = "https:ssh:git"
-_CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
+MAX_REASON = 500
 
 
 class GitError(Exception):
@@ -36,6 +46,7 @@ class Git:
         env = dict(os.environ)
         env.update(
             GIT_TERMINAL_PROMPT="0",
+            GCM_INTERACTIVE="never",
             GIT_ALLOW_PROTOCOL=REMOTE_PROTOCOLS + (":file" if self.allow_local else ""),
             GIT_CONFIG_NOSYSTEM="1",
             LC_ALL="C",
@@ -49,6 +60,7 @@ class Git:
             proc = subprocess.run(
                 ["git", *args],
                 cwd=cwd,
+                stdin=subprocess.DEVNULL,
                 capture_output=True,
                 text=True,
                 errors="replace",
@@ -62,15 +74,17 @@ class Git:
         except FileNotFoundError:
             raise GitError("git is not installed", transient=False) from None
         if proc.returncode != 0:
-            lines = [line for line in proc.stderr.splitlines() if line.strip()]
-            reason = scrub(lines[-1] if lines else f"exit status {proc.returncode}")
+            reason = _reason(proc.stderr, proc.returncode)
             raise GitError(reason.removeprefix("fatal: "), transient=_is_transient(reason))
         return proc.stdout
 
 
-def scrub(text: str) -> str:
-    """Remove credentials from URLs in `text` (git echoes URLs in its messages)."""
-    return _CREDENTIALS.sub(r"\1", text)
+def _reason(stderr: str, returncode: int) -> str:
+    """Git's last line of error output, credentials scrubbed and at most MAX_REASON
+    characters (a remote can send any text as `remote: ...`)."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    reason = scrub(lines[-1].strip() if lines else f"exit status {returncode}")
+    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 3] + "..."
 
 
 _PERMANENT = (

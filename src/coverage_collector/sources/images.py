@@ -8,11 +8,15 @@ Used when `skopeo` (preferred) or `oc` is on PATH. Read from the config: labels
 an inspection error is recorded beside the image's sources and hides nothing.
 `--image-mirror SRC=DEST` rewrites reference prefixes (a mirror registry, or an OCI
 layout directory: `quay.io/openshift-release-dev=oci:/mirror:`).
+
+An image's config is cluster data: it is read with the JSON caps of `trust`, each label
+or env value must be `trust.text` (a bad one is left out and named in the image's
+error), and the source URL is cleaned (no credentials) before it is stored. The tool's
+own error output is scrubbed of credentials too.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import sqlite3
@@ -21,7 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from coverage_collector import db
+from coverage_collector import db, trust
+from coverage_collector.sources.urls import clean
 
 KNOWN_REGISTRIES = {
     "quay.io-openshift-release-dev-": "quay.io/openshift-release-dev/",
@@ -31,6 +36,9 @@ _SANITISED_DIGEST = re.compile(r"(?P<name>.+)-sha256-(?P<hex>[0-9a-f]{64})\Z")
 _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]*\Z")
 SOURCE_LABELS = ("io.openshift.build.source-location", "org.opencontainers.image.source")
 COMMIT_LABELS = ("io.openshift.build.commit.id", "org.opencontainers.image.revision")
+MAX_CONFIG_BYTES = 8 << 20
+"""An image config is a few kilobytes; a long build history stays far below this."""
+MAX_MESSAGE = 500
 
 
 class InspectError(Exception):
@@ -45,6 +53,8 @@ class ImageFacts:
     commit_id: str = ""
     software_group: str = ""
     software_key: str = ""
+    defects: tuple[str, ...] = ()
+    """Labels or env values left out, each `<name>: <defect>`."""
 
     def values(self) -> tuple[str, str, str, str]:
         return (self.source_repo, self.commit_id, self.software_group, self.software_key)
@@ -75,24 +85,42 @@ def transport_reference(reference: str, mirrors: Mapping[str, str]) -> str:
 
 
 def facts_from_config(config: Mapping[str, Any]) -> ImageFacts:
-    """Read the facts from an image config (`{"config": {"Labels": ..., "Env": [...]}}`)."""
-    inner = config.get("config") or config.get("Config") or {}
-    labels = inner.get("Labels") or {}
+    """Read the facts from an image config (`{"config": {"Labels": ..., "Env": [...]}}`).
+
+    Anything of the wrong shape counts as absent; a value that is not valid text is
+    left out and named in `defects`; the source URL is stored without credentials.
+    """
+    inner = _mapping(config.get("config")) or _mapping(config.get("Config"))
+    labels = _mapping(inner.get("Labels"))
+    env_items = inner.get("Env")
     env = dict(
         item.split("=", 1)
-        for item in inner.get("Env") or []
+        for item in (env_items if isinstance(env_items, list) else [])
         if isinstance(item, str) and "=" in item
     )
+    defects: list[str] = []
 
-    def first(keys: Sequence[str], source: Mapping[str, Any]) -> str:
-        return next((str(source[k]).strip() for k in keys if source.get(k)), "")
+    def first(keys: Sequence[str], source: Mapping[str, Any], kind: str) -> str:
+        for key in keys:
+            if not source.get(key):
+                continue
+            try:
+                return trust.text(source[key], f"{kind} {key}").strip()
+            except trust.UntrustedValueError as exc:
+                defects.append(str(exc))
+        return ""
 
     return ImageFacts(
-        first(SOURCE_LABELS, labels),
-        first(COMMIT_LABELS, labels),
-        first(("__doozer_group",), env),
-        first(("__doozer_key",), env),
+        clean(first(SOURCE_LABELS, labels, "label")),
+        first(COMMIT_LABELS, labels, "label"),
+        first(("__doozer_group",), env, "env"),
+        first(("__doozer_key",), env, "env"),
+        tuple(defects),
     )
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 @dataclass(frozen=True)
@@ -121,24 +149,25 @@ class Inspector:
         try:
             proc = subprocess.run(
                 argv,
+                stdin=subprocess.DEVNULL,
                 capture_output=True,
-                text=True,
-                errors="replace",
                 timeout=self.timeout,
                 check=False,
             )
         except subprocess.TimeoutExpired:
             raise InspectError(f"{self.tool} timed out after {self.timeout:.0f} s") from None
         if proc.returncode != 0:
-            lines = [line for line in proc.stderr.splitlines() if line.strip()]
-            raise InspectError(f"{self.tool}: {lines[-1] if lines else proc.returncode}")
+            stderr = proc.stderr.decode("utf-8", "replace")
+            lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+            reason = trust.scrub(lines[-1] if lines else f"exit status {proc.returncode}")
+            raise InspectError(f"{self.tool}: {reason[:MAX_MESSAGE]}")
         try:
-            data = json.loads(proc.stdout)
-        except json.JSONDecodeError as exc:
-            raise InspectError(f"{self.tool} printed malformed JSON ({exc.msg})") from None
-        if not isinstance(data, dict):
-            raise InspectError(f"{self.tool} printed no image config")
-        return facts_from_config(data.get("config", data) if self.tool == "oc" else data)
+            data = trust.load_json_object(proc.stdout, max_bytes=MAX_CONFIG_BYTES)
+        except trust.UntrustedValueError as exc:
+            raise InspectError(f"{self.tool} printed an unusable image config ({exc})") from None
+        if self.tool == "oc":
+            data = _mapping(data.get("config", data))
+        return facts_from_config(data)
 
 
 @dataclass
@@ -192,9 +221,10 @@ def inspect_images(conn: sqlite3.Connection, inspector: Inspector | None) -> Ins
         summary.inspected += 1
         try:
             facts = inspector.inspect(image)
-            error = ""
+            error = "; ".join(facts.defects)
         except InspectError as exc:
             facts, error = ImageFacts(), str(exc)
+        if error:
             summary.errors.append((image, error))
         new = [old or found for old, found in zip(values, facts.values(), strict=True)]
         summary.filled += new != list(values)
