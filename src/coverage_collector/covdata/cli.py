@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from coverage_collector import goflags
-from coverage_collector.covdata.commands import COMMANDS, Request, run
+from coverage_collector.covdata.commands import COMMANDS, Outcome, Request, run
 from coverage_collector.exceptions import CollectorError, UsageError
+from coverage_collector.trust import terminal
 
 INPUT = goflags.FlagSpec("i", "Input dirs to examine (comma separated)")
 PKG = goflags.FlagSpec("pkg", "Restrict output to package(s) matching specified package pattern.")
@@ -44,7 +46,20 @@ Commands (byte-identical to `go tool covdata`, no Go toolchain needed):
 
 
 def run_covdata(command: str | None, args: list[str]) -> int:
-    """Run one covdata command line; return the exit status."""
+    """Run one covdata command line; return the exit status.
+
+    Standard output that can't be written (`> /dev/full`, a closed pipe) ends the
+    run with one line on stderr and status 1, as any other failure does.
+    """
+    try:
+        status = _run(command, args)
+        sys.stdout.flush()
+    except OSError as exc:
+        return _stdout_failed(exc)
+    return status
+
+
+def _run(command: str | None, args: list[str]) -> int:
     if command is None:
         sys.stderr.write(OVERVIEW)
         return 2
@@ -52,7 +67,7 @@ def run_covdata(command: str | None, args: list[str]) -> int:
         sys.stdout.write(OVERVIEW)
         return 0
     if command not in COMMANDS:
-        sys.stderr.write(f"error: unknown covdata command {command!r}\n\n{OVERVIEW}")
+        sys.stderr.write(f"error: unknown covdata command {terminal(repr(command))}\n\n{OVERVIEW}")
         return 2
     specs = FLAGS[command]
     try:
@@ -73,10 +88,10 @@ def run_covdata(command: str | None, args: list[str]) -> int:
         )
         outcome = run(command, request)
     except UsageError as exc:
-        sys.stderr.write(f"error: {exc.message}\n{goflags.usage(command, specs)}")
+        sys.stderr.write(f"error: {terminal(exc.message)}\n{goflags.usage(command, specs)}")
         return 2
     except CollectorError as exc:
-        sys.stderr.write(f"error: {exc.message}\n")
+        sys.stderr.write(f"error: {terminal(exc.message)}\n")
         if exc.hint:
             sys.stderr.write(f"hint: {exc.hint}\n")
         return 1
@@ -84,14 +99,36 @@ def run_covdata(command: str | None, args: list[str]) -> int:
         sys.stderr.write("Cancelled by user\n")
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no tracebacks
-        sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
+        sys.stderr.write(f"error: internal error: {type(exc).__name__}: {terminal(str(exc))}\n")
         return 1
-    sys.stdout.buffer.write(outcome.stdout)
-    sys.stdout.flush()
+    return _emit(outcome)
+
+
+def _emit(outcome: Outcome) -> int:
+    """Write the command's output, then its problems (even when stdout failed)."""
+    status = 1 if outcome.problems else 0
+    try:
+        sys.stdout.buffer.write(outcome.stdout)
+        sys.stdout.flush()
+    except OSError as exc:
+        status = _stdout_failed(exc)
     for problem in outcome.problems:
-        sys.stderr.write(f"error: {problem}\n")
-    return 1 if outcome.problems else 0
+        sys.stderr.write(f"error: {terminal(problem)}\n")
+    return status
+
+
+def _stdout_failed(exc: OSError) -> int:
+    """Report a failed write to standard output; point it at /dev/null so that the
+    interpreter's own flush at exit finds nothing left to fail on."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    sys.stderr.write(f"error: Couldn't write to standard output: {exc.strerror or exc}\n")
+    return 1
 
 
 def _warn(message: str) -> None:
-    sys.stderr.write(f"warning: {message}\n")
+    sys.stderr.write(f"warning: {terminal(message)}\n")

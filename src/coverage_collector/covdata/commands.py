@@ -17,7 +17,7 @@ from coverage_collector.covdata.accumulate import U32_MAX, UnitCounters, Warn, a
 from coverage_collector.covdata.counters import CounterFile
 from coverage_collector.covdata.meta import read_meta
 from coverage_collector.covdata.model import CounterMode, MetaFile
-from coverage_collector.covdata.pods import Pod, collect_pods
+from coverage_collector.covdata.pods import Pod, collect_pods, read_input
 from coverage_collector.covdata.profile import Profile
 from coverage_collector.covdata.reader import (
     ArgsSummary,
@@ -179,8 +179,8 @@ def _emit_pod(
     matcher = package_filter(request.packages)
     chosen = [i for i, keep in enumerate(_selection(meta, matcher)) if keep]
     if matcher is None:
-        with open(meta.path, "rb") as handle:
-            write_new(request.output, os.path.basename(meta.path), handle.read())
+        original = read_input(meta.path, "meta-data file")
+        write_new(request.output, os.path.basename(meta.path), original)
         file_hash = meta.file_hash
     else:
         blobs = [meta.packages[i].blob for i in chosen]

@@ -8,6 +8,7 @@ merges many files of one binary at once.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 
@@ -28,7 +29,11 @@ FLAVOR_RAW = 1
 FLAVOR_ULEB = 2
 RECORD_HEADER = 3  # numCounters, pkgIdx, funcIdx
 ARGS_CACHE_SIZE = 4096
+ARGS_CACHE_KEY_BYTES = 1 << 16
+"""Tables larger than this are not cached: the cache's memory stays bounded."""
 _ARGS_CACHE: dict[bytes, dict[str, str]] = {}
+ARGC = re.compile(r"[+-]?[0-9]{1,19}\Z")
+"""What Go's `strconv.Atoi` takes for `argc` (up to int64 size)."""
 
 
 class CounterDecodeError(CovDataError):
@@ -139,7 +144,7 @@ def parse_header(data: bytes, path: str = "<counters>") -> CounterHeader:
             args = _read_args(data, args_start, records_start, strings)
         except ValueError as exc:
             raise _failure(path, str(exc)) from None
-        if len(_ARGS_CACHE) < ARGS_CACHE_SIZE:
+        if len(_ARGS_CACHE) < ARGS_CACHE_SIZE and len(tables) <= ARGS_CACHE_KEY_BYTES:
             _ARGS_CACHE[tables] = args
     records_start += -records_start % 4
     return CounterHeader(path, meta_hash, flavor, bool(big_endian), n_entries, records_start, args)
@@ -160,9 +165,15 @@ def decode_counters(data: bytes, path: str = "<counters>") -> CounterFile:
 
 
 def _read_args(data: bytes, pos: int, end: int, strings: list[str]) -> dict[str, str]:
-    """Read the args table (`uleb n` then `n` key/value string indices)."""
+    """Read the args table (`uleb n` then `n` key/value string indices).
+
+    Counts are checked against the table's bytes before anything is built from them.
+    """
+    table_bytes = end - pos
     try:
         count, pos = uleb.read(data, pos)
+        if count > (end - pos) // 2:
+            raise ValueError(f"args table announces {count} entries in {table_bytes} bytes")
         args: dict[str, str] = {}
         for _ in range(count):
             key_idx, pos = uleb.read(data, pos)
@@ -178,8 +189,10 @@ def _read_args(data: bytes, pos: int, end: int, strings: list[str]) -> dict[str,
     if pos > end:
         raise ValueError("args table runs past its declared length")
     argc = args.get("argc")
-    if argc is not None and not (argc.isascii() and argc.lstrip("+-").isdigit()):
-        raise ValueError(f"malformed argc {argc!r} in args table")
+    if argc is not None and not ARGC.match(argc):
+        raise ValueError(f"malformed argc {argc[:40]!r} in args table")
+    if argc is not None and int(argc) > table_bytes:
+        raise ValueError(f"argc {argc} is more than an args table of {table_bytes} bytes holds")
     return args
 
 

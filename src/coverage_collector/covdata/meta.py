@@ -169,6 +169,8 @@ def _decode_functions(blob: bytes, offsets: IntArray, region_start: int) -> _Fun
     record_end = first + 3 + UNIT_FIELDS * n_units + 1
     if np.any(record_end > n_values):
         raise ValueError("function record runs past the end of the blob (truncated)")
+    if int(n_units.sum()) > n_values:  # only records that overlap can claim this many
+        raise ValueError(f"function records claim more units than the blob's {n_values} values")
     unit_owner, slot = run_offsets(n_units)
     base = first[unit_owner] + 3 + UNIT_FIELDS * slot
     units = values[base[:, None] + np.arange(UNIT_FIELDS)].astype(np.uint32).astype(np.int64)

@@ -57,6 +57,12 @@ class Granularity(IntEnum):
         return {1: "perblock", 2: "perfunc"}.get(self.value, "<invalid>")
 
 
+def go_name(value: IntEnum | int) -> str:
+    """Return how Go's `String()` prints a mode or granularity: `<invalid>` for a value
+    it doesn't know (a crafted file), where `str()` of the raw int would give `9`."""
+    return str(value) if isinstance(value, (CounterMode, Granularity)) else "<invalid>"
+
+
 def enum_or_raw(enum: type[IntEnum], value: int) -> IntEnum | int:
     """Return `enum(value)` when defined, else `value` itself (for crafted files)."""
     try:

@@ -11,6 +11,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from coverage_collector.covdata.files import read_regular
 from coverage_collector.exceptions import CovDataError
 
 _NOT_SPACE = r"[^\t\n\f\r ]"
@@ -19,13 +20,13 @@ COUNTER_NAME = re.compile(rf"covcounters\.({_NOT_SPACE}+)\.([0-9]+)\.([0-9]+)+\Z
 _GO_INT_MAX = 2**63 - 1
 
 
-def read_input(path: str, kind: str) -> bytes:
-    """Return the bytes of input file `path` (a `kind` of file), naming it in any error."""
-    try:
-        with open(path, "rb", buffering=0) as handle:  # one read, no buffer layer
-            return handle.readall()
-    except OSError as exc:
-        raise CovDataError(f"Couldn't read {kind} {path}: {exc.strerror}") from None
+def read_input(path: str, kind: str, root: str | None = None) -> bytes:
+    """Return the bytes of input file `path` (a `kind` of file) found in input directory
+    `root` (default: the directory holding it), naming it in any error.
+
+    Only regular files are read, never past their size; see `files.read_regular`.
+    """
+    return read_regular(path, root, kind=kind)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from coverage_collector.covdata.model import (
     IntArray,
     MetaFile,
     go_bytes,
+    go_name,
 )
 
 U32_MAX = 0xFFFFFFFF
@@ -126,7 +127,7 @@ class Profile:
 
     def textfmt(self) -> bytes:
         """Return the text profile (`mode:` line plus one line per unit)."""
-        lines = [f"mode: {self.mode}\n"]
+        lines = [f"mode: {go_name(self.mode)}\n"]
         if self._parts:
             table, names = self.units()
             files = [names[i] for i in table.file.tolist()]

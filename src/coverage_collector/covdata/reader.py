@@ -11,7 +11,7 @@ from coverage_collector.covdata.counters import CounterFile, read_counters
 from coverage_collector.covdata.counters import os_args as recorded_args
 from coverage_collector.covdata.fastmerge import IrregularInputError, merge_files
 from coverage_collector.covdata.meta import read_meta
-from coverage_collector.covdata.model import CounterMode, Granularity, MetaFile
+from coverage_collector.covdata.model import CounterMode, Granularity, MetaFile, go_name
 from coverage_collector.covdata.pods import Pod
 from coverage_collector.exceptions import CovDataError
 
@@ -37,13 +37,14 @@ class ModeMerger:
         if meta.granularity != self.granularity:
             raise CovDataError(
                 f"counter granularity clash while reading meta-data file {meta.path}: "
-                f"previous file had {self.granularity}, new file has {meta.granularity}"
+                f"previous file had {go_name(self.granularity)}, "
+                f"new file has {go_name(meta.granularity)}"
             )
         if meta.mode != self.mode:
             if not self.relaxed:
                 raise CovDataError(
                     f"counter mode clash while reading meta-data file {meta.path}: "
-                    f"previous file had {self.mode}, new file has {meta.mode}",
+                    f"previous file had {go_name(self.mode)}, new file has {go_name(meta.mode)}",
                     hint="percent, func and merge accept binaries built in different modes",
                 )
             self.mode = max(self.mode, meta.mode)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import time
@@ -190,10 +191,20 @@ def counter_file_name(meta_hash: bytes, pid: int = 0) -> str:
 
 
 def write_new(directory: str, name: str, data: bytes) -> str:
-    """Write `data` to `directory/name` via a temporary file and rename; return the path."""
+    """Write `data` to `directory/name` via a temporary file and rename; return the path.
+
+    On failure (a full disk) the temporary file is removed and the error raised.
+    """
     path = os.path.join(directory, name)
     temporary = os.path.join(directory, f".tmp.{name}")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        if isinstance(exc, OSError) and not exc.filename:  # failed at close: name the file
+            raise OSError(exc.errno, exc.strerror, path) from None
+        raise
     return path
