@@ -403,6 +403,16 @@ class BucketSpec:
         """All instances of all entries."""
         return [i for e in self.entries for i in e.instances]
 
+    @property
+    def refused_entries(self) -> list[ExpectedEntry]:
+        """Entries whose keys a downloader refuses (see :func:`refused_component`)."""
+        return [e for e in self.entries if refused_component(e)]
+
+    @property
+    def accepted_entries(self) -> list[ExpectedEntry]:
+        """Entries a downloader keeps (hostile but valid names included)."""
+        return [e for e in self.entries if not refused_component(e)]
+
     def entry(
         self, host: str, namespace: str, pod: str, container: str, binary: str
     ) -> ExpectedEntry:
@@ -427,6 +437,17 @@ class BucketSpec:
             if key in e.object_keys():
                 return e, None
         raise KeyError(key)
+
+
+def refused_component(entry: ExpectedEntry) -> str:
+    """The first key component of ``entry`` a downloader must refuse (``""``: none).
+
+    ``.`` and ``..`` mean something else to every file system; over 253 characters is longer
+    than any Kubernetes name. Everything else (spaces, unicode, ``%2F``, backslashes, empty
+    segments) is a valid, if odd, name.
+    """
+    parts = [entry.host, entry.namespace, entry.pod, entry.container, entry.binary]
+    return next((p for p in parts if p in (".", "..") or len(p) > 253), "")
 
 
 # --------------------------------------------------------------------------------------------

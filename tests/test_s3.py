@@ -67,16 +67,24 @@ def textfmt(directory: Path, go: Path, out: Path) -> bytes:
 def test_download_keeps_every_instance_and_only_newest_snapshots(
     s3_bucket: BucketSpec, moto_s3: MotoServer, s3_env: S3Env, go_toolchain: Path, tmp_path: Path
 ) -> None:
-    # Every entry (restarts, two pids in one directory, host processes, hostile names) arrives
-    # with one counter file per instance, and covdata on each local entry equals the merge
-    # of that entry's newest snapshots. Unexpected keys are reported, none is dropped silently.
+    # Every entry (restarts, two pids in one directory, host processes, hostile but valid names)
+    # arrives with one counter file per instance, and covdata on each local entry equals the
+    # merge of that entry's newest snapshots. Unexpected keys are reported, none is dropped
+    # silently; keys with a `.`/`..` or over-long component are refused, each by key.
     collection = tmp_path / "collection"
     summary = run_download(s3_bucket, moto_s3.endpoint, collection)
-    assert summary.ok, summary.failed
+    assert not summary.failed, summary.failed
     assert sorted(summary.unexpected) == sorted(s3_bucket.unexpected_keys)
+    refused = {key for e in s3_bucket.refused_entries for key in e.object_keys()}
+    assert len(s3_bucket.refused_entries) == 4 and not summary.ok
+    assert {r.key for r in summary.refused} == refused
+    assert all(
+        r.reason.endswith(("is '..'", "is '.'", "longer than 253 characters"))
+        for r in summary.refused
+    )
     local = local_entries(collection)
-    assert set(local) == {identity(e) for e in s3_bucket.entries}
-    for entry in s3_bucket.entries:
+    assert set(local) == {identity(e) for e in s3_bucket.accepted_entries}
+    for entry in s3_bucket.accepted_entries:
         directory = local[identity(entry)]
         assert directory.parent == collection / "coverage"
         meta = json.loads((directory / "metadata.json").read_text())
@@ -96,7 +104,7 @@ def test_download_keeps_every_instance_and_only_newest_snapshots(
         assert info.exists() == (entry.info is not None)
     everything = [p for p in collection.rglob("*")]
     assert all(p.resolve().is_relative_to(collection.resolve()) for p in everything)
-    assert not [p for p in everything if p.name.startswith(".tmp-")]
+    assert not [p for p in everything if p.name.startswith((".tmp-", ".partial-"))]
 
 
 def test_rerun_fetches_only_what_changed(
@@ -111,13 +119,14 @@ def test_rerun_fetches_only_what_changed(
     # object is fetched and replaces the superseded snapshot instead of adding to it.
     collection = tmp_path / "collection"
     first = run_download(s3_bucket, moto_s3.endpoint, collection)
-    assert first.ok and first.downloaded > 0
+    assert not first.failed and first.downloaded > 0
     again = run_download(s3_bucket, moto_s3.endpoint, collection)
     assert (again.downloaded, again.unchanged) == (0, first.downloaded)
     entry = next(e for e in s3_bucket.normal_entries if e.instances[0].next_bytes is not None)
     toggle_snapshot(s3, s3_bucket, entry.instances[0])
     skipped = run_download(s3_bucket, moto_s3.endpoint, collection, skip_existing=True)
-    assert skipped.downloaded == 0 and skipped.skipped_entries == len(s3_bucket.entries)
+    assert skipped.downloaded == 0
+    assert skipped.skipped_entries == len(s3_bucket.accepted_entries)
     changed = run_download(s3_bucket, moto_s3.endpoint, collection)
     assert changed.downloaded == 1
     directory = local_entries(collection)[identity(entry)]
@@ -139,7 +148,7 @@ def test_faults_are_retried_and_nothing_is_lost(
     assert flaky.downloaded + len(flaky.failed) > 0
     assert all(key.startswith(s3_bucket.key_prefix) for key, _ in flaky.failed)
     settled = run_download(s3_bucket, moto_s3.endpoint, collection)
-    assert settled.ok
+    assert not settled.failed
     assert settled.downloaded == len(flaky.failed)
     for entry in s3_bucket.normal_entries:
         directory = local_entries(collection)[identity(entry)]
@@ -180,8 +189,10 @@ def test_cli_reports_and_never_leaks_credentials(
         "trace",
         env=env,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # the refused keys
     assert "downloaded" in done.stderr and "unexpected keys" in done.stderr
+    assert f"refused keys: {4 * len(s3_bucket.refused_entries)}" in done.stderr
+    assert "Traceback" not in done.stderr
     logs_text = "".join(p.read_text() for p in (collection / "logs").glob("*.log"))
     assert "downloaded" in logs_text
     for text in (done.stdout, done.stderr, logs_text):
@@ -234,12 +245,12 @@ def test_objects_expired_from_the_bucket_stay_collected(
 ) -> None:
     # The bucket expires old objects; a later download must not forget what was collected.
     collection = tmp_path / "collection"
-    assert run_download(s3_bucket, moto_s3.endpoint, collection).ok
+    assert not run_download(s3_bucket, moto_s3.endpoint, collection).failed
     entry = next(e for e in s3_bucket.entries if len(e.dir_keys) >= 3)  # restarted twice
     first = entry.instances[0]
     for key in [k for k in entry.object_keys() if k.startswith(first.dir_key)]:
         s3.delete_object(Bucket=s3_bucket.bucket, Key=key)
-    assert run_download(s3_bucket, moto_s3.endpoint, collection).ok
+    assert not run_download(s3_bucket, moto_s3.endpoint, collection).failed
     directory = local_entries(collection)[identity(entry)]
     meta = json.loads((directory / "metadata.json").read_text())
     assert [i["discovery_time"] for i in meta["instances"]] == [

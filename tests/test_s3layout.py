@@ -14,8 +14,11 @@ from coverage_collector.s3layout import (
     RemoteObject,
     classify,
     depth_hint,
+    discovery_number,
     hashed_dir_name,
+    parse_discovery,
     plain_dir_name,
+    plain_name_is_exact,
     plan_entries,
     safe_component,
 )
@@ -114,3 +117,87 @@ def test_names_that_collide_after_sanitising_get_distinct_hashes() -> None:
     second = EntryId("n", "ns", "pod_a", "c", "b", False)
     assert plain_dir_name(first) == plain_dir_name(second)
     assert hashed_dir_name(first) != hashed_dir_name(second)
+
+
+GOOD = POD.format(disc="20260318T091249Z")
+
+
+@pytest.mark.parametrize(
+    ("pod", "reason"),
+    [
+        ("..", "pod: is '..'"),
+        (".", "pod: is '.'"),
+        ("esc\x1b[31m-0", "pod: control character U+001B"),
+        ("rtl\u202e-0", "pod: control character U+202E"),
+        ("bad\udcff-0", "pod: invalid Unicode (a lone surrogate)"),
+        ("p" * 254, "pod: longer than 253 characters"),
+    ],
+)
+def test_keys_with_untrusted_components_are_refused_by_key(pod: str, reason: str) -> None:
+    # A refused key is neither coverage nor "unexpected": it is named with its reason, and
+    # the good key next to it is still located.
+    bad = GOOD.replace("/api-7d9f8c6b5d-x2k4p/", f"/{pod}/")
+    listing = classify([obj(f"{bad}/covmeta.{H}"), obj(f"{GOOD}/covmeta.{H}")], "p/")
+    assert [(r.key, r.reason) for r in listing.refused] == [(f"p/{bad}/covmeta.{H}", reason)]
+    assert [item.obj.key for item in listing.located] == [f"p/{GOOD}/covmeta.{H}"]
+    assert listing.unexpected == []
+
+
+@pytest.mark.parametrize("position", range(7))
+def test_every_component_is_checked(position: int) -> None:
+    parts = GOOD.split("/")
+    parts[position] = "x\x07y"
+    listing = classify([obj("/".join(parts) + f"/covmeta.{H}")], "p/")
+    assert len(listing.refused) == 1 and "control character U+0007" in listing.refused[0].reason
+
+
+def test_host_process_components_are_checked() -> None:
+    listing = classify([obj(f"node-1/_host_/20260318T091249Z/../covmeta.{H}")], "p/")
+    assert [r.reason for r in listing.refused] == ["binary: is '..'"]
+
+
+def test_names_made_of_markup_and_spaces_are_kept() -> None:
+    # `|`, backticks, `<`, `>` and spaces are valid in a name: the outputs escape them.
+    names = ["evil|ns`<b>x<\\b>", "pod with spaces", "c&<i>", "☃ 日本"]
+    keys = [
+        obj(f"node-1/{ns}/{pod}/server/20260318T091249Z/img/api/covmeta.{H}")
+        for ns, pod in zip(names, reversed(names), strict=True)
+    ]
+    listing = classify(keys, "p/")
+    assert listing.refused == [] and listing.unexpected == []
+    plans = plan_entries(listing.located)
+    assert {p.entry.namespace for p in plans} == set(names)
+    dirs = {hashed_dir_name(p.entry) for p in plans}
+    assert len(dirs) == len(plans)
+    assert not any(plain_name_is_exact(p.entry) for p in plans)
+
+
+def test_discovery_times_are_keyed_by_their_exact_string() -> None:
+    # `2026318T91249Z` is the same instant as `20260318T091249Z` to a lenient parser; with
+    # the same pid they are still two instances, with two counter files.
+    assert parse_discovery("2026318T91249Z") is None
+    assert parse_discovery("20260318T091249Z") == datetime(2026, 3, 18, 9, 12, 49, tzinfo=UTC)
+    assert discovery_number("20260318T091249Z") == 1773825169 * 10**9  # what Go writes
+    keys = []
+    for disc in ("20260318T091249Z", "2026318T91249Z"):
+        base = POD.format(disc=disc)
+        keys += [obj(f"{base}/covmeta.{H}"), obj(f"{base}/covcounters.{H}.4242.1")]
+    (plan,) = plan_entries(classify(keys, "p/").located)
+    assert [i.discovery for i in plan.instances] == ["20260318T091249Z", "2026318T91249Z"]
+    assert len({i.local_name for i in plan.instances}) == 2
+    assert len([n for n in plan.files() if n.startswith("covcounters.")]) == 2
+
+
+def test_a_pid_with_a_leading_zero_is_not_a_second_spelling_of_the_pid() -> None:
+    base = POD.format(disc="20260318T091249Z")
+    listing = classify(
+        [obj(f"{base}/covcounters.{H}.042.1"), obj(f"{base}/covcounters.{H}.0.1")], "p/"
+    )
+    assert listing.unexpected == [f"p/{base}/covcounters.{H}.042.1"]
+
+
+def test_plain_names_only_for_names_kept_exactly() -> None:
+    # A sanitised or shortened name always carries the identity hash.
+    assert plain_name_is_exact(EntryId("n", "ns", "pod-a", "c", "b", False))
+    for odd in ("pod:a", "", "a" * 200, "pod a"):
+        assert not plain_name_is_exact(EntryId("n", "ns", odd, "c", "b", False))

@@ -1,33 +1,50 @@
 """`cluster download`: S3 to `<collection>/coverage/`, incremental, resumable, nothing lost.
 
 The only module that imports boto3. Objects are listed once, sorted by `s3layout` into
-entries and process instances, and only what changed since the last run (by key, ETag
-and size, remembered per entry in `.download-state.json`) is fetched, many objects at
-a time. Every file is written under a temporary name and renamed, and an entry's
-state and `metadata.json` are written after its files, so an interrupted run leaves
-no half files and the next run finishes the job.
+entries and process instances (keys with untrusted components are refused by name),
+and only what changed since the last run (by key, ETag and size, remembered per entry
+in `.download-state.json`) is fetched, many objects at a time.
+
+What a kill, a full disk or a failed write can leave behind, and how it is repaired:
+
+- objects stream to disk in chunks, under a temporary name that is renamed into place,
+  and never more than `max_object_bytes` of one object (a larger one is refused by key);
+- a new entry is built in `coverage/.partial-<name>`, `metadata.json` is written last,
+  and only then is the directory renamed to `<name>`: an entry directory exists complete
+  or not at all. A known entry is updated in place, file by file, `metadata.json` last;
+- a local write error (`ENOSPC`, `EACCES`...) stops the run with one `DataError` naming
+  the file; its temporary files and partial directories are removed first;
+- the next run sweeps what a kill left (`.partial-*` directories, `.tmp-*` files) and
+  replaces an entry directory without `metadata.json` (left by older versions) instead of
+  writing a second directory next to it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import functools
 import json
 import os
 import random
+import shutil
+import stat
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from coverage_collector import logs
+from coverage_collector import logs, trust
 from coverage_collector.collection import COVERAGE_DIR, list_entries, read_json_object
-from coverage_collector.exceptions import CollectorError
+from coverage_collector.exceptions import CollectorError, DataError
 from coverage_collector.progress import Reporter
 from coverage_collector.s3layout import (
-    MAX_NAME,
     EntryId,
     EntryPlan,
+    Refused,
     RemoteObject,
     classify,
     depth_hint,
@@ -35,19 +52,34 @@ from coverage_collector.s3layout import (
     normalise_prefix,
     parse_discovery,
     plain_dir_name,
+    plain_name_is_exact,
     plan_entries,
     rfc3339,
 )
 
 STATE_FILE = ".download-state.json"
+METADATA_FILE = "metadata.json"
 TEMPORARY_PREFIX = ".tmp-"
+PARTIAL_PREFIX = ".partial-"
 STATE_FORMAT = 1
 FETCH_ATTEMPTS = 5
+MAX_OBJECT_BYTES = 256 << 20
+"""Bytes in one object: counter and meta files are kilobytes to a few megabytes."""
+CHUNK_BYTES = 1 << 20
+"""Bytes held in memory per concurrent download."""
 log = logs.get_logger(__name__)
 
 
 class FetchError(CollectorError):
     """S3 could not be listed or an object could not be fetched."""
+
+
+class ObjectTooLargeError(FetchError):
+    """An object is over the size cap: refused, not retried."""
+
+
+class IncompleteBodyError(Exception):
+    """The connection ended before the object's declared length: retried."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +94,7 @@ class DownloadOptions:
     endpoint_url: str | None = None
     skip_existing: bool = False
     max_concurrency: int = 8
+    max_object_bytes: int = MAX_OBJECT_BYTES
 
 
 @dataclass
@@ -76,14 +109,15 @@ class DownloadSummary:
     unchanged: int = 0
     skipped_entries: int = 0
     unexpected: list[str] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.refused
 
     def lines(self) -> list[str]:
-        """Return the human summary."""
+        """Return the human summary; keys are shown escaped (`printable`)."""
         lines = [
             f"entries: {self.pod_entries} containers, {self.host_entries} host processes, "
             f"{self.instances} process instances",
@@ -91,12 +125,21 @@ class DownloadSummary:
             f"{self.unchanged} unchanged; {self.skipped_entries} entries skipped",
             f"unexpected keys: {len(self.unexpected)}",
         ]
-        lines.extend(f"  unexpected: {key!r}" for key in self.unexpected[:10])
+        lines.extend(f"  unexpected: {printable(key)}" for key in self.unexpected[:10])
         if len(self.unexpected) > 10:
             lines.append(f"  ... and {len(self.unexpected) - 10} more (all in the log file)")
+        lines.append(f"refused keys: {len(self.refused)}")
+        lines.extend(f"  refused: {printable(r.key)}: {printable(r.reason)}" for r in self.refused)
         lines.append(f"failed: {len(self.failed)}")
-        lines.extend(f"  failed: {key!r}: {reason}" for key, reason in self.failed)
+        lines.extend(f"  failed: {printable(key)}: {reason}" for key, reason in self.failed)
         return lines
+
+
+def printable(text: str) -> str:
+    """`text` (a key from the cluster) safe to print and log: credentials scrubbed, control
+    characters and invalid Unicode shown as escapes, on one line."""
+    valid = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return trust.terminal(trust.scrub(valid))
 
 
 class ObjectStore:
@@ -145,20 +188,55 @@ class ObjectStore:
             ) from None
         return objects
 
-    def fetch(self, obj: RemoteObject) -> bytes:
-        """Return the body of `obj`, retrying transient failures with backoff."""
+    def fetch(
+        self, obj: RemoteObject, sink: Callable[[Iterator[bytes]], int], max_bytes: int
+    ) -> int:
+        """Stream the body of `obj` into `sink` (which writes it); return its size.
+
+        At most `max_bytes` are read (ObjectTooLargeError, not retried); transient failures are
+        retried with backoff, each time from the start into a fresh `sink` call. A
+        DataError from `sink` (a local write failed) goes up at once.
+        """
+        if obj.size > max_bytes:
+            raise ObjectTooLargeError(_too_large(obj.size, max_bytes))
         for attempt in range(1, FETCH_ATTEMPTS + 1):
             try:
                 response = self.client.get_object(Bucket=self.bucket, Key=obj.key)
-                data: bytes = response["Body"].read()
-                if len(data) != obj.size and response.get("ContentLength") != len(data):
-                    raise OSError(f"short body: {len(data)} of {obj.size} bytes")
-                return data
+                body = response["Body"]
+                try:
+                    length = int(response.get("ContentLength", obj.size))
+                    if length > max_bytes:
+                        raise ObjectTooLargeError(_too_large(length, max_bytes))
+                    return sink(_chunks(body, length, max_bytes))
+                finally:
+                    body.close()
+            except (DataError, ObjectTooLargeError):
+                raise
             except Exception as exc:  # noqa: BLE001 - retried, then reported by key
                 if attempt == FETCH_ATTEMPTS or not _transient(exc):
                     raise FetchError(f"{_reason(exc)} (after {attempt} attempts)") from None
                 time.sleep(min(0.2 * 2**attempt, 5.0) * random.uniform(0.5, 1.0))
         raise AssertionError("unreachable")
+
+
+def _chunks(body: Any, length: int, max_bytes: int) -> Iterator[bytes]:
+    """The body in chunks of at most CHUNK_BYTES; exactly `length` bytes or an error."""
+    total = 0
+    while chunk := body.read(CHUNK_BYTES):
+        total += len(chunk)
+        if total > max_bytes:
+            raise ObjectTooLargeError(_too_large(total, max_bytes))
+        yield chunk
+    if total != length:
+        raise IncompleteBodyError(f"short body: {total} of {length} bytes")
+
+
+def _too_large(size: int, max_bytes: int) -> str:
+    return f"larger than the {_mib(max_bytes)} limit ({size} bytes)"
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):g} MiB" if size >= 1 << 20 else f"{size} bytes"
 
 
 def _reason(exc: Exception) -> str:
@@ -189,21 +267,23 @@ def _transient(exc: Exception) -> bool:
 def download(options: DownloadOptions, store: ObjectStore | None = None) -> DownloadSummary:
     """Bring `<collection>/coverage/` up to date with the bucket; return what happened.
 
-    Raises FetchError when the bucket cannot be listed; per-object failures are
+    Raises FetchError when the bucket cannot be listed and DataError (naming the file)
+    when a local file cannot be written; per-object failures and refused keys are
     reported in the summary and the other objects go on.
     """
     store = store or ObjectStore(options)
     prefix = normalise_prefix(options.prefix)
     log.info("listing s3://%s/%s", options.bucket, prefix)
     listing = classify(store.list(prefix), prefix)
-    summary = DownloadSummary(unexpected=listing.unexpected)
+    summary = DownloadSummary(unexpected=listing.unexpected, refused=listing.refused)
     for key in listing.unexpected:
-        log.debug("unexpected key %r", key)
+        log.debug("unexpected key %s", printable(key))
     hint = depth_hint(listing, prefix)
     if hint:
         raise FetchError(f"Couldn't find coverage data in s3://{options.bucket}/{prefix}: {hint}")
     root = os.path.join(options.collection, COVERAGE_DIR)
-    os.makedirs(root, exist_ok=True)
+    _make_directory(root)
+    sweep_partials(root)
     plans = plan_entries(listing.located)
     names = assign_dir_names(options.collection, [p.entry for p in plans])
     jobs = []
@@ -211,31 +291,57 @@ def download(options: DownloadOptions, store: ObjectStore | None = None) -> Down
         summary.host_entries += plan.entry.host_process
         summary.pod_entries += not plan.entry.host_process
         summary.instances += len(plan.instances)
-        job = _EntryJob(plan, os.path.join(root, names[plan.entry]))
+        job = _EntryJob(plan, root, names[plan.entry])
         if options.skip_existing and job.complete():
             summary.skipped_entries += 1
             continue
         jobs.append(job)
+    try:
+        _fetch_all(options, store, jobs, summary)
+    finally:  # an error or Ctrl-C: no partial entry stays behind
+        for job in jobs:
+            job.discard()
+    return summary
+
+
+def _fetch_all(
+    options: DownloadOptions, store: ObjectStore, jobs: list[_EntryJob], summary: DownloadSummary
+) -> None:
+    """Fetch every pending file of `jobs`, many at a time; finalise each job after its last.
+
+    The first DataError (a local write failed) stops the run: fetches not yet started
+    are skipped, and the error is raised once the running ones are done.
+    """
     fetches = [(job, name, obj) for job in jobs for name, obj in job.pending()]
     summary.unchanged = sum(len(job.plan.files()) for job in jobs) - len(fetches)
     lock = threading.Lock()
+    stopped: list[DataError] = []
 
     def fetch_one(item: tuple[_EntryJob, str, RemoteObject]) -> None:
         job, name, obj = item
+        if stopped:
+            return
         try:
-            data = store.fetch(obj)
-            job.write(name, data)
-        except (FetchError, OSError) as exc:
+            size = store.fetch(obj, functools.partial(job.write, name), options.max_object_bytes)
+        except FetchError as exc:
             with lock:
                 summary.failed.append((obj.key, str(exc)))
-            log.error("couldn't fetch %r: %s", obj.key, exc)
-            job.finish_one(name, obj, ok=False)
-            reporter.advance()
+            log.error("couldn't fetch %s: %s", printable(obj.key), exc)
+            size = None
+        except DataError as exc:
+            with lock:
+                stopped.append(exc)
             return
-        with lock:
-            summary.downloaded += 1
-            summary.downloaded_bytes += len(data)
-        job.finish_one(name, obj, ok=True)
+        if size is not None:
+            with lock:
+                summary.downloaded += 1
+                summary.downloaded_bytes += size
+        try:
+            job.finish_one(name, obj, ok=size is not None)
+        except DataError as exc:
+            with lock:
+                stopped.append(exc)
+            return
         reporter.advance()
 
     with Reporter("downloading", len(fetches), log) as reporter:
@@ -247,36 +353,76 @@ def download(options: DownloadOptions, store: ObjectStore | None = None) -> Down
             list(pool.map(fetch_one, fetches))
         finally:  # on Ctrl-C, stop at once: finished files are kept, the rest waits for a rerun
             pool.shutdown(wait=True, cancel_futures=True)
-    return summary
+    if stopped:
+        raise stopped[0]
+
+
+def sweep_partials(root: str) -> None:
+    """Remove the partial entry directories an interrupted run left in `root`."""
+    for name in os.listdir(root):
+        path = os.path.join(root, name)
+        if name.startswith(PARTIAL_PREFIX) and _is_directory(path):
+            log.info("removing %s, left by an interrupted download", printable(path))
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _is_directory(path: str) -> bool:
+    """A real directory, not a symlink to one."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _is_orphan(path: str) -> bool:
+    """An entry directory without `metadata.json`: an older version was interrupted."""
+    name = os.path.basename(path)
+    return (
+        not name.startswith(".")
+        and _is_directory(path)
+        and not os.path.lexists(os.path.join(path, METADATA_FILE))
+    )
 
 
 class _EntryJob:
-    """One entry's local directory: which files to fetch, and its state once they are in."""
+    """One entry's local directory: which files to fetch, and its state once they are in.
 
-    def __init__(self, plan: EntryPlan, directory: str) -> None:
+    A new entry is written into `.partial-<name>` and renamed to `<name>` when complete;
+    a known one is updated in place. `directory` is where files go now; `final` is the
+    name every message uses.
+    """
+
+    def __init__(self, plan: EntryPlan, root: str, name: str) -> None:
         self.plan = plan
-        self.directory = directory
+        self.final = os.path.join(root, name)
+        if _is_orphan(self.final):
+            log.info("replacing %s: it has no %s", printable(self.final), METADATA_FILE)
+            shutil.rmtree(self.final, ignore_errors=True)
+        fresh = not os.path.lexists(self.final)
+        self.partial = os.path.join(root, PARTIAL_PREFIX + name) if fresh else None
+        self.directory = self.partial or self.final
         self.wanted = plan.files()
-        state, _ = read_json_object(os.path.join(directory, STATE_FILE))
+        state, _ = read_json_object(os.path.join(self.final, STATE_FILE))
         held = (state or {}).get("files", {})
-        self.state: dict[str, Any] = held if isinstance(held, dict) else {}
+        self.state: dict[str, Any] = held if isinstance(held, dict) and not fresh else {}
         self.expected = 0
         self._lock = threading.Lock()
 
     def complete(self) -> bool:
         """Tell whether every wanted file and the metadata are already here."""
-        names = [*self.wanted, "metadata.json"]
-        return all(os.path.exists(os.path.join(self.directory, n)) for n in names)
+        names = [*self.wanted, METADATA_FILE]
+        return all(os.path.exists(os.path.join(self.final, n)) for n in names)
 
     def pending(self) -> list[tuple[str, RemoteObject]]:
         """Return the wanted files that are missing or changed (by key, ETag and size).
 
         Temporary files an interrupted run left behind are removed first.
         """
-        if os.path.isdir(self.directory):
-            for name in os.listdir(self.directory):
+        if self.partial is None:
+            for name in os.listdir(self.final):
                 if name.startswith(TEMPORARY_PREFIX):
-                    os.remove(os.path.join(self.directory, name))
+                    with contextlib.suppress(OSError):
+                        os.remove(os.path.join(self.final, name))
         todo = [
             (name, obj)
             for name, obj in self.wanted.items()
@@ -286,9 +432,10 @@ class _EntryJob:
         self.expected = len(todo)
         return todo
 
-    def write(self, name: str, data: bytes) -> None:
-        """Write `name` atomically inside the entry directory."""
-        write_atomically(self.directory, name, data)
+    def write(self, name: str, chunks: Iterable[bytes]) -> int:
+        """Write `name` from `chunks` atomically inside the entry's directory."""
+        _make_directory(self.directory, shown=self.final)
+        return write_chunks(self.directory, name, chunks, shown=os.path.join(self.final, name))
 
     def finish_one(self, name: str, obj: RemoteObject, ok: bool) -> None:
         """Record one fetch; after the last one, write state and metadata."""
@@ -301,24 +448,40 @@ class _EntryJob:
             self.finalise()
 
     def finalise(self) -> None:
-        """Write the entry's state and its refreshed `metadata.json`.
+        """Write the entry's state and its refreshed `metadata.json`, then (for a new entry)
+        rename the partial directory into place.
 
-        Files whose objects left the bucket (it expires old data) stay, and so do their
-        instances in `metadata.json`: a collection only grows.
+        `metadata.json` lists the instances whose counter files are here. Files whose
+        objects left the bucket (it expires old data) stay, and so do their instances in
+        `metadata.json`: a collection only grows.
         """
-        os.makedirs(self.directory, exist_ok=True)
-        state = {"format": STATE_FORMAT, "files": self.state}
-        write_if_changed(self.directory, STATE_FILE, _json_bytes(state))
-        previous, _ = read_json_object(os.path.join(self.directory, "metadata.json"))
+        directory = self.directory
+        _make_directory(directory, shown=self.final)
+        state = {"format": STATE_FORMAT, "files": dict(sorted(self.state.items()))}
+        write_if_changed(directory, STATE_FILE, _json_bytes(state), shown=self.final)
+        previous, _ = read_json_object(os.path.join(directory, METADATA_FILE))
         kept = [
             instance
             for instance in (previous or {}).get("instances", [])
             if isinstance(instance, dict)
             and isinstance(instance.get("counter_file"), str)
             and instance["counter_file"] not in self.wanted
-            and os.path.exists(os.path.join(self.directory, instance["counter_file"]))
+            and os.path.exists(os.path.join(directory, instance["counter_file"]))
         ]
-        write_if_changed(self.directory, "metadata.json", _json_bytes(metadata(self.plan, kept)))
+        present = {name for name in self.wanted if os.path.exists(os.path.join(directory, name))}
+        data = _json_bytes(metadata(self.plan, kept, present))
+        write_if_changed(directory, METADATA_FILE, data, shown=self.final)
+        if self.partial is not None:
+            try:
+                os.rename(self.partial, self.final)
+            except OSError as exc:
+                raise _write_error(self.final, exc) from None
+            self.directory, self.partial = self.final, None
+
+    def discard(self) -> None:
+        """Remove the partial directory of an entry that was not finalised."""
+        if self.partial is not None:
+            shutil.rmtree(self.partial, ignore_errors=True)
 
 
 def _fingerprint(obj: RemoteObject) -> dict[str, Any]:
@@ -329,10 +492,14 @@ def _json_bytes(data: object) -> bytes:
     return (json.dumps(data, indent=2, sort_keys=False) + "\n").encode("utf-8")
 
 
-def metadata(plan: EntryPlan, kept: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def metadata(
+    plan: EntryPlan, kept: list[dict[str, Any]] | None = None, present: set[str] | None = None
+) -> dict[str, Any]:
     """Return `metadata.json` for `plan`: the prior tool's fields plus instances.
 
-    `kept` are instances of earlier runs whose objects are no longer in the bucket.
+    `kept` are instances of earlier runs whose objects are no longer in the bucket;
+    `present`, when given, the local file names that are here (an instance whose counter
+    file could not be fetched is not listed: the next run fetches it).
     """
     entry = plan.entry
     kept = kept or []
@@ -345,6 +512,7 @@ def metadata(plan: EntryPlan, kept: list[dict[str, Any]] | None = None) -> dict[
             "s3_key": i.newest.key,
         }
         for i in plan.instances
+        if present is None or i.local_name in present
     ]
     instances.sort(key=lambda i: (str(i.get("discovery_time")), str(i.get("counter_file"))))
     discoveries = plan.discoveries + [str(i.get("discovery_time", "")) for i in kept]
@@ -366,32 +534,108 @@ def metadata(plan: EntryPlan, kept: list[dict[str, Any]] | None = None) -> dict[
     }
 
 
-def write_if_changed(directory: str, name: str, data: bytes) -> None:
-    """Write `directory/name` atomically unless it already holds exactly `data`."""
+def write_if_changed(directory: str, name: str, data: bytes, *, shown: str | None = None) -> None:
+    """Write `directory/name` atomically unless it already holds exactly `data`.
+
+    `shown` is the directory that messages name (the final one for a partial entry).
+    """
+    if _holds(os.path.join(directory, name), data):
+        return
+    write_atomically(directory, name, data, shown=shown)
+
+
+def _holds(path: str, data: bytes) -> bool:
+    """Tell whether the regular file at `path` holds exactly `data` (never blocks on a FIFO)."""
     try:
-        with open(os.path.join(directory, name), "rb") as handle:
-            if handle.read() == data:
-                return
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
-        pass
-    write_atomically(directory, name, data)
-
-
-def write_atomically(directory: str, name: str, data: bytes) -> None:
-    """Write `directory/name` through a temporary file and a rename."""
-    target = os.path.join(directory, name)
-    if os.path.dirname(os.path.realpath(target)) != os.path.realpath(directory):
-        raise OSError(f"refusing to write {name!r} outside {directory}")
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=directory)
+        return False
     try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, target)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
+            return False
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read(len(data) + 1) == data
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def write_atomically(directory: str, name: str, data: bytes, *, shown: str | None = None) -> None:
+    """Write `directory/name` through a temporary file and a rename."""
+    write_chunks(directory, name, [data], shown=os.path.join(shown or directory, name))
+
+
+def write_chunks(
+    directory: str, name: str, chunks: Iterable[bytes], *, shown: str | None = None
+) -> int:
+    """Write `directory/name` from `chunks` through a temporary file and a rename.
+
+    Returns the bytes written. A failed write (disk full, permissions...) removes the
+    temporary file and raises DataError naming `shown` (default: the target); an error
+    raised by `chunks` itself (the network) removes it too and goes up unchanged.
+    """
+    target = os.path.join(directory, name)
+    shown = shown or target
+    if os.path.dirname(os.path.realpath(target)) != os.path.realpath(directory):
+        raise DataError(f"Couldn't write {printable(shown)}: outside {printable(directory)}")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=directory)
+    except OSError as exc:
+        raise _write_error(shown, exc) from None
+    try:
+        written = _drain(handle, chunks, shown)
+        try:
+            os.replace(temporary, target)
+        except OSError as exc:
+            raise _write_error(shown, exc) from None
     except BaseException:
-        if os.path.exists(temporary):
+        with contextlib.suppress(OSError):
             os.remove(temporary)
         raise
+    return written
+
+
+def _drain(handle: int, chunks: Iterable[bytes], shown: str) -> int:
+    """Write every chunk to the open file `handle` and close it; return the bytes written."""
+    written = 0
+    try:
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                try:
+                    count = os.write(handle, view)
+                except OSError as exc:
+                    raise _write_error(shown, exc) from None
+                view = view[count:]
+                written += count
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.close(handle)
+        raise
+    try:
+        os.close(handle)
+    except OSError as exc:
+        raise _write_error(shown, exc) from None
+    return written
+
+
+def _make_directory(path: str, *, shown: str | None = None) -> None:
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise _write_error(shown or path, exc) from None
+
+
+def _write_error(path: str, exc: OSError) -> DataError:
+    """The one-line error for a local file that could not be written."""
+    reason = exc.strerror or str(exc)
+    hint = "free some space and run the command again" if exc.errno in _FULL else None
+    return DataError(f"Couldn't write {printable(path)}: {reason}", hint=hint)
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 def existing_entries(collection: str) -> dict[EntryId, str]:
@@ -409,21 +653,24 @@ def existing_entries(collection: str) -> dict[EntryId, str]:
 
 
 def assign_dir_names(collection: str, entries: list[EntryId]) -> dict[EntryId, str]:
-    """Give every entry a safe, stable directory name in `root`.
+    """Give every entry a safe, stable directory name in `<collection>/coverage`.
 
     An entry keeps the directory it had; a new one gets the prior tool's dash-joined
-    name when that is free and short, otherwise that name plus a hash of its identity.
+    name when that keeps every component exactly and is free, otherwise that name
+    (sanitised, shortened) plus a hash of its full identity. A directory without
+    `metadata.json` (an interrupted older run) is not taken: the entry whose name it is
+    replaces it, so a rerun never writes a second directory next to it.
     """
     known = existing_entries(collection)
-    taken = set(os.listdir(os.path.join(collection, COVERAGE_DIR)))
+    root = os.path.join(collection, COVERAGE_DIR)
+    taken = {n for n in os.listdir(root) if not _is_orphan(os.path.join(root, n))}
     names: dict[EntryId, str] = {}
     for entry in sorted(entries):
         name = known.get(entry)
         if name is None:
             plain = plain_dir_name(entry)
-            name = (
-                plain if plain not in taken and len(plain) <= MAX_NAME else hashed_dir_name(entry)
-            )
+            exact = plain_name_is_exact(entry) and plain not in taken
+            name = plain if exact else hashed_dir_name(entry)
             taken.add(name)
         names[entry] = name
     return names

@@ -8,6 +8,13 @@ Pure functions over listed objects (no I/O), so every rule is tested on its own:
 with <file> one of `covmeta.<hash>`, `covcounters.<hash>.<pid>.<1|2>` (two alternating
 cumulative snapshots per process) and `info.json`. Everything else is "unexpected":
 counted and reported, never silently dropped.
+
+Keys come from the cluster and are untrusted: every component of a coverage key passes
+`trust.text` (valid text, no control characters, a length cap) and must not be `.` or
+`..`, or the key is "refused" (reported with the reason, and the command exits 1).
+Characters like `|`, `<`, backticks or spaces are valid in names and are kept: the
+outputs escape them. Values are keyed by exactly what the key says (a discovery time is
+the string, never a normalised instant), and names derived from them keep a hash.
 """
 
 from __future__ import annotations
@@ -19,13 +26,21 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from coverage_collector import trust
+
 POD_DEPTH = 8
 HOST_DEPTH = 5
 HOST_MARKER = "_host_"
 META_NAME = re.compile(r"covmeta\.([0-9a-f]{32})\Z")
-COUNTER_NAME = re.compile(r"covcounters\.([0-9a-f]{32})\.([0-9]{1,18})\.([0-9]{1,20})\Z")
+COUNTER_NAME = re.compile(r"covcounters\.([0-9a-f]{32})\.(0|[1-9][0-9]{0,17})\.([0-9]{1,20})\Z")
+"""A pid without leading zeros: `042` and `42` would be one pid under two keys."""
 INFO_NAME = "info.json"
 MAX_NAME = 200
+MAX_COMPONENT = 253
+"""Characters in a name component (Kubernetes names are at most 253)."""
+MAX_IMAGE = 512
+"""Characters in the image component (a registry path, a tag and a digest)."""
+DISCOVERY_FORMAT = "%Y%m%dT%H%M%SZ"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -104,12 +119,22 @@ class EntryPlan:
         return wanted
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A key in the producer's layout with a component that cannot be trusted."""
+
+    key: str
+    reason: str
+    """`<component>: <defect>`, e.g. `pod: control character U+001B`."""
+
+
 @dataclass
 class Listing:
-    """Listed objects sorted into coverage and unexpected keys."""
+    """Listed objects sorted into coverage, refused and unexpected keys."""
 
     located: list[Located] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
     depths: Counter[int] = field(default_factory=Counter)
 
 
@@ -120,12 +145,16 @@ def normalise_prefix(prefix: str) -> str:
 
 
 def classify(objects: list[RemoteObject], prefix: str) -> Listing:
-    """Sort `objects` listed under `prefix` (normalised) into coverage and unexpected."""
+    """Sort `objects` listed under `prefix` (normalised) into coverage, refused and unexpected."""
     listing = Listing()
     for obj in objects:
         parts = obj.key[len(prefix) :].split("/")
         listing.depths[len(parts)] += 1
-        located = _locate(obj, parts)
+        try:
+            located = _locate(obj, parts)
+        except trust.UntrustedValueError as exc:
+            listing.refused.append(Refused(obj.key, str(exc)))
+            continue
         if located is None:
             listing.unexpected.append(obj.key)
         else:
@@ -146,7 +175,30 @@ def _locate(obj: RemoteObject, parts: list[str]) -> Located | None:
         entry = EntryId(host, "", host, "", binary, host_process=True)
     else:
         return None
+    for label, value in (
+        ("host", host),
+        ("namespace", entry.namespace),
+        ("pod", entry.pod),
+        ("container", entry.container),
+        ("discovery time", discovery),
+        ("binary", binary),
+    ):
+        component(value, label)
+    component(image, "image", max_length=MAX_IMAGE)
     return Located(obj, entry, discovery, image, name)
+
+
+def component(value: str, label: str, *, max_length: int = MAX_COMPONENT) -> str:
+    """`value` as a checked key component, or UntrustedValueError naming `label`.
+
+    Refused: what `trust.text` refuses (invalid Unicode, control characters, over
+    `max_length` characters) and the names `.` and `..`, which mean something else to
+    every file system and URL. Empty components (`ns//pod`) are odd but harmless.
+    """
+    trust.text(value, label, max_length=max_length)
+    if value in (".", ".."):
+        raise trust.UntrustedValueError(label, f"is {value!r}")
+    return value
 
 
 def plan_entries(located: list[Located]) -> list[EntryPlan]:
@@ -187,19 +239,32 @@ def plan_entries(located: list[Located]) -> list[EntryPlan]:
 
 
 def discovery_number(discovery: str) -> int:
-    """Return the discovery time as Unix nanoseconds (or a stable number if it is not a time)."""
+    """Return a number for the discovery time string, distinct for distinct strings.
+
+    A time in the producer's exact format becomes Unix nanoseconds (what Go itself puts
+    there); any other string (`2026318T91249Z` denotes the same instant as
+    `20260318T091249Z` but is another key) becomes a 56-bit hash of the string, which
+    stays below the nanoseconds of any time after 1972.
+    """
     parsed = parse_discovery(discovery)
     if parsed is not None:
         return int(parsed.timestamp()) * 1_000_000_000
-    return int.from_bytes(hashlib.sha256(discovery.encode("utf-8", "surrogateescape")).digest()[:7])
+    return int.from_bytes(hashlib.sha256(discovery.encode("utf-8", "surrogatepass")).digest()[:7])
 
 
 def parse_discovery(discovery: str) -> datetime | None:
-    """Parse the producer's `YYYYMMDDTHHMMSSZ` discovery time."""
+    """Parse the producer's `YYYYMMDDTHHMMSSZ` discovery time, in exactly that form.
+
+    `strptime` alone accepts `2026318T91249Z` too; a string that does not format back
+    to itself is not a discovery time (two spellings of one instant must not merge).
+    """
     try:
-        return datetime.strptime(discovery, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        parsed = datetime.strptime(discovery, DISCOVERY_FORMAT)
     except ValueError:
         return None
+    if parsed.strftime(DISCOVERY_FORMAT) != discovery:
+        return None
+    return parsed.replace(tzinfo=UTC)
 
 
 def rfc3339(moment: datetime) -> str:
@@ -215,14 +280,26 @@ def safe_component(text: str) -> str:
     return cleaned
 
 
+def _name_parts(entry: EntryId) -> list[str]:
+    if entry.host_process:
+        return [entry.host, entry.binary]
+    return [entry.host, entry.namespace, entry.pod, entry.container, entry.binary]
+
+
 def plain_dir_name(entry: EntryId) -> str:
     """Return the prior tool's dash-joined entry name, made safe for any key."""
-    parts = (
-        [entry.host, entry.binary]
-        if entry.host_process
-        else [entry.host, entry.namespace, entry.pod, entry.container, entry.binary]
-    )
-    return "-".join(safe_component(p) for p in parts)
+    return "-".join(safe_component(p) for p in _name_parts(entry))
+
+
+def plain_name_is_exact(entry: EntryId) -> bool:
+    """Tell whether the plain name keeps every component as it is and fits.
+
+    Otherwise a component was sanitised or the name would be shortened, and only
+    `hashed_dir_name` (which keeps a hash of the full identity) tells entries apart.
+    """
+    parts = _name_parts(entry)
+    exact = all(p and safe_component(p) == p for p in parts)
+    return exact and len(plain_dir_name(entry)) <= MAX_NAME
 
 
 def hashed_dir_name(entry: EntryId) -> str:
