@@ -38,7 +38,7 @@ def break_entries(cluster: ClusterCollection) -> dict[str, str]:
     # malformed metadata.json
     bad_json = entry_of(cluster, "inventory-api-7d9f8c6b5d-b5n7q")
     (bad_json / "metadata.json").write_text('{"pod_name": "x",', encoding="utf-8")
-    broken[bad_json.name] = "metadata.json: malformed JSON"
+    broken[bad_json.name] = "metadata.json: malformed"
     # an entry directory with nothing in it
     empty = cluster.root / "coverage" / "empty-entry"
     empty.mkdir()
@@ -92,7 +92,7 @@ def test_fixing_an_entry_clears_its_error(cluster: ClusterCollection) -> None:
     (bad_json / "metadata.json").write_text("[1, 2]", encoding="utf-8")
     summary = compile_cluster(cluster)
     assert [item for item, _ in summary.errors] == [bad_json.name]
-    assert "expected a JSON object" in summary.errors[0][1]
+    assert "metadata.json: expected an object, found an array" in summary.errors[0][1]
     (bad_json / "metadata.json").write_text(good, encoding="utf-8")
     summary = compile_cluster(cluster)
     assert summary.ok and summary.decoded == 1
@@ -115,7 +115,7 @@ def test_malformed_info_json_keeps_the_counters(cluster: ClusterCollection) -> N
     (entry / "info.json").write_text("{not json", encoding="utf-8")
     summary = compile_cluster(cluster)
     [(item, message)] = summary.errors
-    assert item == entry.name and message.startswith("info.json: malformed JSON")
+    assert item == entry.name and message.startswith("info.json: malformed (")
     status, instances = (
         connect(cluster)
         .execute("SELECT status, instances FROM reports WHERE dir_name = ?", (entry.name,))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from coverage_collector.owners import Owner, OwnerKind, infer_owner, node_names, owner_of
@@ -77,3 +79,22 @@ def test_explicit_owner_and_hosts() -> None:
     assert owner_of(
         pod="api-7d9f8c6b5d-x2k4p", binary="api", host_process=False, nodes=NODES
     ) == Owner(OwnerKind.DEPLOYMENT, "api")
+
+
+def test_hostile_names_are_data() -> None:
+    # Names that leave a directory or carry markup are owners like any other (the stages
+    # that write files or print them make them safe); an unknown explicit kind is no kind.
+    assert infer_owner("../../etc/passwd-0") == Owner(OwnerKind.STATEFULSET, "../../etc/passwd")
+    assert infer_owner("<b>x</b>|y") == Owner(OwnerKind.POD, "<b>x</b>|y")
+    assert owner_of(
+        pod="p", binary="b", host_process=False, explicit_kind="<Evil>", explicit_name="/etc"
+    ) == Owner(OwnerKind.POD, "/etc")
+    assert owner_of(pod="", binary="", host_process=True) == Owner(OwnerKind.HOST, "")
+
+
+def test_a_long_name_is_inferred_quickly() -> None:
+    # Names are capped at 1024 characters where they enter; the patterns stay linear-ish.
+    started = time.monotonic()
+    for pod in ("1-" * 512, "a" * 1000 + "-" + "1" * 20, "-bcdfg" * 170):
+        infer_owner(pod, NODES)
+    assert time.monotonic() - started < 1.0

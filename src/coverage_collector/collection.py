@@ -2,18 +2,71 @@
 
     <collection>/coverage/<entry>/{metadata.json, info.json, covmeta.<H>, covcounters.<H>.<pid>.<n>}
 
-Metadata comes from the cluster and is untrusted: unreadable or malformed files
-become a recorded problem of that entry, never an exception for the whole run.
+Metadata comes from the cluster and is untrusted. This module is the one place where an
+entry's JSON files are read and parsed, into typed values (`EntryMetadata`, `SourceInfo`)
+that went through the trust boundary (`trust.load_json_object`, `trust.text`,
+`trust.clean_url`). A file that is missing, not a regular file, too large, too deep, not
+UTF-8, or that holds a field of the wrong type or with invalid text raises
+`EntryFileError`, whose message names the file and the field: the caller records it
+against its entry and goes on with the others.
 """
 
 from __future__ import annotations
 
-import json
+import errno
 import os
-from dataclasses import dataclass, field
+import stat
+from dataclasses import dataclass, field, fields
 from typing import Any
 
+from coverage_collector import trust
+
 COVERAGE_DIR = "coverage"
+METADATA_FILE = "metadata.json"
+INFO_FILE = "info.json"
+
+
+class EntryFileError(ValueError):
+    """An entry's JSON file was refused: `<file>: <defect>`, e.g.
+    `metadata.json: field 'namespace': invalid Unicode (a lone surrogate)`."""
+
+    def __init__(self, file: str, defect: str, *, missing: bool = False) -> None:
+        super().__init__(f"{file}: {defect}")
+        self.file = file
+        self.defect = defect
+        self.missing = missing
+
+
+class _Fields:
+    """Typed access to the fields of one decoded JSON object, refusing wrong types.
+
+    A missing field or JSON null reads as empty; any other value must have the expected
+    type, and every string passes `trust.text`. Errors name the field by its dotted path.
+    """
+
+    def __init__(self, data: dict[str, Any], prefix: str = "") -> None:
+        self.data = data
+        self.prefix = prefix
+
+    def _name(self, key: str) -> str:
+        return f"field '{self.prefix}{key}'"
+
+    def text(self, key: str, *, strip: bool = False) -> str:
+        value = self.data.get(key)
+        checked = "" if value is None else trust.text(value, self._name(key))
+        return checked.strip() if strip else checked
+
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key)
+        if value is None or isinstance(value, bool):
+            return value is True
+        raise trust.UntrustedValueError(self._name(key), "expected a boolean")
+
+    def object(self, key: str) -> _Fields:
+        value = self.data.get(key)
+        if value is not None and not isinstance(value, dict):
+            raise trust.UntrustedValueError(self._name(key), "expected an object")
+        return _Fields(value or {}, f"{self.prefix}{key}.")
 
 
 @dataclass(frozen=True)
@@ -36,28 +89,51 @@ class EntryMetadata:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EntryMetadata:
-        """Build from the decoded JSON object, ignoring fields of the wrong type."""
-        container = data.get("container")
-        container = container if isinstance(container, dict) else {}
-
-        def text(source: dict[str, Any], key: str) -> str:
-            value = source.get(key)
-            return value if isinstance(value, str) else ""
-
+        """Build from the decoded JSON object; UntrustedValueError names a refused field."""
+        top = _Fields(data)
+        container = top.object("container")
         return cls(
-            pod_name=text(data, "pod_name"),
-            namespace=text(data, "namespace"),
-            container_name=text(container, "name"),
-            image=text(container, "image"),
-            binary_name=text(data, "binary_name"),
-            hostname=text(data, "hostname"),
-            host_process=data.get("host_process") is True,
-            collected_at=text(data, "collected_at"),
-            first_seen=text(data, "first_seen"),
-            last_seen=text(data, "last_seen"),
-            owner_kind=text(data, "owner_kind"),
-            owner_name=text(data, "owner_name"),
+            pod_name=top.text("pod_name"),
+            namespace=top.text("namespace"),
+            container_name=container.text("name"),
+            image=container.text("image"),
+            binary_name=top.text("binary_name"),
+            hostname=top.text("hostname"),
+            host_process=top.flag("host_process"),
+            collected_at=top.text("collected_at"),
+            first_seen=top.text("first_seen"),
+            last_seen=top.text("last_seen"),
+            owner_kind=top.text("owner_kind"),
+            owner_name=top.text("owner_name"),
         )
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What `info.json` says about the binary's sources; the URL without credentials."""
+
+    source_url: str = ""
+    source_commit: str = ""
+    software_group: str = ""
+    software_key: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SourceInfo:
+        """Build from the decoded JSON object; UntrustedValueError names a refused field.
+
+        The URL is cleaned (`trust.clean_url`) here, before anything can store it.
+        """
+        top = _Fields(data)
+        return cls(
+            source_url=trust.clean_url(top.text("source_url", strip=True)),
+            source_commit=top.text("source_commit", strip=True),
+            software_group=top.text("software_group", strip=True),
+            software_key=top.text("software_key", strip=True),
+        )
+
+    def values(self) -> dict[str, str]:
+        """Field name -> value (the names are the `reports` table's columns)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass
@@ -73,29 +149,97 @@ class Entry:
         return os.path.basename(self.path)
 
 
-def read_json_object(path: str) -> tuple[dict[str, Any] | None, str | None]:
-    """Read a JSON object from `path`; return it, or None and a one-line reason."""
+def read_regular(path: str, *, max_bytes: int = trust.MAX_JSON_BYTES) -> bytes:
+    """The bytes of the regular file at `path`, at most `max_bytes` of them.
+
+    Never follows a symlink (a planted `metadata.json -> /etc/passwd` is refused), never
+    blocks (a FIFO is opened non-blocking and refused), never reads a device, and never
+    reads more than `max_bytes`. EntryFileError names the file's base name and the defect.
+    """
+    name = os.path.basename(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:
-        return None, f"{path}: missing"
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, f"{path}: unreadable ({exc})"
-    except json.JSONDecodeError as exc:
-        return None, f"{path}: malformed JSON ({exc.msg} at line {exc.lineno})"
-    if not isinstance(data, dict):
-        return None, f"{path}: expected a JSON object, found {type(data).__name__}"
-    return data, None
+        raise EntryFileError(name, "missing", missing=True) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise EntryFileError(name, "a symlink (not followed)") from None
+        raise EntryFileError(name, f"unreadable ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise EntryFileError(name, "not a regular file")
+        if info.st_size > max_bytes:
+            raise EntryFileError(name, f"larger than {max_bytes} bytes")
+        chunks = []
+        left = max_bytes + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+    except OSError as exc:
+        raise EntryFileError(name, f"unreadable ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise EntryFileError(name, f"larger than {max_bytes} bytes")
+    return data
+
+
+def load_object(path: str, *, max_bytes: int = trust.MAX_JSON_BYTES) -> dict[str, Any]:
+    """The JSON object in the file at `path`, decoded within the trust caps (size, depth,
+    integer digits); EntryFileError names the file and the defect."""
+    data = read_regular(path, max_bytes=max_bytes)
+    try:
+        return trust.load_json_object(data, max_bytes=max_bytes)
+    except trust.UntrustedValueError as exc:
+        raise EntryFileError(os.path.basename(path), exc.defect) from None
+
+
+def read_json_object(
+    path: str, *, max_bytes: int = trust.MAX_JSON_BYTES
+) -> tuple[dict[str, Any] | None, str | None]:
+    """Read a JSON object from `path`; return it, or None and a one-line reason naming
+    `path` (ending in `: missing` when there is no file)."""
+    try:
+        return load_object(path, max_bytes=max_bytes), None
+    except EntryFileError as exc:
+        return None, f"{path}: {exc.defect}"
+
+
+def read_metadata(entry_path: str) -> EntryMetadata:
+    """The entry's `metadata.json` (required); EntryFileError names the file and field."""
+    data = load_object(os.path.join(entry_path, METADATA_FILE))
+    try:
+        return EntryMetadata.from_json(data)
+    except trust.UntrustedValueError as exc:
+        raise EntryFileError(METADATA_FILE, str(exc)) from None
+
+
+def read_info(entry_path: str) -> SourceInfo:
+    """The entry's `info.json` (optional: empty values without one); EntryFileError names
+    the file and field of a refused one."""
+    try:
+        data = load_object(os.path.join(entry_path, INFO_FILE))
+    except EntryFileError as exc:
+        if exc.missing:
+            return SourceInfo()
+        raise
+    try:
+        return SourceInfo.from_json(data)
+    except trust.UntrustedValueError as exc:
+        raise EntryFileError(INFO_FILE, str(exc)) from None
 
 
 def read_entry(path: str) -> Entry:
     """Read the entry directory at `path`, recording metadata problems on the entry."""
-    data, problem = read_json_object(os.path.join(path, "metadata.json"))
-    entry = Entry(path, EntryMetadata.from_json(data or {}))
-    if problem:
-        entry.problems.append(problem)
-    return entry
+    try:
+        return Entry(path, read_metadata(path))
+    except EntryFileError as exc:
+        return Entry(path, EntryMetadata(), [f"{os.path.join(path, exc.file)}: {exc.defect}"])
 
 
 def list_entries(collection: str) -> list[Entry]:

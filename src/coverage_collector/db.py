@@ -247,6 +247,8 @@ def connect(collection: str) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         migrate(conn)
+    except sqlite3.OperationalError as exc:  # a full disk, an I/O error, a lock: not the file
+        raise DataError(f"Couldn't write the database {path}: {exc}") from None
     except sqlite3.DatabaseError as exc:
         raise DataError(
             f"Couldn't open the database {path}: {exc}",

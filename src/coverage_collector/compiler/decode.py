@@ -17,18 +17,24 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from coverage_collector import blobs
-from coverage_collector.collection import EntryMetadata, read_json_object
+from coverage_collector.collection import (
+    EntryFileError,
+    EntryMetadata,
+    SourceInfo,
+    read_info,
+    read_metadata,
+)
 from coverage_collector.compiler import stats
+from coverage_collector.compiler.names import decode_safe_meta
 from coverage_collector.covdata.accumulate import PodAccumulator
 from coverage_collector.covdata.counters import decode_counters
 from coverage_collector.covdata.fastmerge import IrregularInputError, sum_files
-from coverage_collector.covdata.meta import decode_meta
 from coverage_collector.covdata.model import BoolArray, CounterMode, MetaFile
 from coverage_collector.covdata.pods import COUNTER_NAME, Pod, collect_pods, read_input
 from coverage_collector.exceptions import CovDataError
 
 META_CACHE_SIZE = 16
-SOURCE_FIELDS = ("source_url", "source_commit", "software_group", "software_key")
+INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,7 @@ class DecodedEntry:
     name: str
     stat_sig: str
     metadata: EntryMetadata = field(default_factory=EntryMetadata)
-    sources: dict[str, str] = field(default_factory=dict)
+    sources: SourceInfo = field(default_factory=SourceInfo)
     metadata_hash: str = ""
     input_hash: str = ""
     binary: BinaryInfo | None = None
@@ -103,6 +109,8 @@ class _Binary:
     app: BoolArray
     blob: bytes
     """The compressed file, made once: compressing costs more than decoding."""
+    repaired: int
+    """Names that were not valid UTF-8 (stored with `\\xNN` escapes)."""
 
 
 _meta_cache: OrderedDict[bytes, _Binary] = OrderedDict()
@@ -133,21 +141,18 @@ def decode_entry(task: DecodeTask) -> DecodedEntry:
 
 
 def _read_metadata(task: DecodeTask, result: DecodedEntry) -> None:
-    """Read metadata.json (required) and info.json (optional) into `result`."""
-    digest = hashlib.blake2b(digest_size=16)
-    data, problem = read_json_object(os.path.join(task.path, "metadata.json"))
-    if problem:
-        result.fail(f"metadata.json: {problem.split(': ', 1)[-1]}")
+    """Read metadata.json (required: the entry fails without it) and info.json (optional:
+    a refused one is a problem, the counters still count) into `result`."""
+    try:
+        result.metadata = read_metadata(task.path)
+    except EntryFileError as exc:
+        result.fail(str(exc))
         return
-    result.metadata = EntryMetadata.from_json(data or {})
-    info, problem = read_json_object(os.path.join(task.path, "info.json"))
-    if problem and not problem.endswith(": missing"):
-        result.problems.append(f"info.json: {problem.split(': ', 1)[-1]}")
-    for key in SOURCE_FIELDS:
-        value = (info or {}).get(key)
-        result.sources[key] = value.strip() if isinstance(value, str) else ""
-    for source in (data, info):
-        digest.update(repr(sorted((source or {}).items())).encode(errors="surrogateescape"))
+    try:
+        result.sources = read_info(task.path)
+    except EntryFileError as exc:
+        result.problems.append(str(exc))
+    digest = hashlib.blake2b(repr((result.metadata, result.sources)).encode(), digest_size=16)
     result.metadata_hash = digest.hexdigest()
 
 
@@ -161,6 +166,11 @@ def _decode_pod(task: DecodeTask, pod: Pod, result: DecodedEntry) -> None:
         raise CovDataError(
             f"{os.path.basename(pod.meta_path)} holds the meta-data of {meta.hash_hex}"
         )
+    if binary.repaired:
+        result.problems.append(
+            f"{os.path.basename(pod.meta_path)}: {binary.repaired} names not valid UTF-8 "
+            "(kept, with \\xNN escapes)"
+        )
     files: dict[str, bytes] = {}
     for ref in pod.counter_files:
         data = files[ref.path] = read_input(ref.path, "counter data file")
@@ -168,7 +178,7 @@ def _decode_pod(task: DecodeTask, pod: Pod, result: DecodedEntry) -> None:
         digest.update(f"\0{name}\0{len(data)}\0".encode(errors="surrogateescape"))
         digest.update(data)
         match = COUNTER_NAME.match(name)
-        nanos = int(match.group(3)) if match else 0
+        nanos = _int64(match.group(3)) if match else 0
         result.instances.append(InstanceFile(name, ref.pid, nanos, len(data)))
     result.input_hash = digest.hexdigest()
     counts = _sum_counters(meta, files, result)
@@ -188,15 +198,22 @@ def _decode_pod(task: DecodeTask, pod: Pod, result: DecodedEntry) -> None:
     )
 
 
+def _int64(digits: str) -> int:
+    """A file name's number as the database stores it; 0 when it does not fit in int64
+    (the name, the instance's key, keeps the exact digits)."""
+    return int(digits) if len(digits) <= 19 and int(digits) <= INT64_MAX else 0
+
+
 def _meta(data: bytes, digest: bytes, path: str, excludes: tuple[str, ...]) -> _Binary:
     """Decode meta bytes, reusing the result for identical bytes (entries share binaries)."""
     cached = _meta_cache.get(digest)
     if cached is not None:
         _meta_cache.move_to_end(digest)
         return cached
-    meta = decode_meta(data, path)
+    safe = decode_safe_meta(data, path)
+    meta = safe.meta
     cached = _meta_cache[digest] = _Binary(
-        meta, stats.application_units(meta, excludes), blobs.pack_bytes(data)
+        meta, stats.application_units(meta, excludes), blobs.pack_bytes(data), safe.repaired
     )
     if len(_meta_cache) > META_CACHE_SIZE:
         _meta_cache.popitem(last=False)

@@ -6,21 +6,28 @@
 3. Owners: reports grouped by namespace, owner, binary; a group whose members did
    not change keeps its stored result.
 4. Binaries: the same for each binary over all its owners.
+
+A bad entry (metadata refused at the trust boundary, corrupt coverage files) is an error
+row naming the entry, the file and the field; the others are compiled and the command
+exits 1. A database write that fails (a full disk) ends compile with one line naming the
+database; every write is part of a complete transaction, so the next run resumes.
 """
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
-import itertools
 import json
 import multiprocessing
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing
 from dataclasses import dataclass, field
 
-from coverage_collector import db, logs
+from coverage_collector import db, logs, trust
 from coverage_collector.collection import COVERAGE_DIR
 from coverage_collector.compiler import store
 from coverage_collector.compiler.decode import DecodedEntry, DecodeTask, decode_entry
@@ -33,10 +40,12 @@ from coverage_collector.owners import node_names, owner_of
 from coverage_collector.progress import Reporter
 from coverage_collector.workers import exit_with_parent
 
-COMPILE_VERSION = "1"
-"""Bump when the numbers compile stores would change for the same input."""
+COMPILE_VERSION = "2"
+"""Bump when what compile stores would change for the same input (2: metadata checked at
+the trust boundary, URLs stored without credentials, names that are not UTF-8 escaped)."""
 INLINE_TASKS = 4
 """Up to this many entries are decoded in this process: a pool costs more to start."""
+WORKER_DIED = "decoding it ended its worker process (out of memory, or killed); left out"
 log = logs.get_logger(__name__)
 
 
@@ -86,10 +95,15 @@ class CompileSummary:
             f"coverage {percent:.1f}%: {self.covered}/{self.statements} statements "
             "(each binary counted once)",
         ]
-        items = sorted({item for item, _ in self.errors})
-        if items:
-            lines.append(f"{len(items)} entries with problems (see `errors` in coverage.db):")
-            lines.extend(f"  {item}: {message}" for item, message in self.errors)
+        problems: dict[str, list[str]] = {}
+        for item, message in self.errors:
+            problems.setdefault(item, []).append(message)
+        if problems:
+            lines.append(f"{len(problems)} entries with problems (see `errors` in coverage.db):")
+            lines.extend(
+                f"  {trust.terminal(item)}: {trust.terminal('; '.join(messages))}"
+                for item, messages in sorted(problems.items())
+            )
         return lines
 
 
@@ -104,31 +118,41 @@ def compile_collection(options: CompileOptions) -> CompileSummary:
         )
     conn = db.connect(options.collection)
     try:
-        resign = db.get_setting(conn, "signature") != options.signature
-        _compile_reports(conn, options, resign, summary)
-        if resign:
-            with db.transaction(conn):
-                db.set_setting(conn, "signature", options.signature)
-        rows = store.compiled_reports(conn)
-        store.update_image_sources(conn, rows)
-        grouping = group_reports(rows, options.update)
-        store.mark_duplicates(conn, grouping.duplicates)
-        summary.host_duplicates = len(grouping.duplicates)
-        store.delete_stale(conn, "owners", "group_key", grouping.owners)
-        _merge_groups(conn, grouping, options, summary)
-        store.delete_unused_binaries(conn)
-        summary.statements, summary.covered = conn.execute(
-            "SELECT coalesce(sum(statements), 0), coalesce(sum(covered), 0) FROM binaries"
-        ).fetchone()
-        summary.errors = list(
-            conn.execute(
-                "SELECT item, message FROM errors WHERE stage = ? ORDER BY item, id", (store.STAGE,)
-            )
-        )
+        _compile(conn, options, summary)
+    except sqlite3.Error as exc:
+        raise DataError(
+            f"Couldn't update {db.db_path(options.collection)}: {exc} "
+            "(compile stopped; the next run resumes)"
+        ) from None
     finally:
         conn.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _compile(conn: sqlite3.Connection, options: CompileOptions, summary: CompileSummary) -> None:
+    """The steps of compile; a failing write raises (every step's writes are transactions)."""
+    resign = db.get_setting(conn, "signature") != options.signature
+    _compile_reports(conn, options, resign, summary)
+    if resign:
+        with db.transaction(conn):
+            db.set_setting(conn, "signature", options.signature)
+    rows = store.compiled_reports(conn)
+    store.update_image_sources(conn, rows)
+    grouping = group_reports(rows, options.update)
+    store.mark_duplicates(conn, grouping.duplicates)
+    summary.host_duplicates = len(grouping.duplicates)
+    store.delete_stale(conn, "owners", "group_key", grouping.owners)
+    _merge_groups(conn, grouping, options, summary)
+    store.delete_unused_binaries(conn)
+    summary.statements, summary.covered = conn.execute(
+        "SELECT coalesce(sum(statements), 0), coalesce(sum(covered), 0) FROM binaries"
+    ).fetchone()
+    summary.errors = list(
+        conn.execute(
+            "SELECT item, message FROM errors WHERE stage = ? ORDER BY item, id", (store.STAGE,)
+        )
+    )
 
 
 def _changed(
@@ -157,18 +181,20 @@ def _merge_groups(
     with Reporter("merging owners and binaries", total, log, unit="items") as progress:
         for binary_id in sorted(set(owners_of) | set(binaries)):
             model = models.get(binary_id)
-            for group in owners_of.get(binary_id, []):
-                result = store.group_result(conn, model, group)
-                images = sorted({r.source_key for r in group.members})
-                image = next((i for i in images if i in resolved), images[0])
-                identity = grouping.identities[group.key]
-                store.write_owner(conn, identity, group, result, image, group.input_hash(signature))
-                progress.advance()
-            if binary_id in binaries:
-                group = binaries[binary_id]
-                result = store.group_result(conn, model, group)
-                store.write_binary(conn, model, group, result, group.input_hash(signature))
-                progress.advance()
+            with store.binary_transaction(conn):
+                for group in owners_of.get(binary_id, []):
+                    result = store.group_result(conn, model, group)
+                    images = sorted({r.source_key for r in group.members})
+                    image = next((i for i in images if i in resolved), images[0])
+                    identity = grouping.identities[group.key]
+                    store.write_owner(
+                        conn, identity, group, result, image, group.input_hash(signature)
+                    )
+                if binary_id in binaries:
+                    group = binaries[binary_id]
+                    result = store.group_result(conn, model, group)
+                    store.write_binary(conn, model, group, result, group.input_hash(signature))
+            progress.advance(len(owners_of.get(binary_id, [])) + (binary_id in binaries))
     summary.owners, summary.owners_updated = len(grouping.owners), len(owners)
     summary.binaries, summary.binaries_updated = len(grouping.binaries), len(binaries)
 
@@ -177,10 +203,12 @@ def _compile_reports(
     conn: sqlite3.Connection, options: CompileOptions, resign: bool, summary: CompileSummary
 ) -> None:
     """Decode and store every entry that changed (or that the options force)."""
-    entries = scan_entries(options.collection)
+    scan = scan_entries(options.collection)
+    entries = scan.entries
     stored = store.stored_reports(conn)
     gone = set(stored) - {e.name for e in entries}
     store.delete_reports(conn, sorted(gone))
+    store.record_refused_entries(conn, scan.refused)
     nodes = node_names(r.view["node"] for r in stored.values())
     todo: list[EntryFiles] = []
     for entry in entries:
@@ -191,10 +219,13 @@ def _compile_reports(
     summary.entries, summary.removed, summary.decoded = len(entries), len(gone), len(todo)
     known = store.known_binaries(conn)
     tasks = [DecodeTask(e.name, e.path, e.stat_sig, options.excludes, known) for e in todo]
-    with Reporter("decoding entries", len(tasks), log, unit="entries") as progress:
-        for decoded in _decode_all(tasks, options.max_concurrency):
-            for problem in decoded.problems:
-                log.warning("%s: %s", decoded.name, problem)
+    with (
+        Reporter("decoding entries", len(tasks), log, unit="entries") as progress,
+        closing(_decode_all(tasks, options.max_concurrency)) as decoded_entries,
+    ):
+        for decoded in decoded_entries:
+            for problem in decoded.problems:  # the summary names each entry once
+                log.debug("%s: %s", trust.terminal(decoded.name), trust.terminal(problem))
             store.write_report(conn, decoded)
             progress.advance()
 
@@ -215,26 +246,51 @@ def _forced(old: store.StoredReport, options: CompileOptions, nodes: set[str]) -
 
 
 def _decode_all(tasks: list[DecodeTask], max_concurrency: int) -> Iterator[DecodedEntry]:
-    """Decode `tasks` in worker processes, a bounded number in flight; yield as they finish."""
+    """Decode `tasks` in worker processes, a bounded number in flight; yield as they finish.
+
+    A worker that dies (the kernel's OOM killer, a crash in a native library) takes the
+    pool with it, and with it every entry in flight: those entries are decoded again, each
+    alone, so that only the one that kills its worker is lost (as an error of that entry);
+    the rest go on in a new pool.
+    """
     workers = min(max_concurrency, len(os.sched_getaffinity(0)), len(tasks))
     if len(tasks) <= INLINE_TASKS or workers <= 1:
         yield from map(decode_entry, tasks)
         return
+    pending = collections.deque(tasks)
+    while pending:
+        lost = yield from _decode_in_pool(pending, workers)
+        for task in lost:
+            if (yield from _decode_in_pool(collections.deque([task]), 1)):
+                yield DecodedEntry(task.name, task.stat_sig).fail(WORKER_DIED)
+
+
+def _decode_in_pool(
+    pending: collections.deque[DecodeTask], workers: int
+) -> Generator[DecodedEntry, None, list[DecodeTask]]:
+    """Decode the tasks of `pending` (taking them off it) in a new pool; yield the results.
+
+    Return [] when all are done, or, when a worker died, the tasks that were in flight
+    (their results are lost); the tasks not started yet stay in `pending`.
+    """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["coverage_collector.compiler.decode"])
-    pending = iter(tasks)
     with cf.ProcessPoolExecutor(
         workers, mp_context=context, initializer=exit_with_parent()
     ) as pool:
-        running = {pool.submit(decode_entry, t) for t in itertools.islice(pending, 2 * workers)}
+        running: dict[cf.Future[DecodedEntry], DecodeTask] = {}
         try:
-            while running:
-                done, running = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            while pending or running:
+                while pending and len(running) < 2 * workers:
+                    task = pending.popleft()
+                    running[pool.submit(decode_entry, task)] = task
+                done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
                 for future in done:
+                    if isinstance(future.exception(), BrokenProcessPool):
+                        return list(running.values())
+                    del running[future]
                     yield future.result()
-                    nxt = next(pending, None)
-                    if nxt is not None:
-                        running.add(pool.submit(decode_entry, nxt))
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+    return []

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from coverage_collector.collection import COVERAGE_DIR
+from coverage_collector.compiler.names import storable
 
 INPUT_PREFIXES = ("covmeta.", "covcounters.")
 METADATA_FILES = ("metadata.json", "info.json")
@@ -27,22 +28,45 @@ class EntryFiles:
     """The entry's covmeta file name (empty if none): work on one binary is kept together."""
 
 
+@dataclass(frozen=True)
+class RefusedEntry:
+    """An entry directory that cannot be compiled at all, and why."""
+
+    item: str
+    """Its name as storable text (bytes that are not UTF-8 written as `\\xNN`)."""
+    defect: str
+
+
+@dataclass(frozen=True)
+class Scan:
+    entries: list[EntryFiles] = field(default_factory=list)
+    refused: list[RefusedEntry] = field(default_factory=list)
+
+
 def is_input(name: str) -> bool:
     return name.startswith(INPUT_PREFIXES) or name in METADATA_FILES
 
 
-def scan_entries(collection: str) -> list[EntryFiles]:
+def scan_entries(collection: str) -> Scan:
     """Return the entry directories of `collection`, sorted by name, with fingerprints.
 
     An entry that cannot be listed gets a fingerprint naming the failure; the decode
-    step then reports the problem against the entry.
+    step then reports the problem against the entry. A directory whose name is not
+    UTF-8 cannot be a report (its name is its key in the database): it is refused.
     """
     root = os.path.join(collection, COVERAGE_DIR)
     try:
         dirs = sorted(e.name for e in os.scandir(root) if e.is_dir(follow_symlinks=False))
     except FileNotFoundError:
-        return []
-    return [fingerprint(name, os.path.join(root, name)) for name in dirs]
+        return Scan()
+    scan = Scan()
+    for name in dirs:
+        item = storable(name)
+        if item != name:
+            scan.refused.append(RefusedEntry(item, "entry directory name is not valid UTF-8"))
+        else:
+            scan.entries.append(fingerprint(name, os.path.join(root, name)))
+    return scan
 
 
 def fingerprint(name: str, path: str) -> EntryFiles:

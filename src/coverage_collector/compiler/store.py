@@ -1,4 +1,11 @@
-"""Compile's reads and writes of the database: one work item per transaction."""
+"""Compile's reads and writes of the database: one work item per transaction.
+
+Writes that belong together are one transaction: an entry's report, its instances, its
+errors and its binary (if new); one binary's merged numbers together with every owner of
+it that changed (`binary_transaction`). A compile killed or failing at any moment (a full
+disk) leaves a database that every stage can read and that the next compile completes.
+Every string stored is valid text: names that were not UTF-8 are escaped (`names`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import json
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +21,7 @@ import numpy as np
 
 from coverage_collector import blobs, db
 from coverage_collector.compiler import stats
-from coverage_collector.compiler.decode import SOURCE_FIELDS, DecodedEntry
+from coverage_collector.compiler.decode import DecodedEntry
 from coverage_collector.compiler.grouping import (
     Group,
     OwnerIdentity,
@@ -21,8 +29,9 @@ from coverage_collector.compiler.grouping import (
     program_name,
     source_key,
 )
+from coverage_collector.compiler.names import decode_safe_meta, storable
+from coverage_collector.compiler.scan import RefusedEntry
 from coverage_collector.compiler.stats import DEFAULT_EXCLUDES
-from coverage_collector.covdata.meta import decode_meta
 from coverage_collector.covdata.model import BoolArray, MetaFile
 
 STAGE = "compile"
@@ -89,6 +98,20 @@ def delete_reports(conn: sqlite3.Connection, names: Iterable[str]) -> None:
             conn.execute("DELETE FROM errors WHERE stage = ? AND item = ?", (STAGE, name))
 
 
+def record_refused_entries(conn: sqlite3.Connection, refused: Iterable[RefusedEntry]) -> None:
+    """Record the entry directories that cannot be reports (their errors have no report
+    row), replacing those of earlier runs: a directory renamed or removed is forgotten."""
+    with db.transaction(conn):
+        conn.execute(
+            "DELETE FROM errors WHERE stage = ? AND item NOT IN (SELECT dir_name FROM reports)",
+            (STAGE,),
+        )
+        conn.executemany(
+            "INSERT INTO errors (stage, item, message) VALUES (?, ?, ?)",
+            [(STAGE, r.item, r.defect) for r in refused],
+        )
+
+
 def write_report(conn: sqlite3.Connection, entry: DecodedEntry) -> None:
     """Store one decoded entry (and its binary, if new) in one transaction."""
     meta = entry.metadata
@@ -119,13 +142,13 @@ def write_report(conn: sqlite3.Connection, entry: DecodedEntry) -> None:
                     entry.binary.meta_hash if entry.binary else "",
                 ),
             ),
-            **{key: entry.sources.get(key, "") for key in SOURCE_FIELDS},
+            **entry.sources.values(),
             "instances": len(entry.instances),
             "counts_blob": None if entry.failed else entry.counts_blob,
             "statements": entry.statements,
             "covered": entry.covered,
             "status": entry.status,
-            "error_msg": "; ".join(entry.problems),
+            "error_msg": storable("; ".join(entry.problems)),
             "stat_sig": entry.stat_sig,
             "input_hash": "" if entry.failed else entry.input_hash,
             "metadata_hash": entry.metadata_hash,
@@ -140,12 +163,15 @@ def write_report(conn: sqlite3.Connection, entry: DecodedEntry) -> None:
         conn.execute("DELETE FROM instances WHERE report_id = ?", (report_id,))
         conn.executemany(
             "INSERT INTO instances VALUES (?, ?, ?, ?, ?)",
-            [(report_id, i.counter_file, i.pid, i.discovered_ns, i.size) for i in entry.instances],
+            [
+                (report_id, storable(i.counter_file), i.pid, i.discovered_ns, i.size)
+                for i in entry.instances
+            ],
         )
         conn.execute("DELETE FROM errors WHERE stage = ? AND item = ?", (STAGE, entry.name))
         conn.executemany(
             "INSERT INTO errors (stage, item, message) VALUES (?, ?, ?)",
-            [(STAGE, entry.name, problem) for problem in entry.problems],
+            [(STAGE, entry.name, storable(problem)) for problem in entry.problems],
         )
 
 
@@ -240,10 +266,11 @@ class BinaryModels:
     def get(self, binary_id: int) -> BinaryModel:
         model = self._cache.get(binary_id)
         if model is None:
-            (blob,) = self.conn.execute(
+            row = self.conn.execute(
                 "SELECT meta_blob FROM binaries WHERE id = ?", (binary_id,)
             ).fetchone()
-            meta = decode_meta(blobs.unpack_bytes(blob), f"<binary {binary_id}>")
+            blob = None if row is None else row[0]
+            meta = decode_safe_meta(blobs.unpack_bytes(blob), f"<binary {binary_id}>").meta
             app = stats.application_units(meta, self.excludes)
             model = BinaryModel(meta, app, stats.file_table(meta, app))
             self._cache[binary_id] = model
@@ -255,8 +282,8 @@ class BinaryModels:
 
 def binary_counts(conn: sqlite3.Connection, binary_id: int) -> np.ndarray:
     """The binary's merged counters (every owner's), per unit."""
-    (blob,) = conn.execute("SELECT counts_blob FROM binaries WHERE id = ?", (binary_id,)).fetchone()
-    return blobs.unpack_counts(blob)
+    row = conn.execute("SELECT counts_blob FROM binaries WHERE id = ?", (binary_id,)).fetchone()
+    return blobs.unpack_counts(None if row is None else row[0])
 
 
 @dataclass(frozen=True)
@@ -285,9 +312,25 @@ def group_result(conn: sqlite3.Connection, model: BinaryModel, group: Group) -> 
     )
 
 
+def binary_transaction(conn: sqlite3.Connection) -> AbstractContextManager[sqlite3.Connection]:
+    """One transaction for a binary's merged numbers and those of its changed owners: the
+    database never holds owners newer than their binary, or a binary without its owners."""
+    return db.transaction(conn)
+
+
+def _require_transaction(conn: sqlite3.Connection) -> None:
+    if not conn.in_transaction:
+        raise RuntimeError("owner and binary rows are written inside binary_transaction")
+
+
 def stored_hashes(conn: sqlite3.Connection, table: str, key: str) -> dict[object, str]:
-    """Return `key -> input_hash` of the owners or binaries table."""
-    return dict(conn.execute(f"SELECT {key}, input_hash FROM {table}"))
+    """Return `key -> input_hash` of the owners or binaries table; '' for a row without
+    counters (never merged, or damaged), so that compile recomputes it."""
+    return dict(
+        conn.execute(
+            f"SELECT {key}, CASE WHEN counts_blob IS NULL THEN '' ELSE input_hash END FROM {table}"
+        )
+    )
 
 
 def _sorted_json(values: Iterable[str]) -> str:
@@ -302,7 +345,11 @@ def write_owner(
     image: str,
     input_hash: str,
 ) -> None:
-    """Store one owner, its membership and its file and function numbers."""
+    """Store one owner, its membership and its file and function numbers.
+
+    Runs inside the caller's transaction (`binary_transaction`): never half an owner.
+    """
+    _require_transaction(conn)
     members = group.members
     pods = {r.pod_name or r.hostname for r in members}
     values = {
@@ -329,35 +376,32 @@ def write_owner(
         "input_hash": input_hash,
     }
     updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "group_key")
-    with db.transaction(conn):
-        (owner_id,) = conn.execute(
-            f"INSERT INTO owners ({', '.join(values)}) VALUES ({', '.join('?' * len(values))}) "
-            f"ON CONFLICT(group_key) DO UPDATE SET {updates} RETURNING id",
-            list(values.values()),
-        ).fetchone()
-        for table in ("owner_reports", "owner_files", "owner_functions"):
-            conn.execute(f"DELETE FROM {table} WHERE owner_id = ?", (owner_id,))
-        conn.executemany(
-            "INSERT INTO owner_reports VALUES (?, ?)", [(owner_id, r.id) for r in members]
-        )
-        conn.executemany(
-            "INSERT INTO owner_files VALUES (?, ?, ?)",
-            [(owner_id, file_id, covered) for file_id, covered in _nonzero(result.files.covered)],
-        )
-        fn = result.functions
-        executed = fn.covered > 0
-        conn.executemany(
-            "INSERT INTO owner_functions VALUES (?, ?, ?, ?)",
-            [
-                (owner_id, func, covered, executions)
-                for func, covered, executions in zip(
-                    fn.func_ids[executed].tolist(),
-                    fn.covered[executed].tolist(),
-                    fn.executions[executed].tolist(),
-                    strict=True,
-                )
-            ],
-        )
+    (owner_id,) = conn.execute(
+        f"INSERT INTO owners ({', '.join(values)}) VALUES ({', '.join('?' * len(values))}) "
+        f"ON CONFLICT(group_key) DO UPDATE SET {updates} RETURNING id",
+        list(values.values()),
+    ).fetchone()
+    for table in ("owner_reports", "owner_files", "owner_functions"):
+        conn.execute(f"DELETE FROM {table} WHERE owner_id = ?", (owner_id,))
+    conn.executemany("INSERT INTO owner_reports VALUES (?, ?)", [(owner_id, r.id) for r in members])
+    conn.executemany(
+        "INSERT INTO owner_files VALUES (?, ?, ?)",
+        [(owner_id, file_id, covered) for file_id, covered in _nonzero(result.files.covered)],
+    )
+    fn = result.functions
+    executed = fn.covered > 0
+    conn.executemany(
+        "INSERT INTO owner_functions VALUES (?, ?, ?, ?)",
+        [
+            (owner_id, func, covered, executions)
+            for func, covered, executions in zip(
+                fn.func_ids[executed].tolist(),
+                fn.covered[executed].tolist(),
+                fn.executions[executed].tolist(),
+                strict=True,
+            )
+        ],
+    )
 
 
 def _nonzero(values: np.ndarray) -> list[tuple[int, int]]:
@@ -373,44 +417,47 @@ def write_binary(
     result: GroupResult,
     input_hash: str,
 ) -> None:
-    """Store a binary's merged counters and its per-file and per-function numbers."""
+    """Store a binary's merged counters and its per-file and per-function numbers.
+
+    Runs inside the caller's transaction (`binary_transaction`), with its owners' writes.
+    """
+    _require_transaction(conn)
     names = [r.program for r in group.members]
     name = max(sorted(set(names)), key=names.count)
-    with db.transaction(conn):
-        conn.execute(
-            "UPDATE binaries SET name = ?, counts_blob = ?, statements = ?, covered = ?, "
-            "reports = ?, instances = ?, input_hash = ? WHERE id = ?",
-            (
-                name,
-                blobs.pack_counts(result.counts),
-                result.totals.statements,
-                result.totals.covered,
-                len(group.members),
-                sum(r.instances for r in group.members),
-                input_hash,
-                group.binary_id,
-            ),
-        )
-        conn.execute("DELETE FROM binary_files WHERE binary_id = ?", (group.binary_id,))
-        conn.execute("DELETE FROM binary_functions WHERE binary_id = ?", (group.binary_id,))
-        conn.executemany(
-            "INSERT INTO binary_files VALUES (?, ?, ?, ?, ?)",
-            [
-                (group.binary_id, file_id, path, total, covered)
-                for file_id, (path, total, covered) in enumerate(
-                    zip(
-                        model.files.paths,
-                        result.files.statements.tolist(),
-                        result.files.covered.tolist(),
-                        strict=True,
-                    )
+    conn.execute(
+        "UPDATE binaries SET name = ?, counts_blob = ?, statements = ?, covered = ?, "
+        "reports = ?, instances = ?, input_hash = ? WHERE id = ?",
+        (
+            name,
+            blobs.pack_counts(result.counts),
+            result.totals.statements,
+            result.totals.covered,
+            len(group.members),
+            sum(r.instances for r in group.members),
+            input_hash,
+            group.binary_id,
+        ),
+    )
+    conn.execute("DELETE FROM binary_files WHERE binary_id = ?", (group.binary_id,))
+    conn.execute("DELETE FROM binary_functions WHERE binary_id = ?", (group.binary_id,))
+    conn.executemany(
+        "INSERT INTO binary_files VALUES (?, ?, ?, ?, ?)",
+        [
+            (group.binary_id, file_id, path, total, covered)
+            for file_id, (path, total, covered) in enumerate(
+                zip(
+                    model.files.paths,
+                    result.files.statements.tolist(),
+                    result.files.covered.tolist(),
+                    strict=True,
                 )
-            ],
-        )
-        conn.executemany(
-            "INSERT INTO binary_functions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(group.binary_id, *row) for row in function_rows(model, result.functions)],
-        )
+            )
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO binary_functions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(group.binary_id, *row) for row in function_rows(model, result.functions)],
+    )
 
 
 def function_rows(model: BinaryModel, fn: stats.FunctionStats) -> list[tuple[Any, ...]]:
