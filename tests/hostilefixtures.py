@@ -21,6 +21,7 @@ Built once per test run, from the sample and from real git repositories made on 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -50,7 +51,7 @@ COLLIDING_DISCOVERY = "2026318T91249Z"
 """Normalises to the same instant as DISCOVERY: must not share its counter file."""
 LONG_OWNER = "a" * 160
 """Two owners whose names differ only after 150 characters: `<LONG_OWNER>-x` and `-y`."""
-MARKUP_NAMESPACE = "evil|ns`<b>x</b>"
+MARKUP_NAMESPACE = "evil|ns`<b>x<i>"  # no `/`: that would be another key level
 """Legal in an S3 key, dangerous in markdown and HTML."""
 BIG_FILE_BYTES = 9 << 20
 """Over SourceTree's 8 MiB cap."""
@@ -198,7 +199,8 @@ def _hostile_repository(upstream: Path, outside: Path) -> str:
 
 
 def _pod_base(namespace: str, pod: str, container: str, binary: str, discovery: str) -> str:
-    image = "quay.io-evil-hostile-sha256-" + "0" * 64
+    # one image per binary: compile records a source per image
+    image = f"quay.io-evil-{binary}-sha256-" + hashlib.sha256(binary.encode()).hexdigest()
     return f"{HOST}/{namespace}/{pod}/{container}/{discovery}/{image}/{binary}"
 
 

@@ -243,10 +243,15 @@ def read_entry(path: str) -> Entry:
 
 
 def list_entries(collection: str) -> list[Entry]:
-    """Return the entries of `collection`, sorted by directory name."""
+    """Return the entries of `collection`, sorted by directory name (hidden directories
+    are download's work in progress, not entries)."""
     root = os.path.join(collection, COVERAGE_DIR)
     try:
-        names = sorted(e.name for e in os.scandir(root) if e.is_dir(follow_symlinks=False))
+        names = sorted(
+            e.name
+            for e in os.scandir(root)
+            if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
+        )  # `.partial-*`: an entry download is still building (or a killed one left)
     except FileNotFoundError:
         return []
     return [read_entry(os.path.join(root, name)) for name in names]

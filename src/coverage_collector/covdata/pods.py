@@ -16,7 +16,7 @@ from coverage_collector.exceptions import CovDataError
 
 _NOT_SPACE = r"[^\t\n\f\r ]"
 META_NAME = re.compile(rf"covmeta\.({_NOT_SPACE}+)\Z")
-COUNTER_NAME = re.compile(rf"covcounters\.({_NOT_SPACE}+)\.([0-9]+)\.([0-9]+)+\Z")
+COUNTER_NAME = re.compile(rf"covcounters\.({_NOT_SPACE}+)\.([0-9]+)\.([0-9]+)\Z")
 _GO_INT_MAX = 2**63 - 1
 
 
