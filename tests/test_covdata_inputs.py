@@ -366,3 +366,18 @@ def test_merge_on_full_disk_leaves_no_temporary_files(cov: Path, tmp_path: Path)
         assert sorted(p.name for p in target.iterdir()) == ["filler"]
     finally:
         subprocess.run(["umount", str(target)], check=False)
+
+
+def test_counter_file_names_are_matched_in_linear_time() -> None:
+    # A name built to make a nested quantifier backtrack: 40 digits then a mismatch took
+    # hours with `([0-9]+)+`; it must be refused at once.
+    import time
+
+    from coverage_collector.covdata.pods import COUNTER_NAME
+
+    name = "covcounters." + "a" * 32 + ".1." + "1" * 4000 + "x"
+    started = time.monotonic()
+    assert COUNTER_NAME.match(name) is None
+    assert time.monotonic() - started < 0.5
+    good = COUNTER_NAME.match("covcounters." + "a" * 32 + ".42.1773825169000000000")
+    assert good is not None and good.groups()[1:] == ("42", "1773825169000000000")

@@ -7,6 +7,7 @@ characters, so a name cannot colour the terminal, move the cursor or forge a log
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -52,10 +53,23 @@ def configure(verbosity: str = "info", collection: str | None = None) -> str | N
     os.makedirs(log_dir, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     path = os.path.join(log_dir, f"coverage-collector-{stamp}-{os.getpid()}.log")
-    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file = _FileHandler(path, encoding="utf-8")
     to_file.setFormatter(InertFormatter(_FORMAT))
     logger.addHandler(to_file)
     return path
+
+
+class _FileHandler(logging.FileHandler):
+    """The log file; when it can't be written (disk full), one line on stderr and no more
+    file logging, instead of logging's traceback for every record."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        error = sys.exc_info()[1]
+        reason = getattr(error, "strerror", None) or error
+        sys.stderr.write(f"warning: log file {self.baseFilename} not written: {reason}\n")
+        logging.getLogger(LOGGER_NAME).removeHandler(self)
+        with contextlib.suppress(OSError):
+            self.close()
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from coverage_collector import logs
 from coverage_collector.exceptions import CollectorError
 from coverage_collector.sources.urls import RefusedURLError, RepoURL, is_full_commit, parse_repo_url
+from coverage_collector.trust import clean_url, scrub, terminal
 
 PROGRAM = "codecovcli"
 INSTALL_HINT = "pip install 'coverage-collector[codecov]'"
@@ -64,7 +65,8 @@ def _parse(url: str) -> RepoURL:
     try:
         return parse_repo_url(url)
     except RefusedURLError as exc:
-        raise CollectorError(f"Can't derive a Codecov slug from {url!r}: {exc}") from None
+        shown = terminal(scrub(clean_url(url)))  # a refused URL may still hold a token
+        raise CollectorError(f"Can't derive a Codecov slug from {shown}: {exc}") from None
 
 
 def git_service(url: str) -> str:
