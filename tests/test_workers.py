@@ -7,6 +7,7 @@ and a child whose parent is already gone when its initializer runs.
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import select
 import signal
@@ -79,8 +80,8 @@ def read_pids(proc: subprocess.Popen[bytes], count: int, timeout: float = 60) ->
     while len(pids) < count:
         left = deadline - time.monotonic()
         if left <= 0:
-            proc.kill()
-            pytest.fail(f"workers did not start: {proc.communicate()[1]!r}")
+            kill_all(proc, [])  # the whole session: a stuck worker holds the pipes open
+            pytest.fail(f"workers did not start within {timeout} s")
         ready, _, _ = select.select([proc.stdout], [], [], left)
         if ready:
             chunk = os.read(proc.stdout.fileno(), 4096)
@@ -103,6 +104,7 @@ def start_pool(
         stderr=subprocess.PIPE,
         cwd=tmp_path,
         env={**os.environ, "NO_PIDFD": "" if pidfd else "1"},
+        start_new_session=True,  # its own process group: cleanup reaches every process
     )
     return proc, read_pids(proc, 2)
 
@@ -120,22 +122,27 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path: Path, method: str, pid
         proc.wait(timeout=10)
         assert gone_within(pids, 5), [p for p in pids if alive(p)]
     finally:
-        kill_all(pids)
+        kill_all(proc, pids)
 
 
 def test_untied_workers_outlive_their_parent(tmp_path: Path) -> None:
     """The control: without the initializer the test above would see the workers live on."""
-    proc, pids = start_pool(tmp_path, "forkserver", tied=False)
+    proc, pids = start_pool(tmp_path, "fork", tied=False)
     try:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         assert not gone_within(pids, 1.5)
     finally:
-        kill_all(pids)
+        kill_all(proc, pids)
 
 
-def kill_all(pids: list[int]) -> None:
-    """Leave no sleeping worker behind, whatever the test found."""
+def kill_all(proc: subprocess.Popen[bytes], pids: list[int]) -> None:
+    """Leave no process of the pool script behind (its fork server, sleeping workers),
+    whatever the test found."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
     for pid in pids:
         if alive(pid):
             os.kill(pid, signal.SIGKILL)
