@@ -283,7 +283,10 @@ def _decode_in_pool(
             while pending or running:
                 while pending and len(running) < 2 * workers:
                     task = pending.popleft()
-                    running[pool.submit(decode_entry, task)] = task
+                    try:
+                        running[pool.submit(decode_entry, task)] = task
+                    except BrokenProcessPool:  # a worker died since the last wait
+                        return [*running.values(), task]
                 done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
                 for future in done:
                     if isinstance(future.exception(), BrokenProcessPool):
