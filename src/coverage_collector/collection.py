@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from coverage_collector import trust
+from coverage_collector import regular, trust
 
 COVERAGE_DIR = "coverage"
 METADATA_FILE = "metadata.json"
@@ -158,35 +157,17 @@ def read_regular(path: str, *, max_bytes: int = trust.MAX_JSON_BYTES) -> bytes:
     """
     name = os.path.basename(path)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+        return regular.read_file(path, max_bytes, follow_symlinks=False)
     except FileNotFoundError:
         raise EntryFileError(name, "missing", missing=True) from None
+    except regular.NotRegularError:
+        raise EntryFileError(name, "not a regular file") from None
+    except regular.TooLargeError:
+        raise EntryFileError(name, f"larger than {max_bytes} bytes") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise EntryFileError(name, "a symlink (not followed)") from None
         raise EntryFileError(name, f"unreadable ({exc.strerror})") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise EntryFileError(name, "not a regular file")
-        if info.st_size > max_bytes:
-            raise EntryFileError(name, f"larger than {max_bytes} bytes")
-        chunks = []
-        left = max_bytes + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 16))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        data = b"".join(chunks)
-    except OSError as exc:
-        raise EntryFileError(name, f"unreadable ({exc.strerror})") from None
-    finally:
-        os.close(fd)
-    if len(data) > max_bytes:
-        raise EntryFileError(name, f"larger than {max_bytes} bytes")
-    return data
 
 
 def load_object(path: str, *, max_bytes: int = trust.MAX_JSON_BYTES) -> dict[str, Any]:

@@ -14,21 +14,12 @@ import os
 import stat
 from dataclasses import dataclass
 
+from coverage_collector import regular
 from coverage_collector.exceptions import CovDataError
 from coverage_collector.trust import terminal
 
 MAX_INPUT_BYTES = 1 << 30
 """Largest coverage file read (1 GiB): far above what Go writes for any binary."""
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | os.O_NOFOLLOW
-_READ_CHUNK = 1 << 30
-_KINDS = {
-    stat.S_IFIFO: "a FIFO",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFSOCK: "a socket",
-    stat.S_IFDIR: "a directory",
-    stat.S_IFLNK: "a symlink",
-}
 
 
 class InputRefusedError(CovDataError):
@@ -58,20 +49,15 @@ def read_regular(
     item = _Input(path, kind)
     target = _resolve(item, os.path.dirname(path) if root is None else root)
     try:
-        _require_regular(item, os.stat(target, follow_symlinks=False))  # opening a device may act
-        descriptor = os.open(target, _OPEN_FLAGS)
+        # stat first: merely opening some devices acts on them
+        regular.require_regular(os.stat(target, follow_symlinks=False))
+        return regular.read_file(target, limit, follow_symlinks=False)
+    except regular.NotRegularError as exc:
+        raise item.refuse(f"not a regular file ({exc.file_type})") from None
+    except regular.TooLargeError as exc:
+        raise item.refuse(f"{exc.size} bytes is more than the limit of {limit}") from None
     except OSError as exc:
         raise item.refuse(exc.strerror or str(exc)) from None
-    try:
-        opened = os.fstat(descriptor)
-        _require_regular(item, opened)  # it may have been swapped since the stat
-        if opened.st_size > limit:
-            raise item.refuse(f"{opened.st_size} bytes is more than the limit of {limit}")
-        return _read_exactly(descriptor, opened.st_size)
-    except OSError as exc:
-        raise item.refuse(exc.strerror or str(exc)) from None
-    finally:
-        os.close(descriptor)
 
 
 def _resolve(item: _Input, root: str) -> str:
@@ -88,23 +74,3 @@ def _resolve(item: _Input, root: str) -> str:
     if os.path.commonpath([target, real_root]) != real_root:  # the root itself: a directory
         raise item.refuse("a symlink to a file outside its input directory")
     return target
-
-
-def _require_regular(item: _Input, info: os.stat_result) -> None:
-    if not stat.S_ISREG(info.st_mode):
-        what = _KINDS.get(stat.S_IFMT(info.st_mode), "an unknown file type")
-        raise item.refuse(f"not a regular file ({what})")
-
-
-def _read_exactly(descriptor: int, size: int) -> bytes:
-    """Read the first `size` bytes (fewer if the file shrank): a file that grows while
-    it is read is cut at the size it had when it was opened."""
-    parts = []
-    remaining = size
-    while remaining > 0:
-        chunk = os.read(descriptor, min(remaining, _READ_CHUNK))
-        if not chunk:
-            break
-        parts.append(chunk)
-        remaining -= len(chunk)
-    return parts[0] if len(parts) == 1 else b"".join(parts)

@@ -22,6 +22,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from coverage_collector.regular import NotRegularError, TooLargeError, read_file
 from coverage_collector.trust import terminal
 
 MAX_SOURCE_BYTES = 8 << 20
@@ -89,27 +90,12 @@ class SourceTree:
         if reason:
             raise SourceRefusedError(path, reason)
         real = os.path.realpath(os.path.join(self.root, path))
-        descriptor = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
-            info = os.fstat(descriptor)
-            if not stat.S_ISREG(info.st_mode):
-                raise SourceRefusedError(path, NOT_REGULAR)
-            if info.st_size > max_bytes:
-                raise SourceRefusedError(path, TOO_LARGE)
-            chunks = []
-            left = max_bytes + 1
-            while left > 0:
-                chunk = os.read(descriptor, min(left, 1 << 20))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                left -= len(chunk)
-        finally:
-            os.close(descriptor)
-        data = b"".join(chunks)
-        if len(data) > max_bytes:  # grew since fstat
-            raise SourceRefusedError(path, TOO_LARGE)
-        return data
+            return read_file(real, max_bytes, follow_symlinks=False)
+        except NotRegularError:  # swapped since the check
+            raise SourceRefusedError(path, NOT_REGULAR) from None
+        except TooLargeError:
+            raise SourceRefusedError(path, TOO_LARGE) from None
 
 
 class CollectionSources:
