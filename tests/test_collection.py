@@ -40,6 +40,7 @@ from coverage_collector.covdata.writer import (
     encode_meta_file,
 )
 from coverage_collector.demo import copy_sample
+from tmpfsfixtures import small_tmpfs
 
 SECRET = "collection-test-secret-5f1c"
 GOOD_OWNER_COLUMNS = (
@@ -513,19 +514,8 @@ def test_blob_errors_are_one_line_data_errors() -> None:
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 4 MiB tmpfs; skipped where `mount` isn't allowed."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
-        capture_output=True,
-        check=False,
-    )
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
-    try:
+    with small_tmpfs(tmp_path / "small", "4m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 @pytest.mark.parametrize("free_kib", [64, 200, 280])

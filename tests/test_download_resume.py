@@ -26,6 +26,7 @@ from coverage_collector import s3 as s3module
 from coverage_collector.s3 import DownloadOptions, ObjectStore, download
 from faultproxy import FaultProxy
 from s3fixtures import BucketSpec, MotoServer, S3Env
+from tmpfsfixtures import small_tmpfs
 
 PREFIX = "ci/cluster-1"
 H = "c" * 32
@@ -224,19 +225,8 @@ def test_what_an_interrupted_run_left_is_replaced_not_duplicated(
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 1 MiB tmpfs; skipped where `mount` isn't allowed."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-        capture_output=True,
-        check=False,
-    )
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
-    try:
+    with small_tmpfs(tmp_path / "small", "1m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_a_full_disk_is_one_line_and_the_next_run_completes(

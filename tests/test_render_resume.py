@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from coverage_collector.demo import SAMPLE_ORIGIN, SOURCES, copy_sample
+from tmpfsfixtures import small_tmpfs
 
 
 def _cli(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -113,19 +114,8 @@ def test_a_killed_render_resumes_to_the_same_report(
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 64 KiB tmpfs (the report needs about 330 KiB); skipped where `mount` isn't allowed."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-        capture_output=True,
-        check=False,
-    )
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
-    try:
+    with small_tmpfs(tmp_path / "small", "64k") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_render_on_a_full_disk_says_so_in_one_line_and_the_next_run_completes(
