@@ -111,8 +111,10 @@ def start_pool(
 
 @pytest.mark.parametrize(
     ("method", "pidfd"),
-    [("forkserver", True), ("forkserver", False), ("fork", True), ("spawn", True)],
-    ids=["forkserver", "forkserver-polling", "fork", "spawn"],
+    # not "fork": forking a process whose pool already runs threads can deadlock the child
+    # (CPython's own warning), which made this test flaky; the package never uses it
+    [("forkserver", True), ("forkserver", False), ("spawn", True)],
+    ids=["forkserver", "forkserver-polling", "spawn"],
 )
 def test_workers_exit_when_the_parent_is_killed(tmp_path: Path, method: str, pidfd: bool) -> None:
     proc, pids = start_pool(tmp_path, method, tied=True, pidfd=pidfd)
@@ -127,7 +129,7 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path: Path, method: str, pid
 
 def test_untied_workers_outlive_their_parent(tmp_path: Path) -> None:
     """The control: without the initializer the test above would see the workers live on."""
-    proc, pids = start_pool(tmp_path, "fork", tied=False)
+    proc, pids = start_pool(tmp_path, "spawn", tied=False)
     try:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
