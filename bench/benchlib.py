@@ -1,15 +1,17 @@
-"""What both benchmarks share: the machine description and the test fixtures on `sys.path`."""
+"""What the benchmarks share: the repository, the machine description, the results file.
+
+Run the benchmarks as modules from the repository root (`python -m bench.compile_bench`), so
+they import the test suite's real parts (`tests.helpers`) as a package.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import platform
-import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))  # gofixtures, s3fixtures: the test suite's real parts
 
 
 def machine_info(**versions: str) -> dict[str, object]:

@@ -5,7 +5,7 @@ suite's, tests/bqfixtures.py) in its own process on loopback.
 
 1. **Collection.** The reference-scale collection ``bench/resolve_bench.py`` leaves in
    ``~/.cache/coverage-collector-bench/resolve/collection`` (81 binaries, 860 owners, every file
-   resolved to its source: about 12 million line rows). Run ``python bench/resolve_bench.py
+   resolved to its source: about 12 million line rows). Run ``python -m bench.resolve_bench
    --runs 1`` first if it is missing.
 2. **Ours:** ``ingest()`` in-process, end to end (rows built from the database and the sources,
    load jobs into staging tables, the replacing transaction), ``--runs`` times into the same
@@ -21,7 +21,7 @@ suite's, tests/bqfixtures.py) in its own process on loopback.
 
 Usage::
 
-    python bench/bigquery_bench.py [--collection DIR] [--runs 3] [--baseline-seconds 120]
+    python -m bench.bigquery_bench [--collection DIR] [--runs 3] [--baseline-seconds 120]
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchlib import REPO, machine_info, write_results
+from tests.helpers.bqfixtures import BigQueryEmulator
 
-from bqfixtures import BigQueryEmulator
+from bench.benchlib import REPO, machine_info, write_results
 from coverage_collector import db
 from coverage_collector.bigquery import schema
 from coverage_collector.bigquery.ingest import IngestOptions, ingest
@@ -156,7 +156,7 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.collection / "coverage.db").is_file():
         sys.exit(
-            f"{args.collection} has no coverage.db: run python bench/resolve_bench.py --runs 1"
+            f"{args.collection} has no coverage.db: run python -m bench.resolve_bench --runs 1"
         )
     with BigQueryEmulator() as emulator:
         ours = run_ours(emulator, args.collection, args.runs)

@@ -43,7 +43,7 @@ mode), under 2 minutes with a warm one. Later generations only copy files (secon
 
 Usage::
 
-    python bench/cluster_gen.py --output DIR [--seed N] [--scale 1.0] [--jobs N]
+    python -m bench.cluster_gen --output DIR [--seed N] [--scale 1.0] [--jobs N]
 """
 
 from __future__ import annotations
@@ -67,9 +67,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from benchlib import REPO  # first: puts tests/ on sys.path
+from tests.helpers.gofixtures import GO_MAIN, PROGRAMS, cache_root, go_binary, go_env
 
-from gofixtures import GO_MAIN, PROGRAMS, cache_root, go_binary, go_env
+from bench.benchlib import REPO
 
 CACHE = Path.home() / ".cache" / "coverage-collector-bench" / "cluster"
 FORMAT = 2

@@ -29,7 +29,7 @@ In one run it measures:
 
 Usage::
 
-    python bench/compile_bench.py [--collection DIR] [--runs 3] [--prior-sample N]
+    python -m bench.compile_bench [--collection DIR] [--runs 3] [--prior-sample N]
 """
 
 from __future__ import annotations
@@ -53,9 +53,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cluster_gen
-from benchlib import REPO, machine_info, write_results
+from tests.helpers.gofixtures import GO_MAIN, cache_root, go_binary, go_env
 
-from gofixtures import GO_MAIN, cache_root, go_binary, go_env
+from bench.benchlib import REPO, machine_info, write_results
 
 BENCH_CACHE = Path.home() / ".cache" / "coverage-collector-bench"
 DEFAULT_COLLECTION = BENCH_CACHE / "cluster-collection"

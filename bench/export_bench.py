@@ -13,7 +13,7 @@ resolution benchmark (81 binaries, 860 owners, 2,191 entries) this compares:
 
 Usage::
 
-    python bench/export_bench.py [--collection DIR] [--runs 3]
+    python -m bench.export_bench [--collection DIR] [--runs 3]
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import REPO, machine_info, write_results
+from tests.helpers.gofixtures import go_binary
 
-from gofixtures import go_binary
+from bench.benchlib import REPO, machine_info, write_results
 
 DEFAULT_COLLECTION = Path.home() / ".cache/coverage-collector-bench/resolve/collection"
 

@@ -19,8 +19,8 @@ under 2 MB, the index interactive in under 1 s and filtering or sorting in under
 
 Usage::
 
-    python bench/render_bench.py [--runs 3]
-    python bench/render_bench.py --browser-only <collection>/html/index.html
+    python -m bench.render_bench [--runs 3]
+    python -m bench.render_bench --browser-only <collection>/html/index.html
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPO, machine_info, write_results
-from compile_bench import run_measured
+from tests.helpers.browser import CHROMIUM_ARGS, chromium_path
 
-from browser import CHROMIUM_ARGS, chromium_path
+from bench.benchlib import REPO, machine_info, write_results
+from bench.compile_bench import run_measured
 
 COLLECTION = Path.home() / ".cache" / "coverage-collector-bench" / "resolve" / "collection"
 RESULTS = REPO / "bench" / "results" / "render.json"
@@ -178,7 +178,7 @@ def main() -> None:
     write_results(
         RESULTS,
         {
-            "command_line": "python bench/render_bench.py " + " ".join(sys.argv[1:]),
+            "command_line": "python -m bench.render_bench " + " ".join(sys.argv[1:]),
             "machine": machine_info(),
             **results,
         },

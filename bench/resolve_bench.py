@@ -34,7 +34,7 @@ reference-scale collection:
 
 Usage::
 
-    python bench/resolve_bench.py [--collection DIR] [--runs 5] [--baseline-sample N]
+    python -m bench.resolve_bench [--collection DIR] [--runs 5] [--baseline-sample N]
 """
 
 from __future__ import annotations
@@ -55,10 +55,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from benchlib import REPO, machine_info, write_results
+from tests.helpers.gofixtures import GO_MAIN, PROGRAMS, go_binary
 
+from bench.benchlib import REPO, machine_info, write_results
 from coverage_collector.sources.resolve import resolve_sources
-from gofixtures import GO_MAIN, PROGRAMS, go_binary
 
 BENCH_CACHE = Path.home() / ".cache" / "coverage-collector-bench"
 DEFAULT_COLLECTION = BENCH_CACHE / "cluster-collection"

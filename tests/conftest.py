@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gofixtures import Dataset, build_datasets, go_binary, skip_or_fail
+from tests.helpers.gofixtures import Dataset, build_datasets, go_binary, skip_or_fail
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +32,7 @@ import os  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from typing import Any  # noqa: E402
 
-from s3fixtures import (  # noqa: E402
+from tests.helpers.s3fixtures import (  # noqa: E402
     BucketSpec,
     MotoServer,
     S3Env,
@@ -84,7 +84,7 @@ def s3_bucket(s3: Any, go_toolchain: Path, tmp_path: Path) -> BucketSpec:
 
 import shutil  # noqa: E402
 
-from clusterfixtures import ClusterCollection, make_collection  # noqa: E402
+from tests.helpers.clusterfixtures import ClusterCollection, make_collection  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -112,7 +112,7 @@ def cluster(pristine_cluster: ClusterCollection, tmp_path: Path) -> ClusterColle
 from coverage_collector.compiler import CompileOptions, compile_collection  # noqa: E402
 from coverage_collector.sources.clone import CloneOptions, clone_sources  # noqa: E402
 from coverage_collector.sources.resolve import resolve_sources  # noqa: E402
-from sourcefixtures import Built, build_binaries, make_sourced_collection  # noqa: E402
+from tests.helpers.sourcefixtures import Built, build_binaries, make_sourced_collection  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -154,7 +154,7 @@ def resolved_collection(
 # --------------------------------------------------------------------------------------------
 # BigQuery (the local-bigquery emulator in its own Python 3.13 venv; see tests/bqfixtures.py)
 
-from bqfixtures import BigQueryEmulator, unavailable_reason  # noqa: E402
+from tests.helpers.bqfixtures import BigQueryEmulator, unavailable_reason  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -173,7 +173,7 @@ def bigquery_emulator() -> Iterator[BigQueryEmulator]:
 # --------------------------------------------------------------------------------------------
 # A fake Codecov upload API for real codecov-cli runs (see tests/codecovfixtures.py)
 
-from codecovfixtures import CodecovServer, codecov_cli_path  # noqa: E402
+from tests.helpers.codecovfixtures import CodecovServer, codecov_cli_path  # noqa: E402
 
 PROXY_VARIABLES = (
     "HTTP_PROXY",
@@ -206,7 +206,7 @@ def server(codecovcli: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Codecov
 # --------------------------------------------------------------------------------------------
 # Headless Chromium through Playwright (one per session; see tests/browser.py)
 
-from browser import CHROMIUM_ARGS, chromium_path  # noqa: E402
+from tests.helpers.browser import CHROMIUM_ARGS, chromium_path  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,227 @@
+"""`cluster download` against a real S3 server (moto's, on loopback) with real Go coverage data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.helpers.faultproxy import FaultProxy
+from tests.helpers.gofixtures import cache_root, covdata, go_env
+from tests.helpers.s3fixtures import (
+    SECRET_SENTINEL,
+    BucketSpec,
+    MotoServer,
+    S3Env,
+    expected_textfmt,
+    identity,
+    local_entries,
+    run_download,
+    toggle_snapshot,
+)
+
+
+def textfmt(directory: Path, go: Path, out: Path) -> bytes:
+    result = covdata(go, ["textfmt", f"-i={directory}", f"-o={out}"], go_env(cache_root()))
+    assert result.returncode == 0, result.stderr
+    return out.read_bytes()
+
+
+def test_download_keeps_every_instance_and_only_newest_snapshots(
+    s3_bucket: BucketSpec, moto_s3: MotoServer, s3_env: S3Env, go_toolchain: Path, tmp_path: Path
+) -> None:
+    # Every entry (restarts, two pids in one directory, host processes, hostile but valid names)
+    # arrives with one counter file per instance, and covdata on each local entry equals the
+    # merge of that entry's newest snapshots. Unexpected keys are reported, none is dropped
+    # silently; keys with a `.`/`..` or over-long component are refused, each by key.
+    collection = tmp_path / "collection"
+    summary = run_download(s3_bucket, moto_s3.endpoint, collection)
+    assert not summary.failed, summary.failed
+    assert sorted(summary.unexpected) == sorted(s3_bucket.unexpected_keys)
+    refused = {key for e in s3_bucket.refused_entries for key in e.object_keys()}
+    assert len(s3_bucket.refused_entries) == 4 and not summary.ok
+    assert {r.key for r in summary.refused} == refused
+    assert all(
+        r.reason.endswith(("is '..'", "is '.'", "longer than 253 characters"))
+        for r in summary.refused
+    )
+    local = local_entries(collection)
+    assert set(local) == {identity(e) for e in s3_bucket.accepted_entries}
+    for entry in s3_bucket.accepted_entries:
+        directory = local[identity(entry)]
+        assert directory.parent == collection / "coverage"
+        meta = json.loads((directory / "metadata.json").read_text())
+        assert meta["host_process"] is entry.host_process
+        assert meta["container"]["image"] == entry.image
+        # instances are listed by discovery time, then pid (the fixture's order is run order)
+        assert [(i["discovery_time"], i["pid"]) for i in meta["instances"]] == sorted(
+            (i.discovery_time, i.pid) for i in entry.instances
+        )
+        assert meta["first_seen"] <= meta["last_seen"]
+        counters = sorted(p.name for p in directory.glob("covcounters.*"))
+        assert len(counters) == len(entry.instances)
+        assert textfmt(directory, go_toolchain, tmp_path / "ours.txt") == expected_textfmt(
+            entry, go_toolchain, tmp_path / "expected"
+        )
+        info = directory / "info.json"
+        assert info.exists() == (entry.info is not None)
+    everything = [p for p in collection.rglob("*")]
+    assert all(p.resolve().is_relative_to(collection.resolve()) for p in everything)
+    assert not [p for p in everything if p.name.startswith((".tmp-", ".partial-"))]
+
+
+def test_rerun_fetches_only_what_changed(
+    s3_bucket: BucketSpec,
+    moto_s3: MotoServer,
+    s3_env: S3Env,
+    go_toolchain: Path,
+    tmp_path: Path,
+    s3: Any,
+) -> None:
+    # Nothing is fetched again; after the producer's next upload of one instance, exactly that
+    # object is fetched and replaces the superseded snapshot instead of adding to it.
+    collection = tmp_path / "collection"
+    first = run_download(s3_bucket, moto_s3.endpoint, collection)
+    assert not first.failed and first.downloaded > 0
+    again = run_download(s3_bucket, moto_s3.endpoint, collection)
+    assert (again.downloaded, again.unchanged) == (0, first.downloaded)
+    entry = next(e for e in s3_bucket.normal_entries if e.instances[0].next_bytes is not None)
+    toggle_snapshot(s3, s3_bucket, entry.instances[0])
+    skipped = run_download(s3_bucket, moto_s3.endpoint, collection, skip_existing=True)
+    assert skipped.downloaded == 0
+    assert skipped.skipped_entries == len(s3_bucket.accepted_entries)
+    changed = run_download(s3_bucket, moto_s3.endpoint, collection)
+    assert changed.downloaded == 1
+    directory = local_entries(collection)[identity(entry)]
+    assert len(list(directory.glob("covcounters.*"))) == len(entry.instances)
+    assert textfmt(directory, go_toolchain, tmp_path / "ours.txt") == expected_textfmt(
+        entry, go_toolchain, tmp_path / "expected"
+    )
+
+
+def test_faults_are_retried_and_nothing_is_lost(
+    s3_bucket: BucketSpec, moto_s3: MotoServer, s3_env: S3Env, go_toolchain: Path, tmp_path: Path
+) -> None:
+    # A proxy fails or drops a share of requests: retries carry the run through; whatever still
+    # fails is reported by key, and the next run completes the collection.
+    collection = tmp_path / "collection"
+    with FaultProxy(moto_s3.endpoint, fail_ratio=0.25, drop_ratio=0.1, seed=7) as proxy:
+        flaky = run_download(s3_bucket, proxy.endpoint, collection)
+        assert proxy.failed + proxy.dropped > 0
+    assert flaky.downloaded + len(flaky.failed) > 0
+    assert all(key.startswith(s3_bucket.key_prefix) for key, _ in flaky.failed)
+    settled = run_download(s3_bucket, moto_s3.endpoint, collection)
+    assert not settled.failed
+    assert settled.downloaded == len(flaky.failed)
+    for entry in s3_bucket.normal_entries:
+        directory = local_entries(collection)[identity(entry)]
+        assert textfmt(directory, go_toolchain, tmp_path / "ours.txt") == expected_textfmt(
+            entry, go_toolchain, tmp_path / "expected"
+        )
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "coverage_collector", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+
+
+def test_cli_reports_and_never_leaks_credentials(
+    s3_bucket: BucketSpec, moto_s3: MotoServer, s3_env: S3Env, tmp_path: Path
+) -> None:
+    # The command prints a summary and writes a log file; the secret key appears in neither,
+    # not even at trace verbosity; a prefix one level too high is diagnosed.
+    collection = tmp_path / "collection"
+    env = dict(os.environ)
+    done = cli(
+        "cluster",
+        "download",
+        "--collection",
+        str(collection),
+        "--bucket",
+        s3_bucket.bucket,
+        "--prefix",
+        s3_bucket.prefix,
+        "--endpoint-url",
+        moto_s3.endpoint,
+        "--verbosity",
+        "trace",
+        env=env,
+    )
+    assert done.returncode == 1, done.stderr  # the refused keys
+    assert "downloaded" in done.stderr and "unexpected keys" in done.stderr
+    assert f"refused keys: {4 * len(s3_bucket.refused_entries)}" in done.stderr
+    assert "Traceback" not in done.stderr
+    logs_text = "".join(p.read_text() for p in (collection / "logs").glob("*.log"))
+    assert "downloaded" in logs_text
+    for text in (done.stdout, done.stderr, logs_text):
+        assert SECRET_SENTINEL not in text
+    parent = s3_bucket.prefix.rsplit("/", 1)[0]
+    wrong = cli(
+        "cluster",
+        "download",
+        "--collection",
+        str(tmp_path / "other"),
+        "--bucket",
+        s3_bucket.bucket,
+        "--prefix",
+        parent,
+        "--endpoint-url",
+        moto_s3.endpoint,
+        env=env,
+    )
+    assert wrong.returncode == 1
+    assert f"did you mean --prefix {s3_bucket.prefix}/ (" in wrong.stderr
+    assert "Traceback" not in wrong.stderr and SECRET_SENTINEL not in wrong.stderr
+
+
+def test_missing_bucket_is_one_clear_error(
+    moto_s3: MotoServer, s3_env: S3Env, tmp_path: Path
+) -> None:
+    result = cli(
+        "cluster",
+        "download",
+        "--collection",
+        str(tmp_path / "c"),
+        "--bucket",
+        "no-such-bucket-here",
+        "--prefix",
+        "x",
+        "--endpoint-url",
+        moto_s3.endpoint,
+    )
+    assert result.returncode == 1
+    assert "NoSuchBucket" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_objects_expired_from_the_bucket_stay_collected(
+    s3_bucket: BucketSpec,
+    moto_s3: MotoServer,
+    s3_env: S3Env,
+    go_toolchain: Path,
+    tmp_path: Path,
+    s3: Any,
+) -> None:
+    # The bucket expires old objects; a later download must not forget what was collected.
+    collection = tmp_path / "collection"
+    assert not run_download(s3_bucket, moto_s3.endpoint, collection).failed
+    entry = next(e for e in s3_bucket.entries if len(e.dir_keys) >= 3)  # restarted twice
+    first = entry.instances[0]
+    for key in [k for k in entry.object_keys() if k.startswith(first.dir_key)]:
+        s3.delete_object(Bucket=s3_bucket.bucket, Key=key)
+    assert not run_download(s3_bucket, moto_s3.endpoint, collection).failed
+    directory = local_entries(collection)[identity(entry)]
+    meta = json.loads((directory / "metadata.json").read_text())
+    assert [i["discovery_time"] for i in meta["instances"]] == [
+        i.discovery_time for i in entry.instances
+    ]
+    assert textfmt(directory, go_toolchain, tmp_path / "ours.txt") == expected_textfmt(
+        entry, go_toolchain, tmp_path / "expected"
+    )
