@@ -293,7 +293,7 @@ def render_command(
 def finish(collection: str, ok: bool = True) -> None:
     """End a stage that reads the database: exit 1 when it refused something (`ok` false)
     or when compile recorded entries it could not read (the collection is incomplete)."""
-    from coverage_collector.db import compile_error_count
+    from coverage_collector.database import compile_error_count
 
     errors = compile_error_count(collection)
     if errors:

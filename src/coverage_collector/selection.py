@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from coverage_collector import blobs
 from coverage_collector.compiler import stats
 from coverage_collector.compiler.store import binary_counts
 from coverage_collector.covdata.model import CounterMode
+from coverage_collector.database import Database
 from coverage_collector.owners import OwnerKind
 
 HOST_NAMESPACE = "host"
@@ -82,7 +82,7 @@ class BinarySource:
     software_key: str = ""
 
 
-def select_owners(conn: sqlite3.Connection, selection: OwnerSelection) -> list[OwnerRow]:
+def select_owners(conn: Database, selection: OwnerSelection) -> list[OwnerRow]:
     rows = [
         OwnerRow(
             *row[:7],
@@ -99,9 +99,7 @@ def select_owners(conn: sqlite3.Connection, selection: OwnerSelection) -> list[O
     return [o for o in rows if selection.matches(o.namespace, o.owner_type, o.owner_name)]
 
 
-def binary_sources(
-    conn: sqlite3.Connection, owners: dict[int, list[OwnerRow]]
-) -> dict[int, BinarySource]:
+def binary_sources(conn: Database, owners: dict[int, list[OwnerRow]]) -> dict[int, BinarySource]:
     """Per binary: its repository and commit (as resolved, else as recorded for its images)
     and its software group and key (the first recorded for its images)."""
     images = {
@@ -142,7 +140,7 @@ class Selected:
     every_owner: set[int]
     """Binaries all of whose owners are selected."""
 
-    def counts(self, conn: sqlite3.Connection, binary_id: int, mode: CounterMode) -> np.ndarray:
+    def counts(self, conn: Database, binary_id: int, mode: CounterMode) -> np.ndarray:
         """The binary's counters over its selected owners (summed, OR-ed in set mode): the
         binary's own merged counters when every owner is selected."""
         if binary_id in self.every_owner:
@@ -157,7 +155,7 @@ class Selected:
         return stats.combine(vectors, mode)
 
 
-def select(conn: sqlite3.Connection, selection: OwnerSelection) -> Selected:
+def select(conn: Database, selection: OwnerSelection) -> Selected:
     owners = select_owners(conn, selection)
     by_binary: dict[int, list[OwnerRow]] = defaultdict(list)
     for owner in owners:
@@ -173,7 +171,7 @@ def select(conn: sqlite3.Connection, selection: OwnerSelection) -> Selected:
     )
 
 
-def checkout_paths(conn: sqlite3.Connection) -> list[str]:
+def checkout_paths(conn: Database) -> list[str]:
     """Every checkout clone-sources made (relative to the collection), longest first."""
     paths = (p for (p,) in conn.execute("SELECT path FROM clones WHERE path != ''"))
     return sorted(paths, key=len, reverse=True)

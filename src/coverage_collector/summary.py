@@ -7,16 +7,16 @@ namespace's total counts each binary running in it once).
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import asdict, dataclass
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from coverage_collector import blobs, db
+from coverage_collector import blobs, database
 from coverage_collector.compiler.stats import combine, totals
 from coverage_collector.compiler.store import BinaryModels, stored_excludes
+from coverage_collector.database import Database
 from coverage_collector.textformat import markdown_table, terminal_cell
 
 LABELS = {
@@ -63,7 +63,7 @@ class Overview:
 
 def overview(collection: str, by: str = "owner") -> Overview:
     """Read the summary of the compiled `collection`, grouped `by` owner, binary or namespace."""
-    conn = db.connect_readonly(collection)
+    conn = database.open_readonly(collection)
     try:
         rows = {"owner": _owner_rows, "binary": _binary_rows, "namespace": namespace_rows}[by](conn)
         (entries,) = conn.execute("SELECT count(*) FROM reports").fetchone()
@@ -85,7 +85,7 @@ def overview(collection: str, by: str = "owner") -> Overview:
     )
 
 
-def _sources(conn: sqlite3.Connection) -> dict[str, int]:
+def _sources(conn: Database) -> dict[str, int]:
     counts = dict(conn.execute("SELECT confidence, count(*) FROM binary_sources GROUP BY 1"))
     files = conn.execute(
         "SELECT coalesce(sum(resolved), 0), coalesce(sum(missing), 0), "
@@ -111,7 +111,7 @@ def _sources_line(sources: dict[str, int]) -> str:
     )
 
 
-def _owner_rows(conn: sqlite3.Connection) -> list[Row]:
+def _owner_rows(conn: Database) -> list[Row]:
     return [
         Row((ns or HOST, kind, name, binary), reports, total, covered)
         for ns, kind, name, binary, reports, total, covered in conn.execute(
@@ -121,7 +121,7 @@ def _owner_rows(conn: sqlite3.Connection) -> list[Row]:
     ]
 
 
-def _binary_rows(conn: sqlite3.Connection) -> list[Row]:
+def _binary_rows(conn: Database) -> list[Row]:
     return [
         Row((name, meta_hash[:12], str(owners)), reports, total, covered)
         for name, meta_hash, owners, reports, total, covered in conn.execute(
@@ -131,7 +131,7 @@ def _binary_rows(conn: sqlite3.Connection) -> list[Row]:
     ]
 
 
-def namespace_rows(conn: sqlite3.Connection) -> list[Row]:
+def namespace_rows(conn: Database) -> list[Row]:
     """Per namespace: each binary's counters merged over its owners there, counted once.
 
     Binary by binary (each decoded once), namespace by namespace within it."""

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from coverage_collector.db import connect_readonly
+from coverage_collector.database import open_readonly as connect_readonly
 from coverage_collector.export import cobertura, codecovjson, lcov, sonarqube
 from coverage_collector.export.model import (
     ExportGroup,

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from coverage_collector import db, logs
+from coverage_collector import database, logs
 from coverage_collector.bigquery import schema
 from coverage_collector.bigquery.load import Loader, Target, make_client
 from coverage_collector.bigquery.outputs import TableOutput
@@ -112,7 +112,7 @@ def ingest(options: IngestOptions) -> IngestSummary:
     loader = None
     if not options.dry_run:  # fail on credentials before the long part
         loader = Loader(options.target, make_client(options.target), options.max_concurrency)
-    conn = db.connect_readonly(options.collection)
+    conn = database.open_readonly(options.collection)
     summary = IngestSummary(collection_id, options.dry_run)
     build = BuildOptions(options.collection, collection_id, options.selection, datetime.now(UTC))
     with tempfile.TemporaryDirectory(prefix="cc-bigquery-") as work:

@@ -10,7 +10,6 @@ so with no filter they are exactly the binary's numbers in the database and the 
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from coverage_collector.compiler.store import (
     function_rows,
     stored_excludes,
 )
+from coverage_collector.database import Database
 from coverage_collector.owners import OwnerKind
 from coverage_collector.progress import Reporter
 from coverage_collector.report.annotate import Blocks, line_counts
@@ -93,7 +93,7 @@ class TableBuilder:
     """Writes the rows of every table for the selected owners of one collection."""
 
     def __init__(
-        self, conn: sqlite3.Connection, options: BuildOptions, outputs: dict[str, TableOutput]
+        self, conn: Database, options: BuildOptions, outputs: dict[str, TableOutput]
     ) -> None:
         self.conn = conn
         self.options = options
@@ -351,7 +351,7 @@ class TableBuilder:
         )
 
 
-def build_tables(conn: sqlite3.Connection, options: BuildOptions, directory: str) -> BuildResult:
+def build_tables(conn: Database, options: BuildOptions, directory: str) -> BuildResult:
     """Write every table's rows into a file under `directory`."""
     outputs = {
         spec.name: (ParquetOutput if is_flat(spec) else TableOutput)(spec, directory)

@@ -27,7 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass, field
 
-from coverage_collector import db, logs, trust
+from coverage_collector import database, logs, trust
 from coverage_collector.collection import COVERAGE_DIR
 from coverage_collector.compiler import store
 from coverage_collector.compiler.decode import DecodedEntry, DecodeTask, decode_entry
@@ -35,6 +35,7 @@ from coverage_collector.compiler.filters import UpdateFilter
 from coverage_collector.compiler.grouping import Group, Grouping, group_reports
 from coverage_collector.compiler.scan import EntryFiles, scan_entries
 from coverage_collector.compiler.stats import DEFAULT_EXCLUDES
+from coverage_collector.database import Database
 from coverage_collector.exceptions import DataError
 from coverage_collector.owners import node_names, owner_of
 from coverage_collector.progress import Reporter
@@ -116,12 +117,12 @@ def compile_collection(options: CompileOptions) -> CompileSummary:
             f"No coverage data in {options.collection} ({COVERAGE_DIR}/ is missing)",
             hint="check --collection, or run `coverage-collector cluster download` first",
         )
-    conn = db.connect(options.collection)
+    conn = database.open_database(options.collection)
     try:
         _compile(conn, options, summary)
     except sqlite3.Error as exc:
         raise DataError(
-            f"Couldn't update {db.db_path(options.collection)}: {exc} "
+            f"Couldn't update {database.db_path(options.collection)}: {exc} "
             "(compile stopped; the next run resumes)"
         ) from None
     finally:
@@ -130,13 +131,13 @@ def compile_collection(options: CompileOptions) -> CompileSummary:
     return summary
 
 
-def _compile(conn: sqlite3.Connection, options: CompileOptions, summary: CompileSummary) -> None:
+def _compile(conn: Database, options: CompileOptions, summary: CompileSummary) -> None:
     """The steps of compile; a failing write raises (every step's writes are transactions)."""
-    resign = db.get_setting(conn, "signature") != options.signature
+    resign = database.get_setting(conn, "signature") != options.signature
     _compile_reports(conn, options, resign, summary)
     if resign:
-        with db.transaction(conn):
-            db.set_setting(conn, "signature", options.signature)
+        with conn.transaction():
+            database.set_setting(conn, "signature", options.signature)
     rows = store.compiled_reports(conn)
     store.update_image_sources(conn, rows)
     grouping = group_reports(rows, options.update)
@@ -155,16 +156,14 @@ def _compile(conn: sqlite3.Connection, options: CompileOptions, summary: Compile
     )
 
 
-def _changed(
-    conn: sqlite3.Connection, table: str, key: str, groups: dict, signature: str
-) -> list[Group]:
+def _changed(conn: Database, table: str, key: str, groups: dict, signature: str) -> list[Group]:
     """Return the groups whose stored result is missing, outdated or forced."""
     stored = store.stored_hashes(conn, table, key)
     return [g for k, g in groups.items() if g.forced or stored.get(k) != g.input_hash(signature)]
 
 
 def _merge_groups(
-    conn: sqlite3.Connection, grouping: Grouping, options: CompileOptions, summary: CompileSummary
+    conn: Database, grouping: Grouping, options: CompileOptions, summary: CompileSummary
 ) -> None:
     """Recompute changed owners and binaries, binary by binary (each is decoded once)."""
     signature = options.signature
@@ -200,7 +199,7 @@ def _merge_groups(
 
 
 def _compile_reports(
-    conn: sqlite3.Connection, options: CompileOptions, resign: bool, summary: CompileSummary
+    conn: Database, options: CompileOptions, resign: bool, summary: CompileSummary
 ) -> None:
     """Decode and store every entry that changed (or that the options force)."""
     scan = scan_entries(options.collection)

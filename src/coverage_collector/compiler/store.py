@@ -10,7 +10,6 @@ Every string stored is valid text: names that were not UTF-8 are escaped (`names
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
@@ -19,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from coverage_collector import blobs, db
+from coverage_collector import blobs, database
 from coverage_collector.compiler import stats
 from coverage_collector.compiler.decode import DecodedEntry
 from coverage_collector.compiler.grouping import (
@@ -33,6 +32,7 @@ from coverage_collector.compiler.names import decode_safe_meta, storable
 from coverage_collector.compiler.scan import RefusedEntry
 from coverage_collector.compiler.stats import DEFAULT_EXCLUDES
 from coverage_collector.covdata.model import BoolArray, MetaFile
+from coverage_collector.database import Database
 
 STAGE = "compile"
 
@@ -48,7 +48,7 @@ class StoredReport:
     view: dict[str, str]
 
 
-def stored_reports(conn: sqlite3.Connection) -> dict[str, StoredReport]:
+def stored_reports(conn: Database) -> dict[str, StoredReport]:
     """Return the reports already compiled, by entry name."""
     rows = conn.execute(
         "SELECT id, dir_name, stat_sig, input_hash, namespace, hostname, container_name, "
@@ -90,18 +90,18 @@ def stored_reports(conn: sqlite3.Connection) -> dict[str, StoredReport]:
     }
 
 
-def delete_reports(conn: sqlite3.Connection, names: Iterable[str]) -> None:
+def delete_reports(conn: Database, names: Iterable[str]) -> None:
     """Forget entries that are gone from the collection."""
     for name in names:
-        with db.transaction(conn):
+        with conn.transaction():
             conn.execute("DELETE FROM reports WHERE dir_name = ?", (name,))
             conn.execute("DELETE FROM errors WHERE stage = ? AND item = ?", (STAGE, name))
 
 
-def record_refused_entries(conn: sqlite3.Connection, refused: Iterable[RefusedEntry]) -> None:
+def record_refused_entries(conn: Database, refused: Iterable[RefusedEntry]) -> None:
     """Record the entry directories that cannot be reports (their errors have no report
     row), replacing those of earlier runs: a directory renamed or removed is forgotten."""
-    with db.transaction(conn):
+    with conn.transaction():
         conn.execute(
             "DELETE FROM errors WHERE stage = ? AND item NOT IN (SELECT dir_name FROM reports)",
             (STAGE,),
@@ -112,11 +112,11 @@ def record_refused_entries(conn: sqlite3.Connection, refused: Iterable[RefusedEn
         )
 
 
-def write_report(conn: sqlite3.Connection, entry: DecodedEntry) -> None:
+def write_report(conn: Database, entry: DecodedEntry) -> None:
     """Store one decoded entry (and its binary, if new) in one transaction."""
     meta = entry.metadata
     is_host = meta.host_process or not meta.namespace
-    with db.transaction(conn):
+    with conn.transaction():
         binary_id = _ensure_binary(conn, entry) if not entry.failed else None
         values = {
             "dir_name": entry.name,
@@ -175,7 +175,7 @@ def write_report(conn: sqlite3.Connection, entry: DecodedEntry) -> None:
         )
 
 
-def _ensure_binary(conn: sqlite3.Connection, entry: DecodedEntry) -> int:
+def _ensure_binary(conn: Database, entry: DecodedEntry) -> int:
     binary = entry.binary
     assert binary is not None
     row = conn.execute(
@@ -201,11 +201,11 @@ def _ensure_binary(conn: sqlite3.Connection, entry: DecodedEntry) -> int:
     return int(binary_id)
 
 
-def known_binaries(conn: sqlite3.Connection) -> frozenset[str]:
+def known_binaries(conn: Database) -> frozenset[str]:
     return frozenset(h for (h,) in conn.execute("SELECT meta_hash FROM binaries"))
 
 
-def compiled_reports(conn: sqlite3.Connection) -> list[ReportRow]:
+def compiled_reports(conn: Database) -> list[ReportRow]:
     """Return every report with usable counters, for grouping."""
     rows = conn.execute(
         "SELECT r.id, r.dir_name, r.binary_id, b.meta_hash, r.namespace, r.pod_name, "
@@ -222,14 +222,14 @@ def compiled_reports(conn: sqlite3.Connection) -> list[ReportRow]:
     ]
 
 
-def mark_duplicates(conn: sqlite3.Connection, duplicates: dict[int, int]) -> None:
+def mark_duplicates(conn: Database, duplicates: dict[int, int]) -> None:
     """Record which host reports are the same process as a pod report."""
     current = dict(
         conn.execute("SELECT id, duplicate_of FROM reports WHERE duplicate_of IS NOT NULL")
     )
     if current == duplicates:
         return
-    with db.transaction(conn):
+    with conn.transaction():
         conn.execute("UPDATE reports SET duplicate_of = NULL WHERE duplicate_of IS NOT NULL")
         conn.executemany(
             "UPDATE reports SET duplicate_of = ? WHERE id = ?",
@@ -246,9 +246,9 @@ class BinaryModel:
     files: stats.FileTable
 
 
-def stored_excludes(conn: sqlite3.Connection) -> tuple[str, ...]:
+def stored_excludes(conn: Database) -> tuple[str, ...]:
     """The `--exclude-file` globs the database was compiled with."""
-    stored = db.get_setting(conn, "signature")
+    stored = database.get_setting(conn, "signature")
     return (
         tuple(json.loads(stored).get("excludes", DEFAULT_EXCLUDES)) if stored else DEFAULT_EXCLUDES
     )
@@ -257,7 +257,7 @@ def stored_excludes(conn: sqlite3.Connection) -> tuple[str, ...]:
 class BinaryModels:
     """Decoded binaries, loaded from the database on demand (a few at a time)."""
 
-    def __init__(self, conn: sqlite3.Connection, excludes: tuple[str, ...], size: int = 8):
+    def __init__(self, conn: Database, excludes: tuple[str, ...], size: int = 8):
         self.conn = conn
         self.excludes = excludes
         self.size = size
@@ -280,7 +280,7 @@ class BinaryModels:
         return model
 
 
-def binary_counts(conn: sqlite3.Connection, binary_id: int) -> np.ndarray:
+def binary_counts(conn: Database, binary_id: int) -> np.ndarray:
     """The binary's merged counters (every owner's), per unit."""
     row = conn.execute("SELECT counts_blob FROM binaries WHERE id = ?", (binary_id,)).fetchone()
     return blobs.unpack_counts(None if row is None else row[0])
@@ -294,7 +294,7 @@ class GroupResult:
     functions: stats.FunctionStats
 
 
-def group_result(conn: sqlite3.Connection, model: BinaryModel, group: Group) -> GroupResult:
+def group_result(conn: Database, model: BinaryModel, group: Group) -> GroupResult:
     """Merge the counters of the group's reports and compute its numbers."""
     ids = [row.id for row in group.members]
     vectors = [
@@ -312,18 +312,18 @@ def group_result(conn: sqlite3.Connection, model: BinaryModel, group: Group) -> 
     )
 
 
-def binary_transaction(conn: sqlite3.Connection) -> AbstractContextManager[sqlite3.Connection]:
+def binary_transaction(conn: Database) -> AbstractContextManager[None]:
     """One transaction for a binary's merged numbers and those of its changed owners: the
     database never holds owners newer than their binary, or a binary without its owners."""
-    return db.transaction(conn)
+    return conn.transaction()
 
 
-def _require_transaction(conn: sqlite3.Connection) -> None:
+def _require_transaction(conn: Database) -> None:
     if not conn.in_transaction:
         raise RuntimeError("owner and binary rows are written inside binary_transaction")
 
 
-def stored_hashes(conn: sqlite3.Connection, table: str, key: str) -> dict[object, str]:
+def stored_hashes(conn: Database, table: str, key: str) -> dict[object, str]:
     """Return `key -> input_hash` of the owners or binaries table; '' for a row without
     counters (never merged, or damaged), so that compile recomputes it."""
     return dict(
@@ -338,7 +338,7 @@ def _sorted_json(values: Iterable[str]) -> str:
 
 
 def write_owner(
-    conn: sqlite3.Connection,
+    conn: Database,
     identity: OwnerIdentity,
     group: Group,
     result: GroupResult,
@@ -411,7 +411,7 @@ def _nonzero(values: np.ndarray) -> list[tuple[int, int]]:
 
 
 def write_binary(
-    conn: sqlite3.Connection,
+    conn: Database,
     model: BinaryModel,
     group: Group,
     result: GroupResult,
@@ -491,18 +491,18 @@ def function_rows(model: BinaryModel, fn: stats.FunctionStats) -> list[tuple[Any
     ]
 
 
-def delete_stale(conn: sqlite3.Connection, table: str, key: str, keep: Iterable[object]) -> int:
+def delete_stale(conn: Database, table: str, key: str, keep: Iterable[object]) -> int:
     """Delete rows of the owners or binaries table whose `key` is not in `keep`."""
     stale = set(stored_hashes(conn, table, key)) - set(keep)
     for value in stale:
-        with db.transaction(conn):
+        with conn.transaction():
             conn.execute(f"DELETE FROM {table} WHERE {key} = ?", (value,))
     return len(stale)
 
 
-def delete_unused_binaries(conn: sqlite3.Connection) -> int:
+def delete_unused_binaries(conn: Database) -> int:
     """Delete binaries no report uses any more."""
-    with db.transaction(conn):
+    with conn.transaction():
         cursor = conn.execute(
             "DELETE FROM binaries WHERE id NOT IN "
             "(SELECT binary_id FROM reports WHERE binary_id IS NOT NULL)"
@@ -510,7 +510,7 @@ def delete_unused_binaries(conn: sqlite3.Connection) -> int:
     return cursor.rowcount
 
 
-def update_image_sources(conn: sqlite3.Connection, rows: list[ReportRow]) -> int:
+def update_image_sources(conn: Database, rows: list[ReportRow]) -> int:
     """Record info.json's source values per image (or `host:<binary>`); return rows changed.
 
     The newest report's non-empty value wins; an empty value never replaces one.
@@ -533,7 +533,7 @@ def update_image_sources(conn: sqlite3.Connection, rows: list[ReportRow]) -> int
         if not any(new) or (new == old and image in stored):
             continue
         changed += 1
-        with db.transaction(conn):
+        with conn.transaction():
             conn.execute(
                 "INSERT INTO image_sources (image, source_repo, commit_id, software_group, "
                 "software_key, origin, updated_at) VALUES (?, ?, ?, ?, ?, 'info.json', "
@@ -546,6 +546,6 @@ def update_image_sources(conn: sqlite3.Connection, rows: list[ReportRow]) -> int
     return changed
 
 
-def resolved_images(conn: sqlite3.Connection) -> set[str]:
+def resolved_images(conn: Database) -> set[str]:
     """Images whose source repository is known."""
     return {i for (i,) in conn.execute("SELECT image FROM image_sources WHERE source_repo != ''")}

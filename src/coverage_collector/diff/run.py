@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from coverage_collector import blobs, db
+from coverage_collector import blobs, database
 from coverage_collector.compiler import stats
 from coverage_collector.compiler.store import BinaryModel, BinaryModels, stored_excludes
 from coverage_collector.diff.compare import (
@@ -87,7 +87,7 @@ class _Side:
     """One collection: its selected owners, decoded binaries and counters."""
 
     def __init__(self, collection: str, selection: OwnerSelection) -> None:
-        self.conn = db.connect_readonly(collection)
+        self.conn = database.open_readonly(collection)
         self.selected: Selected = select(self.conn, selection)
         self.models = BinaryModels(self.conn, stored_excludes(self.conn), size=8)
 

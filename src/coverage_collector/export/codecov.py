@@ -14,7 +14,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 
-from coverage_collector import db, logs
+from coverage_collector import database, logs
 from coverage_collector.exceptions import CollectorError, UsageError
 from coverage_collector.export import codecov_cli
 from coverage_collector.export.gocover import profile_text
@@ -70,7 +70,7 @@ def codecov_upload(options: CodecovOptions) -> CodecovSummary:
         if not token:
             raise UsageError("No Codecov token", hint="pass --codecov-token or set CODECOV_TOKEN")
         codecov_cli.find_cli()  # fail before any work when it is missing
-    conn = db.connect_readonly(options.collection)
+    conn = database.open_readonly(options.collection)
     try:
         groups = build_groups(conn, options.selection, "repo")
     finally:

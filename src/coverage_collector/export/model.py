@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -21,6 +20,7 @@ from coverage_collector import blobs
 from coverage_collector.compiler import stats
 from coverage_collector.compiler.store import BinaryModel, BinaryModels, stored_excludes
 from coverage_collector.covdata.model import CounterMode
+from coverage_collector.database import Database
 from coverage_collector.report.annotate import Blocks, line_counts
 from coverage_collector.selection import (
     OwnerRow,
@@ -167,7 +167,7 @@ class FileLayout:
 
 
 def binary_layout(
-    conn: sqlite3.Connection, binary_id: int, model: BinaryModel, checkout: str
+    conn: Database, binary_id: int, model: BinaryModel, checkout: str
 ) -> list[FileLayout]:
     """The files of one binary; paths relative to `checkout` where the file resolved into it."""
     meta = model.meta
@@ -258,7 +258,7 @@ def layout_files(
 class _Binaries:
     """Decoded binaries and their file layouts, for one binary at a time."""
 
-    def __init__(self, conn: sqlite3.Connection, selected: Selected) -> None:
+    def __init__(self, conn: Database, selected: Selected) -> None:
         self.conn = conn
         self.selected = selected
         self.models = BinaryModels(conn, stored_excludes(conn), size=1)
@@ -276,7 +276,7 @@ class _Binaries:
 
 
 def iter_groups(
-    conn: sqlite3.Connection, selection: OwnerSelection, by: GroupBy
+    conn: Database, selection: OwnerSelection, by: GroupBy
 ) -> tuple[int, Iterator[ExportGroup]]:
     """How many groups the selected owners make, and the groups, built one at a time (by
     binary or by owner: the owners of one binary together, so each is laid out once)."""
@@ -292,9 +292,7 @@ def iter_groups(
     return len(groups), iter(groups)
 
 
-def build_groups(
-    conn: sqlite3.Connection, selection: OwnerSelection, by: GroupBy
-) -> list[ExportGroup]:
+def build_groups(conn: Database, selection: OwnerSelection, by: GroupBy) -> list[ExportGroup]:
     """The export groups of the selected owners of a compiled collection."""
     return list(iter_groups(conn, selection, by)[1])
 
@@ -303,7 +301,7 @@ def _owner_label(owner: OwnerRow) -> str:
     return f"{owner.namespace or 'host'}/{owner.owner_type}/{owner.owner_name}"
 
 
-def _binary_group(conn: sqlite3.Connection, binaries: _Binaries, binary_id: int) -> ExportGroup:
+def _binary_group(conn: Database, binaries: _Binaries, binary_id: int) -> ExportGroup:
     selected = binaries.selected
     model = binaries.model(binary_id)
     source = selected.sources[binary_id]
@@ -324,7 +322,7 @@ def _binary_group(conn: sqlite3.Connection, binaries: _Binaries, binary_id: int)
     return group
 
 
-def _owner_group(conn: sqlite3.Connection, binaries: _Binaries, owner: OwnerRow) -> ExportGroup:
+def _owner_group(conn: Database, binaries: _Binaries, owner: OwnerRow) -> ExportGroup:
     selected = binaries.selected
     model = binaries.model(owner.binary_id)
     source = selected.sources[owner.binary_id]

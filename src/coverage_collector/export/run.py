@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from coverage_collector import db, logs, trust
+from coverage_collector import database, logs, trust
 from coverage_collector.exceptions import UsageError
 from coverage_collector.export.model import ExportGroup, GroupBy, iter_groups
 from coverage_collector.progress import Reporter
@@ -84,7 +84,7 @@ class ExportSummary:
 
 def export(options: ExportOptions) -> ExportSummary:
     write = writer(options.format)
-    conn = db.connect_readonly(options.collection)
+    conn = database.open_readonly(options.collection)
     try:
         count, groups = iter_groups(conn, options.selection, options.by)
         if not count:

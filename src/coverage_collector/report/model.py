@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from coverage_collector.database import Database
 from coverage_collector.summary import namespace_rows
 
 HIDDEN_NAMESPACE_PREFIXES = ("e2e-", "openshift-must-gather-")
@@ -34,7 +34,7 @@ class IndexData:
     namespaces: list[dict[str, Any]] = field(default_factory=list)
 
 
-def load_index(conn: sqlite3.Connection, collection: str) -> IndexData:
+def load_index(conn: Database, collection: str) -> IndexData:
     """Read the owners and binaries of the compiled collection."""
     first, last, entries, instances = conn.execute(
         "SELECT coalesce(min(nullif(first_seen, '')), ''), coalesce(max(last_seen), ''), "
@@ -163,7 +163,7 @@ class BinaryPage:
     files: list[dict[str, Any]]
 
 
-def load_binary(conn: sqlite3.Connection, binary_id: int, index: IndexData) -> BinaryPage:
+def load_binary(conn: Database, binary_id: int, index: IndexData) -> BinaryPage:
     binary = index.binaries[str(binary_id)]
     owners = [o for o in index.owners if o["binaryId"] == str(binary_id)]
     files = [
@@ -189,7 +189,7 @@ def load_binary(conn: sqlite3.Connection, binary_id: int, index: IndexData) -> B
     return BinaryPage(binary, owners, files)
 
 
-def load_functions(conn: sqlite3.Connection, binary_id: int) -> list[list[Any]]:
+def load_functions(conn: Database, binary_id: int) -> list[list[Any]]:
     """The binary's named functions as [name, file id, line, statements, covered, executions]:
     read only when its page is written (an unchanged binary never needs them)."""
     return [

@@ -32,7 +32,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 
-from coverage_collector import __version__, db, logs, outputs
+from coverage_collector import __version__, database, logs, outputs
 from coverage_collector.compiler.stats import blocks_by_file, units_by_file
 from coverage_collector.compiler.store import BinaryModels, binary_counts, stored_excludes
 from coverage_collector.diff.run import BinaryDiff
@@ -116,7 +116,7 @@ def render(options: RenderOptions) -> RenderSummary:
     """Write the report of the compiled collection; return what was written."""
     started = time.monotonic()
     summary = RenderSummary()
-    conn = db.connect_readonly(options.collection)
+    conn = database.open_readonly(options.collection)
     try:
         summary.refused.extend(stored_refusals(conn))
         out = options.output

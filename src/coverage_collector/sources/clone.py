@@ -18,14 +18,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from coverage_collector import db, logs
+from coverage_collector import database, logs
+from coverage_collector.database import Database
 from coverage_collector.progress import Reporter
 from coverage_collector.sources.git import Git, GitError
 from coverage_collector.sources.images import Inspector, InspectSummary, inspect_images
@@ -123,7 +123,7 @@ def _label(source: Source) -> str:
 def clone_sources(options: CloneOptions) -> CloneSummary:
     """Check out every recorded source at its commit; record each outcome in the database."""
     started = time.monotonic()
-    conn = db.connect_existing(options.collection)
+    conn = database.open_existing(options.collection)
     summary = CloneSummary()
     try:
         if options.inspect_images:
@@ -148,9 +148,9 @@ def clone_sources(options: CloneOptions) -> CloneSummary:
     return summary
 
 
-def _record(conn: sqlite3.Connection, result: CloneResult) -> None:
+def _record(conn: Database, result: CloneResult) -> None:
     source = result.source
-    with db.transaction(conn):
+    with conn.transaction():
         conn.execute(
             "INSERT INTO clones (source_url, commit_id, path, status, checked_out, message) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(source_url, commit_id) DO UPDATE SET "

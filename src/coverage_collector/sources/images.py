@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import sqlite3
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from coverage_collector import db, trust
+from coverage_collector import trust
+from coverage_collector.database import Database
 from coverage_collector.sources.urls import clean
 
 KNOWN_REGISTRIES = {
@@ -191,7 +191,7 @@ class InspectSummary:
         return lines
 
 
-def inspect_images(conn: sqlite3.Connection, inspector: Inspector | None) -> InspectSummary:
+def inspect_images(conn: Database, inspector: Inspector | None) -> InspectSummary:
     """Inspect every container image of the compiled reports that still lacks a value.
 
     One transaction per image; values only fill empty fields; an error is recorded in
@@ -228,7 +228,7 @@ def inspect_images(conn: sqlite3.Connection, inspector: Inspector | None) -> Ins
             summary.errors.append((image, error))
         new = [old or found for old, found in zip(values, facts.values(), strict=True)]
         summary.filled += new != list(values)
-        with db.transaction(conn):
+        with conn.transaction():
             conn.execute(
                 "INSERT INTO image_sources (image, source_repo, commit_id, software_group, "
                 "software_key, origin, updated_at, inspected_at, inspect_error) "

@@ -19,13 +19,13 @@ the checkout, e.g. generated at build time) or `unresolved` (no repository).
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
-from coverage_collector import db, logs
+from coverage_collector import database, logs
+from coverage_collector.database import Database
 from coverage_collector.sources.git import scrub
 from coverage_collector.sources.modules import Checkout, Module, ModuleIndex, prefixes
 from coverage_collector.sources.tree import RefusedSource, SourceTree, refused_lines
@@ -266,7 +266,7 @@ class ResolveSummary:
 def resolve_sources(collection: str) -> ResolveSummary:
     """Resolve every binary of the collection's database and store the outcome."""
     started = time.monotonic()
-    conn = db.connect_existing(collection)
+    conn = database.open_existing(collection)
     try:
         checkouts = _checkouts(conn, collection)
         index = ModuleIndex.build(list(checkouts.values()))
@@ -300,9 +300,7 @@ def resolve_sources(collection: str) -> ResolveSummary:
     return summary
 
 
-def stored_refusals(
-    conn: sqlite3.Connection, binary_hashes: set[str] | None = None
-) -> list[RefusedSource]:
+def stored_refusals(conn: Database, binary_hashes: set[str] | None = None) -> list[RefusedSource]:
     """The source files resolve refused, as recorded in the database, by binary and file
     (only those of `binary_hashes` when given)."""
     return [
@@ -318,7 +316,7 @@ def stored_refusals(
 
 
 def _notes(
-    conn: sqlite3.Connection,
+    conn: Database,
     recorded: list[tuple[str, str]],
     checkouts: dict[tuple[str, str], Checkout],
     sources: BinarySources,
@@ -340,7 +338,7 @@ def _notes(
     return "; ".join(notes)
 
 
-def _checkouts(conn: sqlite3.Connection, collection: str) -> dict[tuple[str, str], Checkout]:
+def _checkouts(conn: Database, collection: str) -> dict[tuple[str, str], Checkout]:
     """The usable checkouts recorded by clone-sources, by (source URL, commit)."""
     found = {}
     for url, commit, path, status in conn.execute(
@@ -353,7 +351,7 @@ def _checkouts(conn: sqlite3.Connection, collection: str) -> dict[tuple[str, str
     return found
 
 
-def _recorded_sources(conn: sqlite3.Connection, binary_id: int) -> list[tuple[str, str]]:
+def _recorded_sources(conn: Database, binary_id: int) -> list[tuple[str, str]]:
     """(source URL, commit) recorded for the images (or host binaries) of the binary."""
     return conn.execute(
         "SELECT DISTINCT s.source_repo, s.commit_id FROM reports r JOIN image_sources s "
@@ -369,10 +367,10 @@ def _relative(path: str, root: str) -> str:
     return os.path.relpath(path, root)
 
 
-def _store(conn: sqlite3.Connection, collection: str, sources: BinarySources) -> None:
+def _store(conn: Database, collection: str, sources: BinarySources) -> None:
     root = os.path.abspath(collection)
     checkout = sources.checkout
-    with db.transaction(conn):
+    with conn.transaction():
         conn.execute(
             "INSERT OR REPLACE INTO binary_sources (binary_id, method, confidence, checkout, "
             "commit_id, source_url, resolved, missing, unresolved, notes) "

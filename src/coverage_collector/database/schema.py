@@ -1,22 +1,15 @@
-"""The collection database, `<collection>/coverage.db`: schema, migrations, connections.
+"""The collection database's schema: every table, as a list of migrations.
 
-Units are stored once per binary (its covmeta file, compressed); counters once per
-report and per owner and binary (compressed vectors aligned to those units); file
-and function statistics are plain rows for fast queries. Every stage writes one
-work item per transaction, so a run killed at any moment leaves a consistent
-database that the next run completes.
+A database records the number of migrations applied (`PRAGMA user_version`); opening it for
+writing applies the missing ones, each in its own transaction, so a database made by any
+earlier version of the tool is brought up to date in place and never rebuilt.
+
+Units are stored once per binary (its covmeta file, compressed); counters once per entry
+and per owner and binary (compressed vectors aligned to those units); file and function
+statistics are plain rows for fast queries.
 """
 
 from __future__ import annotations
-
-import os
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from coverage_collector.exceptions import DataError
-
-DB_NAME = "coverage.db"
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema.
@@ -231,127 +224,3 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def db_path(collection: str) -> str:
-    return os.path.join(collection, DB_NAME)
-
-
-def connect(collection: str) -> sqlite3.Connection:
-    """Open (creating or migrating) the collection's database for writing."""
-    path = db_path(collection)
-    try:
-        os.makedirs(collection, exist_ok=True)
-        conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        migrate(conn)
-    except sqlite3.OperationalError as exc:  # a full disk, an I/O error, a lock: not the file
-        raise DataError(f"Couldn't write the database {path}: {exc}") from None
-    except sqlite3.DatabaseError as exc:
-        raise DataError(
-            f"Couldn't open the database {path}: {exc}",
-            hint="move the file aside; `cluster compile` rebuilds it from the collection",
-        ) from None
-    except OSError as exc:
-        raise DataError(f"Couldn't create {collection}: {exc.strerror}") from None
-    return conn
-
-
-def require_database(collection: str) -> str:
-    """Return the database's path; a clear error when compile has not made it yet."""
-    path = db_path(collection)
-    if not os.path.isfile(path):
-        raise DataError(
-            f"No database in {collection}",
-            hint=f"run `coverage-collector cluster compile --collection {collection}` first",
-        )
-    return path
-
-
-def connect_existing(collection: str) -> sqlite3.Connection:
-    """Open (and migrate) the database compile made, for a later stage to write to."""
-    require_database(collection)
-    return connect(collection)
-
-
-def connect_readonly(collection: str) -> sqlite3.Connection:
-    """Open an existing database for reading; a clear error when there is none."""
-    path = require_database(collection)
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
-        version = user_version(conn)
-    except sqlite3.DatabaseError as exc:
-        raise DataError(f"Couldn't read the database {path}: {exc}") from None
-    if version != SCHEMA_VERSION:
-        raise DataError(
-            f"The database {path} has schema version {version}, this tool reads {SCHEMA_VERSION}",
-            hint="run `coverage-collector cluster compile` to migrate it",
-        )
-    return conn
-
-
-def compile_error_count(collection: str) -> int:
-    """How many entries `cluster compile` recorded as not compiled (0 without a database):
-    every later stage exits 1 while there are any, so a CI job sees the collection is
-    incomplete."""
-    if not os.path.isfile(db_path(collection)):
-        return 0
-    conn = connect_readonly(collection)
-    try:
-        return int(
-            conn.execute(
-                "SELECT count(DISTINCT item) FROM errors WHERE stage = 'compile'"
-            ).fetchone()[0]
-        )
-    finally:
-        conn.close()
-
-
-def user_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
-
-
-def migrate(conn: sqlite3.Connection) -> None:
-    """Bring the schema up to `SCHEMA_VERSION`, one migration per transaction."""
-    version = user_version(conn)
-    if version > SCHEMA_VERSION:
-        raise DataError(
-            f"The database has schema version {version}, newer than this tool's {SCHEMA_VERSION}",
-            hint="upgrade coverage-collector",
-        )
-    for number in range(version, SCHEMA_VERSION):
-        script = f"BEGIN IMMEDIATE;{MIGRATIONS[number]}PRAGMA user_version={number + 1};COMMIT;"
-        try:
-            conn.executescript(script)
-        except BaseException:
-            if conn.in_transaction:
-                conn.rollback()
-            raise
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Run a block in one immediate transaction (the connection is in autocommit mode)."""
-    if not conn.in_transaction:
-        conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.rollback()
-        raise
-    conn.commit()
-
-
-def get_setting(conn: sqlite3.Connection, key: str) -> str | None:
-    row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-    return None if row is None else str(row[0])
-
-
-def set_setting(conn: sqlite3.Connection, key: str, value: str) -> None:
-    conn.execute(
-        "INSERT INTO settings(key, value) VALUES (?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (key, value),
-    )
