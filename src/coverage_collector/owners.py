@@ -112,3 +112,13 @@ def owner_of(
     if host_process:
         return Owner(OwnerKind.HOST, binary or pod)
     return infer_owner(pod, nodes)
+
+
+def program_name(binary_name: str, container_name: str, meta_hash: str) -> str:
+    """A binary's name as users know it: its name, else its container's, else its hash."""
+    return binary_name or container_name or meta_hash[:12]
+
+
+def source_key(image: str, is_host: bool, program: str) -> str:
+    """The key of an entry's sources in `image_sources`: its image, or `host:<binary>`."""
+    return image if image and not is_host else f"host:{program}"

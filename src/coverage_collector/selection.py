@@ -1,75 +1,20 @@
-"""`--namespace` / `--owner` globs: which owners a command works on.
+"""The owners a command works on (`--namespace` / `--owner`), by binary, with their sources.
 
-The prior tool's rules, kept so that its users' scripts select the same owners: globs are
-OR-ed within a flag and AND-ed between flags; no glob means everything. Host processes
-have no namespace and match `--namespace host`; pods without an owner have an empty owner
-name, which `*` matches.
+The glob rules are `database.owners.OwnerSelection`'s.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from coverage_collector import blobs
 from coverage_collector.compiler import stats
-from coverage_collector.compiler.store import binary_counts
 from coverage_collector.covdata.model import CounterMode
-from coverage_collector.database import Database
-from coverage_collector.owners import OwnerKind
-
-HOST_NAMESPACE = "host"
-
-
-@dataclass(frozen=True)
-class OwnerSelection:
-    namespaces: tuple[str, ...] = ()
-    owners: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, namespaces: Sequence[str] = (), owners: Sequence[str] = ()) -> OwnerSelection:
-        return cls(tuple(namespaces), tuple(owners))
-
-    @property
-    def everything(self) -> bool:
-        return not self.namespaces and not self.owners
-
-    def matches(self, namespace: str, owner_type: str, owner_name: str) -> bool:
-        if owner_type == OwnerKind.HOST and not namespace:
-            namespace = HOST_NAMESPACE
-        return _any(namespace, self.namespaces) and _any(owner_name, self.owners)
-
-    def describe(self) -> str:
-        """The selection as the flags that make it, for summaries ('' for everything)."""
-        flags = [f"--namespace {g}" for g in self.namespaces]
-        flags += [f"--owner {g}" for g in self.owners]
-        return " ".join(flags)
-
-
-@dataclass
-class OwnerRow:
-    id: int
-    namespace: str
-    owner_type: str
-    owner_name: str
-    binary_name: str
-    binary_id: int
-    image: str
-    images: list[str]
-    pods: list[str]
-    containers: list[str]
-    hosts: list[str]
-    reports: int
-    instances: int
-    statements: int
-    covered: int
-    first_seen: str
-    last_seen: str
+from coverage_collector.database import Database, binaries, owners
+from coverage_collector.database.owners import OwnerRow, OwnerSelection
 
 
 @dataclass
@@ -80,23 +25,6 @@ class BinarySource:
     """The resolved checkout, relative to the collection ('' if none)."""
     software_group: str = ""
     software_key: str = ""
-
-
-def select_owners(conn: Database, selection: OwnerSelection) -> list[OwnerRow]:
-    rows = [
-        OwnerRow(
-            *row[:7],
-            *(json.loads(v) for v in row[7:11]),
-            *row[11:],
-        )
-        for row in conn.execute(
-            "SELECT id, namespace, owner_type, owner_name, binary_name, binary_id, image, "
-            "images_json, pods_json, containers_json, hosts_json, reports, instances, "
-            "statements, covered, first_seen, last_seen FROM owners "
-            "ORDER BY namespace, owner_type, owner_name, binary_name, id"
-        )
-    ]
-    return [o for o in rows if selection.matches(o.namespace, o.owner_type, o.owner_name)]
 
 
 def binary_sources(conn: Database, owners: dict[int, list[OwnerRow]]) -> dict[int, BinarySource]:
@@ -140,32 +68,27 @@ class Selected:
     every_owner: set[int]
     """Binaries all of whose owners are selected."""
 
-    def counts(self, conn: Database, binary_id: int, mode: CounterMode) -> np.ndarray:
+    def counts(self, db: Database, binary_id: int, mode: CounterMode) -> np.ndarray:
         """The binary's counters over its selected owners (summed, OR-ed in set mode): the
         binary's own merged counters when every owner is selected."""
         if binary_id in self.every_owner:
-            return binary_counts(conn, binary_id)
-        ids = [o.id for o in self.by_binary[binary_id]]
-        vectors = [
-            blobs.unpack_counts(blob)
-            for (blob,) in conn.execute(
-                f"SELECT counts_blob FROM owners WHERE id IN ({', '.join('?' * len(ids))})", ids
-            )
-        ]
+            return binaries.binary_counts(db, binary_id)
+        vectors = owners.owners_counts(db, [o.id for o in self.by_binary[binary_id]])
         return stats.combine(vectors, mode)
 
 
-def select(conn: Database, selection: OwnerSelection) -> Selected:
-    owners = select_owners(conn, selection)
+def select(db: Database, selection: OwnerSelection) -> Selected:
+    """The owners `selection` picks, by binary (binaries by hash), with their sources."""
+    selected = owners.owner_rows(db, selection)
     by_binary: dict[int, list[OwnerRow]] = defaultdict(list)
-    for owner in owners:
+    for owner in selected:
         by_binary[owner.binary_id].append(owner)
-    totals = dict(conn.execute("SELECT binary_id, count(*) FROM owners GROUP BY binary_id"))
-    hashes = dict(conn.execute("SELECT id, meta_hash FROM binaries"))
+    totals = owners.owners_per_binary(db)
+    hashes = binaries.meta_hashes(db)
     return Selected(
-        owners,
+        selected,
         dict(sorted(by_binary.items(), key=lambda item: hashes[item[0]])),
-        binary_sources(conn, by_binary),
+        binary_sources(db, by_binary),
         {bid: hashes[bid] for bid in by_binary},
         {bid for bid, members in by_binary.items() if len(members) == totals[bid]},
     )
@@ -183,7 +106,3 @@ def checkout_relative(source_path: str, checkouts: Sequence[str]) -> str | None:
         if source_path.startswith(checkout + "/"):
             return source_path[len(checkout) + 1 :]
     return None
-
-
-def _any(value: str, globs: tuple[str, ...]) -> bool:
-    return not globs or any(fnmatch.fnmatchcase(value, glob) for glob in globs)

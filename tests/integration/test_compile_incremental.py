@@ -168,7 +168,7 @@ def _compile_and_die(root: str, target: str, after: int) -> None:
 
 @pytest.mark.parametrize(
     ("target", "after"),
-    [("write_report", 3), ("write_owner", 2), ("write_binary", 1), ("update_image_sources", 0)],
+    [("write_entry", 3), ("write_owner", 2), ("write_binary", 1), ("update_image_sources", 0)],
 )
 def test_killed_compile_is_completed_by_the_next_run(
     cluster: ClusterCollection,

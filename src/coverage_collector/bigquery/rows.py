@@ -290,7 +290,7 @@ class TableBuilder:
                 "containers": o.containers,
                 "pods": o.pods,
                 "hosts": o.hosts,
-                "reports": o.reports,
+                "reports": o.entries,
                 "instances": o.instances,
                 "processes": processes.get(o.id, []),
                 "first_seen": parse_timestamp(o.first_seen),
@@ -337,7 +337,7 @@ class TableBuilder:
                     "last_seen": parse_timestamp(
                         max((o.last_seen for o in owners if o.last_seen), default="")
                     ),
-                    "entries": sum(o.reports for o in owners),
+                    "entries": sum(o.entries for o in owners),
                     "instances": sum(o.instances for o in owners),
                     "owners": len(owners),
                     "binaries": binaries,

@@ -1,4 +1,4 @@
-"""Reports grouped into owners and binaries, with host/pod de-duplication.
+"""Entries grouped into owners and binaries, with host/pod de-duplication.
 
 An owner is (namespace, owner kind, owner name, binary name, covmeta hash): pods
 of one Deployment running one build of one binary. The producer reports a
@@ -13,80 +13,41 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from coverage_collector.compiler.filters import UpdateFilter
+from coverage_collector.database.entries import EntryRow
 from coverage_collector.owners import Owner, OwnerKind, node_names, owner_of
 
 
-def program_name(binary_name: str, container_name: str, meta_hash: str) -> str:
-    """A binary's name as users know it: its name, else its container's, else its hash."""
-    return binary_name or container_name or meta_hash[:12]
+def entry_owner(row: EntryRow, nodes: Iterable[str]) -> Owner:
+    """The owner of an entry: the explicit one its producer recorded, else inferred."""
+    return owner_of(
+        pod=row.pod_name,
+        binary=row.program,
+        host_process=row.is_host,
+        nodes=nodes,
+        explicit_kind=row.explicit_owner_kind,
+        explicit_name=row.explicit_owner_name,
+    )
 
 
-def source_key(image: str, is_host: bool, program: str) -> str:
-    """The key of an entry's sources in `image_sources`: its image, or `host:<binary>`."""
-    return image if image and not is_host else f"host:{program}"
-
-
-@dataclass(frozen=True)
-class ReportRow:
-    """A compiled report as the grouping needs it (no counters)."""
-
-    id: int
-    dir_name: str
-    binary_id: int
-    meta_hash: str
-    namespace: str
-    pod_name: str
-    container_name: str
-    image: str
-    binary_name: str
-    hostname: str
-    is_host: bool
-    explicit_owner_kind: str
-    explicit_owner_name: str
-    first_seen: str
-    last_seen: str
-    instances: int
-    input_hash: str
-    metadata_hash: str
-    source_key: str = ""
-    """The key of the report's sources: its image, or `host:<binary>`."""
-    sources: tuple[str, str, str, str] = ("", "", "", "")
-    """source_url, source_commit, software_group, software_key from info.json."""
-
-    @property
-    def program(self) -> str:
-        """The binary's name as users know it."""
-        return program_name(self.binary_name, self.container_name, self.meta_hash)
-
-    def owner(self, nodes: Iterable[str]) -> Owner:
-        return owner_of(
-            pod=self.pod_name,
-            binary=self.program,
-            host_process=self.is_host,
-            nodes=nodes,
-            explicit_kind=self.explicit_owner_kind,
-            explicit_name=self.explicit_owner_name,
-        )
-
-    def view(self, owner: Owner) -> dict[str, str]:
-        """The values `--update field=glob` filters match against."""
-        return {
-            "namespace": self.namespace,
-            "node": self.hostname,
-            "container": self.container_name,
-            "image": self.image,
-            "owner": owner.name,
-            "binary": self.program,
-        }
+def entry_view(row: EntryRow, owner: Owner) -> dict[str, str]:
+    """The values `--update field=glob` filters match against."""
+    return {
+        "namespace": row.namespace,
+        "node": row.hostname,
+        "container": row.container_name,
+        "image": row.image,
+        "owner": owner.name,
+        "binary": row.program,
+    }
 
 
 @dataclass
 class Group:
-    """Reports that share one result: an owner's, or a binary's."""
+    """Entries that share one result: an owner's, or a binary's."""
 
     key: str
     binary_id: int
-    members: list[ReportRow] = field(default_factory=list)
+    members: list[EntryRow] = field(default_factory=list)
     forced: bool = False
 
     def input_hash(self, signature: str) -> str:
@@ -123,11 +84,11 @@ class Grouping:
     identities: dict[str, OwnerIdentity]
     binaries: dict[int, Group]
     duplicates: dict[int, int]
-    """Host report id -> the pod report id of the same process."""
+    """Host entry id -> the pod entry id of the same process."""
 
 
-def group_reports(rows: list[ReportRow], update: UpdateFilter) -> Grouping:
-    """Group compiled reports into owners and binaries; mark the groups `update` forces."""
+def group_entries(rows: list[EntryRow], update: UpdateFilter) -> Grouping:
+    """Group compiled entries into owners and binaries; mark the groups `update` forces."""
     nodes = node_names(r.hostname for r in rows)
     pods: dict[tuple[str, str, str], int] = {}
     for row in rows:
@@ -143,10 +104,10 @@ def group_reports(rows: list[ReportRow], update: UpdateFilter) -> Grouping:
             if twin is not None:
                 duplicates[row.id] = twin
                 continue
-        owner = row.owner(nodes)
+        owner = entry_owner(row, nodes)
         namespace = "" if owner.kind == OwnerKind.HOST else row.namespace
         identity = OwnerIdentity(namespace, owner, row.program, row.meta_hash)
-        forced = update.matches(row.view(owner))
+        forced = update.matches(entry_view(row, owner))
         group = owners.get(identity.key)
         if group is None:
             group = owners[identity.key] = Group(identity.key, row.binary_id)

@@ -20,7 +20,6 @@ import concurrent.futures as cf
 import json
 import multiprocessing
 import os
-import sqlite3
 import time
 from collections.abc import Generator, Iterator
 from concurrent.futures.process import BrokenProcessPool
@@ -32,10 +31,10 @@ from coverage_collector.collection import COVERAGE_DIR
 from coverage_collector.compiler import store
 from coverage_collector.compiler.decode import DecodedEntry, DecodeTask, decode_entry
 from coverage_collector.compiler.filters import UpdateFilter
-from coverage_collector.compiler.grouping import Group, Grouping, group_reports
+from coverage_collector.compiler.grouping import Group, Grouping, group_entries
 from coverage_collector.compiler.scan import EntryFiles, scan_entries
 from coverage_collector.compiler.stats import DEFAULT_EXCLUDES
-from coverage_collector.database import Database
+from coverage_collector.database import Database, DatabaseError, binaries, entries, errors, owners
 from coverage_collector.exceptions import DataError
 from coverage_collector.owners import node_names, owner_of
 from coverage_collector.progress import Reporter
@@ -117,10 +116,15 @@ def compile_collection(options: CompileOptions) -> CompileSummary:
             f"No coverage data in {options.collection} ({COVERAGE_DIR}/ is missing)",
             hint="check --collection, or run `coverage-collector cluster download` first",
         )
+    if not _has_entries(os.path.join(options.collection, COVERAGE_DIR)):
+        raise DataError(
+            f"Nothing to compile: {os.path.join(options.collection, COVERAGE_DIR)}/ holds no "
+            "entries (run `coverage-collector cluster download` first, or check its --prefix)"
+        )
     conn = database.open_database(options.collection)
     try:
         _compile(conn, options, summary)
-    except sqlite3.Error as exc:
+    except DatabaseError as exc:
         raise DataError(
             f"Couldn't update {database.db_path(options.collection)}: {exc} "
             "(compile stopped; the next run resumes)"
@@ -131,6 +135,13 @@ def compile_collection(options: CompileOptions) -> CompileSummary:
     return summary
 
 
+def _has_entries(root: str) -> bool:
+    """Tell whether `root` holds an entry directory (hidden ones are download's work in
+    progress), so an empty collection is one clear error, not an empty database."""
+    with os.scandir(root) as found:
+        return any(e.is_dir(follow_symlinks=False) and not e.name.startswith(".") for e in found)
+
+
 def _compile(conn: Database, options: CompileOptions, summary: CompileSummary) -> None:
     """The steps of compile; a failing write raises (every step's writes are transactions)."""
     resign = database.get_setting(conn, "signature") != options.signature
@@ -138,27 +149,22 @@ def _compile(conn: Database, options: CompileOptions, summary: CompileSummary) -
     if resign:
         with conn.transaction():
             database.set_setting(conn, "signature", options.signature)
-    rows = store.compiled_reports(conn)
+    rows = entries.compiled_entries(conn)
     store.update_image_sources(conn, rows)
-    grouping = group_reports(rows, options.update)
-    store.mark_duplicates(conn, grouping.duplicates)
+    grouping = group_entries(rows, options.update)
+    entries.mark_duplicates(conn, grouping.duplicates)
     summary.host_duplicates = len(grouping.duplicates)
-    store.delete_stale(conn, "owners", "group_key", grouping.owners)
+    owners.delete_owners(conn, set(owners.owner_input_hashes(conn)) - set(grouping.owners))
     _merge_groups(conn, grouping, options, summary)
-    store.delete_unused_binaries(conn)
-    summary.statements, summary.covered = conn.execute(
-        "SELECT coalesce(sum(statements), 0), coalesce(sum(covered), 0) FROM binaries"
-    ).fetchone()
-    summary.errors = list(
-        conn.execute(
-            "SELECT item, message FROM errors WHERE stage = ? ORDER BY item, id", (store.STAGE,)
-        )
-    )
+    binaries.delete_unused_binaries(conn)
+    totals = binaries.collection_totals(conn)
+    summary.statements, summary.covered = totals.statements, totals.covered
+    summary.errors = [(e.item, e.message) for e in errors.stage_errors(conn, entries.COMPILE_STAGE)]
 
 
-def _changed(conn: Database, table: str, key: str, groups: dict, signature: str) -> list[Group]:
-    """Return the groups whose stored result is missing, outdated or forced."""
-    stored = store.stored_hashes(conn, table, key)
+def _changed(stored: dict, groups: dict, signature: str) -> list[Group]:
+    """Return the groups whose stored result (`stored`: key -> input hash) is missing,
+    outdated or forced."""
     return [g for k, g in groups.items() if g.forced or stored.get(k) != g.input_hash(signature)]
 
 
@@ -167,20 +173,21 @@ def _merge_groups(
 ) -> None:
     """Recompute changed owners and binaries, binary by binary (each is decoded once)."""
     signature = options.signature
-    owners = _changed(conn, "owners", "group_key", grouping.owners, signature)
-    binaries = {
-        g.binary_id: g for g in _changed(conn, "binaries", "id", grouping.binaries, signature)
+    changed_owners = _changed(owners.owner_input_hashes(conn), grouping.owners, signature)
+    changed_binaries = {
+        g.binary_id: g
+        for g in _changed(binaries.binary_input_hashes(conn), grouping.binaries, signature)
     }
     owners_of: dict[int, list[Group]] = {}
-    for group in sorted(owners, key=lambda g: g.key):
+    for group in sorted(changed_owners, key=lambda g: g.key):
         owners_of.setdefault(group.binary_id, []).append(group)
     models = store.BinaryModels(conn, options.excludes, size=1)
     resolved = store.resolved_images(conn)
-    total = len(owners) + len(binaries)
+    total = len(changed_owners) + len(changed_binaries)
     with Reporter("merging owners and binaries", total, log, unit="items") as progress:
-        for binary_id in sorted(set(owners_of) | set(binaries)):
+        for binary_id in sorted(set(owners_of) | set(changed_binaries)):
             model = models.get(binary_id)
-            with store.binary_transaction(conn):
+            with conn.transaction():
                 for group in owners_of.get(binary_id, []):
                     result = store.group_result(conn, model, group)
                     images = sorted({r.source_key for r in group.members})
@@ -189,13 +196,13 @@ def _merge_groups(
                     store.write_owner(
                         conn, identity, group, result, image, group.input_hash(signature)
                     )
-                if binary_id in binaries:
-                    group = binaries[binary_id]
+                if binary_id in changed_binaries:
+                    group = changed_binaries[binary_id]
                     result = store.group_result(conn, model, group)
                     store.write_binary(conn, model, group, result, group.input_hash(signature))
-            progress.advance(len(owners_of.get(binary_id, [])) + (binary_id in binaries))
-    summary.owners, summary.owners_updated = len(grouping.owners), len(owners)
-    summary.binaries, summary.binaries_updated = len(grouping.binaries), len(binaries)
+            progress.advance(len(owners_of.get(binary_id, [])) + (binary_id in changed_binaries))
+    summary.owners, summary.owners_updated = len(grouping.owners), len(changed_owners)
+    summary.binaries, summary.binaries_updated = len(grouping.binaries), len(changed_binaries)
 
 
 def _compile_reports(
@@ -203,20 +210,20 @@ def _compile_reports(
 ) -> None:
     """Decode and store every entry that changed (or that the options force)."""
     scan = scan_entries(options.collection)
-    entries = scan.entries
-    stored = store.stored_reports(conn)
-    gone = set(stored) - {e.name for e in entries}
-    store.delete_reports(conn, sorted(gone))
+    found = scan.entries
+    stored = entries.stored_entries(conn)
+    gone = set(stored) - {e.name for e in found}
+    entries.delete_entries(conn, sorted(gone))
     store.record_refused_entries(conn, scan.refused)
-    nodes = node_names(r.view["node"] for r in stored.values())
+    nodes = node_names(r.node for r in stored.values())
     todo: list[EntryFiles] = []
-    for entry in entries:
+    for entry in found:
         old = stored.get(entry.name)
         if old is None or old.stat_sig != entry.stat_sig or resign or _forced(old, options, nodes):
             todo.append(entry)
     todo.sort(key=lambda e: (e.meta_name, e.name))
-    summary.entries, summary.removed, summary.decoded = len(entries), len(gone), len(todo)
-    known = store.known_binaries(conn)
+    summary.entries, summary.removed, summary.decoded = len(found), len(gone), len(todo)
+    known = binaries.known_binaries(conn)
     tasks = [DecodeTask(e.name, e.path, e.stat_sig, options.excludes, known) for e in todo]
     with (
         Reporter("decoding entries", len(tasks), log, unit="entries") as progress,
@@ -225,23 +232,30 @@ def _compile_reports(
         for decoded in decoded_entries:
             for problem in decoded.problems:  # the summary names each entry once
                 log.debug("%s: %s", trust.terminal(decoded.name), trust.terminal(problem))
-            store.write_report(conn, decoded)
+            store.write_entry(conn, decoded)
             progress.advance()
 
 
-def _forced(old: store.StoredReport, options: CompileOptions, nodes: set[str]) -> bool:
+def _forced(old: entries.StoredEntry, options: CompileOptions, nodes: set[str]) -> bool:
     if not options.update.active:
         return False
-    view = old.view
     owner = owner_of(
-        pod=view["pod"],
-        binary=view["binary"],
+        pod=old.pod,
+        binary=old.binary,
         host_process=old.is_host,
         nodes=nodes,
-        explicit_kind=view["explicit_kind"],
-        explicit_name=view["explicit_name"],
+        explicit_kind=old.explicit_kind,
+        explicit_name=old.explicit_name,
     )
-    return options.update.matches({**view, "owner": owner.name})
+    view = {
+        "namespace": old.namespace,
+        "node": old.node,
+        "container": old.container,
+        "image": old.image,
+        "owner": owner.name,
+        "binary": old.binary,
+    }
+    return options.update.matches(view)
 
 
 def _decode_all(tasks: list[DecodeTask], max_concurrency: int) -> Iterator[DecodedEntry]:

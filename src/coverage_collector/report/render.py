@@ -34,7 +34,8 @@ from pygments.formatters import HtmlFormatter
 
 from coverage_collector import __version__, database, logs, outputs
 from coverage_collector.compiler.stats import blocks_by_file, units_by_file
-from coverage_collector.compiler.store import BinaryModels, binary_counts, stored_excludes
+from coverage_collector.compiler.store import BinaryModels, stored_excludes
+from coverage_collector.database.binaries import binary_counts
 from coverage_collector.diff.run import BinaryDiff
 from coverage_collector.progress import Reporter
 from coverage_collector.report.annotate import Blocks, coverage_spans, highlight, line_counts

@@ -1,0 +1,318 @@
+"""Entries (one producer directory each: a container's or host process's binary) and their
+process instances: what compile writes per entry and reads back to group entries into owners.
+
+An entry is written with its instances, its errors and its binary (when new) in one
+transaction, so the database never holds an entry without the binary its counters align to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass, fields
+
+from coverage_collector.database.connection import Database
+from coverage_collector.owners import program_name
+
+COMPILE_STAGE = "compile"
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """What the database knows about an entry before a compile run: enough to tell whether
+    the entry changed and whether `--update` forces it."""
+
+    id: int
+    name: str
+    stat_sig: str
+    input_hash: str
+    is_host: bool
+    namespace: str
+    node: str
+    container: str
+    image: str
+    binary: str
+    """The binary name, else the container name."""
+    pod: str
+    explicit_kind: str
+    explicit_name: str
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """A compiled entry with usable counters, as grouping into owners needs it."""
+
+    id: int
+    dir_name: str
+    binary_id: int
+    meta_hash: str
+    namespace: str
+    pod_name: str
+    container_name: str
+    image: str
+    binary_name: str
+    hostname: str
+    is_host: bool
+    explicit_owner_kind: str
+    explicit_owner_name: str
+    first_seen: str
+    last_seen: str
+    instances: int
+    input_hash: str
+    metadata_hash: str
+    source_key: str = ""
+    """The key of the entry's sources in `image_sources`: its image, or `host:<binary>`."""
+    source_url: str = ""
+    source_commit: str = ""
+    software_group: str = ""
+    software_key: str = ""
+
+    @property
+    def program(self) -> str:
+        """The binary's name as users know it."""
+        return program_name(self.binary_name, self.container_name, self.meta_hash)
+
+    @property
+    def sources(self) -> tuple[str, str, str, str]:
+        """source_url, source_commit, software_group, software_key from info.json."""
+        return (self.source_url, self.source_commit, self.software_group, self.software_key)
+
+
+@dataclass(frozen=True)
+class EntryRecord:
+    """Every column compile writes for an entry (the `reports` table), by name."""
+
+    dir_name: str
+    namespace: str
+    pod_name: str
+    container_name: str
+    image: str
+    binary_name: str
+    hostname: str
+    is_host: bool
+    explicit_owner_kind: str
+    explicit_owner_name: str
+    collected_at: str
+    first_seen: str
+    last_seen: str
+    source_key: str
+    source_url: str
+    source_commit: str
+    software_group: str
+    software_key: str
+    instances: int
+    counts_blob: bytes | None
+    statements: int
+    covered: int
+    status: str
+    """ok | partial | error"""
+    error_msg: str
+    stat_sig: str
+    input_hash: str
+    metadata_hash: str
+
+
+@dataclass(frozen=True)
+class NewBinary:
+    """A binary as an entry first brings it: its covmeta file (compressed) and its shape."""
+
+    meta_hash: str
+    name: str
+    mode: str
+    granularity: str
+    n_units: int
+    n_funcs: int
+    meta_blob: bytes | None
+    """None when a worker assumed the database already had it."""
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    """One process instance of an entry: its newest counter file."""
+
+    counter_file: str
+    pid: int
+    discovered_ns: int
+    size: int
+
+
+@dataclass(frozen=True)
+class RefusedItem:
+    """An item a stage could not take at all, and why."""
+
+    item: str
+    message: str
+
+
+def stored_entries(db: Database) -> dict[str, StoredEntry]:
+    """The entries already compiled, by entry (directory) name."""
+    rows = db.connection.execute(
+        "SELECT id, dir_name, stat_sig, input_hash, is_host, namespace, hostname, "
+        "container_name, image, CASE WHEN binary_name != '' THEN binary_name "
+        "ELSE container_name END, pod_name, explicit_owner_kind, explicit_owner_name "
+        "FROM reports"
+    )
+    return {
+        row[1]: StoredEntry(*row[:4], bool(row[4]), *row[5:])  # type: ignore[arg-type]
+        for row in rows
+    }
+
+
+def delete_entries(db: Database, names: Iterable[str]) -> None:
+    """Forget entries that are gone from the collection (one transaction each)."""
+    for name in names:
+        with db.transaction():
+            db.connection.execute("DELETE FROM reports WHERE dir_name = ?", (name,))
+            db.connection.execute(
+                "DELETE FROM errors WHERE stage = ? AND item = ?", (COMPILE_STAGE, name)
+            )
+
+
+def record_refused_entries(db: Database, refused: Iterable[RefusedItem]) -> None:
+    """Record the entry directories that cannot be entries (their errors have no entry row),
+    replacing those of earlier runs: a directory renamed or removed is forgotten."""
+    with db.transaction():
+        db.connection.execute(
+            "DELETE FROM errors WHERE stage = ? AND item NOT IN (SELECT dir_name FROM reports)",
+            (COMPILE_STAGE,),
+        )
+        db.connection.executemany(
+            "INSERT INTO errors (stage, item, message) VALUES (?, ?, ?)",
+            [(COMPILE_STAGE, r.item, r.message) for r in refused],
+        )
+
+
+def write_entry(
+    db: Database,
+    record: EntryRecord,
+    binary: NewBinary | None,
+    instances: Iterable[InstanceRow],
+    problems: Iterable[str],
+) -> None:
+    """Store one entry, its instances, its problems and its binary (if new), in one
+    transaction. `binary` is None for an entry that could not be compiled."""
+    conn = db.connection
+    with db.transaction():
+        binary_id = None if binary is None else _ensure_binary(db, binary)
+        values = {f.name: getattr(record, f.name) for f in fields(record)}
+        values["is_host"] = int(record.is_host)
+        values = {"dir_name": values.pop("dir_name"), "binary_id": binary_id, **values}
+        columns = ", ".join(values)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "dir_name")
+        (entry_id,) = conn.execute(
+            f"INSERT INTO reports ({columns}) VALUES ({', '.join('?' * len(values))}) "
+            f"ON CONFLICT(dir_name) DO UPDATE SET {updates} RETURNING id",
+            list(values.values()),
+        ).fetchone()
+        conn.execute("DELETE FROM instances WHERE report_id = ?", (entry_id,))
+        conn.executemany(
+            "INSERT INTO instances VALUES (?, ?, ?, ?, ?)",
+            [(entry_id, *astuple(i)) for i in instances],
+        )
+        conn.execute(
+            "DELETE FROM errors WHERE stage = ? AND item = ?", (COMPILE_STAGE, record.dir_name)
+        )
+        conn.executemany(
+            "INSERT INTO errors (stage, item, message) VALUES (?, ?, ?)",
+            [(COMPILE_STAGE, record.dir_name, problem) for problem in problems],
+        )
+
+
+def _ensure_binary(db: Database, binary: NewBinary) -> int:
+    row = db.connection.execute(
+        "SELECT id FROM binaries WHERE meta_hash = ?", (binary.meta_hash,)
+    ).fetchone()
+    if row is not None:
+        return int(row[0])
+    if binary.meta_blob is None:
+        raise LookupError(f"binary {binary.meta_hash} vanished from the database")
+    (binary_id,) = db.connection.execute(
+        "INSERT INTO binaries (meta_hash, name, mode, granularity, n_units, n_funcs, meta_blob) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        astuple(binary),
+    ).fetchone()
+    return int(binary_id)
+
+
+def compiled_entries(db: Database) -> list[EntryRow]:
+    """Every entry with usable counters, by name, for grouping."""
+    rows = db.connection.execute(
+        "SELECT r.id, r.dir_name, r.binary_id, b.meta_hash, r.namespace, r.pod_name, "
+        "r.container_name, r.image, r.binary_name, r.hostname, r.is_host, "
+        "r.explicit_owner_kind, r.explicit_owner_name, r.first_seen, r.last_seen, "
+        "r.instances, r.input_hash, r.metadata_hash, r.source_key, "
+        "r.source_url, r.source_commit, r.software_group, r.software_key "
+        "FROM reports r JOIN binaries b ON b.id = r.binary_id "
+        "WHERE r.status != 'error' ORDER BY r.dir_name"
+    )
+    return [EntryRow(*row[:10], bool(row[10]), *row[11:]) for row in rows]  # type: ignore[arg-type]
+
+
+def mark_duplicates(db: Database, duplicates: dict[int, int]) -> None:
+    """Record which host entries are the same process as a pod entry (host id -> pod id)."""
+    current = dict(
+        db.connection.execute("SELECT id, duplicate_of FROM reports WHERE duplicate_of IS NOT NULL")
+    )
+    if current == duplicates:
+        return
+    with db.transaction():
+        db.connection.execute(
+            "UPDATE reports SET duplicate_of = NULL WHERE duplicate_of IS NOT NULL"
+        )
+        db.connection.executemany(
+            "UPDATE reports SET duplicate_of = ? WHERE id = ?",
+            [(pod, host) for host, pod in duplicates.items()],
+        )
+
+
+def entry_counts(db: Database, entry_ids: list[int]) -> list[bytes | None]:
+    """The packed counters of the given entries (in no particular order)."""
+    return [
+        blob
+        for (blob,) in db.connection.execute(
+            f"SELECT counts_blob FROM reports WHERE id IN ({', '.join('?' * len(entry_ids))})",
+            entry_ids,
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class CollectionSpan:
+    """The entries of the collection at a glance: when they were seen and how many."""
+
+    first_seen: str
+    last_seen: str
+    entries: int
+    instances: int
+    host_duplicates: int
+
+
+def collection_span(db: Database) -> CollectionSpan:
+    first, last, entries, instances, duplicates = db.connection.execute(
+        "SELECT coalesce(min(nullif(first_seen, '')), ''), coalesce(max(last_seen), ''), "
+        "count(*), coalesce(sum(instances), 0), count(duplicate_of) FROM reports"
+    ).fetchone()
+    return CollectionSpan(first, last, entries, instances, duplicates)
+
+
+@dataclass(frozen=True)
+class OwnerInstance:
+    """A process instance of one of an owner's entries."""
+
+    owner_id: int
+    pod_name: str
+    container_name: str
+    hostname: str
+    pid: int
+    discovered_ns: int
+
+
+def owner_instances(db: Database) -> list[OwnerInstance]:
+    """Every owner's process instances, by owner, in discovery order."""
+    return [
+        OwnerInstance(*row)
+        for row in db.connection.execute(
+            "SELECT x.owner_id, r.pod_name, r.container_name, r.hostname, i.pid, "
+            "i.discovered_ns FROM owner_reports x JOIN reports r ON r.id = x.report_id "
+            "JOIN instances i ON i.report_id = r.id ORDER BY x.owner_id, i.discovered_ns, i.pid"
+        )
+    ]

@@ -1,0 +1,247 @@
+"""Owners (a workload or host process running one build of one binary) and the selection of
+owners by `--namespace` / `--owner` globs.
+
+The selection rules are the prior tool's, kept so that its users' scripts select the same
+owners: globs are OR-ed within a flag and AND-ed between flags; no glob means everything.
+Host processes have no namespace and match `--namespace host`; pods without an owner have
+an empty owner name, which `*` matches.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import astuple, dataclass
+from enum import Enum
+
+import numpy as np
+
+from coverage_collector import blobs
+from coverage_collector.database.connection import Database
+from coverage_collector.owners import OwnerKind
+
+HOST_NAMESPACE = "host"
+
+
+@dataclass(frozen=True)
+class OwnerSelection:
+    """Which owners a command works on: `--namespace` and `--owner` globs."""
+
+    namespaces: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, namespaces: Sequence[str] = (), owners: Sequence[str] = ()) -> OwnerSelection:
+        return cls(tuple(namespaces), tuple(owners))
+
+    @property
+    def everything(self) -> bool:
+        return not self.namespaces and not self.owners
+
+    def matches(self, namespace: str, owner_type: str, owner_name: str) -> bool:
+        if owner_type == OwnerKind.HOST and not namespace:
+            namespace = HOST_NAMESPACE
+        return _any(namespace, self.namespaces) and _any(owner_name, self.owners)
+
+    def describe(self) -> str:
+        """The selection as the flags that make it, for summaries ('' for everything)."""
+        flags = [f"--namespace {g}" for g in self.namespaces]
+        flags += [f"--owner {g}" for g in self.owners]
+        return " ".join(flags)
+
+
+def _any(value: str, globs: tuple[str, ...]) -> bool:
+    return not globs or any(fnmatch.fnmatchcase(value, glob) for glob in globs)
+
+
+EVERYTHING = OwnerSelection()
+
+
+@dataclass(frozen=True)
+class OwnerRow:
+    """An owner and its numbers (counters not included: `owner_counts` reads them)."""
+
+    id: int
+    namespace: str
+    owner_type: str
+    owner_name: str
+    binary_name: str
+    binary_id: int
+    image: str
+    images: tuple[str, ...]
+    """Its entries' source keys: images, or `host:<binary>`."""
+    pods: tuple[str, ...]
+    containers: tuple[str, ...]
+    hosts: tuple[str, ...]
+    entries: int
+    instances: int
+    statements: int
+    covered: int
+    first_seen: str
+    last_seen: str
+
+
+class OwnerOrder(Enum):
+    """The orders owners are listed in (each output keeps the order it always had)."""
+
+    BY_KIND = "namespace, owner_type, owner_name, binary_name, id"
+    """Selections (exports, diff, BigQuery)."""
+    BY_NAME = "namespace, owner_name, binary_name"
+    """The report's index."""
+    BY_NAME_THEN_KIND = "namespace, owner_name, owner_type, binary_name"
+    """`cluster summary --by owner`."""
+
+
+def owner_rows(
+    db: Database, selection: OwnerSelection = EVERYTHING, order: OwnerOrder = OwnerOrder.BY_KIND
+) -> list[OwnerRow]:
+    """The owners `selection` picks, in `order`."""
+    rows = (
+        OwnerRow(
+            *row[:7],  # type: ignore[arg-type]
+            *(tuple(json.loads(v)) for v in row[7:11]),
+            *row[11:],
+        )
+        for row in db.connection.execute(
+            "SELECT id, namespace, owner_type, owner_name, binary_name, binary_id, image, "
+            "images_json, pods_json, containers_json, hosts_json, reports, instances, "
+            f"statements, covered, first_seen, last_seen FROM owners ORDER BY {order.value}"
+        )
+    )
+    return [o for o in rows if selection.matches(o.namespace, o.owner_type, o.owner_name)]
+
+
+def owners_per_binary(db: Database) -> dict[int, int]:
+    """How many owners run each binary."""
+    return dict(db.connection.execute("SELECT binary_id, count(*) FROM owners GROUP BY 1"))
+
+
+def owner_counts(db: Database, owner_id: int) -> np.ndarray:
+    """One owner's merged counters, per unit of its binary."""
+    row = db.connection.execute(
+        "SELECT counts_blob FROM owners WHERE id = ?", (owner_id,)
+    ).fetchone()
+    return blobs.unpack_counts(None if row is None else row[0])
+
+
+def owners_counts(db: Database, owner_ids: list[int]) -> list[np.ndarray]:
+    """The merged counters of several owners (of one binary), in no particular order."""
+    return [
+        blobs.unpack_counts(blob)
+        for (blob,) in db.connection.execute(
+            f"SELECT counts_blob FROM owners WHERE id IN ({', '.join('?' * len(owner_ids))})",
+            owner_ids,
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class OwnerCounters:
+    """An owner's counters with where it runs: for roll-ups that count each binary once."""
+
+    namespace: str
+    binary_id: int
+    counts_blob: bytes | None
+    entries: int
+
+
+def owner_counters_by_binary(db: Database) -> Iterator[OwnerCounters]:
+    """Every owner's packed counters, binary after binary."""
+    for row in db.connection.execute(
+        "SELECT namespace, binary_id, counts_blob, reports FROM owners ORDER BY binary_id"
+    ):
+        yield OwnerCounters(*row)
+
+
+@dataclass(frozen=True)
+class OwnerRecord:
+    """Every column compile writes for an owner, by name (lists sorted, as JSON)."""
+
+    group_key: str
+    namespace: str
+    owner_type: str
+    owner_name: str
+    binary_name: str
+    binary_id: int
+    image: str
+    images_json: str
+    pods_json: str
+    pod_count: int
+    containers_json: str
+    hosts_json: str
+    entries: int
+    instances: int
+    statements: int
+    covered: int
+    coverage_pct: float
+    counts_blob: bytes
+    first_seen: str
+    last_seen: str
+    input_hash: str
+
+
+_OWNER_COLUMNS = (
+    "group_key, namespace, owner_type, owner_name, binary_name, binary_id, image, images_json, "
+    "pods_json, pod_count, containers_json, hosts_json, reports, instances, statements, "
+    "covered, coverage_pct, counts_blob, first_seen, last_seen, input_hash"
+)
+
+
+@dataclass(frozen=True)
+class OwnerFunction:
+    """A function an owner executed: its statements covered and its calls."""
+
+    func_id: int
+    covered: int
+    executions: int
+
+
+def write_owner(
+    db: Database,
+    record: OwnerRecord,
+    entry_ids: Iterable[int],
+    files_covered: Iterable[tuple[int, int]],
+    functions: Iterable[OwnerFunction],
+) -> None:
+    """Store one owner, its entries and the files and functions it executed (`files_covered`:
+    (file id, statements covered) of files with any).
+
+    Runs inside the caller's transaction, with its binary's: never half an owner.
+    """
+    db.require_transaction()
+    conn = db.connection
+    columns = _OWNER_COLUMNS.split(", ")
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "group_key")
+    (owner_id,) = conn.execute(
+        f"INSERT INTO owners ({_OWNER_COLUMNS}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT(group_key) DO UPDATE SET {updates} RETURNING id",
+        astuple(record),
+    ).fetchone()
+    for table in ("owner_reports", "owner_files", "owner_functions"):
+        conn.execute(f"DELETE FROM {table} WHERE owner_id = ?", (owner_id,))
+    conn.executemany("INSERT INTO owner_reports VALUES (?, ?)", [(owner_id, e) for e in entry_ids])
+    conn.executemany(
+        "INSERT INTO owner_files VALUES (?, ?, ?)",
+        [(owner_id, file_id, covered) for file_id, covered in files_covered],
+    )
+    conn.executemany(
+        "INSERT INTO owner_functions VALUES (?, ?, ?, ?)",
+        [(owner_id, *astuple(f)) for f in functions],
+    )
+
+
+def owner_input_hashes(db: Database) -> dict[str, str]:
+    """Owner key -> the input hash of its numbers; '' for an owner without counters."""
+    return dict(
+        db.connection.execute(
+            "SELECT group_key, CASE WHEN counts_blob IS NULL THEN '' ELSE input_hash END "
+            "FROM owners"
+        )
+    )
+
+
+def delete_owners(db: Database, keys: Iterable[str]) -> None:
+    for key in keys:
+        with db.transaction():
+            db.connection.execute("DELETE FROM owners WHERE group_key = ?", (key,))
