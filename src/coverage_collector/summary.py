@@ -16,7 +16,7 @@ from rich.table import Table
 from coverage_collector import blobs, database
 from coverage_collector.compiler.stats import combine, totals
 from coverage_collector.compiler.store import BinaryModels, stored_excludes
-from coverage_collector.database import Database
+from coverage_collector.database import Database, binaries, entries, errors, owners
 from coverage_collector.textformat import markdown_table, terminal_cell
 
 LABELS = {
@@ -63,37 +63,32 @@ class Overview:
 
 def overview(collection: str, by: str = "owner") -> Overview:
     """Read the summary of the compiled `collection`, grouped `by` owner, binary or namespace."""
-    conn = database.open_readonly(collection)
-    try:
-        rows = {"owner": _owner_rows, "binary": _binary_rows, "namespace": namespace_rows}[by](conn)
-        (entries,) = conn.execute("SELECT count(*) FROM reports").fetchone()
-        (owners,) = conn.execute("SELECT count(*) FROM owners").fetchone()
-        binaries, statements, covered = conn.execute(
-            "SELECT count(*), coalesce(sum(statements), 0), coalesce(sum(covered), 0) FROM binaries"
-        ).fetchone()
-        (errors,) = conn.execute(
-            "SELECT count(DISTINCT item) FROM errors WHERE stage = 'compile'"
-        ).fetchone()
-        (duplicates,) = conn.execute(
-            "SELECT count(*) FROM reports WHERE duplicate_of IS NOT NULL"
-        ).fetchone()
-        sources = _sources(conn)
-    finally:
-        conn.close()
-    return Overview(
-        by, entries, owners, binaries, statements, covered, errors, duplicates, rows, sources
-    )
+    with database.open_readonly(collection) as db:
+        rows = {"owner": _owner_rows, "binary": _binary_rows, "namespace": namespace_rows}[by](db)
+        span = entries.collection_span(db)
+        totals = binaries.collection_totals(db)
+        return Overview(
+            by,
+            span.entries,
+            owners.owner_count(db),
+            totals.binaries,
+            totals.statements,
+            totals.covered,
+            errors.items_with_errors(db, entries.COMPILE_STAGE),
+            span.host_duplicates,
+            rows,
+            _sources(db),
+        )
 
 
 def _sources(conn: Database) -> dict[str, int]:
-    counts = dict(conn.execute("SELECT confidence, count(*) FROM binary_sources GROUP BY 1"))
-    files = conn.execute(
-        "SELECT coalesce(sum(resolved), 0), coalesce(sum(missing), 0), "
-        "coalesce(sum(unresolved), 0) FROM binary_sources"
-    ).fetchone()
+    found = database.source_counts(conn)
+    counts = dict(found.binaries)
     if counts:
         counts.update(
-            zip(("files_resolved", "files_missing", "files_unresolved"), files, strict=True)
+            files_resolved=found.files_resolved,
+            files_missing=found.files_missing,
+            files_unresolved=found.files_unresolved,
         )
     return counts
 
@@ -111,39 +106,44 @@ def _sources_line(sources: dict[str, int]) -> str:
     )
 
 
-def _owner_rows(conn: Database) -> list[Row]:
+def _owner_rows(db: Database) -> list[Row]:
     return [
-        Row((ns or HOST, kind, name, binary), reports, total, covered)
-        for ns, kind, name, binary, reports, total, covered in conn.execute(
-            "SELECT namespace, owner_type, owner_name, binary_name, reports, statements, covered "
-            "FROM owners ORDER BY namespace, owner_name, owner_type, binary_name"
+        Row(
+            (o.namespace or HOST, o.owner_type, o.owner_name, o.binary_name),
+            o.entries,
+            o.statements,
+            o.covered,
         )
+        for o in owners.owner_rows(db, order=owners.OwnerOrder.BY_NAME_THEN_KIND)
     ]
 
 
-def _binary_rows(conn: Database) -> list[Row]:
+def _binary_rows(db: Database) -> list[Row]:
+    per_binary = owners.owners_per_binary(db)
     return [
-        Row((name, meta_hash[:12], str(owners)), reports, total, covered)
-        for name, meta_hash, owners, reports, total, covered in conn.execute(
-            "SELECT b.name, b.meta_hash, (SELECT count(*) FROM owners o WHERE o.binary_id = b.id), "
-            "b.reports, b.statements, b.covered FROM binaries b ORDER BY b.name, b.meta_hash"
+        Row(
+            (b.name, b.meta_hash[:12], str(per_binary.get(b.id, 0))),
+            b.entries,
+            b.statements,
+            b.covered,
         )
+        for b in binaries.binary_rows(db)
     ]
 
 
-def namespace_rows(conn: Database) -> list[Row]:
+def namespace_rows(db: Database) -> list[Row]:
     """Per namespace: each binary's counters merged over its owners there, counted once.
 
     Binary by binary (each decoded once), namespace by namespace within it."""
-    per_binary: dict[int, dict[str, list[bytes]]] = {}
-    reports: dict[str, int] = {}
-    for ns, binary_id, blob, count in conn.execute(
-        "SELECT namespace, binary_id, counts_blob, reports FROM owners ORDER BY binary_id"
-    ):
-        per_binary.setdefault(binary_id, {}).setdefault(ns, []).append(blob)
-        reports[ns] = reports.get(ns, 0) + count
-    models = BinaryModels(conn, stored_excludes(conn), size=1)
-    numbers: dict[str, list[int]] = {ns: [0, 0, 0] for ns in reports}
+    per_binary: dict[int, dict[str, list[bytes | None]]] = {}
+    entry_counts: dict[str, int] = {}
+    for owner in owners.owner_counters_by_binary(db):
+        per_binary.setdefault(owner.binary_id, {}).setdefault(owner.namespace, []).append(
+            owner.counts_blob
+        )
+        entry_counts[owner.namespace] = entry_counts.get(owner.namespace, 0) + owner.entries
+    models = BinaryModels(db, stored_excludes(db), size=1)
+    numbers: dict[str, list[int]] = {ns: [0, 0, 0] for ns in entry_counts}
     for binary_id, by_namespace in per_binary.items():
         model = models.get(binary_id)
         for ns, owner_blobs in by_namespace.items():
@@ -153,7 +153,7 @@ def namespace_rows(conn: Database) -> list[Row]:
             numbers[ns][1] += found.statements
             numbers[ns][2] += found.covered
     return [
-        Row((ns or HOST, str(numbers[ns][0])), reports[ns], numbers[ns][1], numbers[ns][2])
+        Row((ns or HOST, str(numbers[ns][0])), entry_counts[ns], numbers[ns][1], numbers[ns][2])
         for ns in sorted(numbers)
     ]
 

@@ -28,6 +28,8 @@ from coverage_collector.compiler.store import (
     stored_excludes,
 )
 from coverage_collector.database import Database
+from coverage_collector.database.entries import owner_instances
+from coverage_collector.database.errors import stage_items_with_errors
 from coverage_collector.owners import OwnerKind
 from coverage_collector.progress import Reporter
 from coverage_collector.report.annotate import Blocks, line_counts
@@ -199,25 +201,23 @@ class TableBuilder:
         per_file: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
         records = []
         functions = stats.function_stats(model.meta, counts, model.app)
-        for _, file_id, package, name, literal, line, _, total, covered, calls in function_rows(
-            model, functions
-        ):
-            tally = per_file[file_id]
+        for function in function_rows(model, functions):
+            tally = per_file[function.file_id]
             tally[0] += 1
-            tally[1] += covered > 0
-            tally[2] += calls
+            tally[1] += function.covered > 0
+            tally[2] += function.executions
             records.append(
                 {
                     **identity,
                     "binary_name": binary_name,
-                    "package": package,
-                    "source_filename": model.files.paths[file_id],
-                    "function": name,
-                    "is_literal": bool(literal),
-                    "start_line": line,
-                    "statements": total,
-                    "covered": covered,
-                    "executions": min(calls, INT64_MAX),
+                    "package": function.package,
+                    "source_filename": model.files.paths[function.file_id],
+                    "function": function.name,
+                    "is_literal": function.literal,
+                    "start_line": function.start_line,
+                    "statements": function.statements,
+                    "covered": function.covered,
+                    "executions": min(function.executions, INT64_MAX),
                     "software_group": software_group,
                 }
             )
@@ -308,25 +308,22 @@ class TableBuilder:
     def _processes(self, owner_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
         wanted = set(owner_ids)
         result: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for owner_id, pod, container, host, pid, discovered_ns in self.conn.execute(
-            "SELECT x.owner_id, r.pod_name, r.container_name, r.hostname, i.pid, "
-            "i.discovered_ns FROM owner_reports x JOIN reports r ON r.id = x.report_id "
-            "JOIN instances i ON i.report_id = r.id ORDER BY x.owner_id, i.discovered_ns, i.pid"
-        ):
-            if owner_id in wanted:
-                result[owner_id].append(
+        for instance in owner_instances(self.conn):
+            if instance.owner_id in wanted:
+                result[instance.owner_id].append(
                     {
-                        "pod": pod or None,
-                        "container": container or None,
-                        "host": host or None,
-                        "pid": pid,
-                        "discovered_at": _from_ns(discovered_ns) if discovered_ns else None,
+                        "pod": instance.pod_name or None,
+                        "container": instance.container_name or None,
+                        "host": instance.hostname or None,
+                        "pid": instance.pid,
+                        "discovered_at": (
+                            _from_ns(instance.discovered_ns) if instance.discovered_ns else None
+                        ),
                     }
                 )
         return result
 
     def _collection(self, owners: list[OwnerRow], binaries: int, totals: list[int]) -> None:
-        errors = self.conn.execute("SELECT count(DISTINCT stage || item) FROM errors").fetchone()
         self.outputs["coverage_collections"].write(
             [
                 {
@@ -343,7 +340,7 @@ class TableBuilder:
                     "binaries": binaries,
                     "statements": totals[0],
                     "covered": totals[1],
-                    "errors": errors[0],
+                    "errors": stage_items_with_errors(self.conn),
                     "selection": self.options.selection.describe() or None,
                     "tool_version": __version__,
                 }

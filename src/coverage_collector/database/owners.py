@@ -245,3 +245,7 @@ def delete_owners(db: Database, keys: Iterable[str]) -> None:
     for key in keys:
         with db.transaction():
             db.connection.execute("DELETE FROM owners WHERE group_key = ?", (key,))
+
+
+def owner_count(db: Database) -> int:
+    return int(db.connection.execute("SELECT count(*) FROM owners").fetchone()[0])

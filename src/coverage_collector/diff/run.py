@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from coverage_collector import blobs, database
+from coverage_collector import database
 from coverage_collector.compiler import stats
 from coverage_collector.compiler.store import BinaryModel, BinaryModels, stored_excludes
+from coverage_collector.database.owners import owner_counts
 from coverage_collector.diff.compare import (
     Tally,
     UnitMatch,
@@ -98,10 +99,7 @@ class _Side:
         return self.selected.counts(self.conn, binary_id, self.model(binary_id).meta.mode)
 
     def owner_counts(self, owner: OwnerRow) -> np.ndarray:
-        (blob,) = self.conn.execute(
-            "SELECT counts_blob FROM owners WHERE id = ?", (owner.id,)
-        ).fetchone()
-        return blobs.unpack_counts(blob)
+        return owner_counts(self.conn, owner.id)
 
 
 def _identity(owner: OwnerRow) -> tuple[str, str, str, str]:

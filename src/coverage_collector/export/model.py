@@ -16,11 +16,11 @@ from typing import Literal
 
 import numpy as np
 
-from coverage_collector import blobs
 from coverage_collector.compiler import stats
 from coverage_collector.compiler.store import BinaryModel, BinaryModels, stored_excludes
 from coverage_collector.covdata.model import CounterMode
 from coverage_collector.database import Database
+from coverage_collector.database.owners import owner_counts
 from coverage_collector.report.annotate import Blocks, line_counts
 from coverage_collector.selection import (
     OwnerRow,
@@ -326,7 +326,6 @@ def _owner_group(conn: Database, binaries: _Binaries, owner: OwnerRow) -> Export
     selected = binaries.selected
     model = binaries.model(owner.binary_id)
     source = selected.sources[owner.binary_id]
-    (blob,) = conn.execute("SELECT counts_blob FROM owners WHERE id = ?", (owner.id,)).fetchone()
     label = _owner_label(owner)
     group = ExportGroup(
         "owner",
@@ -338,7 +337,7 @@ def _owner_group(conn: Database, binaries: _Binaries, owner: OwnerRow) -> Export
         [selected.hashes[owner.binary_id]],
         [label],
     )
-    group.files = binaries.files(owner.binary_id, blobs.unpack_counts(blob))
+    group.files = binaries.files(owner.binary_id, owner_counts(conn, owner.id))
     return group
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from coverage_collector.database import Database
+from coverage_collector.database import Database, binaries, entries, errors, owners, sources
 from coverage_collector.summary import namespace_rows
 
 HIDDEN_NAMESPACE_PREFIXES = ("e2e-", "openshift-must-gather-")
@@ -34,110 +33,64 @@ class IndexData:
     namespaces: list[dict[str, Any]] = field(default_factory=list)
 
 
-def load_index(conn: Database, collection: str) -> IndexData:
+def load_index(db: Database, collection: str) -> IndexData:
     """Read the owners and binaries of the compiled collection."""
-    first, last, entries, instances = conn.execute(
-        "SELECT coalesce(min(nullif(first_seen, '')), ''), coalesce(max(last_seen), ''), "
-        "count(*), coalesce(sum(instances), 0) FROM reports"
-    ).fetchone()
-    errors = conn.execute("SELECT count(DISTINCT item) FROM errors").fetchone()[0]
+    span = entries.collection_span(db)
     data = IndexData(
-        os.path.basename(os.path.abspath(collection)), first, last, entries, instances, errors, 0
+        os.path.basename(os.path.abspath(collection)),
+        span.first_seen,
+        span.last_seen,
+        span.entries,
+        span.instances,
+        errors.items_with_errors(db),
+        0,
     )
-    for row in conn.execute(
-        "SELECT b.id, b.name, b.meta_hash, b.mode, b.statements, b.covered, "
-        "coalesce(s.confidence, 'none'), coalesce(s.resolved, 0), coalesce(s.missing, 0), "
-        "coalesce(s.unresolved, 0), coalesce(s.notes, ''), coalesce(s.commit_id, ''), "
-        "coalesce(s.source_url, '') FROM binaries b LEFT JOIN binary_sources s "
-        "ON s.binary_id = b.id ORDER BY b.name, b.meta_hash"
-    ):
-        (
-            bid,
-            name,
-            meta_hash,
-            mode,
-            total,
-            covered,
-            confidence,
-            resolved,
-            missing,
-            unresolved,
-            notes,
-            commit,
-            url,
-        ) = row
-        data.binaries[str(bid)] = {
-            "id": bid,
-            "name": name,
-            "hash": meta_hash,
-            "mode": mode,
-            "statements": total,
-            "covered": covered,
-            "percent": percent(covered, total),
-            "confidence": confidence,
-            "resolved": resolved,
-            "missing": missing,
-            "unresolved": unresolved,
-            "notes": notes,
-            "commit": commit,
-            "source": url,
-            "page": f"binaries/{meta_hash}.html",
+    resolved = sources.binary_sources(db)
+    for binary in binaries.binary_rows(db):
+        source = resolved.get(binary.id) or sources.BinarySourceRow.not_resolved(binary.id)
+        data.binaries[str(binary.id)] = {
+            "id": binary.id,
+            "name": binary.name,
+            "hash": binary.meta_hash,
+            "mode": binary.mode,
+            "statements": binary.statements,
+            "covered": binary.covered,
+            "percent": percent(binary.covered, binary.statements),
+            "confidence": source.confidence,
+            "resolved": source.resolved,
+            "missing": source.missing,
+            "unresolved": source.unresolved,
+            "notes": source.notes,
+            "commit": source.commit_id,
+            "source": source.source_url,
+            "page": f"binaries/{binary.meta_hash}.html",
         }
-        data.unresolved += confidence == "none"
-    errors_by_owner = dict(
-        conn.execute(
-            "SELECT x.owner_id, count(*) FROM owner_reports x JOIN reports r ON r.id = x.report_id "
-            "JOIN errors e ON e.stage = 'compile' AND e.item = r.dir_name GROUP BY x.owner_id"
-        )
-    )
-    for row in conn.execute(
-        "SELECT o.id, o.namespace, o.owner_type, o.owner_name, o.binary_name, o.binary_id, "
-        "o.image, o.images_json, o.pods_json, o.containers_json, o.hosts_json, o.reports, "
-        "o.instances, o.statements, o.covered, o.first_seen, o.last_seen FROM owners o "
-        "ORDER BY o.namespace, o.owner_name, o.binary_name"
-    ):
-        (
-            oid,
-            ns,
-            kind,
-            name,
-            binary,
-            bid,
-            image,
-            images,
-            pods,
-            containers,
-            hosts,
-            reports,
-            instances,
-            total,
-            covered,
-            first_seen,
-            last_seen,
-        ) = row
+        data.unresolved += source.confidence == "none"
+    errors_by_owner = errors.compile_errors_by_owner(db)
+    for owner in owners.owner_rows(db, order=owners.OwnerOrder.BY_NAME):
         data.owners.append(
             {
-                "id": oid,
-                "namespace": ns,
-                "type": kind,
-                "owner": name,
-                "binary": binary,
-                "binaryId": str(bid),
-                "image": image,
-                "images": json.loads(images),
-                "pods": json.loads(pods),
-                "containers": json.loads(containers),
-                "hosts": json.loads(hosts),
-                "reports": reports,
-                "instances": instances,
-                "statements": total,
-                "covered": covered,
-                "percent": percent(covered, total),
-                "firstSeen": first_seen,
-                "lastSeen": last_seen,
-                "errors": errors_by_owner.get(oid, 0),
-                "testNamespace": ns.startswith(HIDDEN_NAMESPACE_PREFIXES),
-                "testBinary": binary in HIDDEN_BINARIES,
+                "id": owner.id,
+                "namespace": owner.namespace,
+                "type": owner.owner_type,
+                "owner": owner.owner_name,
+                "binary": owner.binary_name,
+                "binaryId": str(owner.binary_id),
+                "image": owner.image,
+                "images": list(owner.images),
+                "pods": list(owner.pods),
+                "containers": list(owner.containers),
+                "hosts": list(owner.hosts),
+                "reports": owner.entries,
+                "instances": owner.instances,
+                "statements": owner.statements,
+                "covered": owner.covered,
+                "percent": percent(owner.covered, owner.statements),
+                "firstSeen": owner.first_seen,
+                "lastSeen": owner.last_seen,
+                "errors": errors_by_owner.get(owner.id, 0),
+                "testNamespace": owner.namespace.startswith(HIDDEN_NAMESPACE_PREFIXES),
+                "testBinary": owner.binary_name in HIDDEN_BINARIES,
             }
         )
     data.namespaces = [
@@ -149,7 +102,7 @@ def load_index(conn: Database, collection: str) -> IndexData:
             "covered": row.covered,
             "percent": percent(row.covered, row.statements),
         }
-        for row in namespace_rows(conn)
+        for row in namespace_rows(db)
     ]
     return data
 
@@ -163,41 +116,33 @@ class BinaryPage:
     files: list[dict[str, Any]]
 
 
-def load_binary(conn: Database, binary_id: int, index: IndexData) -> BinaryPage:
+def load_binary(db: Database, binary_id: int, index: IndexData) -> BinaryPage:
     binary = index.binaries[str(binary_id)]
-    owners = [o for o in index.owners if o["binaryId"] == str(binary_id)]
-    files = [
-        {
-            "id": fid,
-            "path": path,
-            "statements": total,
-            "covered": covered,
-            "percent": percent(covered, total),
-            "status": status or "unresolved",
-            "method": method or "",
-            "source": source or "",
-            **({"reason": reason} if reason else {}),
-        }
-        for fid, path, total, covered, status, method, source, reason in conn.execute(
-            "SELECT f.file_id, f.path, f.statements, f.covered, x.status, x.method, "
-            "x.source_path, x.reason FROM binary_files f LEFT JOIN file_sources x "
-            "ON x.binary_id = f.binary_id AND x.file_id = f.file_id "
-            "WHERE f.binary_id = ? ORDER BY f.path",
-            (binary_id,),
+    owners_of = [o for o in index.owners if o["binaryId"] == str(binary_id)]
+    resolved = sources.file_sources(db, binary_id)
+    files = []
+    for file in binaries.binary_files(db, binary_id):
+        source = resolved.get(file.file_id)
+        files.append(
+            {
+                "id": file.file_id,
+                "path": file.path,
+                "statements": file.statements,
+                "covered": file.covered,
+                "percent": percent(file.covered, file.statements),
+                "status": (source.status if source else "") or "unresolved",
+                "method": source.method if source else "",
+                "source": source.source_path if source else "",
+                **({"reason": source.reason} if source and source.reason else {}),
+            }
         )
-    ]
-    return BinaryPage(binary, owners, files)
+    return BinaryPage(binary, owners_of, files)
 
 
-def load_functions(conn: Database, binary_id: int) -> list[list[Any]]:
+def load_functions(db: Database, binary_id: int) -> list[list[Any]]:
     """The binary's named functions as [name, file id, line, statements, covered, executions]:
     read only when its page is written (an unchanged binary never needs them)."""
     return [
-        list(row)
-        for row in conn.execute(
-            "SELECT name, file_id, start_line, statements, covered, executions "
-            "FROM binary_functions WHERE binary_id = ? AND literal = 0 "
-            "ORDER BY file_id, start_line",
-            (binary_id,),
-        )
+        [f.name, f.file_id, f.start_line, f.statements, f.covered, f.executions]
+        for f in binaries.named_functions(db, binary_id)
     ]

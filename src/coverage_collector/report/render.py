@@ -35,7 +35,7 @@ from pygments.formatters import HtmlFormatter
 from coverage_collector import __version__, database, logs, outputs
 from coverage_collector.compiler.stats import blocks_by_file, units_by_file
 from coverage_collector.compiler.store import BinaryModels, stored_excludes
-from coverage_collector.database.binaries import binary_counts
+from coverage_collector.database.binaries import binary_counts, binary_row
 from coverage_collector.diff.run import BinaryDiff
 from coverage_collector.progress import Reporter
 from coverage_collector.report.annotate import Blocks, coverage_spans, highlight, line_counts
@@ -186,9 +186,7 @@ def _render_binaries(
     ):
         for binary_id in index.binaries:
             page = load_binary(conn, int(binary_id), index)
-            (counts_key,) = conn.execute(
-                "SELECT input_hash FROM binaries WHERE id = ?", (int(binary_id),)
-            ).fetchone()
+            counts_key = binary_row(conn, int(binary_id)).input_hash
             name = page.binary["hash"]
             parts = [__version__, counts_key, page.binary, page.owners, page.files]
             binary_diff = None
