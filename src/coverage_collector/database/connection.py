@@ -68,13 +68,6 @@ class Database:
             raise
         conn.commit()
 
-    # Transitional: the stages' own statements, until each moves into this package (issue 15).
-    def execute(self, sql: str, parameters: object = ()) -> sqlite3.Cursor:
-        return self.connection.execute(sql, parameters)  # type: ignore[arg-type]
-
-    def executemany(self, sql: str, parameters: object) -> sqlite3.Cursor:
-        return self.connection.executemany(sql, parameters)  # type: ignore[arg-type]
-
     def require_transaction(self) -> None:
         """Refuse a write that must be part of a larger transaction when there is none."""
         if not self.connection.in_transaction:
