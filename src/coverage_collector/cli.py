@@ -1,60 +1,214 @@
 """The command tree. Thin by design: parse, call one library function, print, exit.
 
+It keeps the prior tool's command line (cobra's): `help [COMMAND...]`, `completion SHELL`,
+`--flag=true|false` for boolean flags, the `cluster` options before or after the
+subcommand, and a suggestion for a mistyped command.
+
 Exit codes: 0 success, 1 an error was reported (bad input, partial failure),
 2 the command line was wrong, 130 cancelled.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from coverage_collector import __version__, logs
-from coverage_collector.exceptions import CollectorError, UsageError
+from coverage_collector.exceptions import CollectorError, DataError, UsageError
 
 OK, ERR, USAGE, CANCELLED = 0, 1, 2, 130
+PROG = "coverage-collector"
+COMPLETE_VAR = "_COVERAGE_COLLECTOR_COMPLETE"
 F = TypeVar("F", bound=Callable[..., Any])
 log = logs.get_logger(__name__)
 
+COBRA_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+COBRA_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+"""The values Go's strconv.ParseBool (cobra's bool flags) accepts."""
 
-def collection_options(func: F) -> F:
+
+def bool_flag_values(
+    command: click.Command, ctx: click.Context, args: list[str]
+) -> tuple[list[str], dict[str, bool]]:
+    """Take cobra's `--flag=true|false` forms of `command`'s boolean flags out of `args`.
+
+    Returns the other arguments and the values to set after parsing. The last mention of
+    a flag wins, as with cobra: a bare `--flag` after `--flag=false` leaves it to click.
+    """
+    flags: dict[str, tuple[str, bool]] = {}
+    for param in command.params:
+        if isinstance(param, click.Option) and param.is_bool_flag and param.name:
+            on = bool(param.flag_value) or bool(param.secondary_opts)  # `--x/--no-x`: True
+            flags.update((opt, (param.name, on)) for opt in param.opts)
+            flags.update((opt, (param.name, not on)) for opt in param.secondary_opts)
+    kept: list[str] = []
+    values: dict[str, bool] = {}
+    for index, token in enumerate(args):
+        if token == "--":
+            kept.extend(args[index:])
+            break
+        name, equals, text = token.partition("=")
+        if name in flags:
+            param_name, bare = flags[name]
+            if equals:
+                if text not in COBRA_TRUE | COBRA_FALSE:
+                    if ctx.resilient_parsing:  # shell completion: never fail
+                        continue
+                    raise click.BadOptionUsage(
+                        name, f"Option '{name}' takes true or false, not {text!r}.", ctx
+                    )
+                values[param_name] = bare is (text in COBRA_TRUE)
+                continue
+            values.pop(param_name, None)
+        kept.append(token)
+    return kept, values
+
+
+class Command(click.Command):
+    """A command whose boolean flags also take `--flag=true|false`, as the prior tool's
+    did (scripts written for it say `--skip-existing=false`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args, values = bool_flag_values(self, ctx, args)
+        rest = super().parse_args(ctx, args)
+        ctx.params.update(values)
+        return rest
+
+
+def nearest(name: str, choices: list[str]) -> str | None:
+    """The command `name` most likely meant: the only one it starts, else the closest spelling."""
+    started = [choice for choice in choices if choice.startswith(name)]
+    if len(started) == 1:
+        return started[0]
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+class Group(click.Group):
+    """A command group that lists its commands in the order they were declared (the
+    pipeline's order, not the alphabet's) and suggests the nearest to a mistyped one."""
+
+    command_class = Command
+    group_class = type  # subgroups are Groups too
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0]
+        if not (ctx.resilient_parsing or name.startswith("-") or self.get_command(ctx, name)):
+            self.no_such_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
+    def no_such_command(self, ctx: click.Context, name: str) -> NoReturn:
+        """Fail (exit status 2) naming `name` and, when there is one, the nearest command."""
+        match = nearest(name, [n for n, c in self.commands.items() if not c.hidden])
+        ctx.fail(f"No such command {name!r}." + (f" Did you mean {match!r}?" if match else ""))
+
+
+GROUP_VALUES = "coverage_collector.cluster_options"
+"""Where `cluster` leaves the options given before the subcommand (in `Context.meta`)."""
+DEFAULTS: dict[str, Any] = {"verbosity": "info", "max_concurrency": 8}
+
+
+def shared_options(collection_help: str, *, grouped: bool = True) -> Callable[[F], F]:
+    """`--collection`, `--verbosity` and `--max-concurrency`.
+
+    `grouped`: the options `cluster` also takes, so they have no default here (a missing
+    value comes from `cluster`, then from DEFAULTS); otherwise required and defaulted.
+    """
+
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--max-concurrency",
+            type=click.IntRange(min=1),
+            default=None if grouped else DEFAULTS["max_concurrency"],
+            show_default=not grouped,
+            help="Maximum concurrent operations"
+            + (f" (default: {DEFAULTS['max_concurrency']})." if grouped else "."),
+        )(func)
+        func = click.option(
+            "--verbosity",
+            type=click.Choice(list(logs.VERBOSITY_LEVELS)),
+            default=None if grouped else DEFAULTS["verbosity"],
+            show_default=not grouped,
+            help="Log verbosity" + (f" (default: {DEFAULTS['verbosity']})." if grouped else "."),
+        )(func)
+        return click.option(
+            "--collection",
+            required=not grouped,
+            type=click.Path(file_okay=False),
+            default=None,
+            help=collection_help,
+        )(func)
+
+    return decorate
+
+
+def collection_options(
+    func: F | None = None, *, creates: bool = False, grouped: bool = True
+) -> Any:
     """Add the options every collection command takes (`--collection`, `--verbosity`,
-    `--max-concurrency`), accepted after the subcommand, and set up logging."""
+    `--max-concurrency`) and set up logging.
 
-    @click.option(
-        "--collection",
-        required=True,
-        type=click.Path(file_okay=False),
-        help="Collection directory (created when missing).",
-    )
-    @click.option(
-        "--verbosity",
-        type=click.Choice(list(logs.VERBOSITY_LEVELS)),
-        default="info",
-        show_default=True,
-        help="Log verbosity.",
-    )
-    @click.option(
-        "--max-concurrency",
-        type=click.IntRange(min=1),
-        default=8,
-        show_default=True,
-        help="Maximum concurrent operations.",
-    )
+    In `cluster` (`grouped`), each option may come before the subcommand instead; a value
+    after it wins. Only a command that `creates` the collection (download) runs on a
+    directory that does not exist; the others stop with one line instead of leaving a
+    `logs/` directory behind a mistyped `--collection`, and log to a file only in a
+    directory that holds a collection.
+    """
+    if func is None:
+        return functools.partial(collection_options, creates=creates, grouped=grouped)
+    where = " (required; here or before the subcommand)." if grouped else "."
+    what = "Collection directory, created when missing" if creates else "Collection directory"
+
+    @shared_options(what + where, grouped=grouped)
     @functools.wraps(func)
-    def wrapper(
-        *args: Any, collection: str, verbosity: str, max_concurrency: int, **kwargs: Any
-    ) -> Any:
-        log_file = logs.configure(verbosity, collection)
+    def wrapper(*args: Any, collection: str | None, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        given = {
+            "collection": collection,
+            "verbosity": kwargs.pop("verbosity"),
+            "max_concurrency": kwargs.pop("max_concurrency"),
+        }
+        values = {**DEFAULTS, **ctx.meta.get(GROUP_VALUES, {})}
+        values.update((k, v) for k, v in given.items() if v is not None)
+        collection = values.get("collection")
+        if collection is None:
+            raise click.UsageError(
+                "Missing option '--collection' (before or after the subcommand).", ctx
+            )
+        if not creates and not os.path.isdir(collection):
+            raise DataError(
+                f"No collection at {collection}: the directory does not exist",
+                hint="check --collection (only `cluster download` creates a collection)",
+            )
+        log_to = collection if creates or is_collection(collection) else None
+        log_file = logs.configure(values["verbosity"], log_to)
         log.debug("logging to %s", log_file)
-        return func(*args, collection=collection, max_concurrency=max_concurrency, **kwargs)
+        return func(
+            *args, collection=collection, max_concurrency=values["max_concurrency"], **kwargs
+        )
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
+
+
+def is_collection(path: str) -> bool:
+    """Tell whether `path` holds a collection (downloaded coverage or a database), so a
+    log file there is in the right place."""
+    from coverage_collector import database
+    from coverage_collector.collection import COVERAGE_DIR
+
+    return os.path.isdir(os.path.join(path, COVERAGE_DIR)) or os.path.exists(database.db_path(path))
 
 
 def output_dir_option(help_text: str) -> Callable[[F], F]:
@@ -64,21 +218,41 @@ def output_dir_option(help_text: str) -> Callable[[F], F]:
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="coverage-collector")
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name=PROG)
 def cli() -> None:
-    """Turn Go coverage collected across a Kubernetes/OpenShift cluster into answers."""
+    """Turn Go coverage collected across a Kubernetes/OpenShift cluster into answers.
+
+    Start with `coverage-collector cluster --help`; `coverage-collector demo` runs the
+    pipeline on a bundled sample."""
 
 
-@cli.group()
-def cluster() -> None:
-    """Collection pipeline: download, compile, clone-sources, render (in that order).
+@cli.group(short_help="The pipeline: download, compile, clone-sources, render.")
+@shared_options("Collection directory of the subcommand (or give it after the subcommand).")
+@click.pass_context
+def cluster(
+    ctx: click.Context, collection: str | None, verbosity: str | None, max_concurrency: int | None
+) -> None:
+    """The collection pipeline. Each stage reads what the previous ones left in the
+    collection directory, so any stage can be run again on its own:
 
-    The commands of this group arrive stage by stage; `demo` shows the pipeline so far."""
+    \b
+      1. download        coverage from S3 into <collection>/coverage/
+      2. compile         coverage/ into the database <collection>/coverage.db
+      3. clone-sources   each binary's source repository, at its commit
+      4. render, export, diff, summary
+                         reports from the database (with source, after step 3)
+      5. codecov-upload  Go profiles to Codecov, one per repository and commit
+
+    `--collection`, `--verbosity` and `--max-concurrency` go before or after the
+    subcommand (`cluster --collection C compile` = `cluster compile --collection C`);
+    a value after the subcommand wins."""
+    given = {"collection": collection, "verbosity": verbosity, "max_concurrency": max_concurrency}
+    ctx.meta[GROUP_VALUES] = {k: v for k, v in given.items() if v is not None}
 
 
-@cluster.command("download")
-@collection_options
+@cluster.command("download", short_help="Fetch coverage from S3 into <collection>/coverage/.")
+@collection_options(creates=True)
 @click.option("--bucket", required=True, help="S3 bucket name.")
 @click.option("--prefix", required=True, help="S3 key prefix the producer writes under.")
 @click.option("--profile", default=None, help="AWS profile (default: the standard chain).")
@@ -113,7 +287,7 @@ def download_command(
         raise SystemExit(ERR)
 
 
-@cluster.command("compile")
+@cluster.command("compile", short_help="Compile coverage/ into coverage.db (incremental).")
 @collection_options
 @click.option(
     "--update",
@@ -149,7 +323,7 @@ def compile_command(
         raise SystemExit(ERR)
 
 
-@cluster.command("summary")
+@cluster.command("summary", short_help="Print owners, binaries and their coverage.")
 @collection_options
 @click.option(
     "--by",
@@ -177,7 +351,7 @@ def summary_command(collection: str, max_concurrency: int, by: str, output_forma
     finish(collection)
 
 
-@cluster.command("clone-sources")
+@cluster.command("clone-sources", short_help="Check out every binary's source at its exact commit.")
 @collection_options
 @click.option(
     "--skip-existing/--no-skip-existing",
@@ -261,7 +435,7 @@ def clone_sources_command(
         raise SystemExit(ERR)
 
 
-@cluster.command("render")
+@cluster.command("render", short_help="Write the HTML report into <collection>/html/.")
 @collection_options
 @output_dir_option("Where to write the report (default: <collection>/html).")
 @click.option("--skip-component-html", is_flag=True, help="Write only the index.")
@@ -324,7 +498,7 @@ def owner_filters(func: F) -> F:
     )(func)
 
 
-@cluster.command("export")
+@cluster.command("export", short_help="Write Go, LCOV, Cobertura, SonarQube or Codecov files.")
 @collection_options
 @click.option(
     "--format",
@@ -364,7 +538,7 @@ def export_command(
     finish(collection, summary.ok)
 
 
-@cluster.command("diff")
+@cluster.command("diff", short_help="Compare with a baseline collection, per statement.")
 @collection_options
 @click.option(
     "--baseline",
@@ -435,7 +609,7 @@ def diff_command(
     finish(collection)
 
 
-@cluster.command("codecov-upload")
+@cluster.command("codecov-upload", short_help="Upload one Go profile per repository and commit.")
 @collection_options
 @click.option(
     "--codecov-token",
@@ -500,7 +674,7 @@ def codecov_upload_command(
         raise SystemExit(ERR)
 
 
-@cli.group()
+@cli.group(short_help="Load compiled collections into BigQuery.")
 @click.option("--project", required=True, help="GCP project ID.")
 @click.option("--dataset", required=True, help="BigQuery dataset name (created when missing).")
 @click.option("--location", default=None, help="Dataset location, e.g. US or europe-west1.")
@@ -523,8 +697,8 @@ def bigquery(
     ctx.obj = Target(project, dataset, location, api_endpoint)
 
 
-@bigquery.command("ingest")
-@collection_options
+@bigquery.command("ingest", short_help="Load one compiled collection into BigQuery.")
+@collection_options(grouped=False)
 @click.option(
     "--collection-id",
     default=None,
@@ -571,6 +745,7 @@ def ingest_command(
         "help_option_names": [],
     },
     add_help_option=False,
+    short_help="`go tool covdata` without Go (same flags and output).",
 )
 @click.argument("command", required=False)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
@@ -582,7 +757,7 @@ def covdata(command: str | None, args: tuple[str, ...]) -> None:
     raise SystemExit(run_covdata(command, list(args)))
 
 
-@cli.command()
+@cli.command(short_help="Run the pipeline on a bundled sample (no network, no Go).")
 @click.option(
     "--output",
     type=click.Path(file_okay=False),
@@ -619,10 +794,46 @@ def demo(output: str, no_s3: bool) -> None:
         raise SystemExit(ERR)
 
 
+@cli.command("help", short_help="Show the help of a command, e.g. help cluster compile.")
+@click.argument("command", nargs=-1)
+@click.pass_context
+def help_command(ctx: click.Context, command: tuple[str, ...]) -> None:
+    """Show the help of COMMAND (e.g. `help cluster compile`), or the program's, as
+    `COMMAND --help` does."""
+    target: click.Command = cli
+    target_ctx = ctx.find_root()
+    for name in command:
+        if not isinstance(target, Group):
+            target_ctx.fail(f"{target_ctx.command_path!r} has no subcommands.")
+        found = target.get_command(target_ctx, name)
+        if found is None:
+            target.no_such_command(target_ctx, name)
+        target = found
+        target_ctx = target.make_context(name, [], parent=target_ctx, resilient_parsing=True)
+    click.echo(target.get_help(target_ctx))
+
+
+@cli.command("completion", short_help="Print a shell completion script (bash, zsh, fish).")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion_command(shell: str) -> None:
+    """Print the completion script for SHELL: commands, options and their choices.
+
+    \b
+    bash:  eval "$(coverage-collector completion bash)"   (e.g. in ~/.bashrc; bash >= 4.4)
+    zsh:   eval "$(coverage-collector completion zsh)"    (e.g. in ~/.zshrc)
+    fish:  coverage-collector completion fish | source"""
+    from click.shell_completion import get_completion_class
+
+    complete_class = get_completion_class(shell)
+    assert complete_class is not None  # one of click's own shells
+    script = complete_class(cli, {}, PROG, COMPLETE_VAR).source()
+    click.echo(script, nl=not script.endswith("\n"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; the only place where exceptions become messages and exit codes."""
     try:
-        cli.main(args=argv, prog_name="coverage-collector", standalone_mode=False)
+        cli.main(args=argv, prog_name=PROG, complete_var=COMPLETE_VAR, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:

@@ -1,8 +1,11 @@
-"""The command tree: global options after the subcommand, logging, exit codes, Go-style flags."""
+"""The command tree: options before or after the subcommand, logging, exit codes, Go-style
+flags; help, completion and the diagnoses people meet, against bash, S3, the sample and git."""
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +40,7 @@ def probe() -> list[dict[str, object]]:
 def test_global_options_after_subcommand(probe: list[dict[str, object]], tmp_path: Path) -> None:
     # `cluster <cmd> --collection C --verbosity V --max-concurrency N` works and logs to a file.
     collection = tmp_path / "coll"
+    (collection / "coverage").mkdir(parents=True)
     status = cli.main(
         [
             "cluster",
@@ -57,6 +61,7 @@ def test_global_options_after_subcommand(probe: list[dict[str, object]], tmp_pat
 
 
 def test_default_verbosity_hides_debug(probe: list[dict[str, object]], tmp_path: Path) -> None:
+    (tmp_path / "coverage").mkdir()
     cli.main(["cluster", "probe", "--collection", str(tmp_path)])
     assert probe[0]["max_concurrency"] == 8
     assert logging.getLogger(logs.LOGGER_NAME).level == logging.INFO
@@ -127,3 +132,47 @@ def test_go_flags_stop_at_first_argument() -> None:
 def test_go_flag_errors(args: list[str]) -> None:
     with pytest.raises(UsageError):
         goflags.parse(args, SPECS)
+
+
+# --------------------------------------------------------------------------------------------
+# The CLI as people use it, against real components: bash, S3, the sample collection, git
+
+
+def test_bash_completion_script_completes_in_bash(tmp_path: Path) -> None:
+    # `eval "$(coverage-collector completion bash)"` registers a completion that, called the
+    # way bash calls it, offers `compile` for `cluster comp` and option names for `--`.
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash not installed")
+    bin_dir = Path(sys.executable).parent
+    assert (bin_dir / "coverage-collector").exists()
+    script = """
+        eval "$(coverage-collector completion bash)"
+        complete -p coverage-collector
+        offer() {
+            COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); COMPREPLY=()
+            _coverage_collector_completion coverage-collector
+            echo "${COMPREPLY[*]}"
+        }
+        offer coverage-collector cluster comp
+        offer coverage-collector cluster compile --up
+        offer coverage-collector cluster render --skip-component-html=false --out
+        offer coverage-collector he
+    """
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(tmp_path),
+    }
+    done = subprocess.run(
+        [bash, "--norc", "--noprofile", "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    registered, *offers = done.stdout.splitlines()
+    assert "_coverage_collector_completion coverage-collector" in registered
+    assert offers == ["compile", "--update", "--output-dir", "help"]
