@@ -11,6 +11,11 @@ client signed is passed through unchanged.
 Every request is recorded in :attr:`FaultProxy.requests` (method, path, query, outcome, status),
 so tests can also use the proxy with ``fail_ratio=0, drop_ratio=0`` to count which objects a
 program fetched.
+
+Random faults are absorbed by a client's retries. To reach the code that runs when retries are
+exhausted, ``fail_always`` names request paths (``/bucket/key``, see :func:`object_path`) that get
+an S3 error with a chosen status on EVERY request: ``500 InternalError`` (retried until the
+client gives up) or ``403 AccessDenied`` (not retried: the failure is reported at once).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import random
 import socket
 import threading
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
@@ -46,6 +51,30 @@ INTERNAL_ERROR_BODY = (
     b"<Message>We encountered an internal error. Please try again.</Message>"
     b"<RequestId>FAULTPROXY0000001</RequestId><HostId>faultproxy</HostId></Error>"
 )
+
+S3_ERRORS: dict[int, tuple[str, str]] = {
+    403: ("AccessDenied", "Access Denied"),
+    404: ("NoSuchKey", "The specified key does not exist."),
+    500: ("InternalError", "We encountered an internal error. Please try again."),
+    503: ("SlowDown", "Please reduce your request rate."),
+}
+"""Status -> (S3 error code, message) of the errors ``fail_always`` can answer."""
+
+
+def error_body(status: int) -> bytes:
+    """The S3 XML error document for ``status`` (one of :data:`S3_ERRORS`)."""
+    code, message = S3_ERRORS[status]
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message>"
+        "<RequestId>FAULTPROXY0000002</RequestId><HostId>faultproxy</HostId></Error>"
+    ).encode()
+
+
+def object_path(bucket: str, key: str) -> str:
+    """The path-style request path of an object, as :attr:`RequestRecord.path` records it."""
+    return f"/{bucket}/{key}"
+
 
 FORWARDED = "forwarded"
 FAILED = "failed"
@@ -107,6 +136,11 @@ class _Handler(BaseHTTPRequestHandler):
         split = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(split.path)
         outcome = proxy._decide(self.command, path)
+        always = proxy.fail_always.get(path)
+        if always is not None:  # after the draw: the random sequence stays the same
+            proxy._record(RequestRecord(self.command, path, split.query, FAILED, always))
+            self._send(always, [("Content-Type", "application/xml")], error_body(always))
+            return
         if outcome == DROPPED and not proxy.drop_after_forward:
             proxy._record(RequestRecord(self.command, path, split.query, DROPPED, 0))
             self._drop()
@@ -181,7 +215,9 @@ class FaultProxy:
     ``drop_ratio``: share whose connection is closed without a response (before forwarding, or
     after it when ``drop_after_forward`` is true, i.e. the target applied the request).
     ``fault_filter(method, path)``: when given, only matching requests may get a fault.
-    Ratios and the filter may be changed while running (``proxy.fail_ratio = 0``).
+    ``fail_always``: request path (``/bucket/key``) -> the status (a key of :data:`S3_ERRORS`)
+    that every request for it gets, whatever the ratios and the filter say.
+    Ratios, the filter and ``fail_always`` may be changed while running (``proxy.fail_ratio = 0``).
     """
 
     def __init__(
@@ -193,6 +229,7 @@ class FaultProxy:
         *,
         drop_after_forward: bool = False,
         fault_filter: Callable[[str, str], bool] | None = None,
+        fail_always: Mapping[str, int] | None = None,
     ) -> None:
         target = urllib.parse.urlsplit(target_endpoint)
         if target.scheme != "http" or not target.hostname:
@@ -203,6 +240,10 @@ class FaultProxy:
         self.drop_ratio = drop_ratio
         self.drop_after_forward = drop_after_forward
         self.fault_filter = fault_filter
+        self.fail_always: dict[str, int] = dict(fail_always or {})
+        unknown = set(self.fail_always.values()) - set(S3_ERRORS)
+        if unknown:
+            raise ValueError(f"fail_always statuses must be in {sorted(S3_ERRORS)}: {unknown}")
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self.requests: list[RequestRecord] = []
@@ -252,6 +293,11 @@ class FaultProxy:
     def dropped(self) -> int:
         """Requests whose connection was closed without a response."""
         return self._count(DROPPED)
+
+    def requests_for(self, path: str) -> list[RequestRecord]:
+        """The recorded requests of one path (``/bucket/key``)."""
+        with self._lock:
+            return [r for r in self.requests if r.path == path]
 
     @property
     def total(self) -> int:

@@ -6,14 +6,20 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from tests.helpers.faultproxy import FaultProxy
+import pytest
+
+from coverage_collector.s3 import FETCH_ATTEMPTS
+from tests.helpers.faultproxy import FaultProxy, object_path
 from tests.helpers.gofixtures import cache_root, covdata, go_env
 from tests.helpers.s3fixtures import (
     SECRET_SENTINEL,
     BucketSpec,
+    ExpectedEntry,
+    ExpectedInstance,
     MotoServer,
     S3Env,
     expected_textfmt,
@@ -102,25 +108,56 @@ def test_rerun_fetches_only_what_changed(
     )
 
 
+def victim(bucket: BucketSpec) -> tuple[ExpectedEntry, ExpectedInstance, str]:
+    """An ordinary entry with several instances, one of them, and its newest snapshot's key:
+    the object a fault test makes unreachable (the entry keeps its other files)."""
+    entry = next(e for e in bucket.normal_entries if len(e.instances) >= 2)
+    instance = entry.instances[0]
+    return entry, instance, instance.newest_key
+
+
 def test_faults_are_retried_and_nothing_is_lost(
-    s3_bucket: BucketSpec, moto_s3: MotoServer, s3_env: S3Env, go_toolchain: Path, tmp_path: Path
+    s3_bucket: BucketSpec,
+    moto_s3: MotoServer,
+    s3_env: S3Env,
+    go_toolchain: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # A proxy fails or drops a share of requests: retries carry the run through; whatever still
-    # fails is reported by key, and the next run completes the collection.
+    # A proxy fails or drops a share of requests: retries carry the run through. One object
+    # fails on every request (500, retryable): once botocore's and the downloader's attempts
+    # are spent it is reported by key, and the next run completes the collection. The backoff
+    # is recorded instead of waited for (the real one would take minutes).
+    entry, _, key = victim(s3_bucket)
+    path = object_path(s3_bucket.bucket, key)
+    delays: list[float] = []
+    monkeypatch.setattr(time, "sleep", delays.append)
     collection = tmp_path / "collection"
-    with FaultProxy(moto_s3.endpoint, fail_ratio=0.25, drop_ratio=0.1, seed=7) as proxy:
+    with FaultProxy(
+        moto_s3.endpoint, fail_ratio=0.25, drop_ratio=0.1, seed=7, fail_always={path: 500}
+    ) as proxy:
         flaky = run_download(s3_bucket, proxy.endpoint, collection)
         assert proxy.failed + proxy.dropped > 0
-    assert flaky.downloaded + len(flaky.failed) > 0
-    assert all(key.startswith(s3_bucket.key_prefix) for key, _ in flaky.failed)
+        tries = proxy.requests_for(path)
+    assert len(tries) > FETCH_ATTEMPTS and {(r.outcome, r.status) for r in tries} == {
+        ("failed", 500)
+    }  # both layers retried: botocore's attempts within each of the downloader's
+    assert len(delays) >= len(tries) - 1 and all(d >= 0 for d in delays)
+    failed = dict(flaky.failed)
+    assert key in failed and f"(after {FETCH_ATTEMPTS} attempts)" in failed[key]
+    assert "InternalError" in failed[key] or "500" in failed[key]
+    assert all(k.startswith(s3_bucket.key_prefix) for k in failed)
+    assert not flaky.ok
     settled = run_download(s3_bucket, moto_s3.endpoint, collection)
     assert not settled.failed
     assert settled.downloaded == len(flaky.failed)
-    for entry in s3_bucket.normal_entries:
-        directory = local_entries(collection)[identity(entry)]
+    for expected in s3_bucket.normal_entries:
+        directory = local_entries(collection)[identity(expected)]
         assert textfmt(directory, go_toolchain, tmp_path / "ours.txt") == expected_textfmt(
-            entry, go_toolchain, tmp_path / "expected"
+            expected, go_toolchain, tmp_path / "expected"
         )
+    meta = json.loads((local_entries(collection)[identity(entry)] / "metadata.json").read_text())
+    assert len(meta["instances"]) == len(entry.instances)
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -222,6 +259,66 @@ def test_objects_expired_from_the_bucket_stay_collected(
     assert [i["discovery_time"] for i in meta["instances"]] == [
         i.discovery_time for i in entry.instances
     ]
+    assert textfmt(directory, go_toolchain, tmp_path / "ours.txt") == expected_textfmt(
+        entry, go_toolchain, tmp_path / "expected"
+    )
+
+
+def test_an_object_that_always_fails_is_named_and_exits_1(
+    s3_bucket: BucketSpec,
+    moto_s3: MotoServer,
+    s3_env: S3Env,
+    go_toolchain: Path,
+    tmp_path: Path,
+    s3: Any,
+) -> None:
+    # One object is denied on every request (403: not retried, so the run stays short): the
+    # command names that key on one line of its summary, fetches everything else (the same
+    # entry's other instances included), and exits 1; a rerun without the fault fetches just
+    # that object and exits 0. The refused entries are removed first, so that nothing but
+    # this object can make the exit status 1.
+    for refused in s3_bucket.refused_entries:
+        for refused_key in refused.object_keys():
+            s3.delete_object(Bucket=s3_bucket.bucket, Key=refused_key)
+    entry, instance, key = victim(s3_bucket)
+    path = object_path(s3_bucket.bucket, key)
+    collection = tmp_path / "collection"
+    argv = ["cluster", "download", "--collection", str(collection)]
+    argv += ["--bucket", s3_bucket.bucket, "--prefix", s3_bucket.prefix]
+    with FaultProxy(moto_s3.endpoint, fail_ratio=0, drop_ratio=0, fail_always={path: 403}) as proxy:
+        denied = cli(*argv, "--endpoint-url", proxy.endpoint)
+        tries = proxy.requests_for(path)
+    assert denied.returncode == 1, denied.stderr
+    assert [(r.method, r.status) for r in tries] == [("GET", 403)]  # a denial is not retried
+    output = (denied.stdout + denied.stderr).splitlines()
+    assert "failed: 1" in output
+    # The summary's failed list holds it once, key and reason on one line; the only other line
+    # naming it is the error logged when the fetch gave up (also one line, no traceback).
+    summary = [line for line in output if line.startswith(f"  failed: {key}: ")]
+    assert len(summary) == 1 and "AccessDenied" in summary[0], output
+    logged = [line for line in output if key in line and line not in summary]
+    assert all(line.startswith(f"error: couldn't fetch {key}: ") for line in logged), logged
+    assert len(logged) <= 1
+    assert "Traceback" not in denied.stderr
+
+    local = local_entries(collection)
+    assert set(local) == {identity(e) for e in s3_bucket.accepted_entries}
+    for expected in s3_bucket.accepted_entries:
+        directory = local[identity(expected)]
+        present = [i for i in expected.instances if i is not instance]
+        assert textfmt(directory, go_toolchain, tmp_path / "ours.txt") == expected_textfmt(
+            expected, go_toolchain, tmp_path / "expected", present
+        ), expected.dedup_key
+        meta = json.loads((directory / "metadata.json").read_text())
+        assert [i["pid"] for i in meta["instances"]] == [i.pid for i in present]
+        assert len(list(directory.glob("covcounters.*"))) == len(present)
+    assert not [p for p in collection.rglob("*") if p.name.startswith((".tmp-", ".partial-"))]
+
+    settled = cli(*argv, "--endpoint-url", moto_s3.endpoint)
+    assert settled.returncode == 0, settled.stderr
+    assert "failed: 0" in settled.stderr.splitlines()
+    assert any(line.startswith("files: 1 downloaded") for line in settled.stderr.splitlines())
+    directory = local_entries(collection)[identity(entry)]
     assert textfmt(directory, go_toolchain, tmp_path / "ours.txt") == expected_textfmt(
         entry, go_toolchain, tmp_path / "expected"
     )
