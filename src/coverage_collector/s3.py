@@ -22,6 +22,7 @@ What a kill, a full disk or a failed write can leave behind, and how it is repai
 from __future__ import annotations
 
 import contextlib
+import difflib
 import errno
 import functools
 import json
@@ -188,6 +189,14 @@ class ObjectStore:
             ) from None
         return objects
 
+    def children(self, prefix: str) -> list[str]:
+        """Return the prefixes one level below `prefix` (its "directories"), at most 1000."""
+        try:
+            page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, Delimiter="/")
+        except Exception as exc:  # noqa: BLE001 - botocore's many errors, named here once
+            raise FetchError(f"Couldn't list s3://{self.bucket}/{prefix}: {_reason(exc)}") from None
+        return [item["Prefix"] for item in page.get("CommonPrefixes", [])]
+
     def fetch(
         self, obj: RemoteObject, sink: Callable[[Iterator[bytes]], int], max_bytes: int
     ) -> int:
@@ -274,7 +283,13 @@ def download(options: DownloadOptions, store: ObjectStore | None = None) -> Down
     store = store or ObjectStore(options)
     prefix = normalise_prefix(options.prefix)
     log.info("listing s3://%s/%s", options.bucket, prefix)
-    listing = classify(store.list(prefix), prefix)
+    objects = store.list(prefix)
+    if not objects:
+        raise FetchError(
+            f"Couldn't find any object under s3://{options.bucket}/{prefix}",
+            hint=_empty_prefix_hint(store, prefix),
+        )
+    listing = classify(objects, prefix)
     summary = DownloadSummary(unexpected=listing.unexpected, refused=listing.refused)
     for key in listing.unexpected:
         log.debug("unexpected key %s", printable(key))
@@ -302,6 +317,24 @@ def download(options: DownloadOptions, store: ObjectStore | None = None) -> Down
         for job in jobs:
             job.discard()
     return summary
+
+
+def _empty_prefix_hint(store: ObjectStore, prefix: str) -> str:
+    """What to check when `prefix` holds nothing: the closest prefix beside it, if any."""
+    parent = prefix.rstrip("/").rpartition("/")[0]
+    parent = f"{parent}/" if parent else ""
+    try:
+        siblings = store.children(parent)
+    except FetchError:
+        siblings = []
+    names = [sibling[len(parent) :] for sibling in siblings]
+    close = difflib.get_close_matches(prefix[len(parent) :], names, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean --prefix {printable(parent + close[0])}?"
+    return (
+        "check --bucket and --prefix (the producer writes under its base path and the "
+        "cluster's name, e.g. openshift-ci/coverage/<cluster>/) and --endpoint-url"
+    )
 
 
 def _fetch_all(

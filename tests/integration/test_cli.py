@@ -8,13 +8,17 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
 
 from coverage_collector import cli, goflags, logs
 from coverage_collector.exceptions import DataError, UsageError
+from tests.helpers.clirunner import run_cli
+from tests.helpers.s3fixtures import MotoServer, S3Env
 
 
 @pytest.fixture
@@ -176,3 +180,31 @@ def test_bash_completion_script_completes_in_bash(tmp_path: Path) -> None:
     registered, *offers = done.stdout.splitlines()
     assert "_coverage_collector_completion coverage-collector" in registered
     assert offers == ["compile", "--update", "--output-dir", "help"]
+
+
+@pytest.fixture
+def empty_bucket(s3: Any, s3_env: S3Env) -> str:
+    """A bucket with one object, under a prefix next to the one the tests ask for."""
+    name = f"cli-{os.getpid()}-{time.monotonic_ns()}"
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="openshift-ci/coverage/ci-op-test/x/info.json", Body=b"{}")
+    return name
+
+
+def test_download_of_a_prefix_holding_nothing_fails_with_a_diagnosis(
+    empty_bucket: str, moto_s3: MotoServer, tmp_path: Path
+) -> None:
+    collection = tmp_path / "c"
+    base = ["cluster", "download", "--collection", str(collection), "--bucket", empty_bucket]
+    base += ["--endpoint-url", moto_s3.endpoint]
+    typo = run_cli(*base, "--prefix", "openshift-ci/coverage/ci-op-tset")
+    assert typo.status == 1
+    assert (
+        f"error: Couldn't find any object under s3://{empty_bucket}/openshift-ci/coverage/"
+        "ci-op-tset/\nhint: did you mean --prefix openshift-ci/coverage/ci-op-test/?\n"
+    ) in typo.err
+    assert not (collection / "coverage").exists()
+    unrelated = run_cli(*base, "--prefix", "somewhere/else")
+    assert unrelated.status == 1
+    assert "hint: check --bucket and --prefix" in unrelated.err
+    assert "Traceback" not in typo.err + unrelated.err

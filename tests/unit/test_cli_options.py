@@ -199,3 +199,43 @@ def test_no_log_file_in_a_directory_that_is_not_a_collection(tmp_path: Path) -> 
     result = run_cli("cluster", "summary", "--collection", str(tmp_path))
     assert result.status == 1 and "No database in" in result.err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_compiling_an_empty_collection_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    (tmp_path / "coverage" / ".partial-entry").mkdir(parents=True)  # download's, not an entry
+    result = run_cli("cluster", "compile", "--collection", str(tmp_path))
+    assert result.status == 1
+    assert result.err.splitlines() == [
+        f"error: Nothing to compile: {tmp_path / 'coverage'}/ holds no entries (run "
+        "`coverage-collector cluster download` first, or check its --prefix)"
+    ]
+    assert not (tmp_path / "coverage.db").exists()
+
+
+class EmptyPrefixStore(s3.ObjectStore):
+    """A bucket whose listing under the asked prefix is empty; `children` as given."""
+
+    def __init__(self, children: dict[str, list[str]]) -> None:
+        self.bucket = "b"
+        self._children = children
+
+    def list(self, prefix: str) -> list[Any]:
+        return []
+
+    def children(self, prefix: str) -> list[str]:
+        return self._children.get(prefix, [])
+
+
+def test_a_prefix_holding_nothing_is_an_error_naming_a_near_prefix(tmp_path: Path) -> None:
+    options = s3.DownloadOptions(str(tmp_path / "c"), "b", "openshift-ci/coverage/ci-op-tset")
+    store = EmptyPrefixStore({"openshift-ci/coverage/": ["openshift-ci/coverage/ci-op-test/"]})
+    with pytest.raises(s3.FetchError) as error:
+        s3.download(options, store)
+    assert error.value.message == (
+        "Couldn't find any object under s3://b/openshift-ci/coverage/ci-op-tset/"
+    )
+    assert error.value.hint == "did you mean --prefix openshift-ci/coverage/ci-op-test/?"
+    with pytest.raises(s3.FetchError) as unrelated:
+        s3.download(options, EmptyPrefixStore({}))
+    assert "check --bucket and --prefix" in str(unrelated.value.hint)
+    assert not (tmp_path / "c").exists()
