@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coverage_collector.compiler import stats
 from coverage_collector.covdata.model import CounterMode
 from coverage_collector.database import Database, binaries, owners
 from coverage_collector.database.owners import OwnerRow, OwnerSelection
+from coverage_collector.results import merge_counts
 
 
 @dataclass
@@ -74,7 +74,7 @@ class Selected:
         if binary_id in self.every_owner:
             return binaries.binary_counts(db, binary_id)
         vectors = owners.owners_counts(db, [o.id for o in self.by_binary[binary_id]])
-        return stats.combine(vectors, mode)
+        return merge_counts(vectors, mode)
 
 
 def select(db: Database, selection: OwnerSelection) -> Selected:

@@ -14,9 +14,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from coverage_collector import blobs, database
-from coverage_collector.compiler.stats import combine, totals
+from coverage_collector.compiler.stats import totals
 from coverage_collector.compiler.store import BinaryModels, stored_excludes
 from coverage_collector.database import Database, binaries, entries, errors, owners
+from coverage_collector.results import Numbers, merge_counts
 from coverage_collector.textformat import markdown_table, terminal_cell
 
 LABELS = {
@@ -36,8 +37,8 @@ class Row:
     covered: int
 
     @property
-    def percent(self) -> float:
-        return 100.0 * self.covered / self.statements if self.statements else 0.0
+    def numbers(self) -> Numbers:
+        return Numbers(self.statements, self.covered)
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,8 @@ class Overview:
     """Binaries per source confidence, and files resolved / missing / unresolved."""
 
     @property
-    def percent(self) -> float:
-        return 100.0 * self.covered / self.statements if self.statements else 0.0
+    def numbers(self) -> Numbers:
+        return Numbers(self.statements, self.covered)
 
 
 def overview(collection: str, by: str = "owner") -> Overview:
@@ -143,18 +144,17 @@ def namespace_rows(db: Database) -> list[Row]:
         )
         entry_counts[owner.namespace] = entry_counts.get(owner.namespace, 0) + owner.entries
     models = BinaryModels(db, stored_excludes(db), size=1)
-    numbers: dict[str, list[int]] = {ns: [0, 0, 0] for ns in entry_counts}
+    binary_count = dict.fromkeys(entry_counts, 0)
+    numbers = dict.fromkeys(entry_counts, Numbers())
     for binary_id, by_namespace in per_binary.items():
         model = models.get(binary_id)
         for ns, owner_blobs in by_namespace.items():
-            counts = combine([blobs.unpack_counts(b) for b in owner_blobs], model.meta.mode)
-            found = totals(model.meta, counts, model.app)
-            numbers[ns][0] += 1
-            numbers[ns][1] += found.statements
-            numbers[ns][2] += found.covered
+            counts = merge_counts([blobs.unpack_counts(b) for b in owner_blobs], model.meta.mode)
+            numbers[ns] += totals(model.meta, counts, model.app)
+            binary_count[ns] += 1
     return [
-        Row((ns or HOST, str(numbers[ns][0])), entry_counts[ns], numbers[ns][1], numbers[ns][2])
-        for ns in sorted(numbers)
+        Row((ns or HOST, str(binary_count[ns])), entry_counts[ns], n.statements, n.covered)
+        for ns, n in sorted(numbers.items())
     ]
 
 
@@ -163,14 +163,14 @@ def render(view: Overview, output_format: str, console: Console) -> None:
     labels = LABELS[view.by]
     if output_format == "json":
         data = asdict(view)
-        data["percent"] = round(view.percent, 2)
+        data["percent"] = view.numbers.percent_rounded(2)
         data["rows"] = [
             {
                 **dict(zip(labels, row.labels, strict=True)),
                 "entries": row.entries,
                 "statements": row.statements,
                 "covered": row.covered,
-                "percent": round(row.percent, 2),
+                "percent": row.numbers.percent_rounded(2),
             }
             for row in view.rows
         ]
@@ -179,12 +179,13 @@ def render(view: Overview, output_format: str, console: Console) -> None:
         return
     header = (*labels, "entries", "statements", "covered", "coverage")
     cells = [
-        (*r.labels, str(r.entries), str(r.statements), str(r.covered), f"{r.percent:.1f}%")
+        (*r.labels, str(r.entries), str(r.statements), str(r.covered), r.numbers.percent_text())
         for r in view.rows
     ]
     footer = (
         f"{view.entries} entries, {view.owners} owners, {view.binaries} binaries: "
-        f"{view.covered}/{view.statements} statements covered ({view.percent:.1f}%, each binary "
+        f"{view.covered}/{view.statements} statements covered "
+        f"({view.numbers.percent_text()}, each binary "
         f"counted once); {view.errors} entries with errors; {view.host_duplicates} host entries "
         "dropped as duplicates\n" + _sources_line(view.sources)
     )

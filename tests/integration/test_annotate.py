@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from coverage_collector.report.annotate import Blocks, coverage_spans, highlight, line_counts
+from coverage_collector.report.annotate import coverage_spans, highlight
+from coverage_collector.results import Blocks
 from tests.helpers.gofixtures import PROGRAMS, Dataset, cache_root, covdata, go_env, require_dataset
 
 _TAG = re.compile(r'<span class="cov\d+" title="(\d+)">|</span>')
@@ -100,11 +101,6 @@ def test_spans_match_go_tool_cover_html(
         assert ours == go_char_counts(fragment), path
         compared += 1
     assert compared == len(blocks) >= 3
-
-
-def test_line_counts_take_the_largest_block_on_each_line() -> None:
-    blocks = Blocks.of([1, 2, 5], [2, 5, 1], [3, 2, 5], [4, 9, 3], [0, 7, 2])
-    assert line_counts(blocks, 6).tolist() == [0, 7, 0, -1, 2, -1]
 
 
 def test_highlighted_lines_escape_everything_and_keep_the_text() -> None:

@@ -31,8 +31,9 @@ from coverage_collector.cli import main
 from coverage_collector.compiler import CompileOptions, compile_collection
 from coverage_collector.diff.compare import LOST, NEVER_COVERED, NEWLY_COVERED, STILL_COVERED
 from coverage_collector.diff.run import DiffOptions, DiffResult, diff
-from coverage_collector.report.delta import delta_text, line_categories
+from coverage_collector.report.delta import line_categories
 from coverage_collector.report.render import RenderOptions, render
+from coverage_collector.results import points_text
 from coverage_collector.sources.clone import CloneOptions, clone_sources
 from coverage_collector.sources.resolve import resolve_sources
 from tests.helpers.browser import ARTIFACTS, HOSTILE, rows
@@ -136,7 +137,7 @@ def test_index_shows_the_delta_sorts_and_filters(
     page.wait_for_selector("#owners tbody tr.row")
     header = page.inner_text("#baseline")
     assert "Compared with baseline baseline:" in header
-    assert page.inner_text("#total-delta") == delta_text(result.total.delta)
+    assert page.inner_text("#total-delta") == points_text(result.total.delta)
     assert f"lost {result.total.lost}" in header
     headings = page.eval_on_selector_all("#owners thead th", "ths => ths.map(t => t.innerText)")
     assert headings[5:8] == ["Coverage", "Baseline", "Δ"]
@@ -145,9 +146,9 @@ def test_index_shows_the_delta_sorts_and_filters(
     for owner in result.owners:
         cells = shown[owner.owner_name]
         t = owner.tally
-        assert cells[5] == f"{t.head_percent:.1f}%"
-        assert cells[6] == f"{t.base_percent:.1f}%"
-        assert cells[7] == delta_text(t.delta)
+        assert cells[5] == t.head.percent_text()
+        assert cells[6] == t.base.percent_text()
+        assert cells[7] == points_text(t.delta)
     assert result.total.delta < 0  # the auditor lost more than the ledger gained
     # green for a gain, red for a loss; the categories as the cell's tooltip
     auditor = page.locator("#owners tbody tr.row:has-text('auditor') td.delta")
@@ -185,7 +186,7 @@ def test_changed_only_hides_unchanged_owners(page: Any, collections: Collections
     result = collections.result(collections.partial)
     changed = {o.owner_name: o.tally.changed for o in result.owners}
     assert changed == {"ledger": True, "auditor": False}
-    deltas = {o.owner_name: delta_text(o.tally.delta) for o in result.owners}
+    deltas = {o.owner_name: points_text(o.tally.delta) for o in result.owners}
     assert deltas["auditor"] == "+0.0" and deltas["ledger"] != "+0.0"
     page.goto(collections.report(collections.partial, "partial").as_uri())
     assert {r[2]: r[7] for r in rows(page)} == deltas
@@ -215,13 +216,13 @@ def test_owners_only_in_the_baseline_are_listed(page: Any, collections: Collecti
     page.click("#removed-owners summary")
     listed = page.inner_text("#removed-owners li")
     assert listed.startswith("audit/StatefulSet/auditor · binary auditor")
-    assert f"{removed.tally.base_percent:.1f}% of {removed.tally.base_statements}" in listed
+    assert f"{removed.tally.base.percent_text()} of {removed.tally.base_statements}" in listed
     # the other way round, the auditor is a new owner: no baseline percentage
     result = diff(DiffOptions(str(collections.head), str(head)))
     (new,) = [o for o in result.owners if not o.base_hash]
     page.goto(collections.report(head, "new-owner").as_uri())
     cells = {r[2]: r for r in rows(page)}
-    assert cells["auditor"][6:8] == ["new", delta_text(new.tally.delta)]
+    assert cells["auditor"][6:8] == ["new", points_text(new.tally.delta)]
     assert page.query_selector("#removed-owners") is None
     page.click("#owners tbody tr.row:has-text('auditor')")
     assert "new owner (not in the baseline)" in page.inner_text("#owners tr.detail")
@@ -236,7 +237,7 @@ def test_source_viewer_marks_lines_by_category(
     binary = (report.parent / "binaries" / f"{ledger.head_hash}.html").as_uri()
     page.goto(f"{binary}#file={BOOK}")
     page.wait_for_selector("table.source")
-    assert page.inner_text("#binary-delta") == delta_text(ledger.tally.delta)
+    assert page.inner_text("#binary-delta") == points_text(ledger.tally.delta)
     assert f"newly covered {ledger.tally.newly_covered}" in page.inner_text("#baseline")
     expect(page.locator("#legend")).to_be_visible()
     legend = page.inner_text("#legend")
@@ -294,7 +295,7 @@ def test_source_viewer_marks_new_code(page: Any, collections: Collections, repor
     binary = report.parent / "binaries" / f"{auditor.head_hash}.html"
     page.goto(f"{binary.as_uri()}#file={AUDIT}")
     page.wait_for_selector("table.source")
-    assert page.inner_text("#binary-delta") == delta_text(auditor.tally.delta)
+    assert page.inner_text("#binary-delta") == points_text(auditor.tally.delta)
     assert "rebuilt from" in page.inner_text("#baseline")
     audit = ledger_sources("v2")["audit/audit.go"]
     covered = line_numbers(audit, "return amount%unit == 0")
@@ -308,7 +309,7 @@ def test_source_viewer_marks_new_code(page: Any, collections: Collections, repor
     # the files table: Δ per file, "changed files only"
     deltas = {r[0]: r[2] for r in rows(page, "#files")}
     files = {f.path: f.tally for f in auditor.files}
-    assert deltas == {path: delta_text(t.delta) for path, t in files.items()}
+    assert deltas == {path: points_text(t.delta) for path, t in files.items()}
     page.check("#changed-only")
     assert {r[0] for r in rows(page, "#files")} == {p for p, t in files.items() if t.changed}
     # report() is lost: the auditor no longer runs `report`

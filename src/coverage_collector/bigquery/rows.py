@@ -32,7 +32,7 @@ from coverage_collector.database.entries import owner_instances
 from coverage_collector.database.errors import stage_items_with_errors
 from coverage_collector.owners import OwnerKind
 from coverage_collector.progress import Reporter
-from coverage_collector.report.annotate import Blocks, line_counts
+from coverage_collector.results import Blocks, line_counts
 from coverage_collector.selection import (
     BinarySource,
     OwnerRow,
@@ -243,7 +243,7 @@ class TableBuilder:
         n_lines = len(lines) or int(file_blocks.end_line.max())
         if not lines:
             lines = [""] * n_lines
-        executions = np.minimum(line_counts(file_blocks, n_lines), INT64_MAX)
+        executions = line_counts(file_blocks, n_lines)
         constants = {**self.common, "binary_hash": meta_hash, "source_filename": path}
         self.lines.write_lines(constants, lines, executions)
 

@@ -38,6 +38,7 @@ from coverage_collector.database import Database, DatabaseError, binaries, entri
 from coverage_collector.exceptions import DataError
 from coverage_collector.owners import node_names, owner_of
 from coverage_collector.progress import Reporter
+from coverage_collector.results import Numbers
 from coverage_collector.workers import exit_with_parent
 
 COMPILE_VERSION = "2"
@@ -85,14 +86,14 @@ class CompileSummary:
         return not self.errors
 
     def lines(self) -> list[str]:
-        percent = 100.0 * self.covered / self.statements if self.statements else 0.0
+        percent = Numbers(self.statements, self.covered).percent_text()
         lines = [
             f"compiled {self.entries} entries in {self.seconds:.1f} s: {self.decoded} decoded, "
             f"{self.entries - self.decoded} unchanged, {self.removed} removed",
             f"{self.owners} owners ({self.owners_updated} updated), {self.binaries} binaries "
             f"({self.binaries_updated} updated), {self.host_duplicates} host entries "
             "dropped as duplicates of pod entries",
-            f"coverage {percent:.1f}%: {self.covered}/{self.statements} statements "
+            f"coverage {percent}: {self.covered}/{self.statements} statements "
             "(each binary counted once)",
         ]
         problems: dict[str, list[str]] = {}

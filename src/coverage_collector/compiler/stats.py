@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coverage_collector.covdata.model import BoolArray, CounterMode, IntArray, MetaFile
+from coverage_collector.covdata.model import BoolArray, IntArray, MetaFile
+from coverage_collector.results import Numbers
 
 DEFAULT_EXCLUDES = ("coverage_server.go", "coverage_producer.go")
 """Base names of the files the build injects into every binary: not the application."""
@@ -28,31 +29,10 @@ def application_units(meta: MetaFile, excludes: Sequence[str]) -> BoolArray:
     return ~excluded[meta.func_file[meta.unit_func]]
 
 
-def combine(vectors: Sequence[np.ndarray], mode: CounterMode | int) -> np.ndarray:
-    """Combine counter vectors of different process instances: OR in set mode, else sum."""
-    total = np.zeros(len(vectors[0]) if vectors else 0, dtype=np.uint64)
-    for vector in vectors:
-        if mode == CounterMode.SET:
-            np.maximum(total, vector != 0, out=total)
-        else:
-            total += vector
-    return total
-
-
-@dataclass(frozen=True)
-class Totals:
-    statements: int
-    covered: int
-
-    @property
-    def percent(self) -> float:
-        return 100.0 * self.covered / self.statements if self.statements else 0.0
-
-
-def totals(meta: MetaFile, counts: np.ndarray, app: BoolArray) -> Totals:
+def totals(meta: MetaFile, counts: np.ndarray, app: BoolArray) -> Numbers:
     """Return statements and covered statements of the application units."""
     stmts = meta.stmts.astype(np.int64)
-    return Totals(int(stmts[app].sum()), int(stmts[app & (counts != 0)].sum()))
+    return Numbers(int(stmts[app].sum()), int(stmts[app & (counts != 0)].sum()))
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from coverage_collector.compiler.stats import DEFAULT_EXCLUDES
 from coverage_collector.covdata.model import BoolArray, MetaFile
 from coverage_collector.database import Database, binaries, entries, owners
 from coverage_collector.owners import program_name, source_key
+from coverage_collector.results import Numbers, merge_counts
 
 
 def record_refused_entries(db: Database, refused: Iterable[RefusedEntry]) -> None:
@@ -144,7 +145,7 @@ class BinaryModels:
 @dataclass(frozen=True)
 class GroupResult:
     counts: np.ndarray
-    totals: stats.Totals
+    totals: Numbers
     files: stats.FileStats
     functions: stats.FunctionStats
 
@@ -155,7 +156,7 @@ def group_result(db: Database, model: BinaryModel, group: Group) -> GroupResult:
         blobs.unpack_counts(blob)
         for blob in entries.entry_counts(db, [row.id for row in group.members])
     ]
-    counts = stats.combine(vectors, model.meta.mode)
+    counts = merge_counts(vectors, model.meta.mode)
     return GroupResult(
         counts,
         stats.totals(model.meta, counts, model.app),

@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from coverage_collector.compiler.store import BinaryModel
+from coverage_collector.results import Numbers
 
 CATEGORIES = (
     "newly_covered",
@@ -52,17 +53,17 @@ class Tally:
         return self
 
     @property
-    def head_percent(self) -> float:
-        return 100.0 * self.head_covered / self.head_statements if self.head_statements else 0.0
+    def head(self) -> Numbers:
+        return Numbers(self.head_statements, self.head_covered)
 
     @property
-    def base_percent(self) -> float:
-        return 100.0 * self.base_covered / self.base_statements if self.base_statements else 0.0
+    def base(self) -> Numbers:
+        return Numbers(self.base_statements, self.base_covered)
 
     @property
     def delta(self) -> float:
-        """Difference in coverage points, head minus baseline."""
-        return self.head_percent - self.base_percent
+        """Difference in coverage points, head minus baseline (unrounded)."""
+        return self.head.percent - self.base.percent
 
     @property
     def changed(self) -> bool:

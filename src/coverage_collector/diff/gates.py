@@ -32,12 +32,12 @@ def check(
     gates = Gates(lost=result.total.lost if fail_on_lost else 0)
     if fail_under is None:
         return gates
-    if result.total.head_percent < fail_under:
-        gates.below.append(f"total: {result.total.head_percent:.1f}%")
+    if result.total.head.percent < fail_under:
+        gates.below.append(f"total: {result.total.head.percent_text()}")
     if per_owner:
         gates.below += [
-            f"{o.label}: {o.tally.head_percent:.1f}%"
+            f"{o.label}: {o.tally.head.percent_text()}"
             for o in result.owners
-            if o.head_hash and o.tally.head_percent < fail_under
+            if o.head_hash and o.tally.head.percent < fail_under
         ]
     return gates

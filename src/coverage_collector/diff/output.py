@@ -12,6 +12,7 @@ from rich.table import Table
 
 from coverage_collector.diff.compare import Tally
 from coverage_collector.diff.run import DiffResult
+from coverage_collector.results import points_text
 from coverage_collector.textformat import markdown_table, terminal_cell
 
 TOP_FILES = 20
@@ -20,8 +21,8 @@ TOP_FILES = 20
 def _tally_json(t: Tally) -> dict[str, Any]:
     return {
         **asdict(t),
-        "head_percent": round(t.head_percent, 2),
-        "base_percent": round(t.base_percent, 2),
+        "head_percent": t.head.percent_rounded(2),
+        "base_percent": t.base.percent_rounded(2),
         "delta": round(t.delta, 2),
     }
 
@@ -58,17 +59,15 @@ def to_json(result: DiffResult) -> dict[str, Any]:
 
 
 def _percent(t: Tally, side: str) -> str:
-    statements = t.head_statements if side == "head" else t.base_statements
-    if not statements:
-        return "-"
-    return f"{t.head_percent if side == 'head' else t.base_percent:.1f}%"
+    numbers = t.head if side == "head" else t.base
+    return numbers.percent_text() if numbers.statements else "-"
 
 
 def _numbers(t: Tally) -> list[str]:
     return [
         _percent(t, "base"),
         _percent(t, "head"),
-        f"{t.delta:+.1f}",
+        points_text(t.delta),
         str(t.newly_covered),
         str(t.lost),
         f"{t.new_code_covered}/{t.new_code}",
@@ -132,7 +131,7 @@ def sections(result: DiffResult) -> list[tuple[str, list[str], list[list[str]]]]
 def headline(result: DiffResult) -> str:
     t = result.total
     return (
-        f"coverage {_percent(t, 'base')} -> {_percent(t, 'head')} ({t.delta:+.1f} points, "
+        f"coverage {_percent(t, 'base')} -> {_percent(t, 'head')} ({points_text(t.delta)} points, "
         f"each binary counted once); statements over the owners: {t.newly_covered} newly "
         f"covered, {t.lost} lost, "
         f"{t.still_covered} still covered, {t.never_covered} never covered, {t.new_code} new "

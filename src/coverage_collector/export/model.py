@@ -21,7 +21,14 @@ from coverage_collector.compiler.store import BinaryModel, BinaryModels, stored_
 from coverage_collector.covdata.model import CounterMode
 from coverage_collector.database import Database
 from coverage_collector.database.owners import owner_counts
-from coverage_collector.report.annotate import Blocks, line_counts
+from coverage_collector.results import (
+    Blocks,
+    int64_counts,
+    line_counts,
+    merge_count,
+    merge_runs,
+    merged_mode,
+)
 from coverage_collector.selection import (
     OwnerRow,
     OwnerSelection,
@@ -80,11 +87,7 @@ class FileCoverage:
         blocks on the line, as the report and `coverage_data` count it."""
         n_lines = int(self.end_line.max()) if len(self.end_line) else 0
         blocks = Blocks(
-            self.start_line,
-            self.start_col,
-            self.end_line,
-            self.end_col,
-            np.minimum(self.counts, INT64_MAX).astype(np.int64),
+            self.start_line, self.start_col, self.end_line, self.end_col, int64_counts(self.counts)
         )
         hits = line_counts(blocks, n_lines)
         lines = np.flatnonzero(hits >= 0)
@@ -145,8 +148,8 @@ def safe_name(*parts: str) -> str:
     return name[:150] or "unnamed"
 
 
-INT64_MAX = np.iinfo(np.int64).max
 _MODES = {CounterMode.SET: "set", CounterMode.COUNT: "count", CounterMode.ATOMIC: "atomic"}
+_MODE_OF = {name: mode for mode, name in _MODES.items()}
 
 
 @dataclass(frozen=True)
@@ -366,40 +369,38 @@ def _merge_by_repo(groups: list[ExportGroup]) -> list[ExportGroup]:
             continue
         target.binaries += group.binaries
         target.owners += group.owners
-        target.files = merge_files(target.files, group.files, target.mode, group.mode)
-        if group.mode != "set":
-            target.mode = "atomic" if "atomic" in (target.mode, group.mode) else "count"
+        mode = merged_mode(_MODE_OF[target.mode], _MODE_OF[group.mode])
+        target.files = merge_files(target.files, group.files, mode)
+        target.mode = _MODES[mode]
     return sorted(merged.values(), key=lambda g: g.label) + alone
 
 
 def merge_files(
-    first: list[FileCoverage], second: list[FileCoverage], mode_a: str, mode_b: str
+    first: list[FileCoverage], second: list[FileCoverage], mode: CounterMode
 ) -> list[FileCoverage]:
-    """Files of two binaries of the same source: blocks matched by position, counts summed
-    (OR-ed when both are set mode; a set-mode binary counts 1 in a count-mode merge)."""
-    both_set = mode_a == mode_b == "set"
+    """Files of two binaries of the same source: blocks matched by position, counts merged
+    in the merged `mode` (OR-ed when both are set mode; a set-mode binary counts 1 in a
+    count-mode merge)."""
     by_path = {f.path: f for f in first}
     for file in second:
         other = by_path.get(file.path)
-        by_path[file.path] = file if other is None else _merge_file(other, file, both_set)
+        by_path[file.path] = file if other is None else _merge_file(other, file, mode)
     return [by_path[p] for p in sorted(by_path)]
 
 
 POSITION = ("start_line", "start_col", "end_line", "end_col")
 
 
-def _merge_file(a: FileCoverage, b: FileCoverage, both_set: bool) -> FileCoverage:
-    """One file of two builds: blocks keyed by position (counts summed, or OR-ed when both
-    are set mode), functions by name and start line."""
+def _merge_file(a: FileCoverage, b: FileCoverage, mode: CounterMode) -> FileCoverage:
+    """One file of two builds: blocks keyed by position (counts merged in `mode`),
+    functions by name and start line."""
     functions: dict[tuple[str, int], FunctionCoverage] = {}
     for f in (*a.functions, *b.functions):
         known = functions.setdefault(
             (f.name, f.start_line),
             FunctionCoverage(f.name, f.start_line, f.end_line, f.statements, 0, 0),
         )
-        known.executions = (
-            max(known.executions, f.executions) if both_set else known.executions + f.executions
-        )
+        known.executions = merge_count(known.executions, f.executions, mode)
     merged_functions = sorted(functions.values(), key=lambda f: (f.start_line, f.name))
     index = {(f.name, f.start_line): i for i, f in enumerate(merged_functions)}
     block_function = np.concatenate(
@@ -417,7 +418,7 @@ def _merge_file(a: FileCoverage, b: FileCoverage, both_set: bool) -> FileCoverag
         np.r_[True, np.any([np.diff(c) != 0 for c in columns], axis=0)]
     )  # the first block of every distinct position
     counts = np.concatenate((a.counts, b.counts))[order]
-    counts = (np.maximum if both_set else np.add).reduceat(counts, first)
+    counts = merge_runs(counts, first, mode)
     statements = np.concatenate((a.statements, b.statements))[order][first]
     block_function = block_function[order][first]
     covered = np.bincount(
@@ -431,7 +432,7 @@ def _merge_file(a: FileCoverage, b: FileCoverage, both_set: bool) -> FileCoverag
         a.repository_relative,
         *(c[first] for c in columns),
         statements,
-        counts.astype(np.uint64),
+        counts,
         block_function,
         merged_functions,
     )

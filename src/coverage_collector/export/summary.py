@@ -7,24 +7,22 @@ import os
 from typing import Any
 
 from coverage_collector.export.model import ExportGroup
-
-
-def _percent(covered: int, statements: int) -> float:
-    return round(100.0 * covered / statements, 2) if statements else 0.0
+from coverage_collector.results import Numbers
 
 
 def group_json(group: ExportGroup) -> dict[str, Any]:
     files = []
     for file in group.files:
         lines, hits = file.line_hits()
+        numbers = Numbers(file.total_statements, file.covered_statements)
         files.append(
             {
                 "path": file.path,
                 "go_path": file.go_path,
                 "repository_relative": file.repository_relative,
-                "statements": file.total_statements,
-                "covered": file.covered_statements,
-                "percent": _percent(file.covered_statements, file.total_statements),
+                "statements": numbers.statements,
+                "covered": numbers.covered,
+                "percent": numbers.percent_rounded(2),
                 "lines": len(lines),
                 "lines_covered": int((hits > 0).sum()),
                 "functions": [
@@ -42,7 +40,7 @@ def group_json(group: ExportGroup) -> dict[str, Any]:
         )
     return {
         **group.describe(),
-        "percent": _percent(group.covered, group.statements),
+        "percent": Numbers(group.statements, group.covered).percent_rounded(2),
         "files": files,
     }
 

@@ -6,16 +6,15 @@ Two independent parts, so that work is shared:
   distinct file content however many binaries contain the file;
 * `coverage_spans(source, blocks)`: per line, the character ranges of each coverage block
   and its count, placed exactly where `go tool cover -html` places its spans (Go's block
-  columns count bytes; x/tools/cover's `Boundaries`, quirks included), plus each line's
-  count: the largest count of the blocks that touch it, -1 when none does.
+  columns count bytes; x/tools/cover's `Boundaries`, quirks included).
 
-The report's script wraps the ranges around the highlighted text of the line it shows.
+The report's script wraps the ranges around the highlighted text of the line it shows. Each
+line's count comes from `results.line_counts`, as in the exports and BigQuery.
 """
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -24,42 +23,7 @@ from pygments.styles import get_style_by_name
 from pygments.token import STANDARD_TYPES, _TokenType
 
 from coverage_collector.covdata.arrays import run_offsets
-
-UNTRACKED = -1
-
-
-@dataclass(frozen=True)
-class Blocks:
-    """The coverage blocks of one file, sorted by start position (line, byte column)."""
-
-    start_line: npt.NDArray[np.int64]
-    start_col: npt.NDArray[np.int64]
-    end_line: npt.NDArray[np.int64]
-    end_col: npt.NDArray[np.int64]
-    counts: npt.NDArray[np.int64]
-
-    @classmethod
-    def of(cls, sl, sc, el, ec, counts) -> Blocks:  # type: ignore[no-untyped-def]
-        """Build from parallel sequences (any order); sorted as cover sorts them."""
-        columns = [np.asarray(c, dtype=np.int64) for c in (sl, sc, el, ec, counts)]
-        order = np.lexsort((columns[1], columns[0]))
-        return cls(*(c[order] for c in columns))
-
-    def __len__(self) -> int:
-        return len(self.counts)
-
-
-def line_counts(blocks: Blocks, n_lines: int) -> npt.NDArray[np.int64]:
-    """Per line (index 0 is line 1): the largest count of the blocks touching it, or -1."""
-    result = np.full(n_lines, UNTRACKED, dtype=np.int64)
-    if not len(blocks) or not n_lines:
-        return result
-    first = np.clip(blocks.start_line, 1, n_lines) - 1
-    last = np.clip(blocks.end_line, 1, n_lines) - 1
-    owner, offset = run_offsets(np.maximum(last - first + 1, 0))
-    np.maximum.at(result, first[owner] + offset, blocks.counts[owner])
-    return result
-
+from coverage_collector.results import Blocks
 
 Span = tuple[int, int, int, int]
 """(line index, first character, end character, count) of a coverage range on one line."""

@@ -28,6 +28,7 @@ from coverage_collector.covdata.arrays import run_offsets
 from coverage_collector.diff.compare import LOST, NEVER_COVERED, NEWLY_COVERED, STILL_COVERED, Tally
 from coverage_collector.diff.run import BinaryDiff, DiffOptions, DiffResult, diff
 from coverage_collector.report.model import IndexData
+from coverage_collector.results import points_text
 
 LINE_CATEGORIES = {
     ".": "untracked",
@@ -42,16 +43,6 @@ LINE_CATEGORIES = {
 LETTERS = "".join(LINE_CATEGORIES)
 _RANK = {STILL_COVERED: 1, NEVER_COVERED: 2, NEWLY_COVERED: 5, LOST: 6}
 _NEW_COVERED, _NEW_UNCOVERED = 3, 4
-
-
-def delta_text(points: float) -> str:
-    """Signed points with one decimal, as `cluster diff` prints them ('+0.0' for no change)."""
-    text = f"{points:+.1f}"
-    return "+0.0" if text == "-0.0" else text
-
-
-def percent_text(percent: float) -> str:
-    return f"{percent:.1f}%"
 
 
 def tally_row(t: Tally) -> dict[str, Any]:
@@ -108,9 +99,9 @@ class Comparison:
         t = self.total
         return {
             "name": self.name,
-            "base": percent_text(t.base_percent) if t.base_statements else "-",
-            "head": percent_text(t.head_percent) if t.head_statements else "-",
-            "delta": delta_text(t.delta),
+            "base": t.base.percent_text() if t.base_statements else "-",
+            "head": t.head.percent_text() if t.head_statements else "-",
+            "delta": points_text(t.delta),
             "direction": direction(t.delta),
             "summary": tally_summary(t),
         }
@@ -134,10 +125,10 @@ class Comparison:
                 continue
             t = found.tally
             owner.update(
-                base=round(t.base_percent, 2) if found.base_hash else None,
-                baseText=percent_text(t.base_percent) if found.base_hash else "new",
+                base=t.base.percent_rounded(2) if found.base_hash else None,
+                baseText=t.base.percent_text() if found.base_hash else "new",
                 delta=round(t.delta, 4),
-                deltaText=delta_text(t.delta),
+                deltaText=points_text(t.delta),
                 direction=direction(t.delta),
                 changed=t.changed,
                 diff={
@@ -150,7 +141,7 @@ class Comparison:
                 "label": o.label,
                 "binary": o.binary_name,
                 "hash": o.base_hash,
-                "percent": percent_text(o.tally.base_percent),
+                "percent": o.tally.base.percent_text(),
                 "statements": o.tally.base_statements,
             }
             for o in self.result.owners
@@ -170,7 +161,7 @@ class Comparison:
                 continue
             file.update(
                 delta=round(t.delta, 4),
-                deltaText=delta_text(t.delta),
+                deltaText=points_text(t.delta),
                 direction=direction(t.delta),
                 changed=t.changed,
                 diff=tally_row(t),
@@ -186,9 +177,9 @@ class Comparison:
             "missing": False,
             "baseHash": binary.base_hash,
             "rebuilt": bool(binary.base_hash) and binary.base_hash != binary.head_hash,
-            "base": percent_text(t.base_percent) if binary.base_hash else "-",
-            "head": percent_text(t.head_percent),
-            "delta": delta_text(t.delta),
+            "base": t.base.percent_text() if binary.base_hash else "-",
+            "head": t.head.percent_text(),
+            "delta": points_text(t.delta),
             "direction": direction(t.delta),
             "summary": tally_summary(t),
         }
@@ -214,8 +205,7 @@ class Comparison:
 
 def direction(points: float) -> str:
     """'up', 'down' or '' (no change at the precision shown)."""
-    text = delta_text(points)
-    return "" if text == "+0.0" else "up" if points > 0 else "down"
+    return "" if points_text(points) == "+0.0" else "up" if points > 0 else "down"
 
 
 def line_categories(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coverage_collector.database import Database, binaries, entries, errors, owners, sources
+from coverage_collector.results import Numbers
 from coverage_collector.summary import namespace_rows
 
 HIDDEN_NAMESPACE_PREFIXES = ("e2e-", "openshift-must-gather-")
@@ -14,7 +15,8 @@ HIDDEN_BINARIES = ("openshift-tests",)
 
 
 def percent(covered: int, statements: int) -> float:
-    return round(100.0 * covered / statements, 1) if statements else 0.0
+    """Return the percent the page data carries: one decimal (results.py's rule)."""
+    return Numbers(statements, covered).percent_rounded(1)
 
 
 @dataclass

@@ -38,10 +38,11 @@ from coverage_collector.compiler.store import BinaryModels, stored_excludes
 from coverage_collector.database.binaries import binary_counts, binary_row
 from coverage_collector.diff.run import BinaryDiff
 from coverage_collector.progress import Reporter
-from coverage_collector.report.annotate import Blocks, coverage_spans, highlight, line_counts
+from coverage_collector.report.annotate import coverage_spans, highlight
 from coverage_collector.report.delta import Comparison, line_categories
 from coverage_collector.report.manifest import Manifest, input_key
 from coverage_collector.report.model import load_binary, load_functions, load_index
+from coverage_collector.results import Blocks, line_counts
 from coverage_collector.selection import checkout_paths
 from coverage_collector.sources.resolve import stored_refusals
 from coverage_collector.sources.tree import (

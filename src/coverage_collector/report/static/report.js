@@ -16,6 +16,26 @@ function level(percent) {
 
 const LEVELS = ["excellent", "good", "moderate", "poor", "critical"];
 
+// Percentages follow results.py's rule: 100 * covered / statements as a double, shown
+// rounded to the nearest, ties to even, as Python's round() and format() and Go's %.1f do
+// (toFixed alone rounds an exact tie up: 1 of 16 statements is 6.25%, shown "6.2%").
+function fixed(value, digits) {
+  const text = value.toFixed(digits);
+  const scaled = value * 2 ** (digits + 1); // an odd integer exactly when `value` is a tie
+  if (!Number.isInteger(scaled) || scaled % 2 === 0) return text;
+  const down = Math.trunc(value * 10 ** digits); // exact on a tie
+  return down % 2 === 0 ? (down / 10 ** digits).toFixed(digits) : text;
+}
+
+// The percent the page data carries (one decimal, as report/model.py's percent()).
+function percentOf(covered, statements) {
+  return statements ? Number(fixed(100 * covered / statements, 1)) : 0;
+}
+
+function percentText(percent) {
+  return fixed(percent, 1) + "%";
+}
+
 // With a baseline (render --baseline): each row has base/delta/deltaText/direction/changed
 // and `diff`, its statements per category; source lines have a category letter each.
 const baseline = data.baseline || null;
@@ -92,7 +112,7 @@ function coverageCell(percent) {
   bar.className = "bar";
   bar.style.width = Math.max(0, Math.min(100, percent)) + "%";
   const label = document.createElement("span");
-  label.textContent = percent.toFixed(1) + "%";
+  label.textContent = percentText(percent);
   td.append(bar, label);
   return td;
 }
@@ -275,7 +295,7 @@ function ownerDetail(o, binary) {
   if (baseline) {
     const d = o.diff;
     facts.push(["Since " + baseline.name, !d ? "not in the comparison"
-      : (o.base === null ? "new owner (not in the baseline)" : o.baseText + " \u2192 " + o.percent.toFixed(1) + "% (" + o.deltaText + " points)") +
+      : (o.base === null ? "new owner (not in the baseline)" : o.baseText + " \u2192 " + percentText(o.percent) + " (" + o.deltaText + " points)") +
         (d.rebuilt ? ", rebuilt" : "") + (o.changed ? "" : ", unchanged")]);
     if (d) {
       facts.push(["Newly covered", String(d.newly)], ["Lost", String(d.lost)],
@@ -311,7 +331,7 @@ function updateStats(rows) {
   $("#stat-owners").textContent = rows.length;
   $("#stat-binaries").textContent = binaries.size;
   $("#stat-statements").textContent = statements;
-  $("#stat-coverage").textContent = statements ? (100 * covered / statements).toFixed(1) + "%" : "-";
+  $("#stat-coverage").textContent = statements ? percentText(100 * covered / statements) : "-";
   $("#shown").textContent = rows.length + " of " + data.owners.length + " owners shown";
 }
 
@@ -424,15 +444,15 @@ function buildTree(container, files, open) {
     const details = document.createElement("details");
     details.open = true;
     const summary = document.createElement("summary");
-    const pct = node.statements ? 100 * node.covered / node.statements : 0;
+    const pct = percentOf(node.covered, node.statements);
     summary.className = "cov " + level(pct);
-    summary.textContent = name + "  " + pct.toFixed(1) + "% (" + node.covered + "/" + node.statements + ")";
+    summary.textContent = name + "  " + percentText(pct) + " (" + node.covered + "/" + node.statements + ")";
     details.append(summary);
     for (const [child, sub] of [...node.dirs].sort()) details.append(render(sub, child + "/"));
     for (const f of node.files) {
       const leaf = document.createElement("div");
       leaf.className = "leaf cov " + level(f.percent);
-      leaf.textContent = f.path.split("/").pop() + "  " + f.percent.toFixed(1) + "%";
+      leaf.textContent = f.path.split("/").pop() + "  " + percentText(f.percent);
       leaf.addEventListener("click", () => open(f));
       details.append(leaf);
     }
@@ -447,7 +467,7 @@ function loadFunctions(files, open) {
   window.ccFunctionsLoaded = true;
   const byId = new Map(files.map((f) => [f.id, f]));
   window.ccFunctions = (rows) => {
-    const items = rows.map((r) => [...r, r[3] ? 100 * r[4] / r[3] : 0]);
+    const items = rows.map((r) => [...r, percentOf(r[4], r[3])]);
     const state = { key: "1", direction: 1 };
     const render = () => {
       const never = $("#never-executed").checked;
@@ -487,7 +507,7 @@ function openFile(file, line) {
   heading.textContent = file.path;
   const stats = document.createElement("p");
   stats.className = "meta";
-  stats.textContent = file.covered + " of " + file.statements + " statements covered (" + file.percent.toFixed(1) + "%)";
+  stats.textContent = file.covered + " of " + file.statements + " statements covered (" + percentText(file.percent) + ")";
   history.replaceState(null, "", "#file=" + encodeURIComponent(file.path) + (line ? "&line=" + line : ""));
   if (file.status !== "resolved") {
     const why = document.createElement("p");
