@@ -183,7 +183,7 @@ def _merge_groups(
     for group in sorted(changed_owners, key=lambda g: g.key):
         owners_of.setdefault(group.binary_id, []).append(group)
     models = store.BinaryModels(conn, options.excludes, size=1)
-    resolved = store.resolved_images(conn)
+    resolved = database.images_with_repository(conn)
     total = len(changed_owners) + len(changed_binaries)
     with Reporter("merging owners and binaries", total, log, unit="items") as progress:
         for binary_id in sorted(set(owners_of) | set(changed_binaries)):

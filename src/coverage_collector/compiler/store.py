@@ -308,32 +308,13 @@ def update_image_sources(conn: Database, rows: list[EntryRow]) -> int:
         values = found.setdefault(row.source_key, ["", "", "", ""])
         for i, value in enumerate(row.sources):
             values[i] = values[i] or value
-    stored = {
-        image: list(values)
-        for image, *values in conn.execute(
-            "SELECT image, source_repo, commit_id, software_group, software_key FROM image_sources"
-        )
-    }
+    stored = database.image_sources(conn)
     changed = 0
     for image, values in sorted(found.items()):
-        old = stored.get(image, ["", "", "", ""])
+        old = list(stored.get(image, database.ImageSourceRow(image)).values)
         new = [v or o for v, o in zip(values, old, strict=True)]
         if not any(new) or (new == old and image in stored):
             continue
         changed += 1
-        with conn.transaction():
-            conn.execute(
-                "INSERT INTO image_sources (image, source_repo, commit_id, software_group, "
-                "software_key, origin, updated_at) VALUES (?, ?, ?, ?, ?, 'info.json', "
-                "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) ON CONFLICT(image) DO UPDATE SET "
-                "source_repo = excluded.source_repo, commit_id = excluded.commit_id, "
-                "software_group = excluded.software_group, software_key = excluded.software_key, "
-                "origin = excluded.origin, updated_at = excluded.updated_at",
-                (image, *new),
-            )
+        database.record_info_json_sources(conn, database.ImageSourceRow(image, *new))
     return changed
-
-
-def resolved_images(conn: Database) -> set[str]:
-    """Images whose source repository is known."""
-    return {i for (i,) in conn.execute("SELECT image FROM image_sources WHERE source_repo != ''")}

@@ -25,7 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from coverage_collector import database, logs
+from coverage_collector.database import CloneRow as CloneResult
 from coverage_collector.database import Database
+from coverage_collector.database import SourceCommit as Source
 from coverage_collector.progress import Reporter
 from coverage_collector.sources.git import Git, GitError
 from coverage_collector.sources.images import Inspector, InspectSummary, inspect_images
@@ -39,7 +41,6 @@ from coverage_collector.sources.urls import (
 from coverage_collector.trust import scrub
 
 REPOS_DIR = "repos"
-STAGE = "clone-sources"
 RETRIES = 3
 FALLBACK_SUFFIX = "-branch-head"
 log = logs.get_logger(__name__)
@@ -58,25 +59,6 @@ class CloneOptions:
     inspect_timeout: float = 30.0
     git_mirrors: dict[str, str] = field(default_factory=dict)
     """URL prefix -> where to fetch it from instead (a mirror, a local path or git bundle)."""
-
-
-@dataclass(frozen=True)
-class Source:
-    """One (source URL, commit) pair recorded by compile, as written there."""
-
-    url: str
-    commit: str
-
-
-@dataclass(frozen=True)
-class CloneResult:
-    source: Source
-    status: str
-    """cloned, present (already complete), fallback, unavailable or refused."""
-    path: str = ""
-    """Relative to the collection."""
-    checked_out: str = ""
-    message: str = ""
 
 
 @dataclass
@@ -129,13 +111,7 @@ def clone_sources(options: CloneOptions) -> CloneSummary:
         if options.inspect_images:
             inspector = Inspector.find(options.image_mirrors, options.inspect_timeout)
             summary.inspection = inspect_images(conn, inspector)
-        sources = [
-            Source(url, commit)
-            for url, commit in conn.execute(
-                "SELECT DISTINCT source_repo, commit_id FROM image_sources "
-                "WHERE source_repo != '' ORDER BY 1, 2"
-            )
-        ]
+        sources = database.recorded_commits(conn)
         cloner = _Cloner(options)
         with Reporter("cloning sources", len(sources), log, unit="repositories") as progress:
             for result in cloner.run_all(sources):
@@ -149,29 +125,10 @@ def clone_sources(options: CloneOptions) -> CloneSummary:
 
 
 def _record(conn: Database, result: CloneResult) -> None:
-    source = result.source
-    with conn.transaction():
-        conn.execute(
-            "INSERT INTO clones (source_url, commit_id, path, status, checked_out, message) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(source_url, commit_id) DO UPDATE SET "
-            "path = excluded.path, status = excluded.status, checked_out = excluded.checked_out, "
-            "message = excluded.message, updated_at = excluded.updated_at",
-            (
-                source.url,
-                source.commit,
-                result.path,
-                result.status,
-                result.checked_out,
-                result.message,
-            ),
-        )
-        item = _label(source)
-        conn.execute("DELETE FROM errors WHERE stage = ? AND item = ?", (STAGE, item))
-        if result.status in ("unavailable", "refused"):
-            conn.execute(
-                "INSERT INTO errors (stage, item, message) VALUES (?, ?, ?)",
-                (STAGE, item, result.message),
-            )
+    failed = result.status in ("unavailable", "refused")
+    database.record_clone(
+        conn, result, item=_label(result.source), error=result.message if failed else None
+    )
 
 
 class _Cloner:

@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from coverage_collector import trust
-from coverage_collector.database import Database
+from coverage_collector import database, trust
+from coverage_collector.database import Database, ImageSourceRow
 from coverage_collector.sources.urls import clean
 
 KNOWN_REGISTRIES = {
@@ -200,22 +200,10 @@ def inspect_images(conn: Database, inspector: Inspector | None) -> InspectSummar
     summary = InspectSummary(tool=inspector.tool if inspector else "")
     if inspector is None:
         return summary
-    known = {
-        image: (values, inspected_at, error)
-        for image, *values, inspected_at, error in conn.execute(
-            "SELECT image, source_repo, commit_id, software_group, software_key, inspected_at, "
-            "inspect_error FROM image_sources"
-        )
-    }
-    images = [
-        i
-        for (i,) in conn.execute(
-            "SELECT DISTINCT image FROM reports WHERE is_host = 0 AND image != '' ORDER BY image"
-        )
-    ]
-    for image in images:
-        values, inspected_at, error = known.get(image, (["", "", "", ""], "", ""))
-        if all(values) or (inspected_at and not error):
+    known = database.image_sources(conn)
+    for image in database.images_to_inspect(conn):
+        stored = known.get(image, ImageSourceRow(image))
+        if all(stored.values) or (stored.inspected_at and not stored.inspect_error):
             summary.skipped += 1
             continue
         summary.inspected += 1
@@ -226,17 +214,7 @@ def inspect_images(conn: Database, inspector: Inspector | None) -> InspectSummar
             facts, error = ImageFacts(), str(exc)
         if error:
             summary.errors.append((image, error))
-        new = [old or found for old, found in zip(values, facts.values(), strict=True)]
-        summary.filled += new != list(values)
-        with conn.transaction():
-            conn.execute(
-                "INSERT INTO image_sources (image, source_repo, commit_id, software_group, "
-                "software_key, origin, updated_at, inspected_at, inspect_error) "
-                "VALUES (?, ?, ?, ?, ?, 'image', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), "
-                "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?) ON CONFLICT(image) DO UPDATE SET "
-                "source_repo = excluded.source_repo, commit_id = excluded.commit_id, "
-                "software_group = excluded.software_group, software_key = excluded.software_key, "
-                "inspected_at = excluded.inspected_at, inspect_error = excluded.inspect_error",
-                (image, *new, error),
-            )
+        new = [old or found for old, found in zip(stored.values, facts.values(), strict=True)]
+        summary.filled += new != list(stored.values)
+        database.record_image_inspection(conn, ImageSourceRow(image, *new, inspect_error=error))
     return summary

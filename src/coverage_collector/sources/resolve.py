@@ -21,11 +21,11 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from coverage_collector import database, logs
-from coverage_collector.database import Database
+from coverage_collector.database import BinarySourceRow, Database, FileSourceRow, SourceCommit
 from coverage_collector.sources.git import scrub
 from coverage_collector.sources.modules import Checkout, Module, ModuleIndex, prefixes
 from coverage_collector.sources.tree import RefusedSource, SourceTree, refused_lines
@@ -101,9 +101,9 @@ class Resolver:
     def resolve(
         self,
         binary_id: int,
-        files: list[tuple[int, str]],
+        files: Sequence[tuple[int, str]],
         own: list[Checkout],
-        names: set[str],
+        names: Iterable[str],
     ) -> BinarySources:
         """Resolve `files` ((file id, covmeta path)) of a binary built from the checkouts
         `own` (its recorded sources) and known by `names`."""
@@ -272,28 +272,13 @@ def resolve_sources(collection: str) -> ResolveSummary:
         index = ModuleIndex.build(list(checkouts.values()))
         resolver = Resolver(index)
         summary = ResolveSummary(checkouts=len(checkouts), modules=sum(1 for _ in index.modules()))
-        for binary_id, name in conn.execute(
-            "SELECT id, name FROM binaries ORDER BY name, id"
-        ).fetchall():
-            files = conn.execute(
-                "SELECT file_id, path FROM binary_files WHERE binary_id = ? ORDER BY file_id",
-                (binary_id,),
-            ).fetchall()
-            recorded = _recorded_sources(conn, binary_id)
-            own = [checkouts[key] for key in recorded if key in checkouts]
-            names = {
-                name,
-                *(
-                    n
-                    for (n,) in conn.execute(
-                        "SELECT DISTINCT owner_name FROM owners WHERE binary_id = ?", (binary_id,)
-                    )
-                ),
-            }
-            sources = resolver.resolve(binary_id, files, own, names)
-            sources.notes = _notes(conn, recorded, checkouts, sources)
+        for binary in database.binaries_to_resolve(conn):
+            own = [checkouts[key] for key in binary.recorded if key in checkouts]
+            names = binary.owner_names | {binary.name}
+            sources = resolver.resolve(binary.binary_id, binary.files, own, names)
+            sources.notes = _notes(conn, binary.recorded, checkouts, sources)
             _store(conn, collection, sources)
-            summary.binaries.append((name, sources))
+            summary.binaries.append((binary.name, sources))
     finally:
         conn.close()
     summary.seconds = time.monotonic() - started
@@ -304,60 +289,47 @@ def stored_refusals(conn: Database, binary_hashes: set[str] | None = None) -> li
     """The source files resolve refused, as recorded in the database, by binary and file
     (only those of `binary_hashes` when given)."""
     return [
-        RefusedSource(name, path, reason)
-        for name, meta_hash, path, reason in conn.execute(
-            "SELECT b.name, b.meta_hash, f.path, x.reason FROM file_sources x "
-            "JOIN binaries b ON b.id = x.binary_id "
-            "JOIN binary_files f ON f.binary_id = x.binary_id AND f.file_id = x.file_id "
-            "WHERE x.reason != '' ORDER BY b.name, f.path"
-        )
-        if binary_hashes is None or meta_hash in binary_hashes
+        RefusedSource(row.binary_name, row.path, row.reason)
+        for row in database.refused_source_files(conn)
+        if binary_hashes is None or row.meta_hash in binary_hashes
     ]
 
 
 def _notes(
     conn: Database,
-    recorded: list[tuple[str, str]],
-    checkouts: dict[tuple[str, str], Checkout],
+    recorded: Sequence[SourceCommit],
+    checkouts: dict[SourceCommit, Checkout],
     sources: BinarySources,
 ) -> str:
     """Why a binary's recorded sources were not (fully) used, in a sentence or two."""
     notes = []
     if not recorded:
         notes.append("no source recorded for its images")
-    for url, commit in recorded:
-        if (url, commit) not in checkouts:
-            row = conn.execute(
-                "SELECT status, message FROM clones WHERE source_url = ? AND commit_id = ?",
-                (url, commit),
-            ).fetchone()
-            state = f"{row[0]}: {row[1]}" if row else "not cloned (run cluster clone-sources)"
-            notes.append(f"recorded source {scrub(url)}@{commit[:12]} {state}")
+    for source in recorded:
+        if source not in checkouts:
+            clone = database.clone_of(conn, source)
+            state = (
+                f"{clone.status}: {clone.message}"
+                if clone
+                else "not cloned (run cluster clone-sources)"
+            )
+            notes.append(f"recorded source {scrub(source.url)}@{source.commit[:12]} {state}")
     if sources.confidence == "fallback":
         notes.append("checked out at a branch head: the source may not match the binary")
     return "; ".join(notes)
 
 
-def _checkouts(conn: Database, collection: str) -> dict[tuple[str, str], Checkout]:
+def _checkouts(conn: Database, collection: str) -> dict[SourceCommit, Checkout]:
     """The usable checkouts recorded by clone-sources, by (source URL, commit)."""
     found = {}
-    for url, commit, path, status in conn.execute(
-        "SELECT source_url, commit_id, path, status FROM clones "
-        "WHERE status IN ('cloned', 'present', 'fallback') ORDER BY path"
-    ):
-        absolute = os.path.join(os.path.abspath(collection), path)
+    for clone in database.usable_clones(conn):
+        absolute = os.path.join(os.path.abspath(collection), clone.path)
         if os.path.isdir(absolute):
-            found[(url, commit)] = Checkout(absolute, url, commit, status != "fallback")
+            source = clone.source
+            found[source] = Checkout(
+                absolute, source.url, source.commit, clone.status != "fallback"
+            )
     return found
-
-
-def _recorded_sources(conn: Database, binary_id: int) -> list[tuple[str, str]]:
-    """(source URL, commit) recorded for the images (or host binaries) of the binary."""
-    return conn.execute(
-        "SELECT DISTINCT s.source_repo, s.commit_id FROM reports r JOIN image_sources s "
-        "ON s.image = r.source_key WHERE r.binary_id = ? AND s.source_repo != '' ORDER BY 1, 2",
-        (binary_id,),
-    ).fetchall()
 
 
 def _relative(path: str, root: str) -> str:
@@ -370,37 +342,29 @@ def _relative(path: str, root: str) -> str:
 def _store(conn: Database, collection: str, sources: BinarySources) -> None:
     root = os.path.abspath(collection)
     checkout = sources.checkout
-    with conn.transaction():
-        conn.execute(
-            "INSERT OR REPLACE INTO binary_sources (binary_id, method, confidence, checkout, "
-            "commit_id, source_url, resolved, missing, unresolved, notes) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
+    database.store_binary_sources(
+        conn,
+        BinarySourceRow(
+            sources.binary_id,
+            sources.method,
+            sources.confidence,
+            _relative(checkout.path, root) if checkout else "",
+            checkout.commit if checkout else "",
+            checkout.url if checkout else "",
+            sources.count("resolved"),
+            sources.count("missing"),
+            sources.count("unresolved"),
+            sources.notes,
+        ),
+        [
+            FileSourceRow(
                 sources.binary_id,
-                sources.method,
-                sources.confidence,
-                _relative(checkout.path, root) if checkout else "",
-                checkout.commit if checkout else "",
-                checkout.url if checkout else "",
-                sources.count("resolved"),
-                sources.count("missing"),
-                sources.count("unresolved"),
-                sources.notes,
-            ),
-        )
-        conn.execute("DELETE FROM file_sources WHERE binary_id = ?", (sources.binary_id,))
-        conn.executemany(
-            "INSERT INTO file_sources (binary_id, file_id, status, source_path, method, reason) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    sources.binary_id,
-                    f.file_id,
-                    f.status,
-                    _relative(f.path, root) if f.path else "",
-                    f.method,
-                    f.reason,
-                )
-                for f in sources.files
-            ],
-        )
+                f.file_id,
+                f.status,
+                _relative(f.path, root) if f.path else "",
+                f.method,
+                f.reason,
+            )
+            for f in sources.files
+        ],
+    )
