@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coverage_collector import database
 from coverage_collector.covdata.model import CounterMode
 from coverage_collector.database import Database, binaries, owners
 from coverage_collector.database.owners import OwnerRow, OwnerSelection
@@ -30,29 +31,23 @@ class BinarySource:
 def binary_sources(conn: Database, owners: dict[int, list[OwnerRow]]) -> dict[int, BinarySource]:
     """Per binary: its repository and commit (as resolved, else as recorded for its images)
     and its software group and key (the first recorded for its images)."""
-    images = {
-        key: (url, commit, group, software_key)
-        for key, url, commit, group, software_key in conn.execute(
-            "SELECT image, source_repo, commit_id, software_group, software_key FROM image_sources"
-        )
-    }
-    resolved = {
-        bid: (url, commit, checkout)
-        for bid, url, commit, checkout in conn.execute(
-            "SELECT binary_id, source_url, commit_id, checkout FROM binary_sources "
-            "WHERE source_url != ''"
-        )
-    }
+    images = database.image_sources(conn)
+    resolved = {bid: s for bid, s in database.binary_sources(conn).items() if s.source_url}
     result = {}
     for bid, members in owners.items():
         keys = sorted({key for o in members for key in o.images})
         known = [images[k] for k in keys if k in images]
         source = BinarySource()
-        source.source_url, source.commit, source.checkout = resolved.get(bid) or next(
-            ((url, commit, "") for url, commit, _, _ in known if url), ("", "", "")
-        )
-        source.software_group = next((g for _, _, g, _ in known if g), "")
-        source.software_key = next((k for _, _, _, k in known if k), "")
+        if bid in resolved:
+            found = resolved[bid]
+            source.source_url, source.commit = found.source_url, found.commit_id
+            source.checkout = found.checkout
+        else:
+            source.source_url, source.commit = next(
+                ((i.source_repo, i.commit_id) for i in known if i.source_repo), ("", "")
+            )
+        source.software_group = next((i.software_group for i in known if i.software_group), "")
+        source.software_key = next((i.software_key for i in known if i.software_key), "")
         result[bid] = source
     return result
 
@@ -96,8 +91,7 @@ def select(db: Database, selection: OwnerSelection) -> Selected:
 
 def checkout_paths(conn: Database) -> list[str]:
     """Every checkout clone-sources made (relative to the collection), longest first."""
-    paths = (p for (p,) in conn.execute("SELECT path FROM clones WHERE path != ''"))
-    return sorted(paths, key=len, reverse=True)
+    return sorted(database.clone_paths(conn), key=len, reverse=True)
 
 
 def checkout_relative(source_path: str, checkouts: Sequence[str]) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from coverage_collector import __version__, logs
+from coverage_collector import __version__, database, logs
 from coverage_collector.bigquery import schema
 from coverage_collector.bigquery.outputs import ParquetOutput, TableOutput, is_flat
 from coverage_collector.compiler import stats
@@ -144,14 +144,12 @@ class TableBuilder:
         model = self.models.get(bid)
         meta = model.meta
         name = members[0].binary_name
-        file_sources = {}
-        for fid, status, path, reason in self.conn.execute(
-            "SELECT file_id, status, source_path, reason FROM file_sources WHERE binary_id = ?",
-            (bid,),
-        ):
-            file_sources[fid] = (status, path)
-            if reason:
-                self.result.refused.append(RefusedSource(name, model.files.paths[fid], reason))
+        file_sources = database.file_sources(self.conn, bid)
+        self.result.refused.extend(
+            RefusedSource(name, model.files.paths[f.file_id], f.reason)
+            for f in file_sources.values()
+            if f.reason
+        )
         described = {
             "source_url": source.source_url or None,
             "source_commit": source.commit or None,
@@ -163,9 +161,8 @@ class TableBuilder:
         files = stats.file_stats(meta, counts, model.files, model.app)
         file_records = []
         for file_id, path in enumerate(model.files.paths):
-            status, source_path = file_sources.get(file_id, ("unresolved", ""))
-            if status != "resolved":
-                source_path = ""
+            found = file_sources.get(file_id)
+            source_path = found.source_path if found and found.status == "resolved" else ""
             functions, executed, calls = per_file[file_id]
             file_records.append(
                 {

@@ -16,6 +16,7 @@ from typing import Literal
 
 import numpy as np
 
+from coverage_collector import database
 from coverage_collector.compiler import stats
 from coverage_collector.compiler.store import BinaryModel, BinaryModels, stored_excludes
 from coverage_collector.covdata.model import CounterMode
@@ -174,13 +175,11 @@ def binary_layout(
 ) -> list[FileLayout]:
     """The files of one binary; paths relative to `checkout` where the file resolved into it."""
     meta = model.meta
-    sources = dict(
-        conn.execute(
-            "SELECT file_id, source_path FROM file_sources "
-            "WHERE binary_id = ? AND status = 'resolved'",
-            (binary_id,),
-        )
-    )
+    sources = {
+        file_id: found.source_path
+        for file_id, found in database.file_sources(conn, binary_id).items()
+        if found.status == "resolved"
+    }
     path_ids = {path: i for i, path in enumerate(model.files.paths)}
     function_index = np.full(meta.n_funcs, -1, dtype=np.int64)
     layout = []
