@@ -35,7 +35,7 @@ import json
 import re
 import shutil
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -354,7 +354,7 @@ def check_totals(group: Group) -> None:
     ), group.row["group"]
 
 
-def mapped(group: Group, paths: Iterator[str] | list[str]) -> dict[str, str]:
+def mapped(group: Group, paths: Sequence[str]) -> dict[str, str]:
     """Exported path -> Go path; every Go file of the group exported exactly once."""
     assert group.oracle is not None
     found = {path: group.to_go(path) for path in paths}
