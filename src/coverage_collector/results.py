@@ -18,7 +18,9 @@ counters of different process instances are summed, saturating at 2**64 - 1 (nev
 wrapping; covdata's own outputs saturate at 2**32 - 1 on top of that, in covdata/); in
 set mode they are OR-ed (0 or 1); merging two modes gives the larger (set < count <
 atomic). `merge_counts` merges aligned vectors, `merge_runs` runs of a sorted vector (the
-same block in several builds), `merge_count` two numbers.
+same block in several builds), `merge_count` two numbers. covdata's batch sums (fastmerge)
+and unit table (profile) merge through them too; its per-record merges (`merge -pcombine`,
+`subtract`) keep their own 32-bit arithmetic, cheaper on short records.
 
 **Per-line counts.** A line's count is the largest count of the blocks that touch it, -1
 when none does (`line_counts`); counts beyond 2**63 - 1 show as 2**63 - 1.
@@ -103,7 +105,7 @@ def merge_counts(vectors: Sequence[np.ndarray], mode: CounterMode | int) -> U64A
 def add_counts(total: U64Array, vector: npt.ArrayLike, mode: CounterMode | int) -> None:
     """Merge the counters `vector` into `total` in place (see `merge_counts`)."""
     if mode == CounterMode.SET:
-        np.bitwise_or(total, np.not_equal(vector, 0), out=total)
+        total[np.not_equal(vector, 0)] = 1  # OR-ed: `total` holds only 0 and 1
         return
     values = np.asarray(vector, dtype=np.uint64)
     np.add(total, values, out=total)

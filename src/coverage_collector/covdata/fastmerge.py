@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coverage_collector import results
 from coverage_collector.covdata.accumulate import UnitCounters, Warn, finish
 from coverage_collector.covdata.arrays import run_offsets
 from coverage_collector.covdata.counters import (
@@ -31,7 +32,7 @@ from coverage_collector.covdata.counters import (
     CounterHeader,
     parse_header,
 )
-from coverage_collector.covdata.model import IntArray, MetaFile, U32Array
+from coverage_collector.covdata.model import CounterMode, IntArray, MetaFile, U32Array
 from coverage_collector.covdata.pods import read_input
 
 BATCH_BYTES = 5 << 19  # 2.5 MiB
@@ -90,9 +91,10 @@ def merge_files(
 def sum_files(
     meta: MetaFile, paths: Sequence[str], contents: Sequence[bytes] | None = None
 ) -> tuple[np.ndarray, np.ndarray, list[dict[str, str]]]:
-    """Return the exact 64-bit sums of the counter files `paths` of binary `meta`, the
-    functions that had records, and each file's args. `contents`, when the caller has
-    read the files already, are their bytes (in `paths` order).
+    """Return the 64-bit sums of the counter files `paths` of binary `meta` (batches
+    merged by `results.add_counts`), the functions that had records, and each file's args.
+    `contents`, when the caller has read the files already, are their bytes (in `paths`
+    order).
 
     Batches run on two threads: numpy releases the GIL for the heavy work.
     Raises `IrregularInputError` when a file is irregular, CovDataError for a broken file.
@@ -121,7 +123,7 @@ def sum_files(
         # one batch (a typical cluster entry) runs here: starting a thread costs more
         merged = map(merge_batch, batches) if len(batches) < 2 else pool.map(merge_batch, batches)
         for partial, funcs, batch_args in merged:
-            totals += partial
+            results.add_counts(totals, partial, CounterMode.COUNT)
             executed[funcs] = True
             args.extend(batch_args)
     return totals, executed, args

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coverage_collector import results
 from coverage_collector.covdata.model import (
     CounterMode,
     IntArray,
@@ -114,10 +115,8 @@ class Profile:
             new_key[1:] = np.any([np.diff(cols[f]) != 0 for f in fields[:-1]], axis=0)
             starts = np.flatnonzero(new_key)
             counts = cols["counts"]
-            if self.mode == CounterMode.SET:
-                merged = (np.maximum.reduceat(counts, starts) != 0).astype(np.int64)
-            else:
-                merged = np.minimum(np.add.reduceat(counts, starts), U32_MAX)
+            merged = results.merge_runs(counts, starts, self.mode)
+            merged = np.minimum(merged, U32_MAX).astype(np.int64)  # covdata saturates
             cols = {f: c[starts] for f, c in cols.items()}
             cols["counts"] = merged
         sorted_names = [""] * len(names)
