@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,7 +17,10 @@ import click
 import pytest
 
 from coverage_collector import cli, goflags, logs
+from coverage_collector.compiler import CompileOptions, compile_collection
+from coverage_collector.demo import SAMPLE_ORIGIN, copy_sample
 from coverage_collector.exceptions import DataError, UsageError
+from coverage_collector.sources.clone import NOT_TRIED
 from tests.helpers.clirunner import run_cli
 from tests.helpers.s3fixtures import MotoServer, S3Env
 
@@ -208,3 +212,61 @@ def test_download_of_a_prefix_holding_nothing_fails_with_a_diagnosis(
     assert unrelated.status == 1
     assert "hint: check --bucket and --prefix" in unrelated.err
     assert "Traceback" not in typo.err + unrelated.err
+
+
+@pytest.fixture(scope="module")
+def compiled_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample, compiled, its sources said to come from a host that does not
+    resolve (https://nonexistent.invalid/...) and not cloned."""
+    root = tmp_path_factory.mktemp("cli-sample") / "collection"
+    copy_sample(str(root))
+    for info in (root / "coverage").glob("*/info.json"):
+        text = info.read_text(encoding="utf-8")
+        info.write_text(text.replace(SAMPLE_ORIGIN, UNRESOLVABLE), encoding="utf-8")
+    assert compile_collection(CompileOptions(str(root))).ok
+    return root
+
+
+UNRESOLVABLE = "https://nonexistent.invalid/example-org"
+
+
+@pytest.fixture
+def sample(compiled_sample: Path, tmp_path: Path) -> Path:
+    """A private copy of the compiled sample."""
+    return Path(shutil.copytree(compiled_sample, tmp_path / "collection"))
+
+
+def test_render_without_sources_says_how_to_get_them(sample: Path) -> None:
+    result = run_cli("cluster", "render", "--collection", str(sample))
+    assert result.status == 0, result.err
+    told = [line for line in result.err.splitlines() if "clone-sources" in line]
+    assert told == [
+        "no source file resolved for any binary, so the pages show no source code: run "
+        f"`coverage-collector cluster clone-sources --collection {sample}`, then render again"
+    ]
+    assert (sample / "html" / "index.html").exists()
+
+
+def test_clone_sources_gives_up_on_hosts_that_do_not_resolve(sample: Path) -> None:
+    # Four repositories, one at a time: three fail to resolve their host, the fourth is not
+    # tried; the summary says once to use --git-mirror, and every one is recorded.
+    args = ["cluster", "--max-concurrency", "1", "clone-sources", "--collection", str(sample)]
+    started = time.monotonic()
+    result = run_cli(*args, "--no-inspect-images")
+    assert time.monotonic() - started < 30  # no retries, no waiting for the network
+    assert result.status == 1
+    lines = result.err.splitlines()
+    assert "4 unavailable" in result.err
+    resolving = [line for line in lines if "Could not resolve host: nonexistent.invalid" in line]
+    assert len(resolving) == 3
+    mirror = [line for line in lines if "--git-mirror" in line]
+    assert mirror == [
+        "  1 not tried, as 3 hosts in a row could not be resolved (no network?); fetch "
+        "through a reachable mirror with --git-mirror SRC=DEST"
+    ]
+    conn = sqlite3.connect(sample / "coverage.db")
+    rows = conn.execute("SELECT status, message FROM clones").fetchall()
+    assert len(rows) == 4 and {status for status, _ in rows} == {"unavailable"}
+    assert [m for _, m in rows if m.startswith("not tried:")] == [NOT_TRIED]
+    errors = conn.execute("SELECT count(*) FROM errors WHERE stage = 'clone-sources'").fetchone()
+    assert errors == (4,)

@@ -23,6 +23,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shlex
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -91,6 +92,8 @@ class RenderSummary:
     problems: list[str] = field(default_factory=list)
     refused: list[RefusedSource] = field(default_factory=list)
     """Source files not shown because sources/tree.py refused them (exit status 1)."""
+    no_sources: str = ""
+    """Why the binary pages show no source code and how to get it, when none was resolved."""
 
     def lines(self) -> list[str]:
         return [
@@ -99,6 +102,7 @@ class RenderSummary:
             f"({self.highlighted} newly highlighted) in "
             f"{self.seconds:.1f} s",
             f"open {self.index}",
+            *([self.no_sources] if self.no_sources else []),
             *(f"  {p}" for p in self.problems),
             *refused_lines(self.refused),
         ]
@@ -145,6 +149,12 @@ def render(options: RenderOptions) -> RenderSummary:
                 env, conn, index, options, common, previous, manifest, summary, comparison
             )
             summary.deleted = manifest.delete_stale(previous)
+            if index.binaries and not any(b["resolved"] for b in index.binaries.values()):
+                summary.no_sources = (
+                    "no source file resolved for any binary, so the pages show no source "
+                    "code: run `coverage-collector cluster clone-sources --collection "
+                    f"{shlex.quote(options.collection)}`, then render again"
+                )
         manifest.save()
         summary.index = os.path.join(out, "index.html")
         data: dict[str, Any] = {

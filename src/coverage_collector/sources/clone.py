@@ -10,7 +10,9 @@ next. One repository's failure (git's reason, or the file system's) is one line 
 it, with credentials scrubbed, and the others go on. A commit that cannot be fetched is
 recorded as unavailable: nothing falls back to a branch head unless
 `--allow-branch-fallback` says so, and such a checkout is recorded as a fallback (its
-source may not match the binary).
+source may not match the binary). After a few hosts in a row could not be resolved (no
+network), the remaining repositories are not tried: they are recorded as unavailable with
+that reason, and the summary says once to fetch through `--git-mirror`.
 """
 
 from __future__ import annotations
@@ -43,6 +45,14 @@ from coverage_collector.trust import scrub
 REPOS_DIR = "repos"
 RETRIES = 3
 FALLBACK_SUFFIX = "-branch-head"
+UNRESOLVED_LIMIT = 3
+"""Fetches in a row whose host could not be resolved before no other repository is tried:
+the machine has no network (or no DNS), and every further try would only say so again."""
+NOT_TRIED_REASON = f"{UNRESOLVED_LIMIT} hosts in a row could not be resolved (no network?)"
+MIRROR_ADVICE = "fetch through a reachable mirror with --git-mirror SRC=DEST"
+NOT_TRIED = f"not tried: {NOT_TRIED_REASON}; {MIRROR_ADVICE}"
+_UNRESOLVED = re.compile(r"could not resolve host|unable to look up", re.IGNORECASE)
+"""git's words (https, git://) for a host name that does not resolve."""
 log = logs.get_logger(__name__)
 
 
@@ -92,7 +102,14 @@ class CloneSummary:
             for r in self.results
             if r.status == "fallback"
         )
-        lines.extend(f"  {r.status} {_label(r.source)}: {r.message}" for r in self.failed)
+        not_tried = sum(r.message == NOT_TRIED for r in self.failed)
+        lines.extend(
+            f"  {r.status} {_label(r.source)}: {r.message}"
+            for r in self.failed
+            if r.message != NOT_TRIED
+        )
+        if not_tried:
+            lines.append(f"  {not_tried} not tried, as {NOT_TRIED_REASON}; {MIRROR_ADVICE}")
         return lines
 
 
@@ -141,6 +158,8 @@ class _Cloner:
         self.repos = os.path.join(options.collection, REPOS_DIR)
         self._lock = threading.Lock()
         self._dest_locks: dict[str, threading.Lock] = {}
+        self._unresolved = 0
+        """Fetches in a row (the last ones to finish) whose host could not be resolved."""
 
     def _dest_lock(self, dest: str) -> threading.Lock:
         """One lock per checkout directory: different URLs of one repository
@@ -169,7 +188,8 @@ class _Cloner:
         commit = source.commit.strip().lower()
         if is_full_commit(commit):
             result = self._exact(source, repo, commit)
-            if result.status != "unavailable" or not self.options.allow_branch_fallback:
+            fallback = self.options.allow_branch_fallback and result.message != NOT_TRIED
+            if result.status != "unavailable" or not fallback:
                 return result
             reason = result.message
         else:
@@ -185,6 +205,8 @@ class _Cloner:
                 return CloneResult(source, "present", self._relative(dest), commit)
             try:
                 self._checkout(repo, commit, dest)
+            except _NotTriedError:
+                return CloneResult(source, "unavailable", message=NOT_TRIED)
             except GitError as exc:
                 return CloneResult(source, "unavailable", message=f"commit not fetched: {exc}")
         return CloneResult(source, "cloned", self._relative(dest), commit)
@@ -196,6 +218,8 @@ class _Cloner:
         try:
             with self._dest_lock(dest):
                 head = self._checkout(repo, "HEAD", dest)
+        except _NotTriedError:
+            return CloneResult(source, "unavailable", message=NOT_TRIED)
         except GitError as exc:
             return CloneResult(source, "unavailable", message=f"{reason}; branch head: {exc}")
         except OSError as exc:
@@ -207,6 +231,8 @@ class _Cloner:
     def _checkout(self, repo: RepoURL, ref: str, dest: str) -> str:
         """Fetch `ref` into a fresh repository beside `dest` and rename it to `dest`;
         return its HEAD. The caller holds `dest`'s lock."""
+        if self._unresolved >= UNRESOLVED_LIMIT:
+            raise _NotTriedError(NOT_TRIED, transient=False)
         parent, name = os.path.split(dest)
         os.makedirs(parent, exist_ok=True)
         _sweep(parent, name)
@@ -233,12 +259,24 @@ class _Cloner:
         for attempt in range(1, RETRIES + 1):
             try:
                 self.git.run(["fetch", "-q", "--depth", "1", "--no-tags", "origin", ref], work)
-                return
             except GitError as exc:
-                if not exc.transient or attempt == RETRIES:
+                # A host that does not resolve is not retried: without a network every
+                # retry waits for nothing, and UNRESOLVED_LIMIT of them stop the run.
+                if self._count_unresolved(exc) or not exc.transient or attempt == RETRIES:
                     raise
                 log.debug("fetch of %s failed (%s), retrying", ref, exc)
                 time.sleep(2.0**attempt)
+            else:
+                self._count_unresolved(None)
+                return
+
+    def _count_unresolved(self, error: GitError | None) -> bool:
+        """Count fetches in a row whose host could not be resolved (any other outcome
+        reached a network and starts the count again); return whether `error` is one."""
+        unresolved = error is not None and _UNRESOLVED.search(str(error)) is not None
+        with self._lock:
+            self._unresolved = self._unresolved + 1 if unresolved else 0
+        return unresolved
 
     def _head(self, path: str) -> str:
         """The commit checked out at `path`, or '' when it is not a complete checkout."""
@@ -261,6 +299,10 @@ class _Cloner:
 
 
 _TMP_PREFIX = ".tmp-"
+
+
+class _NotTriedError(GitError):
+    """The network was given up on (UNRESOLVED_LIMIT): this repository is not fetched."""
 
 
 def _sweep(parent: str, name: str) -> None:
