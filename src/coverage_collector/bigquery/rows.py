@@ -32,7 +32,7 @@ from coverage_collector.database.entries import owner_instances
 from coverage_collector.database.errors import stage_items_with_errors
 from coverage_collector.owners import OwnerKind
 from coverage_collector.progress import Reporter
-from coverage_collector.results import Blocks, line_counts
+from coverage_collector.results import Blocks, Numbers, line_counts
 from coverage_collector.selection import (
     BinarySource,
     OwnerRow,
@@ -115,17 +115,13 @@ class TableBuilder:
     def build(self) -> BuildResult:
         selected = select(self.conn, self.options.selection)
         self.result.owners, self.result.binaries = len(selected.owners), len(selected.by_binary)
-        totals = [0, 0]
+        totals = Numbers()
         with Reporter("preparing rows", len(selected.by_binary), log, unit="binaries") as bar:
             for bid, members in selected.by_binary.items():
                 model = self.models.get(bid)
                 counts = selected.counts(self.conn, bid, model.meta.mode)
                 identity = {**self.common, "binary_hash": selected.hashes[bid]}
-                statements, covered = self._binary(
-                    bid, identity, members, selected.sources[bid], counts
-                )
-                totals[0] += statements
-                totals[1] += covered
+                totals += self._binary(bid, identity, members, selected.sources[bid], counts)
                 bar.advance()
         self._owners(selected)
         self._collection(selected.owners, len(selected.by_binary), totals)
@@ -138,7 +134,7 @@ class TableBuilder:
         members: list[OwnerRow],
         source: BinarySource,
         counts: np.ndarray,
-    ) -> tuple[int, int]:
+    ) -> Numbers:
         """Write the binary's line, file, function and generator rows; return its totals."""
         meta_hash = identity["binary_hash"]
         model = self.models.get(bid)
@@ -182,8 +178,7 @@ class TableBuilder:
             if path in blocks:
                 self._lines(meta_hash, name, path, source_path, Blocks.of(*blocks[path]))
         self.outputs["coverage_files"].write(file_records)
-        totals = stats.totals(meta, counts, model.app)
-        return totals.statements, totals.covered
+        return stats.totals(meta, counts, model.app)
 
     def _functions(
         self,
@@ -320,7 +315,7 @@ class TableBuilder:
                 )
         return result
 
-    def _collection(self, owners: list[OwnerRow], binaries: int, totals: list[int]) -> None:
+    def _collection(self, owners: list[OwnerRow], binaries: int, totals: Numbers) -> None:
         self.outputs["coverage_collections"].write(
             [
                 {
@@ -335,8 +330,8 @@ class TableBuilder:
                     "instances": sum(o.instances for o in owners),
                     "owners": len(owners),
                     "binaries": binaries,
-                    "statements": totals[0],
-                    "covered": totals[1],
+                    "statements": totals.statements,
+                    "covered": totals.covered,
                     "errors": stage_items_with_errors(self.conn),
                     "selection": self.options.selection.describe() or None,
                     "tool_version": __version__,

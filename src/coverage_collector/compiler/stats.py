@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from coverage_collector.covdata.model import BoolArray, IntArray, MetaFile
-from coverage_collector.results import Numbers
+from coverage_collector.results import Numbers, int64_counts
 
 DEFAULT_EXCLUDES = ("coverage_server.go", "coverage_producer.go")
 """Base names of the files the build injects into every binary: not the application."""
@@ -96,7 +96,7 @@ def function_stats(meta: MetaFile, counts: np.ndarray, app: BoolArray) -> Functi
     executions = np.zeros(n, dtype=np.int64)
     has_units = units > 0
     entry = meta.func_units[:-1][has_units]
-    executions[has_units] = np.minimum(counts[entry], np.iinfo(np.int64).max).astype(np.int64)
+    executions[has_units] = int64_counts(counts[entry])
     app_funcs = np.zeros(n, dtype=bool)
     app_funcs[meta.unit_func[app]] = True
     app_funcs |= ~has_units & _app_files(meta, app)[meta.func_file]
