@@ -171,5 +171,10 @@ def test_a_collection_without_coverage_data_is_a_clear_error(
 ) -> None:
     assert main(["cluster", "compile", "--collection", str(tmp_path / "typo")]) == 1
     err = capsys.readouterr().err
+    assert "No collection at" in err and "cluster download" in err
+    assert not (tmp_path / "typo").exists()  # a mistyped collection is never created
+    (tmp_path / "empty").mkdir()
+    assert main(["cluster", "compile", "--collection", str(tmp_path / "empty")]) == 1
+    err = capsys.readouterr().err
     assert "No coverage data" in err and "cluster download" in err
-    assert not (tmp_path / "typo" / "coverage.db").exists()
+    assert not (tmp_path / "empty" / "coverage.db").exists()
