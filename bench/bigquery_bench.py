@@ -41,7 +41,7 @@ from pathlib import Path
 from tests.helpers.bqfixtures import BigQueryEmulator
 
 from bench.benchlib import REPO, machine_info, write_results
-from coverage_collector import db
+from coverage_collector import database
 from coverage_collector.bigquery import schema
 from coverage_collector.bigquery.ingest import IngestOptions, ingest
 from coverage_collector.bigquery.load import Target, schema_fields
@@ -98,7 +98,7 @@ def run_baseline(emulator: BigQueryEmulator, collection: Path, seconds: float) -
         table.time_partitioning = bigquery.TimePartitioning(field=spec.partition_field)
         client.create_table(table, exists_ok=True)
     with tempfile.TemporaryDirectory() as work:
-        conn = db.connect_readonly(str(collection))
+        conn = database.open_readonly(str(collection))
         options = BuildOptions(
             str(collection), collection.name, OwnerSelection(), datetime.now(UTC)
         )

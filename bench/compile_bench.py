@@ -52,9 +52,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import cluster_gen
 from tests.helpers.gofixtures import GO_MAIN, cache_root, go_binary, go_env
 
+from bench import cluster_gen
 from bench.benchlib import REPO, machine_info, write_results
 
 BENCH_CACHE = Path.home() / ".cache" / "coverage-collector-bench"
