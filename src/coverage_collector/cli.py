@@ -454,10 +454,16 @@ def render_command(
     baseline: str | None,
 ) -> None:
     """Write the HTML report: index.html plus one page per binary, opened from file://."""
-    from coverage_collector.report.render import RenderOptions, render
+    from coverage_collector import report
 
-    summary = render(
-        RenderOptions(collection, output_dir, skip_component_html, max_concurrency, baseline)
+    summary = report.run(
+        report.Options(
+            collection=collection,
+            output_dir=output_dir,
+            skip_component_html=skip_component_html,
+            max_concurrency=max_concurrency,
+            baseline=baseline,
+        )
     )
     for line in summary.lines():
         log.info("%s", line)

@@ -14,11 +14,10 @@ from importlib import resources
 from rich.console import Console
 
 from coverage_collector import logs
+from coverage_collector import report as report_stage
 from coverage_collector.collection import list_entries, read_json_object
 from coverage_collector.compiler import CompileOptions, compile_collection
 from coverage_collector.exceptions import DataError
-from coverage_collector.report.render import RenderOptions
-from coverage_collector.report.render import render as render_report
 from coverage_collector.s3 import DownloadOptions, DownloadSummary, ObjectStore, download
 from coverage_collector.sources.clone import CloneOptions, clone_sources
 from coverage_collector.sources.resolve import resolve_sources
@@ -146,6 +145,6 @@ def run_demo(output: str, console: Console | None = None) -> int:
         log.info("%s", line)
     for by in ("owner", "binary"):
         render(overview(output, by), "table", console)
-    report = render_report(RenderOptions(output))
+    report = report_stage.run(report_stage.Options(collection=output))
     console.print(f"report: {report.index}", highlight=False, soft_wrap=True)
     return len({item for item, _ in compiled.errors}) + len(cloned.failed)

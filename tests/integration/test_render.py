@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from coverage_collector.report.render import RenderOptions, render
+from coverage_collector.report import Options, run
 from tests.helpers.browser import ARTIFACTS, HOSTILE, rows
 from tests.helpers.clusterfixtures import ClusterCollection, compile_cluster
 
@@ -19,7 +19,7 @@ from tests.helpers.clusterfixtures import ClusterCollection, compile_cluster
 @pytest.fixture(scope="session")
 def sample_report(sample_collection: Path) -> Path:
     """The demo's sample collection, rendered."""
-    return Path(render(RenderOptions(str(sample_collection))).index)
+    return Path(run(Options(collection=str(sample_collection))).index)
 
 
 def choose(page: Any, multi: str, value: str) -> None:
@@ -143,7 +143,7 @@ def hostile_report(cluster: ClusterCollection) -> Path:
     metadata["container"]["name"] = HOSTILE
     path.write_text(json.dumps(metadata), encoding="utf-8")
     compile_cluster(cluster)
-    return Path(render(RenderOptions(str(cluster.root))).index)
+    return Path(run(Options(collection=str(cluster.root))).index)
 
 
 def test_hostile_strings_render_as_text(page: Any, hostile_report: Path) -> None:
@@ -219,10 +219,10 @@ def test_render_is_incremental_and_deletes_only_its_own_files(
     out = tmp_path / "report"
     out.mkdir()
     (out / "notes.html").write_text("mine", encoding="utf-8")  # not the report's
-    first = render(RenderOptions(str(cluster.root), str(out)))
+    first = run(Options(collection=str(cluster.root), output_dir=str(out)))
     assert (first.binaries, first.unchanged) == (4, 0)
     pages = {p.name: p.stat().st_mtime_ns for p in (out / "binaries").iterdir()}
-    again = render(RenderOptions(str(cluster.root), str(out)))
+    again = run(Options(collection=str(cluster.root), output_dir=str(out)))
     assert (again.binaries, again.unchanged) == (0, 4)
     assert {p.name: p.stat().st_mtime_ns for p in (out / "binaries").iterdir()} == pages
     # one more instance of the DaemonSet: only its binary is rendered again
@@ -233,7 +233,7 @@ def test_render_is_incremental_and_deletes_only_its_own_files(
         source, cluster.entry_dir(daemon[0].name) / ".".join([*parts[:2], "4242", parts[3]])
     )
     compile_cluster(cluster)
-    changed = render(RenderOptions(str(cluster.root), str(out)))
+    changed = run(Options(collection=str(cluster.root), output_dir=str(out)))
     assert (changed.binaries, changed.unchanged) == (1, 3)
     # a binary that is gone loses its files; index-only renders delete nothing
     for entry in cluster.entries.values():
@@ -241,9 +241,9 @@ def test_render_is_incremental_and_deletes_only_its_own_files(
             shutil.rmtree(cluster.entry_dir(entry.name))
     compile_cluster(cluster)
     before = {p for p in out.rglob("*") if p.is_file()}
-    render(RenderOptions(str(cluster.root), str(out), skip_component_html=True))
+    run(Options(collection=str(cluster.root), output_dir=str(out), skip_component_html=True))
     assert {p for p in out.rglob("*") if p.is_file()} == before
-    removed = render(RenderOptions(str(cluster.root), str(out)))
+    removed = run(Options(collection=str(cluster.root), output_dir=str(out)))
     assert removed.deleted == 2  # the kv-store page and its functions
     assert len(list((out / "binaries").iterdir())) == 3
     assert (out / "notes.html").read_text(encoding="utf-8") == "mine"
@@ -254,14 +254,14 @@ def test_a_tampered_manifest_never_deletes_outside_the_report(
 ) -> None:
     compile_cluster(cluster)
     out = tmp_path / "report"
-    render(RenderOptions(str(cluster.root), str(out)))
+    run(Options(collection=str(cluster.root), output_dir=str(out)))
     victim = tmp_path / "victim.txt"
     victim.write_text("keep", encoding="utf-8")
     manifest = out / ".coverage-collector-report.json"
     data = json.loads(manifest.read_text(encoding="utf-8"))
     data["binaries"]["gone"] = {"key": "x", "files": ["../victim.txt", "/etc/hostname"]}
     manifest.write_text(json.dumps(data), encoding="utf-8")
-    render(RenderOptions(str(cluster.root), str(out)))
+    run(Options(collection=str(cluster.root), output_dir=str(out)))
     assert victim.read_text(encoding="utf-8") == "keep"
 
 
@@ -276,7 +276,7 @@ def test_chunked_sources_and_grouped_coverage_load_in_the_browser(
     monkeypatch.setattr(render_module, "GROUP_FILES", 2)
     collection = sample_report.parent.parent
     out = tmp_path / "small"
-    render(RenderOptions(str(collection), str(out), max_concurrency=1))
+    run(Options(collection=str(collection), output_dir=str(out), max_concurrency=1))
     binary = out / "binaries" / "a37943a73234300660ce220a18304548.html"
     chunks = list((out / "data" / "src").glob("*-1.js"))
     assert (
@@ -302,7 +302,9 @@ def test_set_mode_generated_files_and_keyboard_search(
     # Binaries built from test repositories: `shop` is set mode and has a file generated at
     # build time, which the report lists with its numbers and the reason it has no source.
     collection, _ = resolved_collection
-    index = Path(render(RenderOptions(str(collection), str(tmp_path / "report"))).index)
+    index = Path(
+        run(Options(collection=str(collection), output_dir=str(tmp_path / "report"))).index
+    )
     page.goto(index.as_uri())
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.id") == "search"
@@ -335,7 +337,7 @@ def test_openshift_tests_binaries_are_hidden_by_default(
     metadata["binary_name"] = "openshift-tests"
     path.write_text(json.dumps(metadata), encoding="utf-8")
     compile_cluster(cluster)
-    index = Path(render(RenderOptions(str(cluster.root), str(tmp_path / "r"))).index)
+    index = Path(run(Options(collection=str(cluster.root), output_dir=str(tmp_path / "r"))).index)
     page.goto(index.as_uri())
     assert "openshift-tests" not in [r[3] for r in rows(page)]
     page.uncheck("#hide-test-binaries")
@@ -347,7 +349,7 @@ def test_a_missing_data_file_is_reported_in_the_viewer(
 ) -> None:
     collection = sample_report.parent.parent
     out = tmp_path / "damaged"
-    render(RenderOptions(str(collection), str(out)))
+    run(Options(collection=str(collection), output_dir=str(out)))
     binary = "a37943a73234300660ce220a18304548"
     for data_file in (out / "data" / binary).glob("g*.js"):
         data_file.unlink()
@@ -363,7 +365,11 @@ def test_owners_with_entry_problems_are_flagged(
     entry = next(e for e in cluster.entries.values() if e.pod == "kv-store-1")
     (cluster.entry_dir(entry.name) / "info.json").write_text("{broken", encoding="utf-8")
     compile_cluster(cluster)
-    page.goto(Path(render(RenderOptions(str(cluster.root), str(tmp_path / "r"))).index).as_uri())
+    page.goto(
+        Path(
+            run(Options(collection=str(cluster.root), output_dir=str(tmp_path / "r"))).index
+        ).as_uri()
+    )
     flagged = page.eval_on_selector_all(
         "#owners tr.has-errors", "rows => rows.map(r => r.cells[2].innerText)"
     )

@@ -31,8 +31,8 @@ from coverage_collector.cli import main
 from coverage_collector.compiler import CompileOptions, compile_collection
 from coverage_collector.diff.compare import LOST, NEVER_COVERED, NEWLY_COVERED, STILL_COVERED
 from coverage_collector.diff.run import DiffOptions, DiffResult, diff
+from coverage_collector.report import Options, run
 from coverage_collector.report.delta import line_categories
-from coverage_collector.report.render import RenderOptions, render
 from coverage_collector.results import points_text
 from coverage_collector.sources.clone import CloneOptions, clone_sources
 from coverage_collector.sources.resolve import resolve_sources
@@ -73,13 +73,13 @@ class Collections:
 
     def report(self, baseline: Path | None, name: str, head: Path | None = None) -> Path:
         out = self.work / "reports" / name
-        options = RenderOptions(
-            str(head or self.head),
-            str(out),
+        options = Options(
+            collection=str(head or self.head),
+            output_dir=str(out),
             max_concurrency=1,
             baseline=str(baseline) if baseline else None,
         )
-        return Path(render(options).index)
+        return Path(run(options).index)
 
 
 def _record_local_sources(head: Path, repo: Path) -> None:
@@ -356,12 +356,16 @@ def test_without_a_baseline_the_report_is_unchanged(collections: Collections) ->
     # byte for byte (the manifest's keys notice that the baseline is gone)
     out = collections.work / "reports" / "toggled"
     shutil.copytree(plain, out)
-    with_baseline = render(
-        RenderOptions(str(collections.head), str(out), baseline=str(collections.baseline))
+    with_baseline = run(
+        Options(
+            collection=str(collections.head),
+            output_dir=str(out),
+            baseline=str(collections.baseline),
+        )
     )
     assert (with_baseline.binaries, with_baseline.unchanged) == (2, 0)
     assert b'"cats"' in b"".join(_files(out).values())
-    without = render(RenderOptions(str(collections.head), str(out)))
+    without = run(Options(collection=str(collections.head), output_dir=str(out)))
     assert (without.binaries, without.unchanged) == (2, 0)
     assert _files(out) == files
 
@@ -370,16 +374,28 @@ def test_a_different_baseline_rewrites_what_changed(
     collections: Collections, tmp_path: Path
 ) -> None:
     out = tmp_path / "report"
-    first = render(RenderOptions(str(collections.head), str(out), baseline=str(collections.copy)))
+    first = run(
+        Options(
+            collection=str(collections.head), output_dir=str(out), baseline=str(collections.copy)
+        )
+    )
     assert (first.binaries, first.unchanged) == (2, 0)
     index = (out / "index.html").read_text(encoding="utf-8")
     assert 'Compared with baseline <span class="collection">copy</span>' in index
     before = _files(out)
-    again = render(RenderOptions(str(collections.head), str(out), baseline=str(collections.copy)))
+    again = run(
+        Options(
+            collection=str(collections.head), output_dir=str(out), baseline=str(collections.copy)
+        )
+    )
     assert (again.binaries, again.unchanged) == (0, 2)
     assert _files(out) == before
-    other = render(
-        RenderOptions(str(collections.head), str(out), baseline=str(collections.baseline))
+    other = run(
+        Options(
+            collection=str(collections.head),
+            output_dir=str(out),
+            baseline=str(collections.baseline),
+        )
     )
     assert (other.binaries, other.unchanged) == (2, 0)
     index = (out / "index.html").read_text(encoding="utf-8")

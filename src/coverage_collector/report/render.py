@@ -66,8 +66,10 @@ STATIC = resources.files("coverage_collector.report") / "static"
 log = logs.get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class RenderOptions:
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """What `cluster render` was asked to do (keyword-only, as every stage's options)."""
+
     collection: str
     output_dir: str | None = None
     skip_component_html: bool = False
@@ -81,7 +83,10 @@ class RenderOptions:
 
 
 @dataclass
-class RenderSummary:
+class Summary:
+    """What a render wrote, and what it could not show: refused sources and highlighting
+    problems make it not `ok`, so that they reach the exit status instead of scrolling by."""
+
     index: str = ""
     binaries: int = 0
     unchanged: int = 0
@@ -109,7 +114,11 @@ class RenderSummary:
 
     @property
     def ok(self) -> bool:
-        return not self.refused
+        return not self.refused and not self.problems
+
+    @property
+    def exit_status(self) -> int:
+        return 0 if self.ok else 1
 
 
 def to_json(data: Any) -> Markup:
@@ -118,10 +127,10 @@ def to_json(data: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def render(options: RenderOptions) -> RenderSummary:
+def run(options: Options) -> Summary:
     """Write the report of the compiled collection; return what was written."""
     started = time.monotonic()
-    summary = RenderSummary()
+    summary = Summary()
     conn = database.open_readonly(options.collection)
     try:
         summary.refused.extend(stored_refusals(conn))
@@ -180,11 +189,11 @@ def _render_binaries(
     env: Environment,
     conn: Any,
     index: Any,
-    options: RenderOptions,
+    options: Options,
     common: dict[str, Any],
     previous: Manifest,
     manifest: Manifest,
-    summary: RenderSummary,
+    summary: Summary,
     comparison: Comparison | None = None,
 ) -> None:
     """Render every binary whose inputs changed since the previous render (with a
@@ -235,7 +244,7 @@ class Highlighter:
     """Highlights new source files in worker processes while the binaries are written
     (Pygments is the slow part); leaving the block waits for all of them."""
 
-    def __init__(self, options: RenderOptions) -> None:
+    def __init__(self, options: Options) -> None:
         self.out = options.output
         self.workers = min(options.max_concurrency, len(os.sched_getaffinity(0)))
         self.submitted: set[str] = set()
@@ -302,7 +311,7 @@ def _render_binary(
     models: BinaryModels,
     sources: SourceCache,
     page: Any,
-    options: RenderOptions,
+    options: Options,
     common: dict[str, Any],
     highlighter: Highlighter,
     comparison: Comparison | None = None,
