@@ -1,6 +1,6 @@
 """Benchmark ``coverage-collector cluster download`` against the AWS CLI on a moto S3 server.
 
-The bucket holds a realistic producer layout (see ``src/coverage_collector/s3layout.py``):
+The bucket holds a realistic producer layout (see ``src/coverage_collector/download/layout.py``):
 by default 2,500 entries -- about 95% pod containers
 ``{host}/{ns}/{pod}/{container}/{discoveryTime}/{image}/{binary}/<file>`` on a few hundred
 nodes and a few dozen namespaces, the rest host processes ``{host}/_host_/{discoveryTime}/

@@ -275,16 +275,23 @@ def download_command(
     skip_existing: bool,
 ) -> None:
     """Download coverage data from S3 into <collection>/coverage/ (incremental)."""
-    from coverage_collector.s3 import DownloadOptions, download
+    from coverage_collector import download
 
-    options = DownloadOptions(
-        collection, bucket, prefix, profile, region, endpoint_url, skip_existing, max_concurrency
+    options = download.Options(
+        collection=collection,
+        bucket=bucket,
+        prefix=prefix,
+        profile=profile,
+        region=region,
+        endpoint_url=endpoint_url,
+        skip_existing=skip_existing,
+        max_concurrency=max_concurrency,
     )
-    summary = download(options)
+    summary = download.run(options)
     for line in summary.lines():
         log.info("%s", line)
     if not summary.ok:
-        raise SystemExit(ERR)
+        raise SystemExit(summary.exit_status)
 
 
 @cluster.command("compile", short_help="Compile coverage/ into coverage.db (incremental).")

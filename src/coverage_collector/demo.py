@@ -13,12 +13,11 @@ from importlib import resources
 
 from rich.console import Console
 
-from coverage_collector import logs
+from coverage_collector import download, logs
 from coverage_collector import report as report_stage
 from coverage_collector.collection import list_entries, read_json_object
 from coverage_collector.compiler import CompileOptions, compile_collection
 from coverage_collector.exceptions import DataError
-from coverage_collector.s3 import DownloadOptions, DownloadSummary, ObjectStore, download
 from coverage_collector.sources.clone import CloneOptions, clone_sources
 from coverage_collector.sources.resolve import resolve_sources
 from coverage_collector.summary import overview, render
@@ -88,7 +87,7 @@ def producer_keys(sample: str, prefix: str) -> dict[str, str]:
     return keys
 
 
-def download_sample(output: str) -> DownloadSummary:
+def download_sample(output: str) -> download.Summary:
     """Serve the sample from a local S3 server (moto's, on loopback) and download it for real.
 
     Raises ImportError when moto is not installed.
@@ -100,14 +99,14 @@ def download_sample(output: str) -> DownloadSummary:
     server.start()
     try:
         host, port = server.get_host_and_port()
-        options = DownloadOptions(
-            output,
-            "demo-coverage",
-            "demo/cluster-1",
+        options = download.Options(
+            collection=output,
+            bucket="demo-coverage",
+            prefix="demo/cluster-1",
             region="us-east-1",
             endpoint_url=f"http://{host}:{port}",
         )
-        store = ObjectStore(options, credentials=("demo", "demo"))
+        store = download.ObjectStore(options, credentials=("demo", "demo"))
         store.client.create_bucket(Bucket=options.bucket)
         with resources.as_file(SAMPLE) as sample:
             for key, path in producer_keys(str(sample), "demo/cluster-1/").items():
@@ -121,7 +120,7 @@ def download_sample(output: str) -> DownloadSummary:
             host,
             port,
         )
-        return download(options, store)
+        return download.run(options, store=store)
     finally:
         server.stop()
 

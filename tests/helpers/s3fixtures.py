@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coverage_collector.s3 import DownloadOptions, DownloadSummary, download
+from coverage_collector import download
 from tests.helpers.gofixtures import (
     GoFixtureError,
     _build,
@@ -973,16 +973,16 @@ def moto_server() -> Iterator[MotoServer]:
 
 def run_download(
     spec: BucketSpec, endpoint: str, collection: Path, **extra: Any
-) -> DownloadSummary:
-    options = DownloadOptions(
-        str(collection),
-        spec.bucket,
-        spec.prefix,
+) -> download.Summary:
+    options = download.Options(
+        collection=str(collection),
+        bucket=spec.bucket,
+        prefix=spec.prefix,
         endpoint_url=endpoint,
         region="us-east-1",
         **extra,
     )
-    return download(options)
+    return download.run(options)
 
 
 def local_entries(collection: Path) -> dict[tuple[str, str, str, str, str], Path]:

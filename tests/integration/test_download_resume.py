@@ -22,8 +22,9 @@ from typing import Any
 
 import pytest
 
-from coverage_collector import s3 as s3module
-from coverage_collector.s3 import DownloadOptions, ObjectStore, download
+from coverage_collector import download
+from coverage_collector.download import store as download_store
+from coverage_collector.download.layout import RemoteObject
 from tests.helpers.faultproxy import FaultProxy
 from tests.helpers.s3fixtures import BucketSpec, MotoServer, S3Env
 from tests.helpers.tmpfsfixtures import small_tmpfs
@@ -331,9 +332,14 @@ def test_two_spellings_of_one_discovery_time_are_two_instances(
 # Object size
 
 
-def options(collection: Path, bucket: str, endpoint: str, **extra: Any) -> DownloadOptions:
-    return DownloadOptions(
-        str(collection), bucket, PREFIX, endpoint_url=endpoint, region="us-east-1", **extra
+def options(collection: Path, bucket: str, endpoint: str, **extra: Any) -> download.Options:
+    return download.Options(
+        collection=str(collection),
+        bucket=bucket,
+        prefix=PREFIX,
+        endpoint_url=endpoint,
+        region="us-east-1",
+        **extra,
     )
 
 
@@ -347,18 +353,20 @@ def test_an_object_over_the_cap_is_refused_by_key(
     objects[big] = noise(5000, "big")
     put(s3, bucket_name, objects)
     collection = tmp_path / "collection"
-    summary = download(options(collection, bucket_name, moto_s3.endpoint, max_object_bytes=1000))
+    summary = download.run(
+        options(collection, bucket_name, moto_s3.endpoint, max_object_bytes=1000)
+    )
     assert [key for key, _ in summary.failed] == [big]
     assert summary.failed[0][1] == "larger than the 1000 bytes limit (5000 bytes)"
     assert summary.downloaded == 2 and leftovers(collection) == []
     assert "\n".join(summary.lines()).count(big) == 1
 
-    class ListsSmall(ObjectStore):
-        def list(self, prefix: str) -> list[s3module.RemoteObject]:
+    class ListsSmall(download.ObjectStore):
+        def list(self, prefix: str) -> list[RemoteObject]:
             return [replace(o, size=min(o.size, 10)) for o in super().list(prefix)]
 
     opts = options(tmp_path / "other", bucket_name, moto_s3.endpoint, max_object_bytes=1000)
-    lying = download(opts, ListsSmall(opts))
+    lying = download.run(opts, store=ListsSmall(opts))
     assert [key for key, _ in lying.failed] == [big]
     assert lying.failed[0][1] == "larger than the 1000 bytes limit (5000 bytes)"
     assert leftovers(tmp_path / "other") == []
@@ -373,13 +381,13 @@ def test_objects_stream_to_disk_in_bounded_chunks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A 3 MiB object is never read whole: no read asks for more than a chunk.
-    monkeypatch.setattr(s3module, "CHUNK_BYTES", 64 << 10)
+    monkeypatch.setattr(download_store, "CHUNK_BYTES", 64 << 10)
     objects = pod_objects("api-0", size=3 << 20)
     put(s3, bucket_name, objects)
     reads: list[int | None] = []
 
-    class Recording(ObjectStore):
-        def __init__(self, opts: DownloadOptions) -> None:
+    class Recording(download.ObjectStore):
+        def __init__(self, opts: download.Options) -> None:
             super().__init__(opts)
             get_object = self.client.get_object
 
@@ -398,7 +406,7 @@ def test_objects_stream_to_disk_in_bounded_chunks(
             self.client.get_object = recording_get  # type: ignore[method-assign]
 
     opts = options(tmp_path / "collection", bucket_name, moto_s3.endpoint)
-    summary = download(opts, Recording(opts))
+    summary = download.run(opts, store=Recording(opts))
     assert summary.ok, summary.failed
     assert reads and all(amt is not None and amt <= 64 << 10 for amt in reads)
     (directory,) = entry_dirs(tmp_path / "collection")

@@ -11,7 +11,7 @@ from typing import Any
 import click
 import pytest
 
-from coverage_collector import cli, logs, s3
+from coverage_collector import cli, download, logs
 from tests.helpers.clirunner import run_cli
 
 
@@ -92,20 +92,20 @@ def test_every_cluster_subcommand_takes_the_group_options() -> None:
 
 
 @pytest.fixture
-def downloads(monkeypatch: pytest.MonkeyPatch) -> list[s3.DownloadOptions]:
+def downloads(monkeypatch: pytest.MonkeyPatch) -> list[download.Options]:
     """`cluster download` without S3: the options it was called with."""
-    calls: list[s3.DownloadOptions] = []
+    calls: list[download.Options] = []
 
-    def fake(options: s3.DownloadOptions) -> s3.DownloadSummary:
+    def fake(options: download.Options) -> download.Summary:
         calls.append(options)
-        return s3.DownloadSummary()
+        return download.Summary()
 
-    monkeypatch.setattr(s3, "download", fake)
+    monkeypatch.setattr(download, "run", fake)
     return calls
 
 
 def test_download_takes_group_options_and_cobra_bools(
-    downloads: list[s3.DownloadOptions], tmp_path: Path
+    downloads: list[download.Options], tmp_path: Path
 ) -> None:
     new = tmp_path / "new"
     group = ["cluster", "--collection", str(new), "--max-concurrency", "4", "download"]
@@ -212,7 +212,7 @@ def test_compiling_an_empty_collection_is_one_line_and_exit_1(tmp_path: Path) ->
     assert not (tmp_path / "coverage.db").exists()
 
 
-class EmptyPrefixStore(s3.ObjectStore):
+class EmptyPrefixStore(download.ObjectStore):
     """A bucket whose listing under the asked prefix is empty; `children` as given."""
 
     def __init__(self, children: dict[str, list[str]]) -> None:
@@ -227,15 +227,17 @@ class EmptyPrefixStore(s3.ObjectStore):
 
 
 def test_a_prefix_holding_nothing_is_an_error_naming_a_near_prefix(tmp_path: Path) -> None:
-    options = s3.DownloadOptions(str(tmp_path / "c"), "b", "openshift-ci/coverage/ci-op-tset")
+    options = download.Options(
+        collection=str(tmp_path / "c"), bucket="b", prefix="openshift-ci/coverage/ci-op-tset"
+    )
     store = EmptyPrefixStore({"openshift-ci/coverage/": ["openshift-ci/coverage/ci-op-test/"]})
-    with pytest.raises(s3.FetchError) as error:
-        s3.download(options, store)
+    with pytest.raises(download.FetchError) as error:
+        download.run(options, store=store)
     assert error.value.message == (
         "Couldn't find any object under s3://b/openshift-ci/coverage/ci-op-tset/"
     )
     assert error.value.hint == "did you mean --prefix openshift-ci/coverage/ci-op-test/?"
-    with pytest.raises(s3.FetchError) as unrelated:
-        s3.download(options, EmptyPrefixStore({}))
+    with pytest.raises(download.FetchError) as unrelated:
+        download.run(options, store=EmptyPrefixStore({}))
     assert "check --bucket and --prefix" in str(unrelated.value.hint)
     assert not (tmp_path / "c").exists()

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from coverage_collector.s3 import FETCH_ATTEMPTS
+from coverage_collector.download.store import FETCH_ATTEMPTS
 from tests.helpers.faultproxy import FaultProxy, object_path
 from tests.helpers.gofixtures import cache_root, covdata, go_env
 from tests.helpers.s3fixtures import (

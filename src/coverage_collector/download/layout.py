@@ -272,6 +272,13 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def printable(text: str) -> str:
+    """`text` (a key from the cluster) safe to print and log: credentials scrubbed, control
+    characters and invalid Unicode shown as escapes, on one line."""
+    valid = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return trust.terminal(trust.scrub(valid))
+
+
 def safe_component(text: str) -> str:
     """Return `text` reduced to `[A-Za-z0-9._-]`, never `.`/`..`-like or empty."""
     cleaned = _SAFE.sub("_", text)

@@ -1,14 +1,15 @@
 """`cluster download`: S3 to `<collection>/coverage/`, incremental, resumable, nothing lost.
 
-The only module that imports boto3. Objects are listed once, sorted by `s3layout` into
+Objects are listed once (`store`), sorted by the producer's layout (`layout`) into
 entries and process instances (keys with untrusted components are refused by name),
 and only what changed since the last run (by key, ETag and size, remembered per entry
 in `.download-state.json`) is fetched, many objects at a time.
 
 What a kill, a full disk or a failed write can leave behind, and how it is repaired:
 
-- objects stream to disk in chunks, under a temporary name that is renamed into place,
-  and never more than `max_object_bytes` of one object (a larger one is refused by key);
+- objects stream to disk in chunks, under a temporary name that is renamed into place
+  (`files`), and never more than `max_object_bytes` of one object (a larger one is
+  refused by key);
 - a new entry is built in `coverage/.partial-<name>`, `metadata.json` is written last,
   and only then is the directory renamed to `<name>`: an entry directory exists complete
   or not at all. A known entry is updated in place, file by file, `metadata.json` last;
@@ -23,26 +24,27 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import errno
 import functools
 import json
 import os
-import random
 import shutil
 import stat
-import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from coverage_collector import logs, trust
+from coverage_collector import logs
 from coverage_collector.collection import COVERAGE_DIR, list_entries, read_json_object
-from coverage_collector.exceptions import CollectorError, DataError
-from coverage_collector.progress import Reporter
-from coverage_collector.s3layout import (
+from coverage_collector.download.files import (
+    TEMPORARY_PREFIX,
+    make_directory,
+    write_chunks,
+    write_error,
+    write_if_changed,
+)
+from coverage_collector.download.layout import (
     EntryId,
     EntryPlan,
     Refused,
@@ -55,37 +57,25 @@ from coverage_collector.s3layout import (
     plain_dir_name,
     plain_name_is_exact,
     plan_entries,
+    printable,
     rfc3339,
 )
+from coverage_collector.download.store import FetchError, ObjectStore
+from coverage_collector.exceptions import DataError
+from coverage_collector.progress import Reporter
 
 STATE_FILE = ".download-state.json"
 METADATA_FILE = "metadata.json"
-TEMPORARY_PREFIX = ".tmp-"
 PARTIAL_PREFIX = ".partial-"
 STATE_FORMAT = 1
-FETCH_ATTEMPTS = 5
 MAX_OBJECT_BYTES = 256 << 20
 """Bytes in one object: counter and meta files are kilobytes to a few megabytes."""
-CHUNK_BYTES = 1 << 20
-"""Bytes held in memory per concurrent download."""
 log = logs.get_logger(__name__)
 
 
-class FetchError(CollectorError):
-    """S3 could not be listed or an object could not be fetched."""
-
-
-class ObjectTooLargeError(FetchError):
-    """An object is over the size cap: refused, not retried."""
-
-
-class IncompleteBodyError(Exception):
-    """The connection ended before the object's declared length: retried."""
-
-
-@dataclass(frozen=True)
-class DownloadOptions:
-    """What `cluster download` was asked to do."""
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """What `cluster download` was asked to do (by name: eight settings, several strings)."""
 
     collection: str
     bucket: str
@@ -99,8 +89,11 @@ class DownloadOptions:
 
 
 @dataclass
-class DownloadSummary:
-    """What a download did, for the summary and the exit status."""
+class Summary:
+    """What a download did, for the summary and the exit status.
+
+    Mutable: the fetch workers add to it as objects arrive (under a lock).
+    """
 
     pod_entries: int = 0
     host_entries: int = 0
@@ -115,7 +108,13 @@ class DownloadSummary:
 
     @property
     def ok(self) -> bool:
+        """Every object arrived and no key was refused (a refused key is data lost)."""
         return not self.failed and not self.refused
+
+    @property
+    def exit_status(self) -> int:
+        """The command's exit status: 0 when `ok`, else 1."""
+        return 0 if self.ok else 1
 
     def lines(self) -> list[str]:
         """Return the human summary; keys are shown escaped (`printable`)."""
@@ -136,144 +135,7 @@ class DownloadSummary:
         return lines
 
 
-def printable(text: str) -> str:
-    """`text` (a key from the cluster) safe to print and log: credentials scrubbed, control
-    characters and invalid Unicode shown as escapes, on one line."""
-    valid = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return trust.terminal(trust.scrub(valid))
-
-
-class ObjectStore:
-    """A bucket, through boto3's standard credential chain (profile, env, SSO, roles...)."""
-
-    def __init__(
-        self, options: DownloadOptions, credentials: tuple[str, str] | None = None
-    ) -> None:
-        import boto3
-        from botocore.config import Config
-
-        key_id, secret = credentials or (None, None)
-        session = boto3.Session(
-            profile_name=options.profile,
-            region_name=options.region,
-            aws_access_key_id=key_id,
-            aws_secret_access_key=secret,
-        )
-        config = Config(
-            retries={"max_attempts": 8, "mode": "standard"},
-            max_pool_connections=max(options.max_concurrency * 2, 10),
-            connect_timeout=10,
-            read_timeout=60,
-        )
-        self.bucket = options.bucket
-        self.client = session.client("s3", endpoint_url=options.endpoint_url, config=config)
-
-    def list(self, prefix: str) -> list[RemoteObject]:
-        """Return every object under `prefix`."""
-        objects = []
-        try:
-            pages = self.client.get_paginator("list_objects_v2")
-            for page in pages.paginate(Bucket=self.bucket, Prefix=prefix):
-                for item in page.get("Contents", []):
-                    objects.append(
-                        RemoteObject(
-                            item["Key"],
-                            int(item["Size"]),
-                            item.get("ETag", "").strip('"'),
-                            item["LastModified"],
-                        )
-                    )
-        except Exception as exc:  # noqa: BLE001 - botocore's many errors, named here once
-            raise FetchError(
-                f"Couldn't list s3://{self.bucket}/{prefix}: {_reason(exc)}", hint=_hint(exc)
-            ) from None
-        return objects
-
-    def children(self, prefix: str) -> list[str]:
-        """Return the prefixes one level below `prefix` (its "directories"), at most 1000."""
-        try:
-            page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, Delimiter="/")
-        except Exception as exc:  # noqa: BLE001 - botocore's many errors, named here once
-            raise FetchError(f"Couldn't list s3://{self.bucket}/{prefix}: {_reason(exc)}") from None
-        return [item["Prefix"] for item in page.get("CommonPrefixes", [])]
-
-    def fetch(
-        self, obj: RemoteObject, sink: Callable[[Iterator[bytes]], int], max_bytes: int
-    ) -> int:
-        """Stream the body of `obj` into `sink` (which writes it); return its size.
-
-        At most `max_bytes` are read (ObjectTooLargeError, not retried); transient failures are
-        retried with backoff, each time from the start into a fresh `sink` call. A
-        DataError from `sink` (a local write failed) goes up at once.
-        """
-        if obj.size > max_bytes:
-            raise ObjectTooLargeError(_too_large(obj.size, max_bytes))
-        for attempt in range(1, FETCH_ATTEMPTS + 1):
-            try:
-                response = self.client.get_object(Bucket=self.bucket, Key=obj.key)
-                body = response["Body"]
-                try:
-                    length = int(response.get("ContentLength", obj.size))
-                    if length > max_bytes:
-                        raise ObjectTooLargeError(_too_large(length, max_bytes))
-                    return sink(_chunks(body, length, max_bytes))
-                finally:
-                    body.close()
-            except (DataError, ObjectTooLargeError):
-                raise
-            except Exception as exc:  # noqa: BLE001 - retried, then reported by key
-                if attempt == FETCH_ATTEMPTS or not _transient(exc):
-                    raise FetchError(f"{_reason(exc)} (after {attempt} attempts)") from None
-                time.sleep(min(0.2 * 2**attempt, 5.0) * random.uniform(0.5, 1.0))
-        raise AssertionError("unreachable")
-
-
-def _chunks(body: Any, length: int, max_bytes: int) -> Iterator[bytes]:
-    """The body in chunks of at most CHUNK_BYTES; exactly `length` bytes or an error."""
-    total = 0
-    while chunk := body.read(CHUNK_BYTES):
-        total += len(chunk)
-        if total > max_bytes:
-            raise ObjectTooLargeError(_too_large(total, max_bytes))
-        yield chunk
-    if total != length:
-        raise IncompleteBodyError(f"short body: {total} of {length} bytes")
-
-
-def _too_large(size: int, max_bytes: int) -> str:
-    return f"larger than the {_mib(max_bytes)} limit ({size} bytes)"
-
-
-def _mib(size: int) -> str:
-    return f"{size / (1 << 20):g} MiB" if size >= 1 << 20 else f"{size} bytes"
-
-
-def _reason(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        error = response["Error"]
-        return f"{error.get('Code', '?')}: {error.get('Message', '')}".strip()
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _hint(exc: Exception) -> str | None:
-    name = type(exc).__name__
-    if name in ("NoCredentialsError", "PartialCredentialsError"):
-        return "set AWS credentials (AWS_ACCESS_KEY_ID/..., --profile, or an instance role)"
-    if name == "EndpointConnectionError":
-        return "check --endpoint-url / AWS_ENDPOINT_URL and the network"
-    return None
-
-
-def _transient(exc: Exception) -> bool:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return status >= 500 or status in (408, 429)
-    return True  # connection resets, timeouts, short bodies
-
-
-def download(options: DownloadOptions, store: ObjectStore | None = None) -> DownloadSummary:
+def run(options: Options, *, store: ObjectStore | None = None) -> Summary:
     """Bring `<collection>/coverage/` up to date with the bucket; return what happened.
 
     Raises FetchError when the bucket cannot be listed and DataError (naming the file)
@@ -290,14 +152,14 @@ def download(options: DownloadOptions, store: ObjectStore | None = None) -> Down
             hint=_empty_prefix_hint(store, prefix),
         )
     listing = classify(objects, prefix)
-    summary = DownloadSummary(unexpected=listing.unexpected, refused=listing.refused)
+    summary = Summary(unexpected=listing.unexpected, refused=listing.refused)
     for key in listing.unexpected:
         log.debug("unexpected key %s", printable(key))
     hint = depth_hint(listing, prefix)
     if hint:
         raise FetchError(f"Couldn't find coverage data in s3://{options.bucket}/{prefix}: {hint}")
     root = os.path.join(options.collection, COVERAGE_DIR)
-    _make_directory(root)
+    make_directory(root)
     sweep_partials(root)
     plans = plan_entries(listing.located)
     names = assign_dir_names(options.collection, [p.entry for p in plans])
@@ -338,7 +200,7 @@ def _empty_prefix_hint(store: ObjectStore, prefix: str) -> str:
 
 
 def _fetch_all(
-    options: DownloadOptions, store: ObjectStore, jobs: list[_EntryJob], summary: DownloadSummary
+    options: Options, store: ObjectStore, jobs: list[_EntryJob], summary: Summary
 ) -> None:
     """Fetch every pending file of `jobs`, many at a time; finalise each job after its last.
 
@@ -467,7 +329,7 @@ class _EntryJob:
 
     def write(self, name: str, chunks: Iterable[bytes]) -> int:
         """Write `name` from `chunks` atomically inside the entry's directory."""
-        _make_directory(self.directory, shown=self.final)
+        make_directory(self.directory, shown=self.final)
         return write_chunks(self.directory, name, chunks, shown=os.path.join(self.final, name))
 
     def finish_one(self, name: str, obj: RemoteObject, ok: bool) -> None:
@@ -489,7 +351,7 @@ class _EntryJob:
         `metadata.json`: a collection only grows.
         """
         directory = self.directory
-        _make_directory(directory, shown=self.final)
+        make_directory(directory, shown=self.final)
         state = {"format": STATE_FORMAT, "files": dict(sorted(self.state.items()))}
         write_if_changed(directory, STATE_FILE, _json_bytes(state), shown=self.final)
         previous, _ = read_json_object(os.path.join(directory, METADATA_FILE))
@@ -508,7 +370,7 @@ class _EntryJob:
             try:
                 os.rename(self.partial, self.final)
             except OSError as exc:
-                raise _write_error(self.final, exc) from None
+                raise write_error(self.final, exc) from None
             self.directory, self.partial = self.final, None
 
     def discard(self) -> None:
@@ -565,110 +427,6 @@ def metadata(
         "first_seen": rfc3339(min(times)) if times else "",
         "last_seen": max(modified) if modified else "",
     }
-
-
-def write_if_changed(directory: str, name: str, data: bytes, *, shown: str | None = None) -> None:
-    """Write `directory/name` atomically unless it already holds exactly `data`.
-
-    `shown` is the directory that messages name (the final one for a partial entry).
-    """
-    if _holds(os.path.join(directory, name), data):
-        return
-    write_atomically(directory, name, data, shown=shown)
-
-
-def _holds(path: str, data: bytes) -> bool:
-    """Tell whether the regular file at `path` holds exactly `data` (never blocks on a FIFO)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
-            return False
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            return handle.read(len(data) + 1) == data
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-
-
-def write_atomically(directory: str, name: str, data: bytes, *, shown: str | None = None) -> None:
-    """Write `directory/name` through a temporary file and a rename."""
-    write_chunks(directory, name, [data], shown=os.path.join(shown or directory, name))
-
-
-def write_chunks(
-    directory: str, name: str, chunks: Iterable[bytes], *, shown: str | None = None
-) -> int:
-    """Write `directory/name` from `chunks` through a temporary file and a rename.
-
-    Returns the bytes written. A failed write (disk full, permissions...) removes the
-    temporary file and raises DataError naming `shown` (default: the target); an error
-    raised by `chunks` itself (the network) removes it too and goes up unchanged.
-    """
-    target = os.path.join(directory, name)
-    shown = shown or target
-    if os.path.dirname(os.path.realpath(target)) != os.path.realpath(directory):
-        raise DataError(f"Couldn't write {printable(shown)}: outside {printable(directory)}")
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=directory)
-    except OSError as exc:
-        raise _write_error(shown, exc) from None
-    try:
-        written = _drain(handle, chunks, shown)
-        try:
-            os.replace(temporary, target)
-        except OSError as exc:
-            raise _write_error(shown, exc) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(temporary)
-        raise
-    return written
-
-
-def _drain(handle: int, chunks: Iterable[bytes], shown: str) -> int:
-    """Write every chunk to the open file `handle` and close it; return the bytes written."""
-    written = 0
-    try:
-        for chunk in chunks:
-            view = memoryview(chunk)
-            while view:
-                try:
-                    count = os.write(handle, view)
-                except OSError as exc:
-                    raise _write_error(shown, exc) from None
-                view = view[count:]
-                written += count
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.close(handle)
-        raise
-    try:
-        os.close(handle)
-    except OSError as exc:
-        raise _write_error(shown, exc) from None
-    return written
-
-
-def _make_directory(path: str, *, shown: str | None = None) -> None:
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as exc:
-        raise _write_error(shown or path, exc) from None
-
-
-def _write_error(path: str, exc: OSError) -> DataError:
-    """The one-line error for a local file that could not be written."""
-    reason = exc.strerror or str(exc)
-    hint = "free some space and run the command again" if exc.errno in _FULL else None
-    return DataError(f"Couldn't write {printable(path)}: {reason}", hint=hint)
-
-
-_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 def existing_entries(collection: str) -> dict[EntryId, str]:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coverage_collector.s3layout import (
+from coverage_collector.download.layout import (
     EntryId,
     RemoteObject,
     classify,
