@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ import numpy.typing as npt
 from coverage_collector.covdata.arrays import run_offsets
 from coverage_collector.diff.compare import LOST, NEVER_COVERED, NEWLY_COVERED, STILL_COVERED, Tally
 from coverage_collector.diff.run import BinaryDiff, DiffOptions, DiffResult, diff
-from coverage_collector.report.model import IndexData
+from coverage_collector.report.model import Change, FileRow, IndexData, OwnerChange, Tallies
 from coverage_collector.results import points_text
 
 LINE_CATEGORIES = {
@@ -45,19 +45,20 @@ _RANK = {STILL_COVERED: 1, NEVER_COVERED: 2, NEWLY_COVERED: 5, LOST: 6}
 _NEW_COVERED, _NEW_UNCOVERED = 3, 4
 
 
-def tally_row(t: Tally) -> dict[str, Any]:
-    """A tally's numbers for the page (JSON)."""
-    return {
-        "newly": t.newly_covered,
-        "lost": t.lost,
-        "still": t.still_covered,
-        "never": t.never_covered,
-        "newCode": t.new_code,
-        "newCovered": t.new_code_covered,
-        "removed": t.removed_code,
-        "baseStatements": t.base_statements,
-        "baseCovered": t.base_covered,
-    }
+def tallies(t: Tally, rebuilt: bool | None = None) -> Tallies:
+    """A tally's numbers for the page (`rebuilt`: owners only)."""
+    return Tallies(
+        newly=t.newly_covered,
+        lost=t.lost,
+        still=t.still_covered,
+        never=t.never_covered,
+        new_code=t.new_code,
+        new_covered=t.new_code_covered,
+        removed=t.removed_code,
+        base_statements=t.base_statements,
+        base_covered=t.base_covered,
+        rebuilt=rebuilt,
+    )
 
 
 def tally_summary(t: Tally) -> str:
@@ -69,7 +70,18 @@ def tally_summary(t: Tally) -> str:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
+class RemovedOwner:
+    """An owner only in the baseline, listed apart on the index."""
+
+    label: str
+    binary: str
+    hash: str
+    percent: str
+    statements: int
+
+
+@dataclass(frozen=True)
 class Comparison:
     """The diff of the rendered collection with a baseline, keyed as the report needs it."""
 
@@ -78,17 +90,28 @@ class Comparison:
     result: DiffResult
     binaries: dict[str, BinaryDiff] = field(default_factory=dict)
     """Head covmeta hash -> the diff of that head binary."""
-    removed: list[dict[str, Any]] = field(default_factory=list)
+    removed: tuple[RemovedOwner, ...] = ()
     """Owners only in the baseline."""
 
     @classmethod
     def load(cls, collection: str, baseline: str) -> Comparison:
         result = diff(DiffOptions(collection, baseline))
-        comparison = cls(os.path.basename(os.path.abspath(baseline)), result)
+        binaries: dict[str, BinaryDiff] = {}
         for binary in result.binaries:
             if binary.head_hash:
-                comparison.binaries.setdefault(binary.head_hash, binary)
-        return comparison
+                binaries.setdefault(binary.head_hash, binary)
+        removed = tuple(
+            RemovedOwner(
+                label=o.label,
+                binary=o.binary_name,
+                hash=o.base_hash,
+                percent=o.tally.base.percent_text(),
+                statements=o.tally.base_statements,
+            )
+            for o in result.owners
+            if not o.head_hash
+        )
+        return cls(os.path.basename(os.path.abspath(baseline)), result, binaries, removed)
 
     @property
     def total(self) -> Tally:
@@ -106,66 +129,58 @@ class Comparison:
             "summary": tally_summary(t),
         }
 
-    def annotate_index(self, index: IndexData) -> None:
-        """Add the baseline's numbers to every owner row; collect the removed owners."""
+    def compare_index(self, index: IndexData) -> IndexData:
+        """The index with the baseline's numbers on every owner row."""
         by_key = {
             (o.namespace, o.owner_type, o.owner_name, o.binary_name, o.head_hash): o
             for o in self.result.owners
             if o.head_hash
         }
+        owners = []
         for owner in index.owners:
-            head_hash = index.binaries[owner["binaryId"]]["hash"]
-            found = by_key.get(
-                (owner["namespace"], owner["type"], owner["owner"], owner["binary"], head_hash)
-            )
+            head_hash = index.binaries[owner.binary_id].meta_hash
+            found = by_key.get((owner.namespace, owner.type, owner.owner, owner.binary, head_hash))
             if found is None:  # not in the comparison (cannot happen for a whole collection)
-                owner.update(base=None, baseText="?", delta=0.0, deltaText="?", direction="")
-                owner["changed"] = False
-                owner["diff"] = None
-                continue
-            t = found.tally
-            owner.update(
-                base=t.base.percent_rounded(2) if found.base_hash else None,
-                baseText=t.base.percent_text() if found.base_hash else "new",
-                delta=round(t.delta, 4),
-                deltaText=points_text(t.delta),
-                direction=direction(t.delta),
-                changed=t.changed,
-                diff={
-                    **tally_row(t),
-                    "rebuilt": bool(found.base_hash) and found.base_hash != found.head_hash,
-                },
-            )
-        self.removed = [
-            {
-                "label": o.label,
-                "binary": o.binary_name,
-                "hash": o.base_hash,
-                "percent": o.tally.base.percent_text(),
-                "statements": o.tally.base_statements,
-            }
-            for o in self.result.owners
-            if not o.head_hash
-        ]
+                change = OwnerChange(0.0, "?", "", False, None, base=None, base_text="?")
+            else:
+                t = found.tally
+                rebuilt = bool(found.base_hash) and found.base_hash != found.head_hash
+                change = OwnerChange(
+                    round(t.delta, 4),
+                    points_text(t.delta),
+                    direction(t.delta),
+                    t.changed,
+                    tallies(t, rebuilt),
+                    base=t.base.percent_rounded(2) if found.base_hash else None,
+                    base_text=t.base.percent_text() if found.base_hash else "new",
+                )
+            owners.append(replace(owner, change=change))
+        return replace(index, owners=tuple(owners))
 
     def binary(self, meta_hash: str) -> BinaryDiff | None:
         return self.binaries.get(meta_hash)
 
-    def annotate_files(self, binary: BinaryDiff | None, files: list[dict[str, Any]]) -> None:
-        """Add each file's delta and category counts to the binary page's file rows."""
+    def compare_files(
+        self, binary: BinaryDiff | None, files: tuple[FileRow, ...]
+    ) -> tuple[FileRow, ...]:
+        """The binary page's file rows with each file's delta and category counts."""
         by_path = {f.path: f.tally for f in binary.files} if binary else {}
+        rows = []
         for file in files:
-            t = by_path.get(file["path"])
-            if t is None:
-                file.update(delta=0.0, deltaText="", direction="", changed=False, diff=None)
-                continue
-            file.update(
-                delta=round(t.delta, 4),
-                deltaText=points_text(t.delta),
-                direction=direction(t.delta),
-                changed=t.changed,
-                diff=tally_row(t),
+            t = by_path.get(file.path)
+            change = (
+                Change(0.0, "", "", False, None)
+                if t is None
+                else Change(
+                    round(t.delta, 4),
+                    points_text(t.delta),
+                    direction(t.delta),
+                    t.changed,
+                    tallies(t),
+                )
             )
+            rows.append(replace(file, change=change))
+        return tuple(rows)
 
     def binary_header(self, binary: BinaryDiff | None) -> dict[str, Any]:
         """What a binary page's header says about the baseline."""

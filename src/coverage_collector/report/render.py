@@ -25,7 +25,7 @@ import multiprocessing
 import os
 import shlex
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
@@ -36,13 +36,22 @@ from pygments.formatters import HtmlFormatter
 from coverage_collector import __version__, database, logs, outputs
 from coverage_collector.compiler.stats import blocks_by_file, units_by_file
 from coverage_collector.compiler.store import BinaryModels, stored_excludes
+from coverage_collector.database import Database
 from coverage_collector.database.binaries import binary_counts, binary_row
 from coverage_collector.diff.run import BinaryDiff
 from coverage_collector.progress import Reporter
 from coverage_collector.report.annotate import coverage_spans, highlight
 from coverage_collector.report.delta import Comparison, line_categories
+from coverage_collector.report.fields import FIELDS, SourceChunk
 from coverage_collector.report.manifest import Manifest, input_key
-from coverage_collector.report.model import load_binary, load_functions, load_index
+from coverage_collector.report.model import (
+    BinaryPage,
+    FileRow,
+    IndexData,
+    load_binary,
+    load_functions,
+    load_index,
+)
 from coverage_collector.results import Blocks, line_counts
 from coverage_collector.selection import checkout_paths
 from coverage_collector.sources.resolve import stored_refusals
@@ -127,13 +136,39 @@ def to_json(data: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
+@dataclass(frozen=True)
+class RenderContext:
+    """What every page of one render shares: read once, passed as one value."""
+
+    options: Options
+    env: Environment
+    db: Database
+    index: IndexData
+    """The index as the pages show it (with the baseline's numbers when there is one)."""
+    comparison: Comparison | None
+    models: BinaryModels
+    sources: SourceCache
+    highlighter: Highlighter
+
+    @property
+    def out(self) -> str:
+        return self.options.output
+
+    def page(self, template: str, **values: Any) -> str:
+        """A page of `template` with what every page shows (tool version, title, the JSON
+        positions of report/fields.py)."""
+        return self.env.get_template(template).render(
+            version=__version__, title=self.index.title, fields=FIELDS, **values
+        )
+
+
 def run(options: Options) -> Summary:
     """Write the report of the compiled collection; return what was written."""
     started = time.monotonic()
     summary = Summary()
-    conn = database.open_readonly(options.collection)
+    db = database.open_readonly(options.collection)
     try:
-        summary.refused.extend(stored_refusals(conn))
+        summary.refused.extend(stored_refusals(db))
         out = options.output
         os.makedirs(os.path.join(out, "static"), exist_ok=True)
         outputs.remove_temporaries(out)  # of a render that was killed
@@ -144,21 +179,33 @@ def run(options: Options) -> Summary:
             keep_trailing_newline=True,
         )
         env.filters["json"] = to_json
-        index = load_index(conn, options.collection)
+        index = load_index(db, options.collection)
         comparison = None
         if options.baseline:
             comparison = Comparison.load(options.collection, options.baseline)
-            comparison.annotate_index(index)
-        common = {"version": __version__, "title": index.title}
+            index = comparison.compare_index(index)
         previous = Manifest.load(out)
         manifest = Manifest(out, dict(previous.binaries))
-        if not options.skip_component_html:
-            manifest.binaries = {}
-            _render_binaries(
-                env, conn, index, options, common, previous, manifest, summary, comparison
+        with Highlighter(options) as highlighter:
+            context = RenderContext(
+                options=options,
+                env=env,
+                db=db,
+                index=index,
+                comparison=comparison,
+                models=BinaryModels(db, stored_excludes(db), size=1),
+                sources=SourceCache(CollectionSources(options.collection, checkout_paths(db))),
+                highlighter=highlighter,
             )
+            if not options.skip_component_html:
+                manifest.binaries = {}
+                _render_binaries(context, previous, manifest, summary)
+        if not options.skip_component_html:
+            summary.refused.extend(context.sources.refused)
+            summary.highlighted = len(highlighter.submitted)
+            summary.problems.extend(p for p in highlighter.problems if p)
             summary.deleted = manifest.delete_stale(previous)
-            if index.binaries and not any(b["resolved"] for b in index.binaries.values()):
+            if index.binaries and not any(b.resolved for b in index.binaries.values()):
                 summary.no_sources = (
                     "no source file resolved for any binary, so the pages show no source "
                     "code: run `coverage-collector cluster clone-sources --collection "
@@ -166,78 +213,52 @@ def run(options: Options) -> Summary:
                 )
         manifest.save()
         summary.index = os.path.join(out, "index.html")
-        data: dict[str, Any] = {
-            "owners": index.owners,
-            "binaries": index.binaries,
-            "namespaces": index.namespaces,
-        }
+        data = index.to_json()
         extra: dict[str, Any] = {}
         if comparison is not None:
             data["baseline"] = {"name": comparison.name}
             extra = {"baseline": comparison.header(), "removed": comparison.removed}
-        _write(
-            summary.index,
-            env.get_template("index.html.j2").render(index=index, data=data, **extra, **common),
-        )
+        _write(summary.index, context.page("index.html.j2", index=index, data=data, **extra))
     finally:
-        conn.close()
+        db.close()
     summary.seconds = time.monotonic() - started
     return summary
 
 
 def _render_binaries(
-    env: Environment,
-    conn: Any,
-    index: Any,
-    options: Options,
-    common: dict[str, Any],
-    previous: Manifest,
-    manifest: Manifest,
-    summary: Summary,
-    comparison: Comparison | None = None,
+    context: RenderContext, previous: Manifest, manifest: Manifest, summary: Summary
 ) -> None:
     """Render every binary whose inputs changed since the previous render (with a
     baseline, the binary's part of the comparison is one of its inputs)."""
-    models = BinaryModels(conn, stored_excludes(conn), size=1)
-    sources = SourceCache(CollectionSources(options.collection, checkout_paths(conn)))
-    with (
-        Highlighter(options) as highlighter,
-        Reporter("rendering binaries", len(index.binaries), log, unit="binaries") as bar,
-    ):
+    db, index, comparison = context.db, context.index, context.comparison
+    with Reporter("rendering binaries", len(index.binaries), log, unit="binaries") as bar:
         for binary_id in index.binaries:
-            page = load_binary(conn, int(binary_id), index)
-            counts_key = binary_row(conn, int(binary_id)).input_hash
-            name = page.binary["hash"]
-            parts = [__version__, counts_key, page.binary, page.owners, page.files]
+            page = load_binary(db, int(binary_id), index)
+            counts_key = binary_row(db, int(binary_id)).input_hash
+            name = page.binary.meta_hash
             binary_diff = None
             if comparison is not None:
                 binary_diff = comparison.binary(name)
-                comparison.annotate_files(binary_diff, page.files)
+                page = replace(page, files=comparison.compare_files(binary_diff, page.files))
+            parts: list[Any] = [
+                __version__,
+                counts_key,
+                page.binary.to_json(),
+                [o.to_json() for o in page.owners],
+                [f.to_json() for f in page.files],
+            ]
+            if comparison is not None:
                 parts.append({"baseline": comparison.key(binary_diff)})
             key = input_key(*parts)
             if previous.unchanged(name, key):
                 manifest.binaries[name] = previous.binaries[name]
                 summary.unchanged += 1
             else:
-                written = _render_binary(
-                    env,
-                    conn,
-                    models,
-                    sources,
-                    page,
-                    options,
-                    common,
-                    highlighter,
-                    comparison,
-                    binary_diff,
-                )
+                written, files = _render_binary(context, page, binary_diff)
                 manifest.binaries[name] = {"key": key, "files": written}
                 summary.binaries += 1
-                summary.files += sum(f.get("group") is not None for f in page.files)
+                summary.files += sum(f.group is not None for f in files)
             bar.advance()
-    summary.refused.extend(sources.refused)
-    summary.highlighted = len(highlighter.submitted)
-    summary.problems.extend(p for p in highlighter.problems if p)
 
 
 class Highlighter:
@@ -253,18 +274,20 @@ class Highlighter:
         self.pool: cf.ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Highlighter:
-        if self.workers > 1:
-            context = multiprocessing.get_context("forkserver")
-            self.pool = cf.ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=exit_with_parent()
-            )
         return self
 
     def submit(self, digest: str, source: bytes) -> None:
+        """Highlight `source` unless it was already; the worker processes start with the
+        first file (a render with nothing new to highlight starts none)."""
         if digest in self.submitted:
             return
         self.submitted.add(digest)
         job = (self.out, digest, source)
+        if self.pool is None and self.workers > 1:
+            context = multiprocessing.get_context("forkserver")
+            self.pool = cf.ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=exit_with_parent()
+            )
         if self.pool is None:
             self.problems.append(highlight_file(job))
         else:
@@ -299,39 +322,33 @@ def highlight_file(job: tuple[str, str, bytes]) -> str:
     first = 0
     for index, chunk in enumerate(chunks):
         name = f"{digest}.js" if index == 0 else f"{digest}-{index}.js"
-        payload = [digest, index, len(chunks), first, chunk]
+        payload = SourceChunk(digest, index, len(chunks), first, chunk).to_json()
         _write(os.path.join(out, "data", "src", name), f"ccSource({to_json(payload)});\n")
         first += len(chunk)
     return ""
 
 
 def _render_binary(
-    env: Environment,
-    conn: Any,
-    models: BinaryModels,
-    sources: SourceCache,
-    page: Any,
-    options: Options,
-    common: dict[str, Any],
-    highlighter: Highlighter,
-    comparison: Comparison | None = None,
-    binary_diff: BinaryDiff | None = None,
-) -> list[str]:
-    """Write one binary's page and its files' data; return the files written (relative);
-    source files not highlighted yet go to `highlighter`. With a comparison, each file's
-    data also has its lines' categories (`cats`, one letter per line)."""
-    out = options.output
-    meta_hash = page.binary["hash"]
+    context: RenderContext, page: BinaryPage, binary_diff: BinaryDiff | None
+) -> tuple[list[str], tuple[FileRow, ...]]:
+    """Write one binary's page and its files' data; return the files written (relative)
+    and the file rows as the page shows them; source files not highlighted yet go to the
+    highlighter. With a comparison, each file's data also has its lines' categories
+    (`cats`, one letter per line)."""
+    out = context.out
+    binary = page.binary
+    meta_hash = binary.meta_hash
     data_dir = os.path.join(out, "data", meta_hash)
     os.makedirs(data_dir, exist_ok=True)
-    model = models.get(page.binary["id"])
-    counts = binary_counts(conn, page.binary["id"])
+    model = context.models.get(binary.id)
+    counts = binary_counts(context.db, binary.id)
     blocks = blocks_by_file(model.meta, model.app, counts)
     codes = binary_diff.unit_codes if binary_diff is not None else None
     units = units_by_file(model.meta, model.app) if codes is not None else {}
     written: set[str] = set()
     group: list[dict[str, Any]] = []
     group_size = 0
+    files: list[FileRow] = []
 
     def flush() -> None:
         nonlocal group, group_size
@@ -342,35 +359,37 @@ def _render_binary(
         group, group_size = [], 0
 
     for file in page.files:
-        if file["status"] != "resolved" or file["path"] not in blocks:
+        if file.status != "resolved" or file.path not in blocks:
+            files.append(file)
             continue
         try:
-            source, digest = sources.read(page.binary["name"], file["path"], file["source"])
+            source, digest = context.sources.read(binary.name, file.path, file.source)
         except SourceRefusedError as exc:
-            file["status"], file["reason"] = "unresolved", exc.reason
+            files.append(replace(file, status="unresolved", refusal=exc.reason))
             continue
         except OSError as exc:
-            file["status"], file["problem"] = "missing", f"unreadable: {exc.strerror}"
+            files.append(replace(file, status="missing", problem=f"unreadable: {exc.strerror}"))
             continue
         shared = f"data/src/{digest}.js"
         if not os.path.isfile(os.path.join(out, shared)):
-            highlighter.submit(digest, source)
+            context.highlighter.submit(digest, source)
         written.add(shared)
-        file_blocks_ = Blocks.of(*blocks[file["path"]])
+        file_blocks_ = Blocks.of(*blocks[file.path])
         n_lines = source.count(b"\n") + (0 if source.endswith(b"\n") else 1)
         spans = coverage_spans(source, file_blocks_)
         if group_size + len(spans) > GROUP_SPANS or len(group) >= GROUP_FILES:
             flush()
-        file["group"] = file["id"] if not group else group[0]["group"]
-        payload = {
-            "id": file["id"],
-            "group": file["group"],
+        grouped = replace(file, group=file.id if not group else group[0]["group"])
+        files.append(grouped)
+        payload: dict[str, Any] = {
+            "id": grouped.id,
+            "group": grouped.group,
             "src": digest,
             "counts": line_counts(file_blocks_, n_lines).tolist(),
             "spans": spans,
         }
         if codes is not None:
-            mine = units[file["path"]]
+            mine = units[file.path]
             meta = model.meta
             payload["cats"] = line_categories(
                 codes[mine], counts[mine], meta.start_line[mine], meta.end_line[mine], n_lines
@@ -378,19 +397,29 @@ def _render_binary(
         group.append(payload)
         group_size += len(spans)
     flush()
+    page = replace(page, files=tuple(files))
     # functions load on demand, like sources: the page itself stays small
-    functions = load_functions(conn, page.binary["id"])
+    functions = [f.to_json() for f in load_functions(context.db, binary.id)]
     _write(os.path.join(data_dir, "functions.js"), f"ccFunctions({to_json(functions)});\n")
-    data: dict[str, Any] = {"binary": page.binary, "owners": page.owners, "files": page.files}
+    data: dict[str, Any] = {
+        "binary": binary.to_json(),
+        "owners": [o.to_json() for o in page.owners],
+        "files": [f.to_json() for f in page.files],
+    }
     extra: dict[str, Any] = {}
-    if comparison is not None:
-        extra["baseline"] = comparison.binary_header(binary_diff)
-        data["baseline"] = {"name": comparison.name, "lines": codes is not None}
+    if context.comparison is not None:
+        extra["baseline"] = context.comparison.binary_header(binary_diff)
+        data["baseline"] = {"name": context.comparison.name, "lines": codes is not None}
     _write(
         os.path.join(out, "binaries", f"{meta_hash}.html"),
-        env.get_template("binary.html.j2").render(page=page, data=data, **extra, **common),
+        context.page("binary.html.j2", page=page, data=data, **extra),
     )
-    return [*sorted(written), f"data/{meta_hash}/functions.js", f"binaries/{meta_hash}.html"]
+    written_files = [
+        *sorted(written),
+        f"data/{meta_hash}/functions.js",
+        f"binaries/{meta_hash}.html",
+    ]
+    return written_files, page.files
 
 
 class SourceCache:
