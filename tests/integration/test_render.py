@@ -211,6 +211,41 @@ def test_binary_tree_and_functions(page: Any, sample_report: Path) -> None:
     file_line = page.inner_text("#functions tbody tr >> nth=0").split("\t")[1]
     assert file_line.endswith(f":{line}")
 
+    # the positional rows sort by the column's named position (report/fields.py)
+    page.uncheck("#never-executed")
+    page.click("#functions th:has-text('Coverage')")
+    shown = page.eval_on_selector_all(
+        "#functions tbody tr", "rows => rows.map(r => parseFloat(r.cells[3].innerText))"
+    )
+    assert len(shown) == everything and shown == sorted(shown) and shown[0] < shown[-1]
+    page.click("#functions th:has-text('Executions')")
+    page.click("#functions th:has-text('Executions')")
+    executions = page.eval_on_selector_all(
+        "#functions tbody tr", "rows => rows.map(r => Number(r.cells[4].innerText))"
+    )
+    assert executions == sorted(executions, reverse=True) and executions[0] > 0
+
+
+def test_the_script_adds_one_global_and_the_data_files_callbacks(
+    page: Any, sample_report: Path, tmp_path: Path
+) -> None:
+    # report.js lives under `coverageCollector`; the data files call ccFiles, ccSource and
+    # ccFunctions (their format): no other name is added to the window
+    blank = tmp_path / "blank.html"
+    blank.write_text("<!doctype html><title>blank</title>", encoding="utf-8")
+    page.goto(blank.as_uri())
+    before = set(page.evaluate("Object.getOwnPropertyNames(window)"))
+    binary = sample_report.parent / "binaries" / "a37943a73234300660ce220a18304548.html"
+    for url in (sample_report.as_uri(), binary.as_uri()):
+        page.goto(url)
+        page.wait_for_selector("tbody tr")
+        if url == binary.as_uri():
+            page.click("nav.tabs button[data-tab=functions]")
+            page.wait_for_selector("#functions tbody tr")
+        added = set(page.evaluate("Object.getOwnPropertyNames(window)")) - before
+        assert added <= {"ccFiles", "ccSource", "ccFunctions"}
+        parts = page.evaluate("Object.keys(coverageCollector)")
+        assert set(parts) == {"fields", "page", "format", "ui", "source", "index", "binary"}
 
 def test_render_is_incremental_and_deletes_only_its_own_files(
     cluster: ClusterCollection, tmp_path: Path

@@ -42,7 +42,7 @@ from coverage_collector.diff.run import BinaryDiff
 from coverage_collector.progress import Reporter
 from coverage_collector.report.annotate import coverage_spans, highlight
 from coverage_collector.report.delta import Comparison, line_categories
-from coverage_collector.report.fields import FIELDS, SourceChunk
+from coverage_collector.report.fields import FIELDS, SourceChunk, script
 from coverage_collector.report.manifest import Manifest, input_key
 from coverage_collector.report.model import (
     BinaryPage,
@@ -72,6 +72,10 @@ CHUNK_BYTES = 2 << 20
 """Highlighted sources are split into files of about this size (a huge generated file
 stays loadable and under the report's per-file limit)."""
 STATIC = resources.files("coverage_collector.report") / "static"
+SCRIPT_MODULES = ("page", "format", "ui", "source", "index", "binary", "main")
+"""static/report-<module>.js, in the order they make static/report.js: each adds its part
+of the `coverageCollector` object, using those before it (no build step, no module loader:
+ES modules do not load from file://)."""
 log = logs.get_logger(__name__)
 
 
@@ -444,9 +448,18 @@ class SourceCache:
             raise
 
 
+def report_script() -> str:
+    """static/report.js: the positions of report/fields.py, then the script's modules, in
+    one file (one request per page, the pages' Content-Security-Policy allows only it)."""
+    modules = [
+        (STATIC / f"report-{name}.js").read_text(encoding="utf-8") for name in SCRIPT_MODULES
+    ]
+    return "\n".join([script(), *modules])
+
+
 def _write_static(out: str) -> None:
-    for name in ("report.css", "report.js"):
-        _write(os.path.join(out, "static", name), (STATIC / name).read_text(encoding="utf-8"))
+    _write(os.path.join(out, "static", "report.css"), (STATIC / "report.css").read_text("utf-8"))
+    _write(os.path.join(out, "static", "report.js"), report_script())
     pygments_css = HtmlFormatter(style="default").get_style_defs(".src")
     _write(os.path.join(out, "static", "pygments.css"), pygments_css + "\n")
 

@@ -1,0 +1,223 @@
+// coverage-collector report, module "binary": a binary's files, tree and functions, and the
+// scripts that load its coverage, sources and functions on demand.
+((cc) => {
+  const { data, baseline, $ } = cc.page;
+  const { LEVELS, level, percentOf, percentText } = cc.format;
+  const { cell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, focusSearchOnSlash } = cc.ui;
+  const FN = cc.fields.function, CHUNK = cc.fields.sourceChunk;
+
+  // The data files call these three (ccFiles, ccSource, ccFunctions): the only globals
+  // besides coverageCollector, named by the data files' format.
+  const loaded = {}, sources = {};
+  let pending = null;
+  window.ccFiles = (payloads) => {
+    for (const payload of payloads) loaded[payload.id] = payload;
+    if (pending) pending();
+  };
+  // A highlighted source arrives in one or more chunks (report/fields.py's SourceChunk).
+  const chunks = {};
+  window.ccSource = (chunk) => {
+    const digest = chunk[CHUNK.digest], index = chunk[CHUNK.index], count = chunk[CHUNK.count];
+    const lines = chunk[CHUNK.lines];
+    const parts = chunks[digest] = chunks[digest] || { count, lines: [] };
+    parts.lines[index] = lines;
+    if (index === 0) for (let i = 1; i < count; i++) loadScript("../data/src/" + digest + "-" + i + ".js");
+    if (parts.lines.filter(Boolean).length === count) sources[digest] = parts.lines.flat();
+    if (pending) pending();
+  };
+
+  function loadScript(src) {
+    const script = document.createElement("script");
+    script.src = src;
+    script.addEventListener("error", () => {
+      const viewer = $("#viewer");
+      if (!viewer) return;
+      const problem = document.createElement("p");
+      problem.className = "no-source-reason";
+      problem.textContent = "Could not load " + src + " (the report is incomplete: render it again).";
+      viewer.append(problem);
+    });
+    document.head.append(script);
+  }
+
+  function initBinary() {
+    const state = { key: "path", direction: 1, current: null };
+    const files = data.files;
+    const render = () => {
+      const query = $("#search").value.trim().toLowerCase();
+      const changedOnly = baseline !== null && $("#changed-only").checked;
+      const rows = files.filter((f) => (!query || f.path.toLowerCase().includes(query)) &&
+        (!levels.size || levels.has(level(f.percent))) && (!changedOnly || f.changed)).sort(compare(state.key, state.direction));
+      state.order = rows;
+      const body = document.createDocumentFragment();
+      for (const f of rows) {
+        const tr = document.createElement("tr");
+        tr.className = "row" + (f.status === "resolved" ? "" : " no-source") + (state.current === f.id ? " open" : "");
+        tr.dataset.id = f.id;
+        tr.append(cell(f.path), coverageCell(f.percent));
+        if (baseline) tr.append(deltaCell(f));
+        tr.append(cell(String(f.statements), "num"), cell(String(f.covered), "num"));
+        body.append(tr);
+      }
+      $("#files tbody").replaceChildren(body);
+      $("#shown").textContent = rows.length + " of " + files.length + " files shown";
+    };
+    const levels = multiSelect($("#filter-level"), "Coverage levels", LEVELS, () => render());
+    $("#search").addEventListener("input", render);
+    if (baseline) $("#changed-only").addEventListener("input", render);
+    for (const button of document.querySelectorAll("#views button")) {
+      button.addEventListener("click", () => {
+        $(".split").dataset.layout = button.dataset.layout;
+        for (const other of document.querySelectorAll("#views button")) other.classList.toggle("active", other === button);
+      });
+    }
+    $("#files tbody").addEventListener("click", (event) => {
+      const row = event.target.closest("tr.row");
+      if (row) { state.current = Number(row.dataset.id); openFile(files.find((f) => f.id === state.current)); render(); }
+    });
+    sortable($("#files"), state, render);
+    focusSearchOnSlash();
+    document.addEventListener("keydown", (event) => {
+      if (document.activeElement.tagName === "INPUT") return;
+      if (event.key === "j" || event.key === "k") {
+        // with a baseline: newly covered and lost blocks; without: uncovered lines
+        if (baseline && baseline.lines) cc.source.jumpChanges(event.key === "j" ? 1 : -1);
+        else cc.source.jumpUncovered(event.key === "j" ? 1 : -1);
+      }
+      if (event.key === "[" || event.key === "]") {
+        const order = state.order || [];
+        const index = order.findIndex((f) => f.id === state.current);
+        const next = order[index < 0 ? 0 : (index + (event.key === "]" ? 1 : -1) + order.length) % order.length];
+        if (next) open(next);
+      }
+    });
+    render();
+    const open = (file, line) => { state.current = file.id; openFile(file, line); render(); };
+    buildTree($("#tree"), files, open);
+    tabs((name) => { if (name === "functions") loadFunctions(files, open); });
+    const target = parseHash(files);
+    if (target.file) { state.current = target.file.id; openFile(target.file, target.line); render(); }
+  }
+
+  // The package tree: directories with coverage rolled up from their files.
+  function buildTree(container, files, open) {
+    const root = { dirs: new Map(), files: [], statements: 0, covered: 0 };
+    for (const f of files) {
+      let node = root;
+      node.statements += f.statements; node.covered += f.covered;
+      const parts = f.path.split("/");
+      for (const part of parts.slice(0, -1)) {
+        if (!node.dirs.has(part)) node.dirs.set(part, { dirs: new Map(), files: [], statements: 0, covered: 0 });
+        node = node.dirs.get(part);
+        node.statements += f.statements; node.covered += f.covered;
+      }
+      node.files.push(f);
+    }
+    const render = (node, name) => {
+      const details = document.createElement("details");
+      details.open = true;
+      const summary = document.createElement("summary");
+      const pct = percentOf(node.covered, node.statements);
+      summary.className = "cov " + level(pct);
+      summary.textContent = name + "  " + percentText(pct) + " (" + node.covered + "/" + node.statements + ")";
+      details.append(summary);
+      for (const [child, sub] of [...node.dirs].sort()) details.append(render(sub, child + "/"));
+      for (const f of node.files) {
+        const leaf = document.createElement("div");
+        leaf.className = "leaf cov " + level(f.percent);
+        leaf.textContent = f.path.split("/").pop() + "  " + percentText(f.percent);
+        leaf.addEventListener("click", () => open(f));
+        details.append(leaf);
+      }
+      return details;
+    };
+    container.replaceChildren(render(root, "(all files)"));
+  }
+
+  // Functions load on demand from data/<hash>/functions.js.
+  let functionsLoaded = false;
+  function loadFunctions(files, open) {
+    if (functionsLoaded) return;
+    functionsLoaded = true;
+    const byId = new Map(files.map((f) => [f.id, f]));
+    window.ccFunctions = (rows) => {
+      // each row gets its percent, at the position report/fields.py names for it
+      const items = rows.map((r) => {
+        const item = [...r];
+        item[FN.percent] = percentOf(r[FN.covered], r[FN.statements]);
+        return item;
+      });
+      const state = { key: String(FN.file), direction: 1 };
+      const render = () => {
+        const never = $("#never-executed").checked;
+        const body = document.createDocumentFragment();
+        for (const r of items.filter((r) => !never || r[FN.executions] === 0).sort(compare(state.key, state.direction))) {
+          const tr = document.createElement("tr");
+          tr.className = "row";
+          const file = byId.get(r[FN.file]);
+          tr.append(cell(r[FN.name]), cell((file ? file.path.split("/").pop() : "?") + ":" + r[FN.line]),
+            cell(String(r[FN.statements]), "num"), coverageCell(r[FN.percent]), cell(String(r[FN.executions]), "num"));
+          tr.addEventListener("click", () => file && open(file, r[FN.line]));
+          body.append(tr);
+        }
+        $("#functions tbody").replaceChildren(body);
+      };
+      $("#never-executed").addEventListener("input", render);
+      sortable($("#functions"), state, render);
+      render();
+    };
+    const script = document.createElement("script");
+    script.src = "../data/" + data.binary.hash + "/functions.js";
+    document.head.append(script);
+  }
+
+  function parseHash(files) {
+    const hash = decodeURIComponent(location.hash.slice(1));
+    const old = /^file(\d+)$/.exec(hash);
+    if (old) return { file: files[Number(old[1])], line: 0 };
+    const params = new URLSearchParams(location.hash.slice(1));
+    const file = files.find((f) => f.path === params.get("file"));
+    return { file, line: Number(params.get("line") || 0) };
+  }
+
+  function openFile(file, line) {
+    const viewer = $("#viewer");
+    const heading = document.createElement("h2");
+    heading.textContent = file.path;
+    const stats = document.createElement("p");
+    stats.className = "meta";
+    stats.textContent = file.covered + " of " + file.statements + " statements covered (" + percentText(file.percent) + ")";
+    history.replaceState(null, "", "#file=" + encodeURIComponent(file.path) + (line ? "&line=" + line : ""));
+    if (file.status !== "resolved") {
+      const why = document.createElement("p");
+      why.className = "no-source-reason";
+      why.textContent = file.reason
+        ? "Source not shown: the file was refused (" + file.reason + "): the tool reads only regular files inside their checkout, up to 8 MiB."
+        : file.status === "missing"
+        ? "Source not shown: the file is not in the checkout of " + (data.binary.source || "its repository") + " (generated at build time?)."
+        : "Source not shown: no repository was found for this file. " + (data.binary.notes || "");
+      viewer.replaceChildren(heading, stats, why);
+      return;
+    }
+    const show = (payload) => {
+      viewer.replaceChildren(heading, stats, cc.source.table(payload, sources[payload.src]));
+      if (line) {
+        const row = document.getElementById("L" + line);
+        if (row) { row.classList.add("target"); row.scrollIntoView({ block: "center" }); }
+      }
+    };
+    // A file's coverage and its highlighted source are two scripts; show when both are in.
+    pending = () => {
+      const payload = loaded[file.id];
+      if (!payload) return;
+      if (!sources[payload.src]) {
+        if (!chunks[payload.src]) loadScript("../data/src/" + payload.src + ".js");
+        return;
+      }
+      pending = null;
+      show(payload);
+    };
+    if (loaded[file.id]) pending(); else loadScript("../data/" + data.binary.hash + "/g" + file.group + ".js");
+  }
+  cc.binary = Object.freeze({ init: initBinary });
+})(coverageCollector);

@@ -1,0 +1,111 @@
+// coverage-collector report, module "source": a file's annotated source and moving through it.
+((cc) => {
+  const { data } = cc.page;
+  const { cell } = cc.ui;
+  const SPAN = cc.fields.span;
+  // Per-line category letters of report/delta.py's LINE_CATEGORIES: [CSS class suffix, label].
+  const LINE_CATEGORIES = {
+    l: ["lost", "lost"], n: ["newly-covered", "newly covered"], u: ["new-uncovered", "new code, not covered"],
+    c: ["new-covered", "new code, covered"], v: ["never-covered", "never covered"], s: ["still-covered", "still covered"],
+  };
+
+  // A file's lines as a table: line number, count, highlighted code with coverage spans.
+  function table(payload, lines) {
+    const table = document.createElement("table");
+    table.className = "source src";
+    const body = document.createElement("tbody");
+    const setMode = data.binary.mode === "set";
+    const spans = {};
+    for (const span of payload.spans) {
+      const line = span[SPAN.line];
+      (spans[line] = spans[line] || []).push({ start: span[SPAN.start], end: span[SPAN.end], count: span[SPAN.count] });
+    }
+    lines.forEach((html, index) => {
+      const count = payload.counts[index] ?? -1;
+      const tr = document.createElement("tr");
+      tr.id = "L" + (index + 1);
+      tr.className = count < 0 ? "untracked" : count > 0 ? "hit" : "miss";
+      const number = cell(String(index + 1), "line-num");
+      const category = payload.cats ? LINE_CATEGORIES[payload.cats[index]] : undefined;
+      if (category) {
+        tr.classList.add("delta-" + category[0]);
+        tr.dataset.delta = payload.cats[index];
+        number.title = category[1];
+      }
+      const executions = cell(count < 0 ? "" : setMode ? (count > 0 ? "hit" : "miss") : String(count), "exec");
+      const code = document.createElement("td");
+      code.className = "code";
+      code.innerHTML = html;  // produced and escaped by the report generator
+      if (spans[index]) wrapRanges(code, spans[index]);
+      tr.append(number, executions, code);
+      body.append(tr);
+    });
+    table.append(body);
+    return table;
+  }
+
+  // Wrap the character ranges {start, end, count} of a line in coverage spans, splitting the
+  // highlighted text nodes where a range begins or ends.
+  function wrapRanges(element, ranges) {
+    const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+    const nodes = [];
+    while (walker.nextNode()) nodes.push(walker.currentNode);
+    let position = 0;
+    for (const node of nodes) {
+      const text = node.textContent, from = position, to = position + text.length;
+      position = to;
+      const cuts = new Set([0, text.length]);
+      for (const { start, end } of ranges) {
+        if (start > from && start < to) cuts.add(start - from);
+        if (end > from && end < to) cuts.add(end - from);
+      }
+      const points = [...cuts].sort((a, b) => a - b);
+      const fragment = document.createDocumentFragment();
+      for (let i = 0; i + 1 < points.length; i++) {
+        const piece = document.createTextNode(text.slice(points[i], points[i + 1]));
+        const at = from + points[i];
+        const range = ranges.find(({ start, end }) => at >= start && at < end);
+        if (!range) { fragment.append(piece); continue; }
+        const span = document.createElement("span");
+        span.className = range.count > 0 ? "cov-hit" : "cov-miss";
+        span.dataset.count = range.count;
+        span.append(piece);
+        fragment.append(span);
+      }
+      node.replaceWith(fragment);
+    }
+  }
+
+  function jumpUncovered(step) {
+    const misses = [...document.querySelectorAll("table.source tr.miss")];
+    if (!misses.length) return;
+    const current = document.querySelector("table.source tr.target");
+    let index = current ? misses.indexOf(current) : -1;
+    index = index < 0 ? (step > 0 ? 0 : misses.length - 1) : (index + step + misses.length) % misses.length;
+    if (current) current.classList.remove("target");
+    misses[index].classList.add("target");
+    misses[index].scrollIntoView({ block: "center" });
+  }
+
+  // j/k with a baseline: the blocks of newly covered or lost lines (a run of consecutive
+  // lines of one of these categories is one block), from the current target onwards.
+  function jumpChanges(step) {
+    const rows = [...document.querySelectorAll("table.source tr")];
+    const starts = [];
+    rows.forEach((row, index) => {
+      const kind = row.dataset.delta;
+      if ((kind === "n" || kind === "l") && (index === 0 || rows[index - 1].dataset.delta !== kind)) starts.push(index);
+    });
+    if (!starts.length) return;
+    const current = document.querySelector("table.source tr.target");
+    const at = current ? rows.indexOf(current) : -1;
+    let next;
+    if (at < 0) next = step > 0 ? starts[0] : starts[starts.length - 1];
+    else if (step > 0) next = starts.find((i) => i > at) ?? starts[0];
+    else next = [...starts].reverse().find((i) => i < at) ?? starts[starts.length - 1];
+    if (current) current.classList.remove("target");
+    rows[next].classList.add("target");
+    rows[next].scrollIntoView({ block: "center" });
+  }
+  cc.source = Object.freeze({ table, jumpUncovered, jumpChanges });
+})(coverageCollector);

@@ -1,0 +1,144 @@
+// coverage-collector report, module "ui": table cells, sortable tables, tabs, multi-selects.
+((cc) => {
+  const { $ } = cc.page;
+  const { level, percentText } = cc.format;
+
+  function changeText(d) {
+    if (!d) return "not in the comparison";
+    return "newly covered " + d.newly + ", lost " + d.lost + ", still covered " + d.still +
+      ", never covered " + d.never + ", new code " + d.newCovered + "/" + d.newCode +
+      " covered, removed " + d.removed + " (statements)";
+  }
+
+  // The change in points, signed and coloured, its categories as a tooltip.
+  function deltaCell(item) {
+    const td = cell(item.deltaText, "num delta" + (item.direction ? " " + item.direction : ""));
+    td.title = changeText(item.diff);
+    return td;
+  }
+
+  // A multi-select with its own search box: `root` gets a button and a panel of checkboxes.
+  // Returns the live set of chosen values (empty: no filter).
+  function multiSelect(root, label, values, onChange) {
+    const chosen = new Set();
+    const button = document.createElement("button");
+    button.type = "button";
+    const panel = document.createElement("div");
+    panel.className = "panel";
+    panel.hidden = true;
+    const search = document.createElement("input");
+    search.type = "search";
+    search.placeholder = "Filter " + label.toLowerCase();
+    panel.append(search);
+    const unique = [...new Set(values)];
+    if (label !== "Coverage levels") unique.sort();
+    for (const value of unique) {
+      const option = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.value = value;
+      box.addEventListener("change", () => {
+        if (box.checked) chosen.add(value); else chosen.delete(value);
+        caption();
+        onChange();
+      });
+      option.append(box, document.createTextNode(" " + (value || "(host)")));
+      panel.append(option);
+    }
+    const caption = () => { button.textContent = label + (chosen.size ? " (" + chosen.size + ")" : ": all") + " \u25BE"; };
+    search.addEventListener("input", () => {
+      const query = search.value.toLowerCase();
+      for (const option of panel.querySelectorAll("label")) option.hidden = !option.textContent.toLowerCase().includes(query);
+    });
+    button.addEventListener("click", () => { panel.hidden = !panel.hidden; if (!panel.hidden) search.focus(); });
+    document.addEventListener("click", (event) => { if (!root.contains(event.target)) panel.hidden = true; });
+    document.addEventListener("keydown", (event) => { if (event.key === "Escape") panel.hidden = true; });
+    caption();
+    root.append(button, panel);
+    return chosen;
+  }
+
+  function cell(text, className) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (className) td.className = className;
+    return td;
+  }
+
+  function coverageCell(percent) {
+    const td = cell("", "num cov " + level(percent));
+    const bar = document.createElement("span");
+    bar.className = "bar";
+    bar.style.width = Math.max(0, Math.min(100, percent)) + "%";
+    const label = document.createElement("span");
+    label.textContent = percentText(percent);
+    td.append(bar, label);
+    return td;
+  }
+
+  function compare(key, direction) {
+    return (a, b) => {
+      let x = a[key], y = b[key];
+      if (Array.isArray(x)) { x = x.length; y = y.length; }
+      if (typeof x === "string") return direction * x.localeCompare(y);
+      return direction * (x - y);
+    };
+  }
+
+  // Sortable headers: click a column to sort, again to reverse.
+  function sortable(table, state, rerender) {
+    for (const th of table.querySelectorAll("th[data-key]")) {
+      th.addEventListener("click", () => {
+        state.direction = state.key === th.dataset.key ? -state.direction : 1;
+        state.key = th.dataset.key;
+        for (const other of table.querySelectorAll("th")) other.removeAttribute("aria-sort");
+        th.setAttribute("aria-sort", state.direction > 0 ? "ascending" : "descending");
+        rerender();
+      });
+    }
+  }
+
+  // Tabs: a button per view; `onShow` runs when a view is shown (e.g. to load its data).
+  function tabs(onShow) {
+    for (const button of document.querySelectorAll("nav.tabs button")) {
+      button.addEventListener("click", () => showTab(button.dataset.tab, onShow));
+    }
+  }
+
+  function showTab(name, onShow) {
+    for (const button of document.querySelectorAll("nav.tabs button")) {
+      button.classList.toggle("active", button.dataset.tab === name);
+    }
+    for (const view of document.querySelectorAll("[data-view]")) view.hidden = view.dataset.view !== name;
+    if (onShow) onShow(name);
+  }
+
+  function simpleTable(table, items, columns, state) {
+    const render = () => {
+      const body = document.createDocumentFragment();
+      for (const item of [...items].sort(compare(state.key, state.direction))) {
+        const tr = document.createElement("tr");
+        tr.className = "row";
+        tr.append(...columns.map((column) => column(item)));
+        body.append(tr);
+      }
+      table.querySelector("tbody").replaceChildren(body);
+    };
+    sortable(table, state, render);
+    render();
+  }
+
+  function focusSearchOnSlash() {
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "/" && document.activeElement.tagName !== "INPUT") {
+        event.preventDefault();
+        $("#search").focus();
+      }
+    });
+  }
+
+  cc.ui = Object.freeze({
+    cell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, simpleTable,
+    focusSearchOnSlash,
+  });
+})(coverageCollector);
