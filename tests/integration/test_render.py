@@ -247,6 +247,7 @@ def test_the_script_adds_one_global_and_the_data_files_callbacks(
         parts = page.evaluate("Object.keys(coverageCollector)")
         assert set(parts) == {"fields", "page", "format", "ui", "source", "index", "binary"}
 
+
 def test_render_is_incremental_and_deletes_only_its_own_files(
     cluster: ClusterCollection, tmp_path: Path
 ) -> None:
