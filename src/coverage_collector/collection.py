@@ -1,6 +1,10 @@
-"""The collection directory: its entries and their `metadata.json` / `info.json`.
+"""The collection directory: where everything in it lives, its entries and their
+`metadata.json` / `info.json`.
 
     <collection>/coverage/<entry>/{metadata.json, info.json, covmeta.<H>, covcounters.<H>.<pid>.<n>}
+    <collection>/coverage.db, repos/, html/, exports/<format>/, logs/
+
+`Collection` names those places, so no stage spells a directory name of its own.
 
 Metadata comes from the cluster and is untrusted. This module is the one place where an
 entry's JSON files are read and parsed, into typed values (`EntryMetadata`, `SourceInfo`)
@@ -9,20 +13,93 @@ that went through the trust boundary (`trust.load_json_object`, `trust.text`,
 UTF-8, or that holds a field of the wrong type or with invalid text raises
 `EntryFileError`, whose message names the file and the field: the caller records it
 against its entry and goes on with the others.
+
+The same models write the files (`to_json`, `write`): download writes `metadata.json`
+from an `EntryMetadata`, so what is written is what the next reader gets back.
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from coverage_collector import regular, trust
+from coverage_collector import outputs, regular, trust
 
 COVERAGE_DIR = "coverage"
+DATABASE_FILE = "coverage.db"
+REPOS_DIR = "repos"
+HTML_DIR = "html"
+EXPORTS_DIR = "exports"
+LOGS_DIR = "logs"
 METADATA_FILE = "metadata.json"
 INFO_FILE = "info.json"
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A collection directory and the place of everything in it.
+
+    Stages take the collection's path as an option and ask this object where a file
+    goes, so a directory's name is spelled once, here.
+    """
+
+    root: str
+
+    @property
+    def coverage(self) -> str:
+        """`coverage/`: one directory per entry, as download wrote them."""
+        return os.path.join(self.root, COVERAGE_DIR)
+
+    def entry(self, name: str) -> str:
+        """The directory of the entry called `name` (under `coverage/`)."""
+        return os.path.join(self.coverage, name)
+
+    @property
+    def database(self) -> str:
+        """`coverage.db`: what compile and clone-sources learnt."""
+        return os.path.join(self.root, DATABASE_FILE)
+
+    @property
+    def repos(self) -> str:
+        """`repos/`: the source checkouts of clone-sources."""
+        return os.path.join(self.root, REPOS_DIR)
+
+    @property
+    def html(self) -> str:
+        """`html/`: render's default output directory."""
+        return os.path.join(self.root, HTML_DIR)
+
+    @property
+    def exports(self) -> str:
+        """`exports/`: export's default output, one directory per format."""
+        return os.path.join(self.root, EXPORTS_DIR)
+
+    def export(self, format_name: str) -> str:
+        """`exports/<format>/`: the default output directory of one export format."""
+        return os.path.join(self.exports, format_name)
+
+    @property
+    def logs(self) -> str:
+        """`logs/`: one log file per command run on the collection."""
+        return os.path.join(self.root, LOGS_DIR)
+
+    def exists(self) -> bool:
+        """Tell whether the directory holds a collection (downloaded coverage or a
+        database), as opposed to a mistyped path or an unrelated directory."""
+        return os.path.isdir(self.coverage) or os.path.exists(self.database)
+
+    def entries(self) -> list[Entry]:
+        """The entries under `coverage/`, sorted by directory name (`list_entries`)."""
+        return list_entries(self.root)
+
+
+def json_bytes(data: object) -> bytes:
+    """`data` as the collection's JSON files are written: two-space indentation, keys
+    in the given order, ASCII escapes, one trailing newline."""
+    return (json.dumps(data, indent=2) + "\n").encode("utf-8")
 
 
 class EntryFileError(ValueError):
@@ -69,6 +146,63 @@ class _Fields:
 
 
 @dataclass(frozen=True)
+class RecordedInstance:
+    """One process instance as `metadata.json` lists it: the counter file download kept
+    for it, and where that came from.
+
+    Download's bookkeeping (compile reads the counter files themselves): a listed instance
+    that is malformed is skipped on reading, never a reason to refuse the entry.
+    """
+
+    counter_file: str
+    discovery_time: str = ""
+    pid: int = 0
+    last_modified: str = ""
+    """When S3 last saw the snapshot (RFC 3339); '' when not known (omitted when written)."""
+    s3_key: str = ""
+    """The key the snapshot came from; '' for data that did not come through download."""
+
+    @classmethod
+    def from_json(cls, data: object) -> RecordedInstance | None:
+        """The instance `data` describes, or None when it names no usable counter file or
+        holds a value of the wrong type or with invalid text."""
+        if not isinstance(data, dict):
+            return None
+        counter_file = data.get("counter_file")
+        if not isinstance(counter_file, str):
+            return None
+        discovery = data.get("discovery_time")
+        if isinstance(discovery, int) and not isinstance(discovery, bool):
+            discovery = str(discovery)  # older test collections wrote the nanoseconds
+        pid = data.get("pid")
+        try:
+            return cls(
+                counter_file=trust.text(counter_file, "counter_file"),
+                discovery_time=_optional_text(discovery, "discovery_time"),
+                pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else 0,
+                last_modified=_optional_text(data.get("last_modified"), "last_modified"),
+                s3_key=_optional_text(data.get("s3_key"), "s3_key"),
+            )
+        except trust.UntrustedValueError:
+            return None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object, keys in download's order; empty `last_modified`/`s3_key` omitted."""
+        data: dict[str, Any] = {"discovery_time": self.discovery_time, "pid": self.pid}
+        if self.last_modified:
+            data["last_modified"] = self.last_modified
+        data["counter_file"] = self.counter_file
+        if self.s3_key:
+            data["s3_key"] = self.s3_key
+        return data
+
+
+def _optional_text(value: object, label: str) -> str:
+    """`value` as checked text; '' for a missing or non-string value."""
+    return trust.text(value, label) if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True)
 class EntryMetadata:
     """What `metadata.json` says about an entry (fields of the prior tool, plus instances)."""
 
@@ -85,12 +219,19 @@ class EntryMetadata:
     owner_kind: str = ""
     """The owner's kind, when a producer records it (it then wins over inference)."""
     owner_name: str = ""
+    instances: tuple[RecordedInstance, ...] = field(default=(), repr=False)
+    """Left out of `repr`: compile fingerprints an entry's metadata by its repr, and the
+    instances (download's bookkeeping) never were part of it."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EntryMetadata:
         """Build from the decoded JSON object; UntrustedValueError names a refused field."""
         top = _Fields(data)
         container = top.object("container")
+        listed = data.get("instances")
+        instances = (
+            [RecordedInstance.from_json(i) for i in listed] if isinstance(listed, list) else []
+        )
         return cls(
             pod_name=top.text("pod_name"),
             namespace=top.text("namespace"),
@@ -104,7 +245,33 @@ class EntryMetadata:
             last_seen=top.text("last_seen"),
             owner_kind=top.text("owner_kind"),
             owner_name=top.text("owner_name"),
+            instances=tuple(i for i in instances if i is not None),
         )
+
+    def to_json(self) -> bytes:
+        """The bytes of `metadata.json`: the prior tool's keys in its order, the instances,
+        and `owner_kind`/`owner_name` only when a producer recorded them."""
+        data: dict[str, Any] = {
+            "pod_name": self.pod_name,
+            "namespace": self.namespace,
+            "container": {"name": self.container_name, "image": self.image},
+            "binary_name": self.binary_name,
+            "collected_at": self.collected_at,
+            "hostname": self.hostname,
+            "host_process": self.host_process,
+        }
+        if self.owner_kind:
+            data["owner_kind"] = self.owner_kind
+        if self.owner_name:
+            data["owner_name"] = self.owner_name
+        data["instances"] = [i.to_json() for i in self.instances]
+        data["first_seen"] = self.first_seen
+        data["last_seen"] = self.last_seen
+        return json_bytes(data)
+
+    def write(self, entry_path: str) -> None:
+        """Write `metadata.json` into the entry directory `entry_path` (atomically)."""
+        outputs.write_bytes(os.path.join(entry_path, METADATA_FILE), self.to_json())
 
 
 @dataclass(frozen=True)
@@ -133,6 +300,18 @@ class SourceInfo:
     def values(self) -> dict[str, str]:
         """Field name -> value (the names are the `reports` table's columns)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def to_json(self) -> bytes:
+        """The bytes of an `info.json` holding these fields (every one, in this order).
+
+        The producer's file has more keys (binary, host, port, pid), which nothing reads;
+        this writes the ones that matter, for collections made without a producer.
+        """
+        return json_bytes(self.values())
+
+    def write(self, entry_path: str) -> None:
+        """Write `info.json` into the entry directory `entry_path` (atomically)."""
+        outputs.write_bytes(os.path.join(entry_path, INFO_FILE), self.to_json())
 
 
 @dataclass
@@ -226,7 +405,7 @@ def read_entry(path: str) -> Entry:
 def list_entries(collection: str) -> list[Entry]:
     """Return the entries of `collection`, sorted by directory name (hidden directories
     are download's work in progress, not entries)."""
-    root = os.path.join(collection, COVERAGE_DIR)
+    root = Collection(collection).coverage
     try:
         names = sorted(
             e.name

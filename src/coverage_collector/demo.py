@@ -15,7 +15,7 @@ from rich.console import Console
 
 from coverage_collector import download, logs
 from coverage_collector import report as report_stage
-from coverage_collector.collection import list_entries, read_json_object
+from coverage_collector.collection import Collection, list_entries
 from coverage_collector.compiler import CompileOptions, compile_collection
 from coverage_collector.exceptions import DataError
 from coverage_collector.sources.clone import CloneOptions, clone_sources
@@ -38,7 +38,7 @@ def prepare_output(output: str) -> str:
 
     Refuses to replace coverage data that an earlier demo run did not write.
     """
-    target = os.path.join(output, "coverage")
+    target = Collection(output).coverage
     marker = os.path.join(output, DEMO_MARKER)
     if os.path.lexists(target):
         if not os.path.exists(marker):
@@ -67,10 +67,9 @@ def producer_keys(sample: str, prefix: str) -> dict[str, str]:
     """
     keys: dict[str, str] = {}
     for entry in list_entries(os.path.dirname(sample)):
-        info, _ = read_json_object(os.path.join(entry.path, "metadata.json"))
         meta = entry.metadata
-        for instance in (info or {}).get("instances", []):
-            discovery = instance["discovery_time"]
+        for instance in meta.instances:
+            discovery = instance.discovery_time
             if meta.host_process:
                 base = f"{prefix}{meta.hostname}/_host_/{discovery}/{meta.binary_name}"
             else:
@@ -78,11 +77,11 @@ def producer_keys(sample: str, prefix: str) -> dict[str, str]:
                     f"{prefix}{meta.hostname}/{meta.namespace}/{meta.pod_name}/"
                     f"{meta.container_name}/{discovery}/{meta.image}/{meta.binary_name}"
                 )
-            counter = instance["counter_file"]
+            counter = instance.counter_file
             meta_hash = counter.split(".")[1]
             for name in (f"covmeta.{meta_hash}", "info.json"):
                 keys[f"{base}/{name}"] = os.path.join(entry.path, name)
-            snapshot = f"covcounters.{meta_hash}.{instance['pid']}.1"
+            snapshot = f"covcounters.{meta_hash}.{instance.pid}.1"
             keys[f"{base}/{snapshot}"] = os.path.join(entry.path, counter)
     return keys
 

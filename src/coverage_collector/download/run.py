@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
-import json
 import os
 import shutil
 import stat
@@ -36,7 +35,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coverage_collector import logs
-from coverage_collector.collection import COVERAGE_DIR, list_entries, read_json_object
+from coverage_collector.collection import (
+    METADATA_FILE,
+    Collection,
+    EntryFileError,
+    EntryMetadata,
+    RecordedInstance,
+    json_bytes,
+    list_entries,
+    read_json_object,
+    read_metadata,
+)
 from coverage_collector.download.files import (
     TEMPORARY_PREFIX,
     make_directory,
@@ -65,7 +74,6 @@ from coverage_collector.exceptions import DataError
 from coverage_collector.progress import Reporter
 
 STATE_FILE = ".download-state.json"
-METADATA_FILE = "metadata.json"
 PARTIAL_PREFIX = ".partial-"
 STATE_FORMAT = 1
 MAX_OBJECT_BYTES = 256 << 20
@@ -158,7 +166,7 @@ def run(options: Options, *, store: ObjectStore | None = None) -> Summary:
     hint = depth_hint(listing, prefix)
     if hint:
         raise FetchError(f"Couldn't find coverage data in s3://{options.bucket}/{prefix}: {hint}")
-    root = os.path.join(options.collection, COVERAGE_DIR)
+    root = Collection(options.collection).coverage
     make_directory(root)
     sweep_partials(root)
     plans = plan_entries(listing.located)
@@ -353,18 +361,15 @@ class _EntryJob:
         directory = self.directory
         make_directory(directory, shown=self.final)
         state = {"format": STATE_FORMAT, "files": dict(sorted(self.state.items()))}
-        write_if_changed(directory, STATE_FILE, _json_bytes(state), shown=self.final)
-        previous, _ = read_json_object(os.path.join(directory, METADATA_FILE))
+        write_if_changed(directory, STATE_FILE, json_bytes(state), shown=self.final)
         kept = [
             instance
-            for instance in (previous or {}).get("instances", [])
-            if isinstance(instance, dict)
-            and isinstance(instance.get("counter_file"), str)
-            and instance["counter_file"] not in self.wanted
-            and os.path.exists(os.path.join(directory, instance["counter_file"]))
+            for instance in _previous_instances(directory)
+            if instance.counter_file not in self.wanted
+            and os.path.exists(os.path.join(directory, instance.counter_file))
         ]
         present = {name for name in self.wanted if os.path.exists(os.path.join(directory, name))}
-        data = _json_bytes(metadata(self.plan, kept, present))
+        data = metadata(self.plan, kept, present).to_json()
         write_if_changed(directory, METADATA_FILE, data, shown=self.final)
         if self.partial is not None:
             try:
@@ -383,13 +388,20 @@ def _fingerprint(obj: RemoteObject) -> dict[str, Any]:
     return {"key": obj.key, "etag": obj.etag, "size": obj.size}
 
 
-def _json_bytes(data: object) -> bytes:
-    return (json.dumps(data, indent=2, sort_keys=False) + "\n").encode("utf-8")
+def _previous_instances(directory: str) -> tuple[RecordedInstance, ...]:
+    """The instances the entry's `metadata.json` lists now; none when it is missing or
+    refused (the next `metadata.json` then lists what this run sees)."""
+    try:
+        return read_metadata(directory).instances
+    except EntryFileError:
+        return ()
 
 
 def metadata(
-    plan: EntryPlan, kept: list[dict[str, Any]] | None = None, present: set[str] | None = None
-) -> dict[str, Any]:
+    plan: EntryPlan,
+    kept: list[RecordedInstance] | None = None,
+    present: set[str] | None = None,
+) -> EntryMetadata:
     """Return `metadata.json` for `plan`: the prior tool's fields plus instances.
 
     `kept` are instances of earlier runs whose objects are no longer in the bucket;
@@ -399,34 +411,35 @@ def metadata(
     entry = plan.entry
     kept = kept or []
     instances = kept + [
-        {
-            "discovery_time": i.discovery,
-            "pid": i.pid,
-            "last_modified": rfc3339(i.newest.last_modified),
-            "counter_file": i.local_name,
-            "s3_key": i.newest.key,
-        }
+        RecordedInstance(
+            discovery_time=i.discovery,
+            pid=i.pid,
+            last_modified=rfc3339(i.newest.last_modified),
+            counter_file=i.local_name,
+            s3_key=i.newest.key,
+        )
         for i in plan.instances
         if present is None or i.local_name in present
     ]
-    instances.sort(key=lambda i: (str(i.get("discovery_time")), str(i.get("counter_file"))))
-    discoveries = plan.discoveries + [str(i.get("discovery_time", "")) for i in kept]
+    instances.sort(key=lambda i: (i.discovery_time, i.counter_file))
+    discoveries = plan.discoveries + [i.discovery_time for i in kept]
     times = [t for t in (parse_discovery(d) for d in discoveries) if t is not None]
-    modified = [str(i.get("last_modified", "")) for i in instances if i.get("last_modified")]
+    modified = [i.last_modified for i in instances if i.last_modified]
     latest = plan.discoveries[-1] if plan.discoveries else ""
     latest_time = parse_discovery(latest)
-    return {
-        "pod_name": entry.pod,
-        "namespace": entry.namespace,
-        "container": {"name": entry.container, "image": plan.image},
-        "binary_name": entry.binary,
-        "collected_at": rfc3339(latest_time) if latest_time else latest,
-        "hostname": entry.host,
-        "host_process": entry.host_process,
-        "instances": instances,
-        "first_seen": rfc3339(min(times)) if times else "",
-        "last_seen": max(modified) if modified else "",
-    }
+    return EntryMetadata(
+        pod_name=entry.pod,
+        namespace=entry.namespace,
+        container_name=entry.container,
+        image=plan.image,
+        binary_name=entry.binary,
+        collected_at=rfc3339(latest_time) if latest_time else latest,
+        hostname=entry.host,
+        host_process=entry.host_process,
+        instances=tuple(instances),
+        first_seen=rfc3339(min(times)) if times else "",
+        last_seen=max(modified) if modified else "",
+    )
 
 
 def existing_entries(collection: str) -> dict[EntryId, str]:
@@ -453,7 +466,7 @@ def assign_dir_names(collection: str, entries: list[EntryId]) -> dict[EntryId, s
     replaces it, so a rerun never writes a second directory next to it.
     """
     known = existing_entries(collection)
-    root = os.path.join(collection, COVERAGE_DIR)
+    root = Collection(collection).coverage
     taken = {n for n in os.listdir(root) if not _is_orphan(os.path.join(root, n))}
     names: dict[EntryId, str] = {}
     for entry in sorted(entries):
