@@ -285,6 +285,52 @@ def test_render_is_incremental_and_deletes_only_its_own_files(
     assert (out / "notes.html").read_text(encoding="utf-8") == "mine"
 
 
+def test_an_edited_template_script_or_version_renders_again(
+    sample_report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the cache key covers the templates, the static files and the tool's version: an edit
+    # re-renders every binary (and highlights the sources again) without a version bump
+    from coverage_collector.report import render as render_module
+
+    options = Options(
+        collection=str(sample_report.parent.parent),
+        output_dir=str(tmp_path / "r"),
+        max_concurrency=1,
+    )
+    first = run(options)
+    assert first.binaries > 0 and first.highlighted > 0
+    again = run(options)
+    assert (again.binaries, again.unchanged, again.highlighted) == (0, first.binaries, 0)
+    templates = tmp_path / "templates"
+    shutil.copytree(str(render_module.TEMPLATES), templates)
+    page = templates / "binary.html.j2"
+    page.write_text(page.read_text("utf-8").replace("all owners", "every owner"), "utf-8")
+    monkeypatch.setattr(render_module, "TEMPLATES", templates)
+    edited = run(options)
+    assert (edited.binaries, edited.unchanged) == (first.binaries, 0)
+    assert edited.highlighted == first.highlighted
+    pages = list((tmp_path / "r" / "binaries").glob("*.html"))
+    assert pages and all("every owner" in p.read_text("utf-8") for p in pages)
+    assert run(options).unchanged == first.binaries
+    static = tmp_path / "static"
+    shutil.copytree(str(render_module.STATIC), static)
+    script = static / "report-main.js"
+    script.write_text(script.read_text("utf-8") + "// edited\n", "utf-8")
+    monkeypatch.setattr(render_module, "STATIC", static)
+    scripted = run(options)
+    assert (scripted.binaries, scripted.unchanged) == (first.binaries, 0)
+    assert "// edited" in (tmp_path / "r" / "static" / "report.js").read_text("utf-8")
+    monkeypatch.setattr(render_module, "__version__", "99.0")
+    assert run(options).binaries == first.binaries
+    # an index-only render keeps the binaries' key: the next full render still renders them
+    monkeypatch.setattr(render_module, "__version__", "99.1")
+    skipped = Options(
+        collection=options.collection, output_dir=options.output_dir, skip_component_html=True
+    )
+    run(skipped)
+    assert run(options).binaries == first.binaries
+
+
 def test_a_tampered_manifest_never_deletes_outside_the_report(
     cluster: ClusterCollection, tmp_path: Path
 ) -> None:

@@ -1,8 +1,10 @@
 """What a render wrote, so that the next one redoes only what changed and deletes only its own.
 
 `<output>/.coverage-collector-report.json` maps each binary to the key of its inputs and
-the files written for it. A binary whose key is unchanged (same data, same source
-resolution, same tool version) and whose files are all there is not rendered again.
+the files written for it, and records the key of the render's assets (`assets_key`: the
+tool's version, the templates and the static files). A binary whose key is unchanged (same
+data, same source resolution, same assets) and whose files are all there is not rendered
+again; highlighted sources are kept only while the assets are unchanged.
 Files listed by the previous render and not by this one are deleted; nothing else in
 the output directory ever is.
 """
@@ -13,12 +15,33 @@ import glob
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from coverage_collector import outputs
 
 MANIFEST = ".coverage-collector-report.json"
+
+
+def assets_key(versions: Sequence[str], directories: Sequence[Traversable]) -> str:
+    """A digest of `versions` and of every file of `directories` (names and bytes): what the
+    pages depend on besides the data."""
+    digest = hashlib.blake2b(digest_size=16)
+
+    def add(data: bytes) -> None:
+        digest.update(len(data).to_bytes(8, "little") + data)
+
+    for version in versions:
+        add(version.encode("utf-8"))
+    for directory in directories:
+        add(directory.name.encode("utf-8"))
+        for item in sorted(directory.iterdir(), key=lambda entry: entry.name):
+            if item.is_file():
+                add(item.name.encode("utf-8"))
+                add(item.read_bytes())
+    return digest.hexdigest()
 
 
 def input_key(*parts: Any) -> str:
@@ -31,6 +54,8 @@ def input_key(*parts: Any) -> str:
 class Manifest:
     out: str
     binaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    assets: str = ""
+    """The assets key of the render that made the binaries' pages and the sources."""
 
     @classmethod
     def load(cls, out: str) -> Manifest:
@@ -39,11 +64,12 @@ class Manifest:
             with open(os.path.join(out, MANIFEST), encoding="utf-8") as handle:
                 data = json.load(handle)
             binaries = data["binaries"]
-            if not isinstance(binaries, dict):
+            assets = data.get("assets", "")
+            if not isinstance(binaries, dict) or not isinstance(assets, str):
                 raise TypeError
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return cls(out)
-        return cls(out, binaries)
+        return cls(out, binaries, assets)
 
     def unchanged(self, name: str, key: str) -> bool:
         """Whether binary `name` was rendered from `key` and all its files are still there."""
@@ -74,7 +100,9 @@ class Manifest:
         return deleted
 
     def save(self) -> None:
-        text = json.dumps({"binaries": self.binaries}, indent=1, sort_keys=True)
+        text = json.dumps(
+            {"assets": self.assets, "binaries": self.binaries}, indent=1, sort_keys=True
+        )
         outputs.write_text(os.path.join(self.out, MANIFEST), text)
 
     def _path(self, relative: str) -> str:

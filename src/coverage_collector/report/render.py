@@ -29,7 +29,8 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+import pygments
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 
@@ -43,7 +44,7 @@ from coverage_collector.progress import Reporter
 from coverage_collector.report.annotate import coverage_spans, highlight
 from coverage_collector.report.delta import Comparison, line_categories
 from coverage_collector.report.fields import FIELDS, SourceChunk, script
-from coverage_collector.report.manifest import Manifest, input_key
+from coverage_collector.report.manifest import Manifest, assets_key, input_key
 from coverage_collector.report.model import (
     BinaryPage,
     FileRow,
@@ -72,6 +73,7 @@ CHUNK_BYTES = 2 << 20
 """Highlighted sources are split into files of about this size (a huge generated file
 stays loadable and under the report's per-file limit)."""
 STATIC = resources.files("coverage_collector.report") / "static"
+TEMPLATES = resources.files("coverage_collector.report") / "templates"
 SCRIPT_MODULES = ("page", "format", "ui", "source", "index", "binary", "main")
 """static/report-<module>.js, in the order they make static/report.js: each adds its part
 of the `coverageCollector` object, using those before it (no build step, no module loader:
@@ -153,6 +155,11 @@ class RenderContext:
     models: BinaryModels
     sources: SourceCache
     highlighter: Highlighter
+    assets: str
+    """What the pages depend on besides the data (`render_assets_key`)."""
+    rehighlight: bool
+    """Whether the previous render's highlighted sources were made by other code (they
+    are highlighted again instead of kept)."""
 
     @property
     def out(self) -> str:
@@ -178,7 +185,7 @@ def run(options: Options) -> Summary:
         outputs.remove_temporaries(out)  # of a render that was killed
         _write_static(out)
         env = Environment(
-            loader=PackageLoader("coverage_collector.report", "templates"),
+            loader=FileSystemLoader(str(TEMPLATES)),
             autoescape=select_autoescape(["html", "j2"]),
             keep_trailing_newline=True,
         )
@@ -189,7 +196,13 @@ def run(options: Options) -> Summary:
             comparison = Comparison.load(options.collection, options.baseline)
             index = comparison.compare_index(index)
         previous = Manifest.load(out)
-        manifest = Manifest(out, dict(previous.binaries))
+        assets = render_assets_key()
+        # an index-only render leaves the binaries (and the sources) as they were
+        manifest = Manifest(
+            out,
+            dict(previous.binaries),
+            previous.assets if options.skip_component_html else assets,
+        )
         with Highlighter(options) as highlighter:
             context = RenderContext(
                 options=options,
@@ -200,6 +213,8 @@ def run(options: Options) -> Summary:
                 models=BinaryModels(db, stored_excludes(db), size=1),
                 sources=SourceCache(CollectionSources(options.collection, checkout_paths(db))),
                 highlighter=highlighter,
+                assets=assets,
+                rehighlight=previous.assets != assets,
             )
             if not options.skip_component_html:
                 manifest.binaries = {}
@@ -245,7 +260,7 @@ def _render_binaries(
                 binary_diff = comparison.binary(name)
                 page = replace(page, files=comparison.compare_files(binary_diff, page.files))
             parts: list[Any] = [
-                __version__,
+                context.assets,
                 counts_key,
                 page.binary.to_json(),
                 [o.to_json() for o in page.owners],
@@ -375,7 +390,7 @@ def _render_binary(
             files.append(replace(file, status="missing", problem=f"unreadable: {exc.strerror}"))
             continue
         shared = f"data/src/{digest}.js"
-        if not os.path.isfile(os.path.join(out, shared)):
+        if context.rehighlight or not os.path.isfile(os.path.join(out, shared)):
             context.highlighter.submit(digest, source)
         written.add(shared)
         file_blocks_ = Blocks.of(*blocks[file.path])
@@ -446,6 +461,13 @@ class SourceCache:
         except SourceRefusedError as exc:
             self.refused.append(RefusedSource(binary, path, exc.reason))
             raise
+
+
+def render_assets_key() -> str:
+    """What every page depends on besides the data: the tool's and Pygments' versions, the
+    templates and the static files (an edited template or script renders everything again,
+    and highlights the sources again, without a version bump)."""
+    return assets_key([__version__, pygments.__version__], [TEMPLATES, STATIC])
 
 
 def report_script() -> str:
