@@ -41,9 +41,8 @@ from pathlib import Path
 from tests.helpers.bqfixtures import BigQueryEmulator
 
 from bench.benchlib import REPO, machine_info, write_results
-from coverage_collector import database
+from coverage_collector import bigquery, database
 from coverage_collector.bigquery import schema
-from coverage_collector.bigquery.ingest import IngestOptions, ingest
 from coverage_collector.bigquery.load import Target, schema_fields
 from coverage_collector.bigquery.rows import BuildOptions, build_tables
 from coverage_collector.selection import OwnerSelection
@@ -58,7 +57,7 @@ def run_ours(emulator: BigQueryEmulator, collection: Path, runs: int) -> list[di
     target = Target(PROJECT, "ours", api_endpoint=emulator.endpoint)
     for run in range(runs):
         started = time.monotonic()
-        summary = ingest(IngestOptions(str(collection), target))
+        summary = bigquery.run(bigquery.Options(collection=str(collection), target=target))
         seconds = time.monotonic() - started
         results.append(
             {

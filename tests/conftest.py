@@ -109,9 +109,7 @@ def cluster(pristine_cluster: ClusterCollection, tmp_path: Path) -> ClusterColle
 # --------------------------------------------------------------------------------------------
 # Binaries built from local repositories, compiled, cloned and resolved (tests/sourcefixtures.py)
 
-from coverage_collector.compiler import CompileOptions, compile_collection  # noqa: E402
-from coverage_collector.sources.clone import CloneOptions, clone_sources  # noqa: E402
-from coverage_collector.sources.resolve import resolve_sources  # noqa: E402
+from coverage_collector import compiler, sources  # noqa: E402
 from tests.helpers.sourcefixtures import Built, build_binaries, make_sourced_collection  # noqa: E402
 
 
@@ -125,13 +123,14 @@ def sample_collection(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     collection = tmp_path_factory.mktemp("sample") / "sample-collection"
     copy_sample(str(collection))
-    assert compile_collection(CompileOptions(str(collection))).ok
+    assert compiler.run(compiler.Options(collection=str(collection))).ok
     with resources.as_file(SOURCES) as bundles:
-        options = CloneOptions(
-            str(collection), inspect_images=False, git_mirrors={SAMPLE_ORIGIN: str(bundles)}
+        options = sources.Options(
+            collection=str(collection),
+            inspect_images=False,
+            git_mirrors={SAMPLE_ORIGIN: str(bundles)},
         )
-        assert clone_sources(options).ok
-    resolve_sources(str(collection))
+        assert sources.run(options).ok
     return collection
 
 
@@ -144,10 +143,11 @@ def resolved_collection(
     built = build_binaries(work / "upstream", work / "build")
     collection = work / "collection"
     make_sourced_collection(collection, built)
-    assert compile_collection(CompileOptions(str(collection), max_concurrency=1)).ok
-    options = CloneOptions(str(collection), allow_local_urls=True, inspect_images=False)
-    assert clone_sources(options).ok
-    resolve_sources(str(collection))
+    assert compiler.run(compiler.Options(collection=str(collection), max_concurrency=1)).ok
+    options = sources.Options(
+        collection=str(collection), allow_local_urls=True, inspect_images=False
+    )
+    assert sources.run(options).ok
     return collection, built
 
 

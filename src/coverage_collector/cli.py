@@ -22,6 +22,7 @@ import click
 
 from coverage_collector import __version__, logs
 from coverage_collector.exceptions import CollectorError, DataError, UsageError
+from coverage_collector.stage import Summary
 
 OK, ERR, USAGE, CANCELLED = 0, 1, 2, 130
 PROG = "coverage-collector"
@@ -314,20 +315,16 @@ def compile_command(
     collection: str, max_concurrency: int, update: tuple[str, ...], exclude_file: tuple[str, ...]
 ) -> None:
     """Compile <collection>/coverage/ into <collection>/coverage.db (incremental)."""
-    from coverage_collector.compiler import (
-        DEFAULT_EXCLUDES,
-        CompileOptions,
-        compile_collection,
-        parse_update,
-    )
+    from coverage_collector import compiler
 
-    excludes = tuple(g for g in exclude_file if g) if exclude_file else DEFAULT_EXCLUDES
-    options = CompileOptions(collection, parse_update(update), excludes, max_concurrency)
-    summary = compile_collection(options)
-    for line in summary.lines():
-        log.info("%s", line)
-    if not summary.ok:
-        raise SystemExit(ERR)
+    excludes = tuple(g for g in exclude_file if g) if exclude_file else compiler.DEFAULT_EXCLUDES
+    options = compiler.Options(
+        collection=collection,
+        update=compiler.parse_update(update),
+        excludes=excludes,
+        max_concurrency=max_concurrency,
+    )
+    run_stage(compiler.run, options)
 
 
 @cluster.command("summary", short_help="Print owners, binaries and their coverage.")
@@ -417,29 +414,21 @@ def clone_sources_command(
 ) -> None:
     """Check out each recorded source repository at its exact commit into <collection>/repos/,
     then resolve every binary's files to those checkouts."""
-    from coverage_collector.sources.clone import CloneOptions, clone_sources
-    from coverage_collector.sources.resolve import resolve_sources
+    from coverage_collector import sources
     from coverage_collector.sources.urls import parse_mirrors
 
-    options = CloneOptions(
-        collection,
-        skip_existing,
-        allow_branch_fallback,
-        allow_local_urls,
-        max_concurrency,
-        timeout,
-        inspect_images,
-        parse_mirrors(image_mirror, "--image-mirror"),
+    options = sources.Options(
+        collection=collection,
+        skip_existing=skip_existing,
+        allow_branch_fallback=allow_branch_fallback,
+        allow_local_urls=allow_local_urls,
+        max_concurrency=max_concurrency,
+        timeout=timeout,
+        inspect_images=inspect_images,
+        image_mirrors=parse_mirrors(image_mirror, "--image-mirror"),
         git_mirrors=parse_mirrors(git_mirror, "--git-mirror"),
     )
-    summary = clone_sources(options)
-    for line in summary.lines():
-        log.info("%s", line)
-    resolved = resolve_sources(collection)
-    for line in resolved.lines():
-        log.info("%s", line)
-    if not summary.ok or resolved.refused:
-        raise SystemExit(ERR)
+    run_stage(sources.run, options)
 
 
 @cluster.command("render", short_help="Write the HTML report into <collection>/html/.")
@@ -477,9 +466,41 @@ def render_command(
     finish(collection, summary.ok)
 
 
-def finish(collection: str, ok: bool = True) -> None:
-    """End a stage that reads the database: exit 1 when it refused something (`ok` false)
-    or when compile recorded entries it could not read (the collection is incomplete)."""
+OptionsT = TypeVar("OptionsT")
+
+
+def run_stage(
+    run: Callable[[OptionsT], Summary],
+    options: OptionsT,
+    *,
+    compiled: str | None = None,
+    echo: bool = False,
+) -> None:
+    """Run one stage the way every command does: call `run(options)`, log each line of its
+    summary (`echo`: print them on stdout instead, as output rather than a log), then exit
+    with the summary's status (return when it is 0).
+
+    `compiled`: the collection whose database the stage read; when compile recorded entries
+    it could not read, the results are incomplete, which is said and exits 1 (see
+    `incomplete`). A status of the stage's own above 1 (diff's gates) is more precise
+    than that and stands alone.
+    """
+    summary = run(options)
+    if echo:
+        click.echo("\n".join(summary.lines()))
+    else:
+        for line in summary.lines():
+            log.info("%s", line)
+    status = summary.exit_status
+    if compiled is not None and status in (OK, ERR) and incomplete(compiled):
+        status = ERR
+    if status:
+        raise SystemExit(status)
+
+
+def incomplete(collection: str) -> bool:
+    """Tell (and warn) whether compile recorded entries of `collection` it could not read,
+    so that every stage reading its database says the results leave them out."""
     from coverage_collector.database import compile_error_count
 
     errors = compile_error_count(collection)
@@ -489,7 +510,13 @@ def finish(collection: str, ok: bool = True) -> None:
             "of `cluster compile` and in `cluster summary`",
             errors,
         )
-    if errors or not ok:
+    return bool(errors)
+
+
+def finish(collection: str, ok: bool = True) -> None:
+    """End `cluster render` (until it is a stage `run_stage` runs): exit 1 when it refused
+    something (`ok` false) or when the collection is `incomplete`."""
+    if incomplete(collection) or not ok:
         raise SystemExit(ERR)
 
 
@@ -540,15 +567,18 @@ def export_command(
 ) -> None:
     """Write coverage in a format other tools read, paths relative to the repository root
     where the source is resolved; index.json lists every file."""
-    from coverage_collector.export.run import ExportOptions, export
+    from coverage_collector import export
     from coverage_collector.selection import OwnerSelection
 
     del max_concurrency
-    selection = OwnerSelection.of(namespaces, owners)
-    summary = export(ExportOptions(collection, export_format, by, selection, output_dir))  # type: ignore[arg-type]
-    for line in summary.lines():
-        log.info("%s", line)
-    finish(collection, summary.ok)
+    options = export.Options(
+        collection=collection,
+        format=export_format,
+        by=by,  # type: ignore[arg-type]
+        selection=OwnerSelection.of(namespaces, owners),
+        output_dir=output_dir,
+    )
+    run_stage(export.run, options, compiled=collection)
 
 
 @cluster.command("diff", short_help="Compare with a baseline collection, per statement.")
@@ -595,31 +625,20 @@ def diff_command(
 
     Exit status: 0 success; 1 error; 2 bad command line; 3 coverage below --fail-under;
     4 coverage lost (--fail-on-lost); 5 both 3 and 4."""
-    import os
-
-    from rich.console import Console
-
-    from coverage_collector.diff import output
-    from coverage_collector.diff.gates import check
-    from coverage_collector.diff.run import DiffOptions, diff
+    from coverage_collector import diff
     from coverage_collector.selection import OwnerSelection
 
     del max_concurrency
-    selection = OwnerSelection.of(namespaces, owners)
-    result = diff(DiffOptions(collection, baseline, selection))
-    wide = None if sys.stdout.isatty() else 200  # CI logs: no truncated names
-    output.render(result, output_format, Console(width=wide, soft_wrap=output_format != "table"))
-    if output_dir:
-        os.makedirs(output_dir, exist_ok=True)
-        output.write_files(result, output_dir)
-    gates = check(result, fail_under, fail_on_lost, per_owner=not selection.everything)
-    for item in gates.below:
-        log.error("below --fail-under %.1f%%: %s", fail_under, item)
-    if gates.lost:
-        log.error("%d statements lost their coverage (--fail-on-lost)", gates.lost)
-    if gates.exit_status:
-        raise SystemExit(gates.exit_status)
-    finish(collection)
+    options = diff.Options(
+        collection=collection,
+        baseline=baseline,
+        selection=OwnerSelection.of(namespaces, owners),
+        output_format=output_format,
+        output_dir=output_dir,
+        fail_under=fail_under,
+        fail_on_lost=fail_on_lost,
+    )
+    run_stage(diff.run, options, compiled=collection)
 
 
 @cluster.command("codecov-upload", short_help="Upload one Go profile per repository and commit.")
@@ -666,25 +685,21 @@ def codecov_upload_command(
     """Upload coverage to Codecov: one Go profile per repository and commit, through
     codecov-cli (pip install 'coverage-collector[codecov]'). Exit status 1 if any upload
     failed."""
-    from coverage_collector.export.codecov import CodecovOptions, codecov_upload
+    from coverage_collector import codecov
     from coverage_collector.selection import OwnerSelection
 
     del max_concurrency
-    options = CodecovOptions(
-        collection,
-        codecov_token,
-        flags,
-        codecov_url,
-        OwnerSelection.of(namespaces, owners),
-        source_orgs,
-        slug,
-        dry_run,
+    options = codecov.Options(
+        collection=collection,
+        token=codecov_token,
+        flags=flags,
+        url=codecov_url,
+        selection=OwnerSelection.of(namespaces, owners),
+        source_orgs=source_orgs,
+        slug=slug,
+        dry_run=dry_run,
     )
-    summary = codecov_upload(options)
-    for line in summary.lines():
-        log.info("%s", line)
-    if not summary.ok:
-        raise SystemExit(ERR)
+    run_stage(codecov.run, options)
 
 
 @cli.group(short_help="Load compiled collections into BigQuery.")
@@ -736,19 +751,18 @@ def ingest_command(
 
     Tables: coverage_data and coverage_generators (the prior tool's), and coverage_files,
     coverage_functions, coverage_owners and coverage_collections for cheap queries."""
-    from coverage_collector.bigquery.ingest import IngestOptions, ingest
+    from coverage_collector import bigquery
     from coverage_collector.selection import OwnerSelection
 
-    selection = OwnerSelection.of(namespaces, owners)
-    summary = ingest(
-        IngestOptions(collection, target, collection_id, selection, dry_run, max_concurrency)
+    options = bigquery.Options(
+        collection=collection,
+        target=target,
+        collection_id=collection_id,
+        selection=OwnerSelection.of(namespaces, owners),
+        dry_run=dry_run,
+        max_concurrency=max_concurrency,
     )
-    if dry_run:
-        click.echo("\n".join(summary.lines()))
-    else:
-        for line in summary.lines():
-            log.info("%s", line)
-    finish(collection, summary.ok)
+    run_stage(bigquery.run, options, compiled=collection, echo=dry_run)
 
 
 @cli.command(

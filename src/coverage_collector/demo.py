@@ -13,13 +13,10 @@ from importlib import resources
 
 from rich.console import Console
 
-from coverage_collector import download, logs
+from coverage_collector import compiler, download, logs, sources
 from coverage_collector import report as report_stage
 from coverage_collector.collection import Collection, list_entries
-from coverage_collector.compiler import CompileOptions, compile_collection
 from coverage_collector.exceptions import DataError
-from coverage_collector.sources.clone import CloneOptions, clone_sources
-from coverage_collector.sources.resolve import resolve_sources
 from coverage_collector.summary import overview, render
 
 SAMPLE = resources.files("coverage_collector") / "sample_collection" / "coverage"
@@ -130,19 +127,18 @@ def run_demo(output: str, console: Console | None = None) -> int:
     Returns the number of entries with problems (0 for the pristine sample).
     """
     console = console or Console(width=max(Console().width, 110))
-    compiled = compile_collection(CompileOptions(output))
+    compiled = compiler.run(compiler.Options(collection=output))
     for line in compiled.lines():
         log.info("%s", line)
     with resources.as_file(SOURCES) as bundles:
-        options = CloneOptions(
-            output, inspect_images=False, git_mirrors={SAMPLE_ORIGIN: str(bundles)}
+        options = sources.Options(
+            collection=output, inspect_images=False, git_mirrors={SAMPLE_ORIGIN: str(bundles)}
         )
-        cloned = clone_sources(options)
-    resolved = resolve_sources(output)
-    for line in cloned.lines() + resolved.lines():
+        fetched = sources.run(options)
+    for line in fetched.lines():
         log.info("%s", line)
     for by in ("owner", "binary"):
         render(overview(output, by), "table", console)
     report = report_stage.run(report_stage.Options(collection=output))
     console.print(f"report: {report.index}", highlight=False, soft_wrap=True)
-    return len({item for item, _ in compiled.errors}) + len(cloned.failed)
+    return len({item for item, _ in compiled.errors}) + len(fetched.cloned.failed)

@@ -18,13 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coverage_collector.compiler import (
-    DEFAULT_EXCLUDES,
-    CompileOptions,
-    CompileSummary,
-    compile_collection,
-    parse_update,
-)
+from coverage_collector import compiler
+from coverage_collector.compiler import DEFAULT_EXCLUDES, parse_update
 from tests.helpers.gofixtures import GO_MAIN, _build, _run_program, cache_root, go_binary, go_env
 
 NODES = ("master-0", "master-1", "ip-10-0-1-2.ec2.internal")
@@ -294,10 +289,14 @@ def expected_numbers(
 
 def compile_cluster(
     cluster: ClusterCollection, *update: str, excludes: tuple[str, ...] = DEFAULT_EXCLUDES
-) -> CompileSummary:
-    return compile_collection(
-        CompileOptions(str(cluster.root), parse_update(update), excludes, max_concurrency=2)
+) -> compiler.Summary:
+    options = compiler.Options(
+        collection=str(cluster.root),
+        update=parse_update(update),
+        excludes=excludes,
+        max_concurrency=2,
     )
+    return compiler.run(options)
 
 
 def connect(cluster: ClusterCollection) -> sqlite3.Connection:

@@ -16,8 +16,7 @@ from typing import Any
 import click
 import pytest
 
-from coverage_collector import cli, goflags, logs
-from coverage_collector.compiler import CompileOptions, compile_collection
+from coverage_collector import cli, compiler, goflags, logs
 from coverage_collector.demo import SAMPLE_ORIGIN, copy_sample
 from coverage_collector.exceptions import DataError, UsageError
 from coverage_collector.sources.clone import NOT_TRIED
@@ -223,7 +222,7 @@ def compiled_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for info in (root / "coverage").glob("*/info.json"):
         text = info.read_text(encoding="utf-8")
         info.write_text(text.replace(SAMPLE_ORIGIN, UNRESOLVABLE), encoding="utf-8")
-    assert compile_collection(CompileOptions(str(root))).ok
+    assert compiler.run(compiler.Options(collection=str(root))).ok
     return root
 
 

@@ -14,9 +14,9 @@ from urllib.parse import quote
 
 import pytest
 
-from coverage_collector import trust
+from coverage_collector import sources, trust
 from coverage_collector.cli import main
-from coverage_collector.sources.clone import CloneOptions, CloneSummary, clone_sources
+from coverage_collector.sources.clone import CloneSummary, clone_sources
 from coverage_collector.sources.resolve import resolve_sources
 from coverage_collector.sources.urls import RefusedURLError, clean, parse_repo_url
 from tests.helpers.clusterfixtures import ClusterCollection, compile_cluster
@@ -64,8 +64,8 @@ def sourced(
 
 def run_clone(cluster: ClusterCollection, **options: object) -> CloneSummary:
     return clone_sources(
-        CloneOptions(  # type: ignore[arg-type]
-            str(cluster.root),
+        sources.Options(  # type: ignore[arg-type]
+            collection=str(cluster.root),
             allow_local_urls=True,
             max_concurrency=2,
             inspect_images=False,
@@ -157,7 +157,7 @@ def test_local_urls_need_the_explicit_option(
 ) -> None:
     cluster, _ = sourced
     summary = clone_sources(
-        CloneOptions(str(cluster.root), max_concurrency=1, inspect_images=False)
+        sources.Options(collection=str(cluster.root), max_concurrency=1, inspect_images=False)
     )
     local = [r for r in summary.results if r.source.url.startswith("/")]
     assert {r.status for r in local} == {"refused"}
@@ -241,8 +241,8 @@ def test_git_mirror_serves_remote_urls_locally(cluster: ClusterCollection, tmp_p
     point_sources(cluster, "inventory-api", "https://github.com/example/inventory", shas[0])
     compile_cluster(cluster)
     summary = clone_sources(
-        CloneOptions(
-            str(cluster.root),
+        sources.Options(
+            collection=str(cluster.root),
             inspect_images=False,
             git_mirrors={"https://github.com/example": str(tmp_path / "mirror" / "example")},
         )

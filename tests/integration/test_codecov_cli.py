@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from coverage_collector.exceptions import CollectorError
-from coverage_collector.export.codecov_cli import (
+from coverage_collector.codecov.codecov_cli import (
     Upload,
     describe,
     error_line,
@@ -21,6 +20,7 @@ from coverage_collector.export.codecov_cli import (
     run_upload,
     slug_from_url,
 )
+from coverage_collector.exceptions import CollectorError
 from tests.helpers.codecovfixtures import (
     COMMITS,
     ENDPOINTS,

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from coverage_collector import compiler
 from coverage_collector.cli import main
-from coverage_collector.compiler import DEFAULT_EXCLUDES, CompileOptions, compile_collection, store
+from coverage_collector.compiler import DEFAULT_EXCLUDES, store
 from coverage_collector.compiler import decode as decode_module
 from coverage_collector.compiler import run as run_module
 from tests.helpers.clusterfixtures import (
@@ -163,7 +164,7 @@ def _compile_and_die(root: str, target: str, after: int) -> None:
         return original(*args, **kwargs)
 
     setattr(store, target, dying)
-    compile_collection(CompileOptions(root, max_concurrency=1))
+    compiler.run(compiler.Options(collection=root, max_concurrency=1))
 
 
 @pytest.mark.parametrize(
@@ -186,14 +187,14 @@ def test_killed_compile_is_completed_by_the_next_run(
     compile_cluster(cluster)
     clean = tmp_path / "clean"
     shutil.copytree(pristine_cluster.root, clean)
-    compile_collection(CompileOptions(str(clean), max_concurrency=1))
+    compiler.run(compiler.Options(collection=str(clean), max_concurrency=1))
     assert dump(cluster.root) == dump(clean)
 
 
 def test_decode_worker_reuses_identical_meta(cluster: ClusterCollection) -> None:
     # entries of one binary share a decoded meta file, keyed by its bytes
     decode_module._meta_cache.clear()
-    compile_collection(CompileOptions(str(cluster.root), max_concurrency=1))
+    compiler.run(compiler.Options(collection=str(cluster.root), max_concurrency=1))
     assert len(decode_module._meta_cache) == len(cluster.meta_hash)
 
 

@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from coverage_collector import trust
+from coverage_collector import compiler, trust
 from coverage_collector.cli import main
-from coverage_collector.compiler import CompileOptions, compile_collection
 from tests.helpers.difffixtures import (
     DiffCollections,
     add_categories,
@@ -38,7 +37,7 @@ CATEGORIES = (
 def compiled(go_toolchain: Path, tmp_path_factory: pytest.TempPathFactory) -> DiffCollections:
     collections = make_diff_collections(tmp_path_factory.mktemp("diff"))
     for collection in (collections.baseline, collections.head):
-        assert compile_collection(CompileOptions(str(collection), max_concurrency=1)).ok
+        assert compiler.run(compiler.Options(collection=str(collection), max_concurrency=1)).ok
     return collections
 
 

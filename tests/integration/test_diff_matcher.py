@@ -32,10 +32,8 @@ from typing import Any
 
 import pytest
 
+from coverage_collector import compiler, sources
 from coverage_collector.cli import main
-from coverage_collector.compiler import CompileOptions, compile_collection
-from coverage_collector.sources.clone import CloneOptions, clone_sources
-from coverage_collector.sources.resolve import resolve_sources
 from tests.helpers.difffixtures import (
     MATCHER_FILES,
     MATCHER_MODULE,
@@ -113,10 +111,11 @@ def matched(go_toolchain: Path, tmp_path_factory: pytest.TempPathFactory) -> Mat
     commits = {side: commit(repo, matcher_sources(side), side) for side in ("base", "head")}
     collections = make_matcher_collections(work / "fixtures", str(repo), commits)
     for collection in (collections.baseline, collections.head):
-        assert compile_collection(CompileOptions(str(collection), max_concurrency=1)).ok
-    options = CloneOptions(str(collections.head), allow_local_urls=True, inspect_images=False)
-    assert clone_sources(options).ok
-    resolve_sources(str(collections.head))
+        assert compiler.run(compiler.Options(collection=str(collection), max_concurrency=1)).ok
+    options = sources.Options(
+        collection=str(collections.head), allow_local_urls=True, inspect_images=False
+    )
+    assert sources.run(options).ok
     argv = ["cluster", "diff", "--collection", str(collections.head)]
     argv += ["--baseline", str(collections.baseline), "--format", "json"]
     assert main([*argv, "--output-dir", str(work / "diff")]) == 0

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from coverage_collector.sources.clone import CloneOptions, clone_sources
+from coverage_collector import sources
+from coverage_collector.sources.clone import clone_sources
 from coverage_collector.sources.images import (
     ImageFacts,
     InspectError,
@@ -117,8 +118,8 @@ def test_labels_fill_sources_and_errors_hide_nothing(
     compile_cluster(cluster)
     empty = tmp_path / "empty-layout"
     write_oci_layout(empty, {})
-    options = CloneOptions(
-        str(cluster.root),
+    options = sources.Options(
+        collection=str(cluster.root),
         allow_local_urls=True,
         max_concurrency=2,
         image_mirrors={
@@ -219,8 +220,8 @@ def test_hostile_labels_are_cleaned_or_left_out(cluster: ClusterCollection, tmp_
     )
     set_image(cluster, "kv-store", SANITISED_A, {})
     compile_cluster(cluster)
-    options = CloneOptions(
-        str(cluster.root),
+    options = sources.Options(
+        collection=str(cluster.root),
         allow_local_urls=True,
         image_mirrors={"quay.io/openshift-release-dev": f"oci:{layout}:"},
     )

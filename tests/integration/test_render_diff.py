@@ -27,15 +27,13 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
+from coverage_collector import compiler, sources
 from coverage_collector.cli import main
-from coverage_collector.compiler import CompileOptions, compile_collection
 from coverage_collector.diff.compare import LOST, NEVER_COVERED, NEWLY_COVERED, STILL_COVERED
 from coverage_collector.diff.run import DiffOptions, DiffResult, diff
 from coverage_collector.report import Options, run
 from coverage_collector.report.delta import line_categories
 from coverage_collector.results import points_text
-from coverage_collector.sources.clone import CloneOptions, clone_sources
-from coverage_collector.sources.resolve import resolve_sources
 from tests.helpers.browser import ARTIFACTS, HOSTILE, rows
 from tests.helpers.difffixtures import (
     AUDITOR_D,
@@ -105,10 +103,9 @@ def collections(go_toolchain: Path, tmp_path_factory: pytest.TempPathFactory) ->
     shutil.copytree(head, ledger_only)
     shutil.rmtree(ledger_only / "coverage" / AUDITOR_D.name)
     for collection in (fixtures.baseline, head, partial, ledger_only):
-        assert compile_collection(CompileOptions(str(collection), max_concurrency=1)).ok
-    options = CloneOptions(str(head), allow_local_urls=True, inspect_images=False)
-    assert clone_sources(options).ok
-    resolve_sources(str(head))
+        assert compiler.run(compiler.Options(collection=str(collection), max_concurrency=1)).ok
+    options = sources.Options(collection=str(head), allow_local_urls=True, inspect_images=False)
+    assert sources.run(options).ok
     copy = work / "copy"
     shutil.copytree(head, copy)
     return Collections(fixtures, head, fixtures.baseline, copy, partial, ledger_only, work)

@@ -1,4 +1,6 @@
-"""`bigquery ingest`: one compiled collection into BigQuery, replacing its previous copy."""
+"""`bigquery ingest`: one compiled collection into BigQuery, replacing its previous copy.
+
+The stage of the `bigquery` package (`Options`, `Summary`, `run`)."""
 
 from __future__ import annotations
 
@@ -16,12 +18,16 @@ from coverage_collector.bigquery.rows import BuildOptions, build_tables
 from coverage_collector.exceptions import CollectorError, UsageError
 from coverage_collector.selection import OwnerSelection
 from coverage_collector.sources.tree import RefusedSource, refused_lines
+from coverage_collector.stage import ExitFromOk
 
 log = logs.get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class IngestOptions:
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """Which collection, where to (`target`), under which id, which owners, and whether
+    only to build the rows (`dry_run`)."""
+
     collection: str
     target: Target
     collection_id: str | None = None
@@ -37,7 +43,10 @@ class IngestOptions:
 
 
 @dataclass
-class IngestSummary:
+class Summary(ExitFromOk):
+    """The rows written (or that would be) per table, and the source files whose text is
+    missing from them."""
+
     collection_id: str
     dry_run: bool
     tables: list[TableOutput] = field(default_factory=list)
@@ -56,8 +65,9 @@ class IngestSummary:
 
     @property
     def ok(self) -> bool:
-        """False when source files were refused (their rows carry no text)."""
-        return not self.refused
+        """False when source files were refused or could not be read: their line rows carry
+        no text, so the tables are incomplete."""
+        return not self.refused and not self.files_without_source
 
     def table_lines(self) -> list[str]:
         """Per table: rows, bytes uploaded and BigQuery's (logical) storage size."""
@@ -98,7 +108,7 @@ def _size(n: int) -> str:
     return f"{n / 1e9:.1f} GB"
 
 
-def ingest(options: IngestOptions) -> IngestSummary:
+def run(options: Options) -> Summary:
     """Build every table's rows, then (unless a dry run) load and swap them in."""
     collection_id = options.resolved_collection_id
     if not collection_id.strip():
@@ -113,7 +123,7 @@ def ingest(options: IngestOptions) -> IngestSummary:
     if not options.dry_run:  # fail on credentials before the long part
         loader = Loader(options.target, make_client(options.target), options.max_concurrency)
     conn = database.open_readonly(options.collection)
-    summary = IngestSummary(collection_id, options.dry_run)
+    summary = Summary(collection_id, options.dry_run)
     build = BuildOptions(options.collection, collection_id, options.selection, datetime.now(UTC))
     with tempfile.TemporaryDirectory(prefix="cc-bigquery-") as work:
         started = time.monotonic()
@@ -137,7 +147,7 @@ def ingest(options: IngestOptions) -> IngestSummary:
     return summary
 
 
-def _load(loader: Loader, collection_id: str, summary: IngestSummary) -> None:
+def _load(loader: Loader, collection_id: str, summary: Summary) -> None:
     started = time.monotonic()
     loader.ensure_dataset()
     for spec in schema.TABLES:

@@ -39,6 +39,7 @@ from coverage_collector.exceptions import DataError
 from coverage_collector.owners import node_names, owner_of
 from coverage_collector.progress import Reporter
 from coverage_collector.results import Numbers
+from coverage_collector.stage import ExitFromOk
 from coverage_collector.workers import exit_with_parent
 
 COMPILE_VERSION = "2"
@@ -50,8 +51,11 @@ WORKER_DIED = "decoding it ended its worker process (out of memory, or killed); 
 log = logs.get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class CompileOptions:
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """What `cluster compile` was asked: the collection, what to recompute, which files
+    are not the application."""
+
     collection: str
     update: UpdateFilter = field(default_factory=UpdateFilter)
     excludes: tuple[str, ...] = DEFAULT_EXCLUDES
@@ -64,7 +68,7 @@ class CompileOptions:
 
 
 @dataclass
-class CompileSummary:
+class Summary(ExitFromOk):
     """What a compile did and what the database now holds."""
 
     entries: int = 0
@@ -108,10 +112,10 @@ class CompileSummary:
         return lines
 
 
-def compile_collection(options: CompileOptions) -> CompileSummary:
+def run(options: Options) -> Summary:
     """Compile the collection of `options` into its database; return what happened."""
     started = time.monotonic()
-    summary = CompileSummary()
+    summary = Summary()
     if not os.path.isdir(os.path.join(options.collection, COVERAGE_DIR)):
         raise DataError(
             f"No coverage data in {options.collection} ({COVERAGE_DIR}/ is missing)",
@@ -143,7 +147,7 @@ def _has_entries(root: str) -> bool:
         return any(e.is_dir(follow_symlinks=False) and not e.name.startswith(".") for e in found)
 
 
-def _compile(conn: Database, options: CompileOptions, summary: CompileSummary) -> None:
+def _compile(conn: Database, options: Options, summary: Summary) -> None:
     """The steps of compile; a failing write raises (every step's writes are transactions)."""
     resign = database.get_setting(conn, "signature") != options.signature
     _compile_reports(conn, options, resign, summary)
@@ -169,9 +173,7 @@ def _changed(stored: dict, groups: dict, signature: str) -> list[Group]:
     return [g for k, g in groups.items() if g.forced or stored.get(k) != g.input_hash(signature)]
 
 
-def _merge_groups(
-    conn: Database, grouping: Grouping, options: CompileOptions, summary: CompileSummary
-) -> None:
+def _merge_groups(conn: Database, grouping: Grouping, options: Options, summary: Summary) -> None:
     """Recompute changed owners and binaries, binary by binary (each is decoded once)."""
     signature = options.signature
     changed_owners = _changed(owners.owner_input_hashes(conn), grouping.owners, signature)
@@ -206,9 +208,7 @@ def _merge_groups(
     summary.binaries, summary.binaries_updated = len(grouping.binaries), len(changed_binaries)
 
 
-def _compile_reports(
-    conn: Database, options: CompileOptions, resign: bool, summary: CompileSummary
-) -> None:
+def _compile_reports(conn: Database, options: Options, resign: bool, summary: Summary) -> None:
     """Decode and store every entry that changed (or that the options force)."""
     scan = scan_entries(options.collection)
     found = scan.entries
@@ -237,7 +237,7 @@ def _compile_reports(
             progress.advance()
 
 
-def _forced(old: entries.StoredEntry, options: CompileOptions, nodes: set[str]) -> bool:
+def _forced(old: entries.StoredEntry, options: Options, nodes: set[str]) -> bool:
     if not options.update.active:
         return False
     owner = owner_of(

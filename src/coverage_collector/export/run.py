@@ -19,6 +19,7 @@ from coverage_collector.progress import Reporter
 from coverage_collector.selection import OwnerSelection
 from coverage_collector.sources.resolve import stored_refusals
 from coverage_collector.sources.tree import RefusedSource, refused_lines
+from coverage_collector.stage import ExitFromOk
 
 log = logs.get_logger(__name__)
 FORMATS = {
@@ -40,8 +41,11 @@ def writer(format_name: str) -> Writer:
     return module.write  # type: ignore[no-any-return]
 
 
-@dataclass(frozen=True)
-class ExportOptions:
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """What to export, how grouped, which owners, and where (default:
+    `<collection>/exports/<format>`)."""
+
     collection: str
     format: str
     by: GroupBy = "binary"
@@ -54,7 +58,9 @@ class ExportOptions:
 
 
 @dataclass
-class ExportSummary:
+class Summary(ExitFromOk):
+    """What was written where, and the source files left out as refused."""
+
     output: str
     groups: int = 0
     styles: Counter[str] = field(default_factory=Counter)
@@ -82,7 +88,9 @@ class ExportSummary:
         ]
 
 
-def export(options: ExportOptions) -> ExportSummary:
+def run(options: Options) -> Summary:
+    """Write every selected group in the format, then the index naming each group's files
+    (the previous export's files, as its index lists them, are removed first)."""
     write = writer(options.format)
     conn = database.open_readonly(options.collection)
     try:
@@ -95,7 +103,7 @@ def export(options: ExportOptions) -> ExportSummary:
         out = options.output
         os.makedirs(out, exist_ok=True)
         _remove_previous(out)
-        summary = ExportSummary(out, count)
+        summary = Summary(out, count)
         entries = []
         exported: set[str] = set()
         taken: set[str] = set()

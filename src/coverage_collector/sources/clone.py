@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from coverage_collector import database, logs
 from coverage_collector.database import CloneRow as CloneResult
@@ -42,6 +43,9 @@ from coverage_collector.sources.urls import (
 )
 from coverage_collector.trust import scrub
 
+if TYPE_CHECKING:  # run.py imports this module: it runs clone, then resolve
+    from coverage_collector.sources.run import Options
+
 REPOS_DIR = "repos"
 RETRIES = 3
 FALLBACK_SUFFIX = "-branch-head"
@@ -54,21 +58,6 @@ NOT_TRIED = f"not tried: {NOT_TRIED_REASON}; {MIRROR_ADVICE}"
 _UNRESOLVED = re.compile(r"could not resolve host|unable to look up", re.IGNORECASE)
 """git's words (https, git://) for a host name that does not resolve."""
 log = logs.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class CloneOptions:
-    collection: str
-    skip_existing: bool = True
-    allow_branch_fallback: bool = False
-    allow_local_urls: bool = False
-    max_concurrency: int = 8
-    timeout: float = 300.0
-    inspect_images: bool = True
-    image_mirrors: dict[str, str] = field(default_factory=dict)
-    inspect_timeout: float = 30.0
-    git_mirrors: dict[str, str] = field(default_factory=dict)
-    """URL prefix -> where to fetch it from instead (a mirror, a local path or git bundle)."""
 
 
 @dataclass
@@ -119,7 +108,7 @@ def _label(source: Source) -> str:
     return f"{scrub(clean(source.url))}@{source.commit[:12] or '(no commit)'}"
 
 
-def clone_sources(options: CloneOptions) -> CloneSummary:
+def clone_sources(options: Options) -> CloneSummary:
     """Check out every recorded source at its commit; record each outcome in the database."""
     started = time.monotonic()
     conn = database.open_existing(options.collection)
@@ -149,7 +138,7 @@ def _record(conn: Database, result: CloneResult) -> None:
 
 
 class _Cloner:
-    def __init__(self, options: CloneOptions) -> None:
+    def __init__(self, options: Options) -> None:
         self.options = options
         # Mirrors come from the command line (trusted) and may be local; every URL from the
         # cluster is still validated before git sees it.

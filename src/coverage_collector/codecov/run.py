@@ -15,18 +15,22 @@ import tempfile
 from dataclasses import dataclass, field
 
 from coverage_collector import database, logs
+from coverage_collector.codecov import codecov_cli
 from coverage_collector.exceptions import CollectorError, UsageError
-from coverage_collector.export import codecov_cli
 from coverage_collector.export.gocover import profile_text
 from coverage_collector.export.model import ExportGroup, build_groups
 from coverage_collector.selection import OwnerSelection
+from coverage_collector.stage import ExitFromOk
 
 log = logs.get_logger(__name__)
 DEFAULT_FLAGS = ("openshift-e2e",)
 
 
-@dataclass(frozen=True)
-class CodecovOptions:
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """Where to upload (token, server, slug), what (owners, source organisations, flags),
+    and whether only to say what would go up (`dry_run`)."""
+
     collection: str
     token: str | None = None
     flags: tuple[str, ...] = DEFAULT_FLAGS
@@ -39,7 +43,9 @@ class CodecovOptions:
 
 
 @dataclass
-class CodecovSummary:
+class Summary(ExitFromOk):
+    """The uploads made (or, `dry_run`, that would be), failed and skipped."""
+
     dry_run: bool
     uploaded: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
@@ -64,7 +70,9 @@ class CodecovSummary:
         return lines
 
 
-def codecov_upload(options: CodecovOptions) -> CodecovSummary:
+def run(options: Options) -> Summary:
+    """Upload each repository group of the selection; a failed upload is one line and the
+    others go on (the token and codecov-cli are checked before any work)."""
     token = options.token or ""  # the command line takes it from CODECOV_TOKEN too
     if not options.dry_run:
         if not token:
@@ -77,7 +85,7 @@ def codecov_upload(options: CodecovOptions) -> CodecovSummary:
         conn.close()
     if not groups:
         raise UsageError(f"No owner matches {options.selection.describe() or 'the collection'}")
-    summary = CodecovSummary(options.dry_run)
+    summary = Summary(options.dry_run)
     summary.skipped_no_source = [g.label for g in groups if g.kind != "repo"]
     repositories = [g for g in groups if g.kind == "repo"]
     with tempfile.TemporaryDirectory(prefix="cc-codecov-") as work:
@@ -87,12 +95,12 @@ def codecov_upload(options: CodecovOptions) -> CodecovSummary:
 
 
 def _upload_group(
-    options: CodecovOptions,
+    options: Options,
     token: str,
     group: ExportGroup,
     counter: str,
     work: str,
-    summary: CodecovSummary,
+    summary: Summary,
 ) -> None:
     try:
         slug = options.slug or codecov_cli.slug_from_url(group.source_url)
