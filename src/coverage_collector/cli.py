@@ -346,13 +346,10 @@ def compile_command(
 )
 def summary_command(collection: str, max_concurrency: int, by: str, output_format: str) -> None:
     """Print the compiled numbers: owners, binaries, statements, coverage, errors."""
-    from rich.console import Console
+    from coverage_collector import summary
 
-    from coverage_collector.summary import overview, render
-
-    width = None if sys.stdout.isatty() else 160  # logs and pipes: no folded cells
-    render(overview(collection, by), output_format, Console(width=width, soft_wrap=True))
-    finish(collection)
+    options = summary.Options(collection=collection, by=by, output_format=output_format)
+    run_stage(summary.run, options, compiled=collection)
 
 
 @cluster.command("clone-sources", short_help="Check out every binary's source at its exact commit.")

@@ -2,11 +2,15 @@
 
 Rows per owner, binary or namespace; totals always count each binary once (a
 namespace's total counts each binary running in it once).
+
+The stage (`Options`, `Summary`, `run`) prints the overview: its output is the table, JSON
+or Markdown on stdout, not lines to log.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict, dataclass
 
 from rich.console import Console
@@ -18,6 +22,7 @@ from coverage_collector.compiler.stats import totals
 from coverage_collector.compiler.store import BinaryModels, stored_excludes
 from coverage_collector.database import Database, binaries, entries, errors, owners
 from coverage_collector.results import Numbers, merge_counts
+from coverage_collector.stage import ExitFromOk
 from coverage_collector.textformat import markdown_table, terminal_cell
 
 LABELS = {
@@ -204,3 +209,42 @@ def render(view: Overview, output_format: str, console: Console) -> None:
         table.add_row(*(terminal_cell(c) for c in row))
     console.print(table)
     console.print(escape(footer), highlight=False)
+
+
+TABLE_WIDTH = 160
+"""Columns of the table when stdout is not a terminal (logs, pipes): no folded cells."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """Which collection, grouped by owner, binary or namespace, in which format."""
+
+    collection: str
+    by: str = "owner"
+    output_format: str = "table"
+    """table, json or markdown."""
+
+
+@dataclass(frozen=True)
+class Summary(ExitFromOk):
+    """The overview `run` printed."""
+
+    overview: Overview
+
+    @property
+    def ok(self) -> bool:
+        """Always: reading the numbers refuses nothing (compile's errors are counted in
+        them, and the command runner fails on them)."""
+        return True
+
+    def lines(self) -> list[str]:
+        """Nothing more to say: the overview went to stdout."""
+        return []
+
+
+def run(options: Options) -> Summary:
+    """Print the overview of `options.collection` on stdout."""
+    view = overview(options.collection, options.by)
+    width = None if sys.stdout.isatty() else TABLE_WIDTH
+    render(view, options.output_format, Console(width=width, soft_wrap=True))
+    return Summary(view)
