@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import multiprocessing
 import os
@@ -17,7 +18,6 @@ from coverage_collector import compiler
 from coverage_collector.cli import main
 from coverage_collector.compiler import DEFAULT_EXCLUDES, store
 from coverage_collector.compiler import decode as decode_module
-from coverage_collector.compiler import run as run_module
 from tests.helpers.clusterfixtures import (
     ENTRIES,
     ClusterCollection,
@@ -26,6 +26,9 @@ from tests.helpers.clusterfixtures import (
     expected_numbers,
     stored_numbers,
 )
+
+run_module = importlib.import_module("coverage_collector.compiler.run")
+"""The module (the package's `run` is the stage function of the same name)."""
 
 NATURAL_KEYS = {
     # table: (columns to drop, how to render foreign keys)

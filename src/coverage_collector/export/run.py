@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from coverage_collector import database, logs, trust
 from coverage_collector.exceptions import UsageError
+from coverage_collector.export import cobertura
 from coverage_collector.export.model import ExportGroup, GroupBy, iter_groups
 from coverage_collector.progress import Reporter
 from coverage_collector.selection import OwnerSelection
@@ -32,6 +33,9 @@ FORMATS = {
 }
 """Format name -> the module under coverage_collector.export that writes it."""
 INDEX = "index.json"
+SIZE_LIMITS = {"cobertura": (cobertura.MAX_BYTES, "GitLab skips a Cobertura report over 10 MiB")}
+"""Format -> the largest file its reader takes, and what happens to a larger one. The writer
+splits a group to stay under it, but one source file can be larger on its own."""
 
 Writer = Callable[[ExportGroup, str], list[str]]
 
@@ -68,10 +72,12 @@ class Summary(ExitFromOk):
     files: list[str] = field(default_factory=list)
     refused: list[RefusedSource] = field(default_factory=list)
     """Source files of the exported binaries that resolve refused (exit status 1)."""
+    oversized: list[str] = field(default_factory=list)
+    """Files over their format's SIZE_LIMITS, which the reader drops (exit status 1)."""
 
     @property
     def ok(self) -> bool:
-        return not self.refused
+        return not self.refused and not self.oversized
 
     def lines(self) -> list[str]:
         styles = self.styles
@@ -85,6 +91,7 @@ class Summary(ExitFromOk):
             *(f"  {n} groups with {described[style]}" for style, n in sorted(styles.items())),
             f"  index: {os.path.join(self.output, INDEX)}",
             *refused_lines(self.refused),
+            *(f"  {problem}" for problem in self.oversized),
         ]
 
 
@@ -111,6 +118,7 @@ def run(options: Options) -> Summary:
             for group in groups:
                 names = write(replace(group, key=file_key(group, taken)), out)
                 summary.files.extend(names)
+                summary.oversized += _oversized(options.format, out, names)
                 summary.styles[group.path_style] += 1
                 entries.append({"files": names, **group.describe()})
                 exported.update(group.binaries)
@@ -128,6 +136,19 @@ def run(options: Options) -> Summary:
         json.dump(index, handle, indent=1)
         handle.write("\n")
     return summary
+
+
+def _oversized(format_name: str, out: str, names: list[str]) -> list[str]:
+    """What is wrong with each of `names` (written to `out`) that is over its format's limit."""
+    if format_name not in SIZE_LIMITS:
+        return []
+    limit, consequence = SIZE_LIMITS[format_name]
+    sizes = {name: os.path.getsize(os.path.join(out, name)) for name in names}
+    return [
+        f"{trust.terminal(name)} has {size} bytes: {consequence}"
+        for name, size in sizes.items()
+        if size > limit
+    ]
 
 
 _PLAIN_PART = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
