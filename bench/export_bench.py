@@ -66,7 +66,7 @@ def run_baseline(collection: Path, go: Path) -> tuple[float, int]:
         [
             collection / "coverage" / name
             for (name,) in conn.execute(
-                "SELECT r.dir_name FROM owner_reports x JOIN reports r ON r.id = x.report_id "
+                "SELECT r.dir_name FROM owner_entries x JOIN entries r ON r.id = x.entry_id "
                 "WHERE x.owner_id = ?",
                 (owner_id,),
             )

@@ -327,7 +327,7 @@ def check_out(copy: Path, spec: RepoSpec, cache: Path, commit: str) -> dict[str,
 def link_binaries(conn: sqlite3.Connection, commits: dict[str, str]) -> tuple[int, int]:
     """Give every other binary (by name) a recorded source at its repository's checkout.
 
-    Images are shared between binaries, so a linked binary's reports get an image_sources row
+    Images are shared between binaries, so a linked binary's entries get an image_sources row
     of their own. The other binaries keep their recorded commits, which have no checkout
     (recorded as unavailable, as clone-sources would): they resolve through the module index.
     """
@@ -335,7 +335,7 @@ def link_binaries(conn: sqlite3.Connection, commits: dict[str, str]) -> tuple[in
     linked = 0
     for n, (binary_id,) in enumerate(binaries):
         row = conn.execute(
-            "SELECT s.source_repo FROM reports r JOIN image_sources s ON s.image = r.source_key "
+            "SELECT s.source_repo FROM entries r JOIN image_sources s ON s.image = r.source_key "
             "WHERE r.binary_id = ? AND s.source_repo != '' LIMIT 1",
             (binary_id,),
         ).fetchone()
@@ -347,7 +347,7 @@ def link_binaries(conn: sqlite3.Connection, commits: dict[str, str]) -> tuple[in
             "VALUES (?, ?, ?, 'resolve-bench')",
             (key, row[0], commits[row[0]]),
         )
-        conn.execute("UPDATE reports SET source_key = ? WHERE binary_id = ?", (key, binary_id))
+        conn.execute("UPDATE entries SET source_key = ? WHERE binary_id = ?", (key, binary_id))
         linked += 1
     conn.execute(
         "INSERT OR IGNORE INTO clones (source_url, commit_id, status, message) "
@@ -463,7 +463,7 @@ def load_inputs(conn: sqlite3.Connection) -> list[BinaryInput]:
             (binary_id,),
         ).fetchall()
         sources = conn.execute(
-            "SELECT DISTINCT s.source_repo, s.commit_id FROM reports r JOIN image_sources s "
+            "SELECT DISTINCT s.source_repo, s.commit_id FROM entries r JOIN image_sources s "
             "ON s.image = r.source_key WHERE r.binary_id = ? AND s.error_msg = '' "
             "AND s.source_repo != '' ORDER BY 1, 2",
             (binary_id,),

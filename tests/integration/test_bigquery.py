@@ -269,7 +269,7 @@ def test_line_executions_match_covdata(
         entries = [
             collection / "coverage" / name
             for (name,) in conn.execute(
-                "SELECT dir_name FROM reports WHERE binary_id = ? AND duplicate_of IS NULL",
+                "SELECT dir_name FROM entries WHERE binary_id = ? AND duplicate_of IS NULL",
                 (binary_id,),
             )
         ]

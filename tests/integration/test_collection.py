@@ -44,7 +44,7 @@ from tests.helpers.tmpfsfixtures import small_tmpfs
 
 SECRET = "collection-test-secret-5f1c"
 GOOD_OWNER_COLUMNS = (
-    "namespace, owner_type, owner_name, binary_name, statements, covered, reports, instances, "
+    "namespace, owner_type, owner_name, binary_name, statements, covered, entries, instances, "
     "pods_json, coverage_pct"
 )
 
@@ -279,13 +279,13 @@ def test_compile_names_each_bad_entry_once_and_keeps_the_good_numbers(
     assert _good_owners(sample) == clean_owners
 
     conn = sqlite3.connect(sample / "coverage.db")
-    statuses = dict(conn.execute("SELECT dir_name, status FROM reports"))
+    statuses = dict(conn.execute("SELECT dir_name, status FROM entries"))
     assert {n for n, s in statuses.items() if s == "error"} == set(BAD_METADATA)
     assert {n for n, s in statuses.items() if s == "partial"} == set(BAD_INFO)  # counters kept
     errors = conn.execute("SELECT item, message FROM errors WHERE stage = 'compile'").fetchall()
     assert sorted(item for item, _ in errors) == sorted(expected)
     assert conn.execute(
-        "SELECT source_url FROM reports WHERE dir_name = 'info-credentials'"
+        "SELECT source_url FROM entries WHERE dir_name = 'info-credentials'"
     ).fetchone() == ("https://git.example.net/org/repo",)
     assert SECRET.encode() not in (sample / "coverage.db").read_bytes()
 
@@ -349,7 +349,7 @@ def test_an_entry_that_kills_its_worker_is_the_only_one_lost(
     [line] = [line for line in stderr.splitlines() if "killer" in line]
     assert "ended its worker process" in line
     conn = sqlite3.connect(sample / "coverage.db")
-    statuses = dict(conn.execute("SELECT dir_name, status FROM reports"))
+    statuses = dict(conn.execute("SELECT dir_name, status FROM entries"))
     assert len(statuses) == 17 and statuses.pop("killer") == "error"
     assert set(statuses.values()) == {"ok"}
     assert _good_owners(sample) == clean_owners
@@ -364,8 +364,8 @@ def test_a_counter_file_number_beyond_int64_is_kept_by_name(sample: Path) -> Non
     assert run.returncode == 0, run.stderr
     conn = sqlite3.connect(sample / "coverage.db")
     assert conn.execute(
-        "SELECT i.counter_file, i.discovered_ns FROM instances i JOIN reports r "
-        "ON r.id = i.report_id WHERE r.dir_name = 'big-number'"
+        "SELECT i.counter_file, i.discovered_ns FROM instances i JOIN entries r "
+        "ON r.id = i.entry_id WHERE r.dir_name = 'big-number'"
     ).fetchall() == [(name, 0)]
 
 

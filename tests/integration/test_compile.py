@@ -32,7 +32,7 @@ def test_every_owner_and_binary_matches_covdata(cluster: ClusterCollection, tmp_
         stored_members = sorted(
             name
             for (name,) in conn.execute(
-                "SELECT r.dir_name FROM owner_reports o JOIN reports r ON r.id = o.report_id "
+                "SELECT r.dir_name FROM owner_entries o JOIN entries r ON r.id = o.entry_id "
                 "WHERE o.owner_id = ?",
                 (owner_id,),
             )
@@ -64,7 +64,7 @@ def test_owners_kinds_and_host_duplicates(cluster: ClusterCollection) -> None:
     # the host copy of the static pod's process is dropped and says whose duplicate it is
     assert summary.host_duplicates == 1
     duplicate = conn.execute(
-        "SELECT h.dir_name, p.dir_name FROM reports h JOIN reports p ON p.id = h.duplicate_of"
+        "SELECT h.dir_name, p.dir_name FROM entries h JOIN entries p ON p.id = h.duplicate_of"
     ).fetchall()
     [(host_entry, pod_entry)] = duplicate
     assert "-host-etcd" in host_entry and "-kube-system-etcd-" in pod_entry

@@ -67,7 +67,7 @@ def test_corrupt_entries_are_reported_and_the_rest_compiles(
         assert any(part in m for m in messages[name]), (name, messages[name])
         assert all("\n" not in m and "Traceback" not in m for m in messages[name])
     conn = connect(cluster)
-    statuses = dict(conn.execute("SELECT dir_name, status FROM reports"))
+    statuses = dict(conn.execute("SELECT dir_name, status FROM entries"))
     restarted = entry_of(cluster, "node-agent-7xk2p").name
     assert statuses[restarted] == "partial"
     assert sum(s == "error" for s in statuses.values()) == len(broken) - 1
@@ -124,7 +124,7 @@ def test_malformed_info_json_keeps_the_counters(cluster: ClusterCollection) -> N
     assert item == entry.name and message.startswith("info.json: malformed (")
     status, instances = (
         connect(cluster)
-        .execute("SELECT status, instances FROM reports WHERE dir_name = ?", (entry.name,))
+        .execute("SELECT status, instances FROM entries WHERE dir_name = ?", (entry.name,))
         .fetchone()
     )
     assert (status, instances) == ("partial", 2)

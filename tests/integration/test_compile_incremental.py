@@ -32,21 +32,21 @@ run_module = importlib.import_module("coverage_collector.compiler.run")
 
 NATURAL_KEYS = {
     # table: (columns to drop, how to render foreign keys)
-    "reports": "SELECT r.dir_name, b.meta_hash, r.namespace, r.pod_name, r.container_name, "
+    "entries": "SELECT r.dir_name, b.meta_hash, r.namespace, r.pod_name, r.container_name, "
     "r.image, r.binary_name, r.hostname, r.is_host, r.instances, r.counts_blob, r.statements, "
     "r.covered, r.status, r.error_msg, d.dir_name, r.stat_sig, r.input_hash, r.metadata_hash, "
-    "r.source_url FROM reports r LEFT JOIN binaries b ON b.id = r.binary_id "
-    "LEFT JOIN reports d ON d.id = r.duplicate_of",
+    "r.source_url FROM entries r LEFT JOIN binaries b ON b.id = r.binary_id "
+    "LEFT JOIN entries d ON d.id = r.duplicate_of",
     "instances": "SELECT r.dir_name, i.counter_file, i.pid, i.discovered_ns, i.size "
-    "FROM instances i JOIN reports r ON r.id = i.report_id",
+    "FROM instances i JOIN entries r ON r.id = i.entry_id",
     "binaries": "SELECT meta_hash, name, mode, n_units, meta_blob, counts_blob, statements, "
-    "covered, reports, instances, input_hash FROM binaries",
+    "covered, entries, instances, input_hash FROM binaries",
     "owners": "SELECT o.group_key, b.meta_hash, o.image, o.images_json, o.pods_json, "
-    "o.containers_json, o.hosts_json, o.reports, o.instances, o.statements, o.covered, "
+    "o.containers_json, o.hosts_json, o.entries, o.instances, o.statements, o.covered, "
     "o.counts_blob, o.first_seen, o.last_seen, o.input_hash FROM owners o "
     "JOIN binaries b ON b.id = o.binary_id",
-    "owner_reports": "SELECT o.group_key, r.dir_name FROM owner_reports x "
-    "JOIN owners o ON o.id = x.owner_id JOIN reports r ON r.id = x.report_id",
+    "owner_entries": "SELECT o.group_key, r.dir_name FROM owner_entries x "
+    "JOIN owners o ON o.id = x.owner_id JOIN entries r ON r.id = x.entry_id",
     "owner_files": "SELECT o.group_key, f.file_id, f.covered FROM owner_files f "
     "JOIN owners o ON o.id = f.owner_id",
     "owner_functions": "SELECT o.group_key, f.func_id, f.covered, f.executions "
@@ -116,7 +116,7 @@ def test_a_removed_entry_is_forgotten(cluster: ClusterCollection) -> None:
     summary = compile_cluster(cluster)
     assert summary.removed == 1 and summary.owners == 5
     conn = connect(cluster)
-    assert conn.execute("SELECT count(*) FROM reports").fetchone() == (len(ENTRIES) - 1,)
+    assert conn.execute("SELECT count(*) FROM entries").fetchone() == (len(ENTRIES) - 1,)
     assert not conn.execute("SELECT 1 FROM owners WHERE namespace = 'shop-canary'").fetchall()
 
 

@@ -33,13 +33,13 @@ def text_numbers(text: bytes) -> tuple[int, int]:
     return total, covered
 
 
-def report_numbers(collection: Path) -> dict[str, tuple[int, int, int]]:
+def entry_numbers(collection: Path) -> dict[str, tuple[int, int, int]]:
     conn = sqlite3.connect(collection / "coverage.db")
     try:
         return {
             name: (statements, covered, instances)
             for name, statements, covered, instances in conn.execute(
-                "SELECT dir_name, statements, covered, instances FROM reports"
+                "SELECT dir_name, statements, covered, instances FROM entries"
             )
         }
     finally:
@@ -49,12 +49,12 @@ def report_numbers(collection: Path) -> dict[str, tuple[int, int, int]]:
 def check_entries(
     spec: BucketSpec, entries: list[ExpectedEntry], collection: Path, go: Path, work: Path
 ) -> None:
-    reports = report_numbers(collection)
+    stored = entry_numbers(collection)
     local = local_entries(collection)
     for entry in entries:
         name = local[identity(entry)].name
         expected = text_numbers(expected_textfmt(entry, go, work))
-        assert reports[name] == (*expected, len(entry.instances)), name
+        assert stored[name] == (*expected, len(entry.instances)), name
 
 
 def test_downloaded_collection_compiles_to_the_ground_truth(

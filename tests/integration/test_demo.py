@@ -57,7 +57,7 @@ def test_compiled_binaries_match_covdata(tmp_path: Path, go_toolchain: Path) -> 
     binaries = conn.execute("SELECT id, name, statements, covered FROM binaries").fetchall()
     assert len(binaries) == 4
     for binary_id, name, statements, covered in binaries:
-        entries = conn.execute("SELECT dir_name FROM reports WHERE binary_id = ?", (binary_id,))
+        entries = conn.execute("SELECT dir_name FROM entries WHERE binary_id = ?", (binary_id,))
         dirs = ",".join(str(tmp_path / "coverage" / entry) for (entry,) in entries)
         out = tmp_path / f"{name}.txt"
         result = covdata(go_toolchain, ["textfmt", f"-i={dirs}", f"-o={out}"], go_env(cache_root()))

@@ -51,7 +51,7 @@ def _binary(db: Database, meta_hash: str, name: str, files: list[str]) -> int:
 
 def _entry(db: Database, name: str, binary_id: int, source_key: str) -> None:
     db.connection.execute(
-        "INSERT INTO reports (dir_name, binary_id, image, source_key, status, stat_sig, "
+        "INSERT INTO entries (dir_name, binary_id, image, source_key, status, stat_sig, "
         "input_hash, metadata_hash) VALUES (?, ?, ?, ?, 'ok', '', '', '')",
         (name, binary_id, source_key, source_key),
     )
@@ -110,7 +110,7 @@ def test_images_to_inspect_are_the_container_images_of_entries(db: Database) -> 
     _entry(db, "e3", binary, "quay.io-a")
     _entry(db, "e4", binary, "")
     db.connection.execute(
-        "INSERT INTO reports (dir_name, binary_id, image, is_host, status, stat_sig, "
+        "INSERT INTO entries (dir_name, binary_id, image, is_host, status, stat_sig, "
         "input_hash, metadata_hash) VALUES ('host', ?, 'host-image', 1, 'ok', '', '', '')",
         (binary,),
     )

@@ -75,7 +75,7 @@ class FunctionStats:
     """The counter of its entry block: its calls (0 or 1 in set mode)."""
 
 
-_BINARY_COLUMNS = "id, name, meta_hash, mode, statements, covered, reports, instances, input_hash"
+_BINARY_COLUMNS = "id, name, meta_hash, mode, statements, covered, entries, instances, input_hash"
 
 
 def binary_rows(db: Database) -> list[BinaryRow]:
@@ -161,7 +161,7 @@ def delete_unused_binaries(db: Database) -> int:
     with db.transaction():
         cursor = db.connection.execute(
             "DELETE FROM binaries WHERE id NOT IN "
-            "(SELECT binary_id FROM reports WHERE binary_id IS NOT NULL)"
+            "(SELECT binary_id FROM entries WHERE binary_id IS NOT NULL)"
         )
     return cursor.rowcount
 
@@ -181,7 +181,7 @@ def write_binary(
     conn = db.connection
     conn.execute(
         "UPDATE binaries SET name = ?, counts_blob = ?, statements = ?, covered = ?, "
-        "reports = ?, instances = ?, input_hash = ? WHERE id = ?",
+        "entries = ?, instances = ?, input_hash = ? WHERE id = ?",
         (*astuple(numbers), binary_id),
     )
     conn.execute("DELETE FROM binary_files WHERE binary_id = ?", (binary_id,))

@@ -79,7 +79,7 @@ class EntryRow:
 
 @dataclass(frozen=True)
 class EntryRecord:
-    """Every column compile writes for an entry (the `reports` table), by name."""
+    """Every column compile writes for an entry (the `entries` table), by name."""
 
     dir_name: str
     namespace: str
@@ -149,7 +149,7 @@ def stored_entries(db: Database) -> dict[str, StoredEntry]:
         "SELECT id, dir_name, stat_sig, input_hash, is_host, namespace, hostname, "
         "container_name, image, CASE WHEN binary_name != '' THEN binary_name "
         "ELSE container_name END, pod_name, explicit_owner_kind, explicit_owner_name "
-        "FROM reports"
+        "FROM entries"
     )
     return {
         row[1]: StoredEntry(*row[:4], bool(row[4]), *row[5:])  # type: ignore[arg-type]
@@ -161,7 +161,7 @@ def delete_entries(db: Database, names: Iterable[str]) -> None:
     """Forget entries that are gone from the collection (one transaction each)."""
     for name in names:
         with db.transaction():
-            db.connection.execute("DELETE FROM reports WHERE dir_name = ?", (name,))
+            db.connection.execute("DELETE FROM entries WHERE dir_name = ?", (name,))
             db.connection.execute(
                 "DELETE FROM errors WHERE stage = ? AND item = ?", (COMPILE_STAGE, name)
             )
@@ -172,7 +172,7 @@ def record_refused_entries(db: Database, refused: Iterable[RefusedItem]) -> None
     replacing those of earlier runs: a directory renamed or removed is forgotten."""
     with db.transaction():
         db.connection.execute(
-            "DELETE FROM errors WHERE stage = ? AND item NOT IN (SELECT dir_name FROM reports)",
+            "DELETE FROM errors WHERE stage = ? AND item NOT IN (SELECT dir_name FROM entries)",
             (COMPILE_STAGE,),
         )
         db.connection.executemany(
@@ -199,11 +199,11 @@ def write_entry(
         columns = ", ".join(values)
         updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "dir_name")
         (entry_id,) = conn.execute(
-            f"INSERT INTO reports ({columns}) VALUES ({', '.join('?' * len(values))}) "
+            f"INSERT INTO entries ({columns}) VALUES ({', '.join('?' * len(values))}) "
             f"ON CONFLICT(dir_name) DO UPDATE SET {updates} RETURNING id",
             list(values.values()),
         ).fetchone()
-        conn.execute("DELETE FROM instances WHERE report_id = ?", (entry_id,))
+        conn.execute("DELETE FROM instances WHERE entry_id = ?", (entry_id,))
         conn.executemany(
             "INSERT INTO instances VALUES (?, ?, ?, ?, ?)",
             [(entry_id, *astuple(i)) for i in instances],
@@ -236,13 +236,13 @@ def _ensure_binary(db: Database, binary: NewBinary) -> int:
 def compiled_entries(db: Database) -> list[EntryRow]:
     """Every entry with usable counters, by name, for grouping."""
     rows = db.connection.execute(
-        "SELECT r.id, r.dir_name, r.binary_id, b.meta_hash, r.namespace, r.pod_name, "
-        "r.container_name, r.image, r.binary_name, r.hostname, r.is_host, "
-        "r.explicit_owner_kind, r.explicit_owner_name, r.first_seen, r.last_seen, "
-        "r.instances, r.input_hash, r.metadata_hash, r.source_key, "
-        "r.source_url, r.source_commit, r.software_group, r.software_key "
-        "FROM reports r JOIN binaries b ON b.id = r.binary_id "
-        "WHERE r.status != 'error' ORDER BY r.dir_name"
+        "SELECT e.id, e.dir_name, e.binary_id, b.meta_hash, e.namespace, e.pod_name, "
+        "e.container_name, e.image, e.binary_name, e.hostname, e.is_host, "
+        "e.explicit_owner_kind, e.explicit_owner_name, e.first_seen, e.last_seen, "
+        "e.instances, e.input_hash, e.metadata_hash, e.source_key, "
+        "e.source_url, e.source_commit, e.software_group, e.software_key "
+        "FROM entries e JOIN binaries b ON b.id = e.binary_id "
+        "WHERE e.status != 'error' ORDER BY e.dir_name"
     )
     return [EntryRow(*row[:10], bool(row[10]), *row[11:]) for row in rows]  # type: ignore[arg-type]
 
@@ -250,16 +250,16 @@ def compiled_entries(db: Database) -> list[EntryRow]:
 def mark_duplicates(db: Database, duplicates: dict[int, int]) -> None:
     """Record which host entries are the same process as a pod entry (host id -> pod id)."""
     current = dict(
-        db.connection.execute("SELECT id, duplicate_of FROM reports WHERE duplicate_of IS NOT NULL")
+        db.connection.execute("SELECT id, duplicate_of FROM entries WHERE duplicate_of IS NOT NULL")
     )
     if current == duplicates:
         return
     with db.transaction():
         db.connection.execute(
-            "UPDATE reports SET duplicate_of = NULL WHERE duplicate_of IS NOT NULL"
+            "UPDATE entries SET duplicate_of = NULL WHERE duplicate_of IS NOT NULL"
         )
         db.connection.executemany(
-            "UPDATE reports SET duplicate_of = ? WHERE id = ?",
+            "UPDATE entries SET duplicate_of = ? WHERE id = ?",
             [(pod, host) for host, pod in duplicates.items()],
         )
 
@@ -269,7 +269,7 @@ def entry_counts(db: Database, entry_ids: list[int]) -> list[bytes | None]:
     return [
         blob
         for (blob,) in db.connection.execute(
-            f"SELECT counts_blob FROM reports WHERE id IN ({', '.join('?' * len(entry_ids))})",
+            f"SELECT counts_blob FROM entries WHERE id IN ({', '.join('?' * len(entry_ids))})",
             entry_ids,
         )
     ]
@@ -289,7 +289,7 @@ class CollectionSpan:
 def collection_span(db: Database) -> CollectionSpan:
     first, last, entries, instances, duplicates = db.connection.execute(
         "SELECT coalesce(min(nullif(first_seen, '')), ''), coalesce(max(last_seen), ''), "
-        "count(*), coalesce(sum(instances), 0), count(duplicate_of) FROM reports"
+        "count(*), coalesce(sum(instances), 0), count(duplicate_of) FROM entries"
     ).fetchone()
     return CollectionSpan(first, last, entries, instances, duplicates)
 
@@ -311,8 +311,8 @@ def owner_instances(db: Database) -> list[OwnerInstance]:
     return [
         OwnerInstance(*row)
         for row in db.connection.execute(
-            "SELECT x.owner_id, r.pod_name, r.container_name, r.hostname, i.pid, "
-            "i.discovered_ns FROM owner_reports x JOIN reports r ON r.id = x.report_id "
-            "JOIN instances i ON i.report_id = r.id ORDER BY x.owner_id, i.discovered_ns, i.pid"
+            "SELECT x.owner_id, e.pod_name, e.container_name, e.hostname, i.pid, "
+            "i.discovered_ns FROM owner_entries x JOIN entries e ON e.id = x.entry_id "
+            "JOIN instances i ON i.entry_id = e.id ORDER BY x.owner_id, i.discovered_ns, i.pid"
         )
     ]

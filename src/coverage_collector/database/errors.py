@@ -60,7 +60,7 @@ def compile_errors_by_owner(db: Database) -> dict[int, int]:
     """Owner id -> how many problems compile recorded for its entries."""
     return dict(
         db.connection.execute(
-            "SELECT x.owner_id, count(*) FROM owner_reports x JOIN reports r ON r.id = x.report_id "
-            "JOIN errors e ON e.stage = 'compile' AND e.item = r.dir_name GROUP BY x.owner_id"
+            "SELECT x.owner_id, count(*) FROM owner_entries x JOIN entries e ON e.id = x.entry_id "
+            "JOIN errors err ON err.stage = 'compile' AND err.item = e.dir_name GROUP BY x.owner_id"
         )
     )

@@ -105,7 +105,7 @@ def owner_rows(
         )
         for row in db.connection.execute(
             "SELECT id, namespace, owner_type, owner_name, binary_name, binary_id, image, "
-            "images_json, pods_json, containers_json, hosts_json, reports, instances, "
+            "images_json, pods_json, containers_json, hosts_json, entries, instances, "
             f"statements, covered, first_seen, last_seen FROM owners ORDER BY {order.value}"
         )
     )
@@ -149,7 +149,7 @@ class OwnerCounters:
 def owner_counters_by_binary(db: Database) -> Iterator[OwnerCounters]:
     """Every owner's packed counters, binary after binary."""
     for row in db.connection.execute(
-        "SELECT namespace, binary_id, counts_blob, reports FROM owners ORDER BY binary_id"
+        "SELECT namespace, binary_id, counts_blob, entries FROM owners ORDER BY binary_id"
     ):
         yield OwnerCounters(*row)
 
@@ -183,7 +183,7 @@ class OwnerRecord:
 
 _OWNER_COLUMNS = (
     "group_key, namespace, owner_type, owner_name, binary_name, binary_id, image, images_json, "
-    "pods_json, pod_count, containers_json, hosts_json, reports, instances, statements, "
+    "pods_json, pod_count, containers_json, hosts_json, entries, instances, statements, "
     "covered, coverage_pct, counts_blob, first_seen, last_seen, input_hash"
 )
 
@@ -218,9 +218,9 @@ def write_owner(
         f"ON CONFLICT(group_key) DO UPDATE SET {updates} RETURNING id",
         astuple(record),
     ).fetchone()
-    for table in ("owner_reports", "owner_files", "owner_functions"):
+    for table in ("owner_entries", "owner_files", "owner_functions"):
         conn.execute(f"DELETE FROM {table} WHERE owner_id = ?", (owner_id,))
-    conn.executemany("INSERT INTO owner_reports VALUES (?, ?)", [(owner_id, e) for e in entry_ids])
+    conn.executemany("INSERT INTO owner_entries VALUES (?, ?)", [(owner_id, e) for e in entry_ids])
     conn.executemany(
         "INSERT INTO owner_files VALUES (?, ?, ?)",
         [(owner_id, file_id, covered) for file_id, covered in files_covered],

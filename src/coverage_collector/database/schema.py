@@ -7,6 +7,10 @@ earlier version of the tool is brought up to date in place and never rebuilt.
 Units are stored once per binary (its covmeta file, compressed); counters once per entry
 and per owner and binary (compressed vectors aligned to those units); file and function
 statistics are plain rows for fast queries.
+
+Migrations never change once released: a fresh database runs all of them, so it has exactly
+the schema of a migrated one. Read the last ones too (migration 6 renamed `reports` to
+`entries`, `report_id` to `entry_id`).
 """
 
 from __future__ import annotations
@@ -221,6 +225,22 @@ MIGRATIONS: tuple[str, ...] = (
     # symlink, not a regular file, too large); '' for the others.
     """
     ALTER TABLE file_sources ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+    """,
+    # 6: entries are called entries (issue 15): "report" means the rendered HTML only. The
+    # tables are renamed in place, not rebuilt, so a large collection migrates in an instant
+    # and keeps every row and id (nothing is recomputed); SQLite rewrites the foreign keys
+    # that name them. Indexes keep their name on a rename, so they are made anew.
+    """
+    ALTER TABLE reports RENAME TO entries;
+    ALTER TABLE owner_reports RENAME TO owner_entries;
+    ALTER TABLE instances RENAME COLUMN report_id TO entry_id;
+    ALTER TABLE owner_entries RENAME COLUMN report_id TO entry_id;
+    ALTER TABLE binaries RENAME COLUMN reports TO entries;
+    ALTER TABLE owners RENAME COLUMN reports TO entries;
+    DROP INDEX reports_binary;
+    CREATE INDEX entries_binary ON entries(binary_id);
+    DROP INDEX owner_reports_report;
+    CREATE INDEX owner_entries_entry ON owner_entries(entry_id);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

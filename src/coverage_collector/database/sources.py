@@ -102,7 +102,7 @@ def images_to_inspect(db: Database) -> list[str]:
     return [
         image
         for (image,) in db.connection.execute(
-            "SELECT DISTINCT image FROM reports WHERE is_host = 0 AND image != '' ORDER BY image"
+            "SELECT DISTINCT image FROM entries WHERE is_host = 0 AND image != '' ORDER BY image"
         )
     ]
 
@@ -378,8 +378,8 @@ def binaries_to_resolve(db: Database) -> Iterator[BinaryToResolve]:
             "SELECT DISTINCT owner_name FROM owners WHERE binary_id = ?", (binary_id,)
         )
         recorded = conn.execute(
-            "SELECT DISTINCT s.source_repo, s.commit_id FROM reports r JOIN image_sources s "
-            "ON s.image = r.source_key WHERE r.binary_id = ? AND s.source_repo != '' "
+            "SELECT DISTINCT s.source_repo, s.commit_id FROM entries e JOIN image_sources s "
+            "ON s.image = e.source_key WHERE e.binary_id = ? AND s.source_repo != '' "
             "ORDER BY 1, 2",
             (binary_id,),
         )
