@@ -42,8 +42,8 @@ afresh into a database of their own (`db/fresh`). The collection is never modifi
 (columns) and `TEXT_RULES` (text), plus placeholders for absolute paths, everywhere: the
 snapshot's temporary directory becomes `<WORK>`, the input `<INPUT>` and `src/` `<SRC>`.
 Compile runs with one worker (`COMPILE`), since ids follow worker scheduling. Everything else
-must be equal byte for byte. `RENAMES` maps tables and columns of the baseline's database
-dump to new names, for a deliberate rename.
+must be equal byte for byte. `RENAMES` maps tables and columns of a database that still has
+old names (the baseline's) to the new names as it is dumped, for a deliberate rename.
 """
 
 from __future__ import annotations
@@ -179,10 +179,18 @@ COMPILE = ("cluster", "compile", "--max-concurrency", "1")
 worker finishes, so report, binary and owner ids (and the report's JSON, which carries them)
 follow the scheduling: two compiles of the same input differ. Decoding in order pins them."""
 
-RENAMES: dict[str, str] = {}
-"""Deliberate renames in the database, applied to the baseline's dump when comparing:
-`{"old_table": "new_table", "old_table.old_column": "new_column"}` (tables and columns by
-their old names)."""
+RENAMES: dict[str, str] = {
+    "reports": "entries",
+    "owner_reports": "owner_entries",
+    "instances.report_id": "entry_id",
+    "owner_reports.report_id": "entry_id",
+    "binaries.reports": "entries",
+    "owners.reports": "entries",
+}
+"""Deliberate renames in the database (schema migration 6: entries were called reports):
+`{"old_table": "new_table", "old_table.old_column": "new_column"}`, tables and columns by
+their old names. A database that still has an old name (a baseline's) is dumped under the new
+one, so both dumps compare row by row, also where a large table is stored as digests."""
 
 # --------------------------------------------------------------------------------------------
 # Constants
@@ -378,12 +386,24 @@ def _rules(source: str, table: str, columns: Sequence[str]) -> dict[str, ColumnR
     }
 
 
+def new_names(table: str, columns: Sequence[str]) -> tuple[str, list[str]]:
+    """The names `table` and its `columns` are dumped under: `RENAMES` applied."""
+    prefix = table + "."
+    renamed = {
+        key.removeprefix(prefix): new for key, new in RENAMES.items() if key.startswith(prefix)
+    }
+    return RENAMES.get(table, table), [renamed.get(column, column) for column in columns]
+
+
 def table_rows(conn: sqlite3.Connection, table: str) -> Iterator[bytes]:
-    """One JSON line per row (columns named, keys sorted), in primary-key order."""
+    """One JSON line per row (columns named, keys sorted), in primary-key order. Columns
+    carry their new names (`RENAMES`)."""
     info = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
-    columns = [row[1] for row in info]
-    key = [row[1] for row in sorted(info, key=lambda row: row[5]) if row[5]] or columns
-    rules = _rules("db", table, columns)
+    key = [row[1] for row in sorted(info, key=lambda row: row[5]) if row[5]] or [
+        row[1] for row in info
+    ]
+    dumped, columns = new_names(table, [row[1] for row in info])
+    rules = _rules("db", dumped, columns)
     order = ", ".join(f'"{name}"' for name in key)
     cursor = conn.execute(f'SELECT * FROM "{table}" ORDER BY {order}')
     while batch := cursor.fetchmany(5000):
@@ -412,7 +432,7 @@ def dump_database(snapshot: Snapshot, rel: str, path: Path) -> None:
             )
         ]
         for table in tables:
-            snapshot.text(f"{rel}/{table}.jsonl", table_rows(conn, table))
+            snapshot.text(f"{rel}/{new_names(table, [])[0]}.jsonl", table_rows(conn, table))
     finally:
         conn.close()
 
@@ -852,27 +872,6 @@ def snapshot_files(root: Path) -> dict[str, Path]:
     }
 
 
-def renamed(rel: str, data: bytes) -> tuple[str, bytes]:
-    """Apply `RENAMES` to one file of the baseline's database dump."""
-    parts = rel.split("/")
-    if len(parts) != 3 or parts[0] != "db" or not parts[2].endswith(".jsonl"):
-        return rel, data
-    table = parts[2].removesuffix(".jsonl")
-    columns = {
-        key.split(".", 1)[1]: new for key, new in RENAMES.items() if key.startswith(table + ".")
-    }
-    if columns:
-        rows = [json.loads(line) for line in data.decode("utf-8").splitlines()]
-        data = "".join(
-            json.dumps(
-                {columns.get(k, k): v for k, v in row.items()}, sort_keys=True, ensure_ascii=False
-            )
-            + "\n"
-            for row in rows
-        ).encode()
-    return "/".join([*parts[:2], RENAMES.get(table, table) + ".jsonl"]), data
-
-
 def _clip(line: str) -> str:
     return line if len(line) <= CLIP else line[:CLIP] + f" ... ({len(line)} characters)"
 
@@ -907,10 +906,7 @@ def excerpt(rel: str, left: bytes, right: bytes) -> list[str]:
 
 def compare(baseline: Path, current: Path) -> int:
     """Print every file that differs or is missing, with an excerpt; 0 identical, 1 not."""
-    left = {}
-    for rel, path in snapshot_files(baseline).items():
-        name, data = renamed(rel, path.read_bytes())
-        left[name] = data
+    left = {rel: path.read_bytes() for rel, path in snapshot_files(baseline).items()}
     right = snapshot_files(current)
     problems = 0
     for rel in sorted(left.keys() | right.keys()):
