@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from coverage_collector import trust
+from coverage_collector.collection import Collection
 
 TRACE = 5
 logging.addLevelName(TRACE, "TRACE")
@@ -49,7 +50,7 @@ def configure(verbosity: str = "info", collection: str | None = None) -> str | N
     logger.addHandler(stderr)
     if collection is None:
         return None
-    log_dir = os.path.join(collection, "logs")
+    log_dir = Collection(collection).logs
     os.makedirs(log_dir, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     path = os.path.join(log_dir, f"coverage-collector-{stamp}-{os.getpid()}.log")

@@ -27,7 +27,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 
 from coverage_collector import database, logs, trust
-from coverage_collector.collection import COVERAGE_DIR
+from coverage_collector.collection import COVERAGE_DIR, Collection
 from coverage_collector.compiler import store
 from coverage_collector.compiler.decode import DecodedEntry, DecodeTask, decode_entry
 from coverage_collector.compiler.filters import UpdateFilter
@@ -116,14 +116,15 @@ def run(options: Options) -> Summary:
     """Compile the collection of `options` into its database; return what happened."""
     started = time.monotonic()
     summary = Summary()
-    if not os.path.isdir(os.path.join(options.collection, COVERAGE_DIR)):
+    coverage = Collection(options.collection).coverage
+    if not os.path.isdir(coverage):
         raise DataError(
             f"No coverage data in {options.collection} ({COVERAGE_DIR}/ is missing)",
             hint="check --collection, or run `coverage-collector cluster download` first",
         )
-    if not _has_entries(os.path.join(options.collection, COVERAGE_DIR)):
+    if not _has_entries(coverage):
         raise DataError(
-            f"Nothing to compile: {os.path.join(options.collection, COVERAGE_DIR)}/ holds no "
+            f"Nothing to compile: {coverage}/ holds no "
             "entries (run `coverage-collector cluster download` first, or check its --prefix)"
         )
     conn = database.open_database(options.collection)

@@ -10,7 +10,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 
-from coverage_collector.collection import COVERAGE_DIR
+from coverage_collector.collection import Collection
 from coverage_collector.compiler.names import storable
 
 INPUT_PREFIXES = ("covmeta.", "covcounters.")
@@ -54,7 +54,7 @@ def scan_entries(collection: str) -> Scan:
     step then reports the problem against the entry. A directory whose name is not
     UTF-8 cannot be a report (its name is its key in the database): it is refused.
     """
-    root = os.path.join(collection, COVERAGE_DIR)
+    root = Collection(collection).coverage
     try:
         dirs = sorted(e.name for e in os.scandir(root) if e.is_dir(follow_symlinks=False))
     except FileNotFoundError:

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
 
+from coverage_collector.collection import DATABASE_FILE, Collection
 from coverage_collector.database.schema import MIGRATIONS, SCHEMA_VERSION
 from coverage_collector.exceptions import DataError
 
-DB_NAME = "coverage.db"
+DB_NAME = DATABASE_FILE
 
 DatabaseError = sqlite3.Error
 """What a failing statement raises (a full disk, an I/O error, a lock held too long)."""
@@ -75,7 +76,7 @@ class Database:
 
 
 def db_path(collection: str) -> str:
-    return os.path.join(collection, DB_NAME)
+    return Collection(collection).database
 
 
 def open_database(collection: str) -> Database:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from coverage_collector import database, logs, trust
+from coverage_collector.collection import Collection
 from coverage_collector.exceptions import UsageError
 from coverage_collector.export import cobertura
 from coverage_collector.export.model import ExportGroup, GroupBy, iter_groups
@@ -58,7 +59,7 @@ class Options:
 
     @property
     def output(self) -> str:
-        return self.output_dir or os.path.join(self.collection, "exports", self.format)
+        return self.output_dir or Collection(self.collection).export(self.format)
 
 
 @dataclass

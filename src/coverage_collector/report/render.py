@@ -35,6 +35,7 @@ from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 
 from coverage_collector import __version__, database, logs, outputs
+from coverage_collector.collection import Collection
 from coverage_collector.compiler.stats import blocks_by_file, units_by_file
 from coverage_collector.compiler.store import BinaryModels, stored_excludes
 from coverage_collector.database import Database
@@ -64,7 +65,6 @@ from coverage_collector.sources.tree import (
 )
 from coverage_collector.workers import exit_with_parent
 
-HTML_DIR = "html"
 GROUP_FILES = 32
 GROUP_SPANS = 20_000
 """Coverage of neighbouring files (same directory, mostly) shares one data file of at most
@@ -94,7 +94,7 @@ class Options:
 
     @property
     def output(self) -> str:
-        return self.output_dir or os.path.join(self.collection, HTML_DIR)
+        return self.output_dir or Collection(self.collection).html
 
 
 @dataclass

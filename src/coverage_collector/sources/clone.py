@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from coverage_collector import database, logs
+from coverage_collector.collection import Collection
 from coverage_collector.database import CloneRow as CloneResult
 from coverage_collector.database import Database
 from coverage_collector.database import SourceCommit as Source
@@ -46,7 +47,6 @@ from coverage_collector.trust import scrub
 if TYPE_CHECKING:  # run.py imports this module: it runs clone, then resolve
     from coverage_collector.sources.run import Options
 
-REPOS_DIR = "repos"
 RETRIES = 3
 FALLBACK_SUFFIX = "-branch-head"
 UNRESOLVED_LIMIT = 3
@@ -144,7 +144,7 @@ class _Cloner:
         # cluster is still validated before git sees it.
         local = options.allow_local_urls or bool(options.git_mirrors)
         self.git = Git(local, options.timeout)
-        self.repos = os.path.join(options.collection, REPOS_DIR)
+        self.repos = Collection(options.collection).repos
         self._lock = threading.Lock()
         self._dest_locks: dict[str, threading.Lock] = {}
         self._unresolved = 0
