@@ -70,6 +70,13 @@ from typing import TypeVar
 from tests.helpers.gofixtures import GO_MAIN, PROGRAMS, cache_root, go_binary, go_env
 
 from bench.benchlib import REPO
+from coverage_collector.collection import (
+    INFO_FILE,
+    METADATA_FILE,
+    EntryMetadata,
+    RecordedInstance,
+    json_bytes,
+)
 
 CACHE = Path.home() / ".cache" / "coverage-collector-bench" / "cluster"
 FORMAT = 2
@@ -1539,29 +1546,30 @@ def pool_need(entries: Sequence[Entry]) -> dict[Variant, int]:
     return need
 
 
-def metadata(e: Entry, covmeta_hash: str) -> dict[str, object]:
-    """``metadata.json`` as in the bundled sample collection."""
+def metadata(e: Entry, covmeta_hash: str) -> EntryMetadata:
+    """``metadata.json`` as in the bundled sample collection (no S3 keys: not downloaded)."""
     first, last = e.instances[0], e.instances[-1]
-    return {
-        "pod_name": e.pod,
-        "namespace": e.namespace,
-        "container": {"name": e.container, "image": e.image},
-        "binary_name": e.variant.name,
-        "collected_at": _rfc3339(last.discovery),
-        "hostname": e.hostname,
-        "host_process": e.host_process,
-        "instances": [
-            {
-                "discovery_time": i.discovery.strftime("%Y%m%dT%H%M%SZ"),
-                "pid": i.pid,
-                "last_modified": _rfc3339(i.last_modified),
-                "counter_file": i.file_name(covmeta_hash),
-            }
+    return EntryMetadata(
+        pod_name=e.pod,
+        namespace=e.namespace,
+        container_name=e.container,
+        image=e.image,
+        binary_name=e.variant.name,
+        collected_at=_rfc3339(last.discovery),
+        hostname=e.hostname,
+        host_process=e.host_process,
+        instances=tuple(
+            RecordedInstance(
+                discovery_time=i.discovery.strftime("%Y%m%dT%H%M%SZ"),
+                pid=i.pid,
+                last_modified=_rfc3339(i.last_modified),
+                counter_file=i.file_name(covmeta_hash),
+            )
             for i in e.instances
-        ],
-        "first_seen": _rfc3339(first.discovery),
-        "last_seen": _rfc3339(last.last_modified),
-    }
+        ),
+        first_seen=_rfc3339(first.discovery),
+        last_seen=_rfc3339(last.last_modified),
+    )
 
 
 def info(e: Entry) -> dict[str, object]:
@@ -1586,8 +1594,8 @@ def write_entry(coverage: Path, e: Entry, pool: Pool) -> int:
     shutil.copyfile(pool.meta, d / pool.meta.name)
     for inst in e.instances:
         shutil.copyfile(pool.counters[inst.slot], d / inst.file_name(pool.hash))
-    for name, doc in (("metadata.json", metadata(e, pool.hash)), ("info.json", info(e))):
-        (d / name).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    (d / METADATA_FILE).write_bytes(metadata(e, pool.hash).to_json())
+    (d / INFO_FILE).write_bytes(json_bytes(info(e)))
     return sum(p.stat().st_size for p in d.iterdir())
 
 

@@ -9,7 +9,6 @@ and the injected files compile must leave out.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 import subprocess
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coverage_collector import compiler
+from coverage_collector.collection import EntryMetadata, RecordedInstance, SourceInfo
 from coverage_collector.compiler import DEFAULT_EXCLUDES, parse_update
 from tests.helpers.gofixtures import GO_MAIN, _build, _run_program, cache_root, go_binary, go_env
 
@@ -184,7 +184,7 @@ def make_collection(
     for spec in entries:
         entry = collection.entry_dir(spec.name)
         entry.mkdir(parents=True)
-        instances = []
+        instances: list[RecordedInstance] = []
         for args in spec.runs:
             run_index += 1
             covdir = work / "runs" / f"{run_index:03d}"
@@ -195,41 +195,32 @@ def make_collection(
                     _, meta_hash, pid, nanos = path.name.split(".")
                     collection.meta_hash[spec.program] = meta_hash
                     instances.append(
-                        {"discovery_time": int(nanos), "pid": int(pid), "counter_file": path.name}
+                        RecordedInstance(counter_file=path.name, discovery_time=nanos, pid=int(pid))
                     )
-        _write_json(entry / "metadata.json", _metadata(spec, instances))
-        _write_json(
-            entry / "info.json",
-            {
-                "source_url": f"https://github.com/example/{spec.binary}",
-                "source_commit": "0123456789abcdef0123456789abcdef01234567",
-                "software_group": "example",
-                "software_key": spec.binary,
-            },
-        )
+        _metadata(spec, instances).write(str(entry))
+        SourceInfo(
+            source_url=f"https://github.com/example/{spec.binary}",
+            source_commit="0123456789abcdef0123456789abcdef01234567",
+            software_group="example",
+            software_key=spec.binary,
+        ).write(str(entry))
     return collection
 
 
-def _metadata(spec: EntrySpec, instances: list[dict[str, object]]) -> dict[str, object]:
-    return {
-        "pod_name": spec.pod,
-        "namespace": spec.namespace,
-        "container": {
-            "name": spec.container,
-            "image": "" if spec.host_process else f"quay.io/example/{spec.binary}:v1",
-        },
-        "binary_name": spec.binary,
-        "collected_at": "2026-11-20T10:00:00Z",
-        "first_seen": "2026-11-20T10:00:00Z",
-        "last_seen": "2026-11-20T12:00:00Z",
-        "hostname": spec.host,
-        "host_process": spec.host_process,
-        "instances": instances,
-    }
-
-
-def _write_json(path: Path, data: object) -> None:
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+def _metadata(spec: EntrySpec, instances: list[RecordedInstance]) -> EntryMetadata:
+    return EntryMetadata(
+        pod_name=spec.pod,
+        namespace=spec.namespace,
+        container_name=spec.container,
+        image="" if spec.host_process else f"quay.io/example/{spec.binary}:v1",
+        binary_name=spec.binary,
+        collected_at="2026-11-20T10:00:00Z",
+        first_seen="2026-11-20T10:00:00Z",
+        last_seen="2026-11-20T12:00:00Z",
+        hostname=spec.host,
+        host_process=spec.host_process,
+        instances=tuple(instances),
+    )
 
 
 # --------------------------------------------------------------------------------------------

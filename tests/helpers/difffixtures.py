@@ -59,6 +59,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from coverage_collector.collection import EntryMetadata, RecordedInstance, SourceInfo
 from tests.helpers.gofixtures import (
     GO_MAIN,
     PROGRAMS,
@@ -324,7 +325,7 @@ def _write_entry(
     """Run the entry's workload (one process per run) and lay it out; return the covmeta hash."""
     entry = root / "coverage" / spec.name
     entry.mkdir(parents=True)
-    instances: list[dict[str, object]] = []
+    instances: list[RecordedInstance] = []
     meta_hash = ""
     for k, (args, rc) in enumerate(spec.runs):
         covdir = runs_dir / f"{spec.name}-{k}"
@@ -334,28 +335,26 @@ def _write_entry(
             if path.name.startswith("covcounters."):
                 _, meta_hash, pid, nanos = path.name.split(".")
                 instances.append(
-                    {"discovery_time": int(nanos), "pid": int(pid), "counter_file": path.name}
+                    RecordedInstance(counter_file=path.name, discovery_time=nanos, pid=int(pid))
                 )
-    metadata = {
-        "pod_name": spec.pod,
-        "namespace": spec.namespace,
-        "container": {"name": spec.container, "image": spec.image},
-        "binary_name": spec.binary,
-        "collected_at": spec.collected_at,
-        "first_seen": spec.collected_at,
-        "last_seen": spec.collected_at,
-        "hostname": spec.host,
-        "host_process": False,
-        "instances": instances,
-    }
-    info = {
-        "source_url": "https://github.com/example/ledger",
-        "source_commit": COMMITS[spec.build],
-        "software_group": "example",
-        "software_key": spec.binary,
-    }
-    for name, data in (("metadata.json", metadata), ("info.json", info)):
-        (entry / name).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    EntryMetadata(
+        pod_name=spec.pod,
+        namespace=spec.namespace,
+        container_name=spec.container,
+        image=spec.image,
+        binary_name=spec.binary,
+        collected_at=spec.collected_at,
+        first_seen=spec.collected_at,
+        last_seen=spec.collected_at,
+        hostname=spec.host,
+        instances=tuple(instances),
+    ).write(str(entry))
+    SourceInfo(
+        source_url="https://github.com/example/ledger",
+        source_commit=COMMITS[spec.build],
+        software_group="example",
+        software_key=spec.binary,
+    ).write(str(entry))
     return meta_hash
 
 
@@ -862,13 +861,13 @@ def _matcher_entry(
     binary: Path,
     runs: Sequence[tuple[str, ...]],
     work: Path,
-    info: dict[str, str],
+    info: SourceInfo,
     collected_at: str,
 ) -> tuple[Path, str]:
     env = go_env(cache_root())
     entry = root / "coverage" / name
     entry.mkdir(parents=True)
-    instances: list[dict[str, object]] = []
+    instances: list[RecordedInstance] = []
     meta_hash = ""
     for k, args in enumerate(runs):
         covdir = work / f"{name}-{k}"
@@ -878,23 +877,22 @@ def _matcher_entry(
             if path.name.startswith("covcounters."):
                 _, meta_hash, pid, nanos = path.name.split(".")
                 instances.append(
-                    {"discovery_time": int(nanos), "pid": int(pid), "counter_file": path.name}
+                    RecordedInstance(counter_file=path.name, discovery_time=nanos, pid=int(pid))
                 )
     namespace, _, owner = MATCHER_OWNER
-    metadata = {
-        "pod_name": pod,
-        "namespace": namespace,
-        "container": {"name": owner, "image": f"quay.io/example/{owner}:{name[-4:]}"},
-        "binary_name": owner,
-        "collected_at": collected_at,
-        "first_seen": collected_at,
-        "last_seen": collected_at,
-        "hostname": host,
-        "host_process": False,
-        "instances": instances,
-    }
-    for file, data in (("metadata.json", metadata), ("info.json", info)):
-        (entry / file).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    EntryMetadata(
+        pod_name=pod,
+        namespace=namespace,
+        container_name=owner,
+        image=f"quay.io/example/{owner}:{name[-4:]}",
+        binary_name=owner,
+        collected_at=collected_at,
+        first_seen=collected_at,
+        last_seen=collected_at,
+        hostname=host,
+        instances=tuple(instances),
+    ).write(str(entry))
+    info.write(str(entry))
     return entry, meta_hash
 
 
@@ -935,12 +933,12 @@ def make_matcher_collections(
         ("head", "matcher-7c6b5d4f9x-q8w2z", "master-1", MATCHER_HEAD_RUNS, HEAD_TIME),
     ):
         root = work / ("baseline" if side == "base" else "head")
-        info = {
-            "source_url": url,
-            "source_commit": commits[side],
-            "software_group": "example",
-            "software_key": "matcher",
-        }
+        info = SourceInfo(
+            source_url=url,
+            source_commit=commits[side],
+            software_group="example",
+            software_key="matcher",
+        )
         name = f"{host}-{MATCHER_OWNER[0]}-{pod}-{MATCHER_OWNER[2]}"
         dirs[side], hashes[side] = _matcher_entry(
             root, name, pod, host, binaries[side], runs, work / "runs", info, when

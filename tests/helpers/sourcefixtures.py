@@ -9,13 +9,13 @@ are genuine, and laid out as a collection entry whose info.json names its source
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from coverage_collector.collection import EntryMetadata, SourceInfo
 from tests.helpers.gofixtures import GO_MAIN, _run_program, cache_root, go_binary, go_env
 
 MAIN = 'package main\n\nimport "fmt"\n\nfunc main() {{\n{body}}}\n'
@@ -224,14 +224,12 @@ def make_sourced_collection(root: Path, built: list[Built]) -> None:
         entry.mkdir(parents=True)
         for path in item.covdir.iterdir():
             shutil.copy2(path, entry / path.name)
-        metadata = {
-            "pod_name": f"{item.name}-7d9f8c6b5d-x2k4p",
-            "namespace": "apps",
-            "container": {"name": item.name, "image": f"quay.io/example/{item.name}:v1"},
-            "binary_name": item.name,
-            "hostname": "node-1",
-            "host_process": False,
-        }
-        (entry / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
-        info = {"source_url": item.source_url, "source_commit": item.source_commit}
-        (entry / "info.json").write_text(json.dumps(info), encoding="utf-8")
+        EntryMetadata(
+            pod_name=f"{item.name}-7d9f8c6b5d-x2k4p",
+            namespace="apps",
+            container_name=item.name,
+            image=f"quay.io/example/{item.name}:v1",
+            binary_name=item.name,
+            hostname="node-1",
+        ).write(str(entry))
+        SourceInfo(source_url=item.source_url, source_commit=item.source_commit).write(str(entry))
