@@ -288,11 +288,7 @@ def download_command(
         skip_existing=skip_existing,
         max_concurrency=max_concurrency,
     )
-    summary = download.run(options)
-    for line in summary.lines():
-        log.info("%s", line)
-    if not summary.ok:
-        raise SystemExit(summary.exit_status)
+    run_stage(download.run, options)
 
 
 @cluster.command("compile", short_help="Compile coverage/ into coverage.db (incremental).")

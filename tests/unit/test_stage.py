@@ -16,7 +16,17 @@ from coverage_collector.sources.clone import CloneSummary
 from coverage_collector.sources.resolve import BinarySources, FileSource, ResolveSummary
 from coverage_collector.sources.tree import RefusedSource
 
-STAGES = ("compiler", "sources", "summary", "report", "export", "codecov", "bigquery", "diff")
+STAGES = (
+    "download",
+    "compiler",
+    "sources",
+    "summary",
+    "report",
+    "export",
+    "codecov",
+    "bigquery",
+    "diff",
+)
 REFUSED = RefusedSource("binary", "main.go", "a symbolic link")
 
 

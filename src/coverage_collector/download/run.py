@@ -72,6 +72,7 @@ from coverage_collector.download.layout import (
 from coverage_collector.download.store import FetchError, ObjectStore
 from coverage_collector.exceptions import DataError
 from coverage_collector.progress import Reporter
+from coverage_collector.stage import ExitFromOk
 
 STATE_FILE = ".download-state.json"
 PARTIAL_PREFIX = ".partial-"
@@ -97,8 +98,8 @@ class Options:
 
 
 @dataclass
-class Summary:
-    """What a download did, for the summary and the exit status.
+class Summary(ExitFromOk):
+    """What a download did, for the summary and the exit status (1 unless `ok`).
 
     Mutable: the fetch workers add to it as objects arrive (under a lock).
     """
@@ -118,11 +119,6 @@ class Summary:
     def ok(self) -> bool:
         """Every object arrived and no key was refused (a refused key is data lost)."""
         return not self.failed and not self.refused
-
-    @property
-    def exit_status(self) -> int:
-        """The command's exit status: 0 when `ok`, else 1."""
-        return 0 if self.ok else 1
 
     def lines(self) -> list[str]:
         """Return the human summary; keys are shown escaped (`printable`)."""
