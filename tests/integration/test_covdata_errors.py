@@ -295,7 +295,7 @@ def test_usage_errors(args: list[str]) -> None:
 def test_mode_clash_in_subtract_is_per_binary(
     go_datasets: dict[str, Dataset], tmp_path: Path
 ) -> None:
-    # Binaries of different modes are separate pods: subtract/intersect handle each alone.
+    # Binaries of different modes are separate meta groups: subtract/intersect handle each alone.
     data = require_dataset(go_datasets, "mixed_modes")
     directory = str(data.dirs[0])
     result = ours("intersect", f"-i={directory},{directory}", f"-o={tmp_path / 'out'}")

@@ -373,7 +373,7 @@ def test_counter_file_names_are_matched_in_linear_time() -> None:
     # hours with `([0-9]+)+`; it must be refused at once.
     import time
 
-    from coverage_collector.covdata.pods import COUNTER_NAME
+    from coverage_collector.covdata.metagroups import COUNTER_NAME
 
     name = "covcounters." + "a" * 32 + ".1." + "1" * 4000 + "x"
     started = time.monotonic()

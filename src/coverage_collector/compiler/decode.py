@@ -26,11 +26,16 @@ from coverage_collector.collection import (
 )
 from coverage_collector.compiler import stats
 from coverage_collector.compiler.names import decode_safe_meta
-from coverage_collector.covdata.accumulate import PodAccumulator
+from coverage_collector.covdata.accumulate import MetaGroupAccumulator
 from coverage_collector.covdata.counters import decode_counters
 from coverage_collector.covdata.fastmerge import IrregularInputError, sum_files
+from coverage_collector.covdata.metagroups import (
+    COUNTER_NAME,
+    MetaGroup,
+    collect_meta_groups,
+    read_input,
+)
 from coverage_collector.covdata.model import BoolArray, CounterMode, MetaFile
-from coverage_collector.covdata.pods import COUNTER_NAME, Pod, collect_pods, read_input
 from coverage_collector.exceptions import CovDataError
 
 META_CACHE_SIZE = 16
@@ -123,18 +128,18 @@ def decode_entry(task: DecodeTask) -> DecodedEntry:
     if result.failed:
         return result
     try:
-        scan = collect_pods([task.path])
+        scan = collect_meta_groups([task.path])
     except CovDataError as exc:
         return result.fail(exc.message)
-    if not scan.pods:
+    if not scan.groups:
         orphans = f" ({len(scan.orphans)} counter files without it)" if scan.orphans else ""
         return result.fail(f"no covmeta file{orphans}")
-    if len(scan.pods) > 1:
-        hashes = ", ".join(os.path.basename(p.meta_path) for p in scan.pods)
+    if len(scan.groups) > 1:
+        hashes = ", ".join(os.path.basename(p.meta_path) for p in scan.groups)
         return result.fail(f"several binaries in one entry: {hashes}")
     result.problems.extend(f"{os.path.basename(o)}: no matching covmeta file" for o in scan.orphans)
     try:
-        _decode_pod(task, scan.pods[0], result)
+        _decode_meta_group(task, scan.groups[0], result)
     except CovDataError as exc:
         return result.fail(exc.message)
     return result
@@ -156,23 +161,23 @@ def _read_metadata(task: DecodeTask, result: DecodedEntry) -> None:
     result.metadata_hash = digest.hexdigest()
 
 
-def _decode_pod(task: DecodeTask, pod: Pod, result: DecodedEntry) -> None:
-    meta_bytes = read_input(pod.meta_path, "meta-data file")
+def _decode_meta_group(task: DecodeTask, group: MetaGroup, result: DecodedEntry) -> None:
+    meta_bytes = read_input(group.meta_path, "meta-data file")
     digest = hashlib.blake2b(meta_bytes, digest_size=16)
-    binary = _meta(meta_bytes, digest.digest(), pod.meta_path, task.excludes)
+    binary = _meta(meta_bytes, digest.digest(), group.meta_path, task.excludes)
     meta, app = binary.meta, binary.app
-    named = os.path.basename(pod.meta_path).removeprefix("covmeta.")
+    named = os.path.basename(group.meta_path).removeprefix("covmeta.")
     if named != meta.hash_hex:
         raise CovDataError(
-            f"{os.path.basename(pod.meta_path)} holds the meta-data of {meta.hash_hex}"
+            f"{os.path.basename(group.meta_path)} holds the meta-data of {meta.hash_hex}"
         )
     if binary.repaired:
         result.problems.append(
-            f"{os.path.basename(pod.meta_path)}: {binary.repaired} names not valid UTF-8 "
+            f"{os.path.basename(group.meta_path)}: {binary.repaired} names not valid UTF-8 "
             "(kept, with \\xNN escapes)"
         )
     files: dict[str, bytes] = {}
-    for ref in pod.counter_files:
+    for ref in group.counter_files:
         data = files[ref.path] = read_input(ref.path, "counter data file")
         name = os.path.basename(ref.path)
         digest.update(f"\0{name}\0{len(data)}\0".encode(errors="surrogateescape"))
@@ -230,7 +235,7 @@ def _sum_counters(meta: MetaFile, files: dict[str, bytes], result: DecodedEntry)
         pass
     skipped: set[str] = set()
     while True:
-        accumulator = PodAccumulator(meta, meta.mode, result.problems.append)
+        accumulator = MetaGroupAccumulator(meta, meta.mode, result.problems.append)
         try:
             for path, data in files.items():
                 if path not in skipped:

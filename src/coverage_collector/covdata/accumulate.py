@@ -44,7 +44,7 @@ def finish(
     return UnitCounters(np.minimum(totals, U32_MAX).astype(np.uint32), executed)
 
 
-class PodAccumulator:
+class MetaGroupAccumulator:
     """Fold counter files of one binary, in covdata's order, into `UnitCounters`."""
 
     def __init__(self, meta: MetaFile, mode: CounterMode | int, warn: Warn) -> None:
@@ -59,7 +59,7 @@ class PodAccumulator:
         self.longest = np.zeros(meta.n_funcs, dtype=np.int64)  # covdata's len(dst) per function
 
     def add(self, counter_file: CounterFile) -> None:
-        """Merge one counter file (files must be added in pod order)."""
+        """Merge one counter file (files must be added in the meta group's order)."""
         layout = counter_file.layout
         records, funcs = self._targets(counter_file)
         counts = layout.counts[records]
@@ -128,7 +128,7 @@ def accumulate(
     meta: MetaFile, files: Iterable[CounterFile], mode: CounterMode | int, warn: Warn
 ) -> UnitCounters:
     """Return the merged counters of `files`, all belonging to the binary `meta`."""
-    accumulator = PodAccumulator(meta, mode, warn)
+    accumulator = MetaGroupAccumulator(meta, mode, warn)
     for counter_file in files:
         accumulator.add(counter_file)
     return accumulator.result()

@@ -1,6 +1,6 @@
 """The `covdata` subcommands: textfmt, percent, func, pkglist, merge, subtract, intersect.
 
-Each reads pods like `go tool covdata` and produces the same bytes. Problems that
+Each reads meta groups like `go tool covdata` and produces the same bytes. Problems that
 covdata ignores silently (orphaned counter files) are reported as errors here,
 after the output is complete, so nothing is dropped without a word.
 """
@@ -16,8 +16,8 @@ import numpy as np
 from coverage_collector.covdata.accumulate import U32_MAX, UnitCounters, Warn, accumulate
 from coverage_collector.covdata.counters import CounterFile
 from coverage_collector.covdata.meta import read_meta
+from coverage_collector.covdata.metagroups import MetaGroup, collect_meta_groups, read_input
 from coverage_collector.covdata.model import CounterMode, MetaFile
-from coverage_collector.covdata.pods import Pod, collect_pods, read_input
 from coverage_collector.covdata.profile import Profile
 from coverage_collector.covdata.reader import (
     ArgsSummary,
@@ -25,7 +25,7 @@ from coverage_collector.covdata.reader import (
     PackageFilter,
     iter_counter_files,
     package_filter,
-    read_pod,
+    read_meta_group,
 )
 from coverage_collector.covdata.writer import (
     FuncCounters,
@@ -59,16 +59,16 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
 
 
-def _scan(request: Request, outcome: Outcome) -> list[Pod]:
-    scan = collect_pods(request.inputs)
+def _scan(request: Request, outcome: Outcome) -> list[MetaGroup]:
+    scan = collect_meta_groups(request.inputs)
     for orphan in scan.orphans:
         outcome.problems.append(
             f"counter data file {orphan} has no matching covmeta file in the input "
             "directories; its counters were not counted"
         )
-    if not scan.pods:
+    if not scan.groups:
         request.warn("no applicable files found in input directories")
-    return scan.pods
+    return scan.groups
 
 
 def _selection(meta: MetaFile, matcher: PackageFilter | None) -> list[bool]:
@@ -76,12 +76,12 @@ def _selection(meta: MetaFile, matcher: PackageFilter | None) -> list[bool]:
 
 
 def build_profile(request: Request, relaxed: bool, outcome: Outcome) -> Profile | None:
-    """Read every pod into one formatter; return None when there are no pods."""
+    """Read every meta group into one formatter; return None when there are no meta groups."""
     matcher = package_filter(request.packages)
     merger = ModeMerger(relaxed)
     profile = None
-    for pod in _scan(request, outcome):
-        data = read_pod(pod, merger, request.warn)
+    for group in _scan(request, outcome):
+        data = read_meta_group(group, merger, request.warn)
         if profile is None:
             profile = Profile(data.meta.mode)
         profile.add(data.meta, data.counters.counts, _selection(data.meta, matcher))
@@ -157,7 +157,9 @@ def _prepare_output_dir(request: Request) -> None:
         ) from None
 
 
-def _pod_records(meta: MetaFile, counters: UnitCounters, chosen: list[int]) -> list[FuncCounters]:
+def _meta_group_records(
+    meta: MetaFile, counters: UnitCounters, chosen: list[int]
+) -> list[FuncCounters]:
     """Return the counter records of the executed functions of packages `chosen`."""
     records = []
     for new_index, pkg_index in enumerate(chosen):
@@ -172,10 +174,10 @@ def _pod_records(meta: MetaFile, counters: UnitCounters, chosen: list[int]) -> l
     return records
 
 
-def _emit_pod(
+def _emit_meta_group(
     request: Request, meta: MetaFile, counters: UnitCounters, mode: int, args: ArgsSummary
 ) -> None:
-    """Write one pod's meta and merged counter file (covdata's non-pcombine output)."""
+    """Write one meta group's meta and merged counter file (covdata's non-pcombine output)."""
     matcher = package_filter(request.packages)
     chosen = [i for i, keep in enumerate(_selection(meta, matcher)) if keep]
     if matcher is None:
@@ -187,7 +189,7 @@ def _emit_pod(
         file_hash = merged_meta_hash(blobs)
         data = encode_meta_file(file_hash, blobs, mode, meta.granularity)
         write_new(request.output, f"covmeta.{file_hash.hex()}", data)
-    records = _pod_records(meta, counters, chosen)
+    records = _meta_group_records(meta, counters, chosen)
     data = encode_counter_file(file_hash, args.as_args(), records)
     write_new(request.output, counter_file_name(file_hash), data)
 
@@ -198,12 +200,14 @@ def merge(request: Request) -> Outcome:
     outcome = Outcome()
     merger = ModeMerger(relaxed=True)
     combined = _Combiner(package_filter(request.packages))
-    for pod in _scan(request, outcome):
-        data = read_pod(pod, merger, request.warn, combined.args if request.pcombine else None)
+    for group in _scan(request, outcome):
+        data = read_meta_group(
+            group, merger, request.warn, combined.args if request.pcombine else None
+        )
         if request.pcombine:
             combined.add(data.meta, data.counters, merger.mode)
         else:
-            _emit_pod(request, data.meta, data.counters, merger.mode, data.args)
+            _emit_meta_group(request, data.meta, data.counters, merger.mode, data.args)
             merger.reset()
     if request.pcombine:
         combined.emit(request.output, merger)
@@ -288,27 +292,27 @@ def intersect(request: Request) -> Outcome:
 def _subtract_or_intersect(request: Request, intersect: bool) -> Outcome:
     """Apply covdata's subtract/intersect rules file by file.
 
-    covdata tracks the input index across pods and panics when a later pod starts
-    at a lower index ("decreasing dir index"); here such a pod simply starts over,
+    covdata tracks the input index across meta groups and panics when a later meta group starts
+    at a lower index ("decreasing dir index"); here such a meta group simply starts over,
     which gives covdata's result wherever covdata does not panic.
     """
     _prepare_output_dir(request)
     outcome = Outcome()
     dir_index = -1
-    for pod in _scan(request, outcome):
-        state = _PodFilter(read_meta(pod.meta_path), intersect)
-        for ref, counter_file in zip(pod.counter_files, iter_counter_files(pod), strict=True):
+    for group in _scan(request, outcome):
+        state = _MetaGroupFilter(read_meta(group.meta_path), intersect)
+        for ref, counter_file in zip(group.counter_files, iter_counter_files(group), strict=True):
             if ref.dir_index != dir_index:
                 state.enter_dir(ref.dir_index)
                 dir_index = ref.dir_index
             state.add(counter_file, dir_index, request.warn)
         state.prune()
         no_args = ArgsSummary()  # covdata records no program arguments here
-        _emit_pod(request, state.meta, state.result(), state.meta.mode, no_args)
+        _emit_meta_group(request, state.meta, state.result(), state.meta.mode, no_args)
     return outcome
 
 
-class _PodFilter:
+class _MetaGroupFilter:
     """One binary's counters under subtract/intersect (cmd/covdata subtractintersect.go)."""
 
     def __init__(self, meta: MetaFile, intersect: bool) -> None:

@@ -16,8 +16,8 @@ import numpy as np
 
 from coverage_collector.covdata import uleb
 from coverage_collector.covdata.meta import read_string_table
+from coverage_collector.covdata.metagroups import read_input
 from coverage_collector.covdata.model import IntArray, U32Array
-from coverage_collector.covdata.pods import read_input
 from coverage_collector.exceptions import CovDataError
 
 COUNTER_MAGIC = b"\x00cwm"

@@ -7,7 +7,7 @@ counter is sent to its unit with one cumulative sum and one `add.at`.
 
 Only the regular case is handled here: ULEB files whose records all name known
 functions with exactly one counter per unit (what Go writes). Anything else
-raises `IrregularInputError`, and the caller merges the pod with `accumulate`, which
+raises `IrregularInputError`, and the caller merges the meta group with `accumulate`, which
 implements every covdata rule and error.
 """
 
@@ -32,8 +32,8 @@ from coverage_collector.covdata.counters import (
     CounterHeader,
     parse_header,
 )
+from coverage_collector.covdata.metagroups import read_input
 from coverage_collector.covdata.model import CounterMode, IntArray, MetaFile, U32Array
-from coverage_collector.covdata.pods import read_input
 
 BATCH_BYTES = 5 << 19  # 2.5 MiB
 """Bytes of counter files decoded together: small enough to stay in cache, large enough

@@ -13,6 +13,7 @@ import numpy as np
 
 from coverage_collector.covdata import uleb
 from coverage_collector.covdata.arrays import run_offsets
+from coverage_collector.covdata.metagroups import read_input
 from coverage_collector.covdata.model import (
     STRING_CODEC,
     CounterMode,
@@ -22,7 +23,6 @@ from coverage_collector.covdata.model import (
     PackageMeta,
     enum_or_raw,
 )
-from coverage_collector.covdata.pods import read_input
 from coverage_collector.exceptions import CovDataError
 
 META_MAGIC = b"\x00cvm"

@@ -1,4 +1,4 @@
-"""Read pods the way `cmd/internal/cov` does: meta file, mode policy, counter files in order."""
+"""Read meta groups as `cmd/internal/cov` does: meta file, mode policy, counter files in order."""
 
 from __future__ import annotations
 
@@ -6,20 +6,20 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from coverage_collector.covdata.accumulate import PodAccumulator, UnitCounters, Warn
+from coverage_collector.covdata.accumulate import MetaGroupAccumulator, UnitCounters, Warn
 from coverage_collector.covdata.counters import CounterFile, read_counters
 from coverage_collector.covdata.counters import os_args as recorded_args
 from coverage_collector.covdata.fastmerge import IrregularInputError, merge_files
 from coverage_collector.covdata.meta import read_meta
+from coverage_collector.covdata.metagroups import MetaGroup
 from coverage_collector.covdata.model import CounterMode, Granularity, MetaFile, go_name
-from coverage_collector.covdata.pods import Pod
 from coverage_collector.exceptions import CovDataError
 
 PackageFilter = Callable[[str], bool]
 
 
 class ModeMerger:
-    """Track the counter mode and granularity across pods (internal/coverage/cmerge).
+    """Track the counter mode and granularity across meta groups (internal/coverage/cmerge).
 
     Strict policy refuses a second mode; relaxed policy upgrades to the larger one.
     """
@@ -89,45 +89,45 @@ class ArgsSummary:
 
 
 @dataclass
-class PodData:
-    """A pod after reading: its binary, its merged counters and its files' arguments."""
+class MetaGroupData:
+    """A meta group after reading: its binary, its merged counters and its files' arguments."""
 
-    pod: Pod
+    group: MetaGroup
     meta: MetaFile
     counters: UnitCounters
     args: ArgsSummary = field(default_factory=ArgsSummary)
 
 
-def iter_counter_files(pod: Pod) -> Iterator[CounterFile]:
-    """Decode the counter files of `pod` one by one, in order."""
-    for ref in pod.counter_files:
+def iter_counter_files(group: MetaGroup) -> Iterator[CounterFile]:
+    """Decode the counter files of `group` one by one, in order."""
+    for ref in group.counter_files:
         yield read_counters(ref.path)
 
 
-def read_pod(
-    pod: Pod, merger: ModeMerger, warn: Warn, summary: ArgsSummary | None = None
-) -> PodData:
-    """Decode `pod` and merge its counter files in the mode `merger` settles on.
+def read_meta_group(
+    group: MetaGroup, merger: ModeMerger, warn: Warn, summary: ArgsSummary | None = None
+) -> MetaGroupData:
+    """Decode `group` and merge its counter files in the mode `merger` settles on.
 
     The regular case goes through `fastmerge`; irregular files through the exact,
     file-by-file path. The files' program arguments are folded into `summary`.
     """
-    meta = read_meta(pod.meta_path)
+    meta = read_meta(group.meta_path)
     merger.visit(meta)
     summary = ArgsSummary() if summary is None else summary
-    paths = [ref.path for ref in pod.counter_files]
+    paths = [ref.path for ref in group.counter_files]
     try:
         counters, all_args = merge_files(meta, paths, merger.mode, warn)
     except IrregularInputError:
-        accumulator = PodAccumulator(meta, merger.mode, warn)
+        accumulator = MetaGroupAccumulator(meta, merger.mode, warn)
         all_args = []
-        for counter_file in iter_counter_files(pod):
+        for counter_file in iter_counter_files(group):
             accumulator.add(counter_file)
             all_args.append(counter_file.args)
         counters = accumulator.result()
     for args in all_args:
         summary.add(args)
-    return PodData(pod, meta, counters, summary)
+    return MetaGroupData(group, meta, counters, summary)
 
 
 def package_filter(patterns: str) -> PackageFilter | None:

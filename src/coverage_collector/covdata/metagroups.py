@@ -1,8 +1,9 @@
-"""Group the files of input directories into pods, exactly as `go tool covdata` does.
+"""Group the files of input directories into meta groups, exactly as `go tool covdata` does.
 
-A pod is one meta-data file plus the counter files whose name carries the same
+A meta group is one meta-data file plus the counter files whose name carries the same
 tag. Sub-directories are not searched; counter files without a meta file are
-reported as orphans (covdata skips them silently).
+reported as orphans (covdata skips them silently). Named after what it holds: Go's
+`internal/coverage` calls it a pod, a word this tool keeps for Kubernetes pods.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def read_input(path: str, kind: str, root: str | None = None) -> bytes:
 
 @dataclass(frozen=True)
 class CounterRef:
-    """A counter data file of a pod and where it came from."""
+    """A counter data file of a meta group and where it came from."""
 
     path: str
     dir_index: int
@@ -39,23 +40,25 @@ class CounterRef:
 
 
 @dataclass
-class Pod:
-    """One binary's meta file and its counter files, in covdata's processing order."""
+class MetaGroup:
+    """One binary's meta file and its counter files, in covdata's processing order.
+
+    What Go's `internal/coverage` calls a pod (not a Kubernetes pod)."""
 
     meta_path: str
     counter_files: list[CounterRef] = field(default_factory=list)
 
 
 @dataclass
-class PodScan:
-    """The result of scanning input directories: pods plus what was left out."""
+class MetaGroupScan:
+    """The result of scanning input directories: meta groups plus what was left out."""
 
-    pods: list[Pod]
+    groups: list[MetaGroup]
     orphans: list[str]
 
 
-def collect_pods(dirs: list[str]) -> PodScan:
-    """Scan `dirs` (in `-i` order) and return their pods sorted by meta-file path.
+def collect_meta_groups(dirs: list[str]) -> MetaGroupScan:
+    """Scan `dirs` (in `-i` order) and return their meta groups sorted by meta-file path.
 
     Raises `CovDataError` when a directory cannot be listed.
     """
@@ -69,22 +72,22 @@ def collect_pods(dirs: list[str]) -> PodScan:
         for entry in entries:
             if not entry.is_dir(follow_symlinks=False):
                 files.append((os.path.normpath(os.path.join(directory, entry.name)), index))
-    by_tag: dict[str, Pod] = {}
+    by_tag: dict[str, MetaGroup] = {}
     for path, _ in files:
         match = META_NAME.match(os.path.basename(path))
         if match and match.group(1) not in by_tag:
-            by_tag[match.group(1)] = Pod(path)
+            by_tag[match.group(1)] = MetaGroup(path)
     orphans = []
     for path, index in files:
         match = COUNTER_NAME.match(os.path.basename(path))
         if not match or int(match.group(2)) > _GO_INT_MAX:
             continue
-        pod = by_tag.get(match.group(1))
-        if pod is None:
+        group = by_tag.get(match.group(1))
+        if group is None:
             orphans.append(path)
         else:
-            pod.counter_files.append(CounterRef(path, index, int(match.group(2))))
-    for pod in by_tag.values():
-        pod.counter_files.sort(key=lambda ref: (ref.dir_index, os.fsencode(ref.path)))
-    pods = sorted(by_tag.values(), key=lambda pod: os.fsencode(pod.meta_path))
-    return PodScan(pods, orphans)
+            group.counter_files.append(CounterRef(path, index, int(match.group(2))))
+    for group in by_tag.values():
+        group.counter_files.sort(key=lambda ref: (ref.dir_index, os.fsencode(ref.path)))
+    groups = sorted(by_tag.values(), key=lambda group: os.fsencode(group.meta_path))
+    return MetaGroupScan(groups, orphans)
