@@ -403,14 +403,14 @@ def prior_estimates(
     for name, owner in owners.items():
         if owner is not None:
             largest[owner] = max(largest.get(owner, 0.0), per_entry[name][1])
-    report_text = sum(b for _, b in per_entry.values())
+    entry_text = sum(b for _, b in per_entry.values())
     owner_text = sum(largest.values())
     return {
         "textfmt_total_s": round(sum(s for s, _ in per_entry.values()), 2),
-        "report_text_bytes": round(report_text),
+        "entry_text_bytes": round(entry_text),
         "owner_text_bytes": round(owner_text),
         "owners": len(largest),
-        "stored_text_bytes": round(report_text + owner_text),
+        "stored_text_bytes": round(entry_text + owner_text),
     }
 
 

@@ -298,7 +298,7 @@ class SourceInfo:
         )
 
     def values(self) -> dict[str, str]:
-        """Field name -> value (the names are the `reports` table's columns)."""
+        """Field name -> value (the names are the `entries` table's columns)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def to_json(self) -> bytes:

@@ -1,4 +1,4 @@
-"""`--update` filters: force recomputation of the reports, owners and binaries they match.
+"""`--update` filters: force recomputation of the entries, owners and binaries they match.
 
 `--update '*'` matches everything; `--update field=glob` matches a report whose
 field matches the shell-style glob. Several flags are AND-ed.

@@ -1,9 +1,9 @@
 """`cluster compile`: the collection's entries into `coverage.db`, incrementally.
 
-1. Reports: every changed entry is decoded (in worker processes) and stored, one
+1. Entries: every changed entry is decoded (in worker processes) and stored, one
    transaction each; unchanged entries (same file names, sizes, mtimes) are not read.
 2. Sources: info.json values per image.
-3. Owners: reports grouped by namespace, owner, binary; a group whose members did
+3. Owners: entries grouped by namespace, owner, binary; a group whose members did
    not change keeps its stored result.
 4. Binaries: the same for each binary over all its owners.
 
@@ -151,7 +151,7 @@ def _has_entries(root: str) -> bool:
 def _compile(conn: Database, options: Options, summary: Summary) -> None:
     """The steps of compile; a failing write raises (every step's writes are transactions)."""
     resign = database.get_setting(conn, "signature") != options.signature
-    _compile_reports(conn, options, resign, summary)
+    _compile_entries(conn, options, resign, summary)
     if resign:
         with conn.transaction():
             database.set_setting(conn, "signature", options.signature)
@@ -209,7 +209,7 @@ def _merge_groups(conn: Database, grouping: Grouping, options: Options, summary:
     summary.binaries, summary.binaries_updated = len(grouping.binaries), len(changed_binaries)
 
 
-def _compile_reports(conn: Database, options: Options, resign: bool, summary: Summary) -> None:
+def _compile_entries(conn: Database, options: Options, resign: bool, summary: Summary) -> None:
     """Decode and store every entry that changed (or that the options force)."""
     scan = scan_entries(options.collection)
     found = scan.entries

@@ -192,7 +192,7 @@ class InspectSummary:
 
 
 def inspect_images(conn: Database, inspector: Inspector | None) -> InspectSummary:
-    """Inspect every container image of the compiled reports that still lacks a value.
+    """Inspect every container image of the compiled entries that still lacks a value.
 
     One transaction per image; values only fill empty fields; an error is recorded in
     `inspect_error` and retried next time; an image inspected successfully is not again.
