@@ -70,6 +70,26 @@ def tally_summary(t: Tally) -> str:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class Header:
+    """What a page's header says about the baseline (the index: the whole collection; a
+    binary page: the binary, `missing` when it is not in the comparison)."""
+
+    name: str
+    """The baseline's directory name."""
+    base: str = "-"
+    head: str = "-"
+    delta: str = ""
+    """In points, signed."""
+    direction: str = ""
+    summary: str = ""
+    """The category counts in statements (`tally_summary`)."""
+    missing: bool = False
+    base_hash: str = ""
+    """Binary pages: the baseline build compared with ('' for a new binary)."""
+    rebuilt: bool = False
+
+
 @dataclass(frozen=True)
 class RemovedOwner:
     """An owner only in the baseline, listed apart on the index."""
@@ -117,17 +137,17 @@ class Comparison:
     def total(self) -> Tally:
         return self.result.total
 
-    def header(self) -> dict[str, Any]:
+    def header(self) -> Header:
         """What the index header says about the baseline."""
         t = self.total
-        return {
-            "name": self.name,
-            "base": t.base.percent_text() if t.base_statements else "-",
-            "head": t.head.percent_text() if t.head_statements else "-",
-            "delta": points_text(t.delta),
-            "direction": direction(t.delta),
-            "summary": tally_summary(t),
-        }
+        return Header(
+            name=self.name,
+            base=t.base.percent_text() if t.base_statements else "-",
+            head=t.head.percent_text() if t.head_statements else "-",
+            delta=points_text(t.delta),
+            direction=direction(t.delta),
+            summary=tally_summary(t),
+        )
 
     def compare_index(self, index: IndexData) -> IndexData:
         """The index with the baseline's numbers on every owner row."""
@@ -182,22 +202,21 @@ class Comparison:
             rows.append(replace(file, change=change))
         return tuple(rows)
 
-    def binary_header(self, binary: BinaryDiff | None) -> dict[str, Any]:
+    def binary_header(self, binary: BinaryDiff | None) -> Header:
         """What a binary page's header says about the baseline."""
         if binary is None:
-            return {"name": self.name, "missing": True}
+            return Header(name=self.name, missing=True)
         t = binary.tally
-        return {
-            "name": self.name,
-            "missing": False,
-            "baseHash": binary.base_hash,
-            "rebuilt": bool(binary.base_hash) and binary.base_hash != binary.head_hash,
-            "base": t.base.percent_text() if binary.base_hash else "-",
-            "head": t.head.percent_text(),
-            "delta": points_text(t.delta),
-            "direction": direction(t.delta),
-            "summary": tally_summary(t),
-        }
+        return Header(
+            name=self.name,
+            base_hash=binary.base_hash,
+            rebuilt=bool(binary.base_hash) and binary.base_hash != binary.head_hash,
+            base=t.base.percent_text() if binary.base_hash else "-",
+            head=t.head.percent_text(),
+            delta=points_text(t.delta),
+            direction=direction(t.delta),
+            summary=tally_summary(t),
+        )
 
     def key(self, binary: BinaryDiff | None) -> list[Any]:
         """What a binary page depends on in the comparison (part of its input key)."""
