@@ -445,18 +445,14 @@ def render_command(
     """Write the HTML report: index.html plus one page per binary, opened from file://."""
     from coverage_collector import report
 
-    summary = report.run(
-        report.Options(
-            collection=collection,
-            output_dir=output_dir,
-            skip_component_html=skip_component_html,
-            max_concurrency=max_concurrency,
-            baseline=baseline,
-        )
+    options = report.Options(
+        collection=collection,
+        output_dir=output_dir,
+        skip_component_html=skip_component_html,
+        max_concurrency=max_concurrency,
+        baseline=baseline,
     )
-    for line in summary.lines():
-        log.info("%s", line)
-    finish(collection, summary.ok)
+    run_stage(report.run, options, compiled=collection)
 
 
 OptionsT = TypeVar("OptionsT")

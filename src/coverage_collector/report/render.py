@@ -63,6 +63,7 @@ from coverage_collector.sources.tree import (
     SourceRefusedError,
     refused_lines,
 )
+from coverage_collector.stage import ExitFromOk
 from coverage_collector.workers import exit_with_parent
 
 GROUP_FILES = 32
@@ -98,7 +99,7 @@ class Options:
 
 
 @dataclass
-class Summary:
+class Summary(ExitFromOk):
     """What a render wrote, and what it could not show: refused sources and highlighting
     problems make it not `ok`, so that they reach the exit status instead of scrolling by."""
 
@@ -130,10 +131,6 @@ class Summary:
     @property
     def ok(self) -> bool:
         return not self.refused and not self.problems
-
-    @property
-    def exit_status(self) -> int:
-        return 0 if self.ok else 1
 
 
 def to_json(data: Any) -> Markup:
