@@ -15,7 +15,7 @@ from rich.console import Console
 
 from coverage_collector import compiler, download, logs, sources
 from coverage_collector import report as report_stage
-from coverage_collector.collection import Collection, list_entries
+from coverage_collector.collection import INFO_FILE, Collection, list_entries
 from coverage_collector.exceptions import DataError
 from coverage_collector.summary import overview, render
 
@@ -76,7 +76,7 @@ def producer_keys(sample: str, prefix: str) -> dict[str, str]:
                 )
             counter = instance.counter_file
             meta_hash = counter.split(".")[1]
-            for name in (f"covmeta.{meta_hash}", "info.json"):
+            for name in (f"covmeta.{meta_hash}", INFO_FILE):
                 keys[f"{base}/{name}"] = os.path.join(entry.path, name)
             snapshot = f"covcounters.{meta_hash}.{instance.pid}.1"
             keys[f"{base}/{snapshot}"] = os.path.join(entry.path, counter)

@@ -10,11 +10,11 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 
-from coverage_collector.collection import Collection
+from coverage_collector.collection import INFO_FILE, METADATA_FILE, Collection
 from coverage_collector.compiler.names import storable
 
 INPUT_PREFIXES = ("covmeta.", "covcounters.")
-METADATA_FILES = ("metadata.json", "info.json")
+METADATA_FILES = (METADATA_FILE, INFO_FILE)
 
 
 @dataclass(frozen=True)
