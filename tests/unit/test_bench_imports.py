@@ -6,9 +6,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-import pytest
-
 import bench
+import pytest
 
 MODULES = sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.ispkg)
 
