@@ -17,11 +17,13 @@ that reason, and the summary says once to fetch through `--git-mirror`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shutil
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,9 +31,7 @@ from typing import TYPE_CHECKING
 
 from coverage_collector import database, logs
 from coverage_collector.collection import Collection
-from coverage_collector.database import CloneRow as CloneResult
-from coverage_collector.database import Database
-from coverage_collector.database import SourceCommit as Source
+from coverage_collector.database import CloneRow, Database, SourceCommit
 from coverage_collector.progress import Reporter
 from coverage_collector.sources.git import Git, GitError
 from coverage_collector.sources.images import Inspector, InspectSummary, inspect_images
@@ -62,7 +62,7 @@ log = logs.get_logger(__name__)
 
 @dataclass
 class CloneSummary:
-    results: list[CloneResult] = field(default_factory=list)
+    results: list[CloneRow] = field(default_factory=list)
     inspection: InspectSummary | None = None
     seconds: float = 0.0
 
@@ -70,7 +70,7 @@ class CloneSummary:
         return sum(r.status == status for r in self.results)
 
     @property
-    def failed(self) -> list[CloneResult]:
+    def failed(self) -> list[CloneRow]:
         return [r for r in self.results if r.status in ("unavailable", "refused")]
 
     @property
@@ -102,7 +102,7 @@ class CloneSummary:
         return lines
 
 
-def _label(source: Source) -> str:
+def _label(source: SourceCommit) -> str:
     """How errors name a source: its URL without credentials (an older database may
     hold one) and its commit."""
     return f"{scrub(clean(source.url))}@{source.commit[:12] or '(no commit)'}"
@@ -130,7 +130,7 @@ def clone_sources(options: Options) -> CloneSummary:
     return summary
 
 
-def _record(conn: Database, result: CloneResult) -> None:
+def _record(conn: Database, result: CloneRow) -> None:
     failed = result.status in ("unavailable", "refused")
     database.record_clone(
         conn, result, item=_label(result.source), error=result.message if failed else None
@@ -156,24 +156,24 @@ class _Cloner:
         with self._lock:
             return self._dest_locks.setdefault(dest, threading.Lock())
 
-    def run_all(self, sources: list[Source]) -> Iterator[CloneResult]:
+    def run_all(self, sources: list[SourceCommit]) -> Iterator[CloneRow]:
         workers = max(1, min(self.options.max_concurrency, len(sources)))
         with ThreadPoolExecutor(workers) as pool:
             yield from pool.map(self.one, sources)
 
-    def one(self, source: Source) -> CloneResult:
+    def one(self, source: SourceCommit) -> CloneRow:
         """Check out one source; every failure becomes a result, never an exception."""
         try:
             return self._one(source)
         except OSError as exc:
-            return CloneResult(source, "unavailable", message=f"checkout failed: {self._os(exc)}")
+            return CloneRow(source, "unavailable", message=f"checkout failed: {self._os(exc)}")
 
-    def _one(self, source: Source) -> CloneResult:
+    def _one(self, source: SourceCommit) -> CloneRow:
         try:
             repo = parse_repo_url(source.url, allow_local=self.options.allow_local_urls)
         except RefusedURLError as exc:
             hint = " (local repositories need --allow-local-urls)" if _looks_local(source) else ""
-            return CloneResult(source, "refused", message=f"refused URL: {exc}{hint}")
+            return CloneRow(source, "refused", message=f"refused URL: {exc}{hint}")
         commit = source.commit.strip().lower()
         if is_full_commit(commit):
             result = self._exact(source, repo, commit)
@@ -184,23 +184,23 @@ class _Cloner:
         else:
             reason = f"{source.commit!r} is not a full commit hash" if commit else "no commit"
             if not self.options.allow_branch_fallback:
-                return CloneResult(source, "unavailable", message=reason)
+                return CloneRow(source, "unavailable", message=reason)
         return self._fallback(source, repo, reason)
 
-    def _exact(self, source: Source, repo: RepoURL, commit: str) -> CloneResult:
+    def _exact(self, source: SourceCommit, repo: RepoURL, commit: str) -> CloneRow:
         dest = repo.checkout_dir(self.repos, commit)
         with self._dest_lock(dest):
             if self.options.skip_existing and self._head(dest) == commit:
-                return CloneResult(source, "present", self._relative(dest), commit)
+                return CloneRow(source, "present", self._relative(dest), commit)
             try:
                 self._checkout(repo, commit, dest)
             except _NotTriedError:
-                return CloneResult(source, "unavailable", message=NOT_TRIED)
+                return CloneRow(source, "unavailable", message=NOT_TRIED)
             except GitError as exc:
-                return CloneResult(source, "unavailable", message=f"commit not fetched: {exc}")
-        return CloneResult(source, "cloned", self._relative(dest), commit)
+                return CloneRow(source, "unavailable", message=f"commit not fetched: {exc}")
+        return CloneRow(source, "cloned", self._relative(dest), commit)
 
-    def _fallback(self, source: Source, repo: RepoURL, reason: str) -> CloneResult:
+    def _fallback(self, source: SourceCommit, repo: RepoURL, reason: str) -> CloneRow:
         commit = source.commit.strip().lower()
         name = commit if re.fullmatch(r"[0-9a-f]{4,64}", commit) else "unknown-commit"
         dest = repo.checkout_dir(self.repos, name + FALLBACK_SUFFIX)
@@ -208,19 +208,20 @@ class _Cloner:
             with self._dest_lock(dest):
                 head = self._checkout(repo, "HEAD", dest)
         except _NotTriedError:
-            return CloneResult(source, "unavailable", message=NOT_TRIED)
+            return CloneRow(source, "unavailable", message=NOT_TRIED)
         except GitError as exc:
-            return CloneResult(source, "unavailable", message=f"{reason}; branch head: {exc}")
+            return CloneRow(source, "unavailable", message=f"{reason}; branch head: {exc}")
         except OSError as exc:
             message = f"{reason}; branch head: checkout failed: {self._os(exc)}"
-            return CloneResult(source, "unavailable", message=message)
+            return CloneRow(source, "unavailable", message=message)
         message = f"{reason}; checked out the default branch instead"
-        return CloneResult(source, "fallback", self._relative(dest), head, message)
+        return CloneRow(source, "fallback", self._relative(dest), head, message)
 
     def _checkout(self, repo: RepoURL, ref: str, dest: str) -> str:
         """Fetch `ref` into a fresh repository beside `dest` and rename it to `dest`;
         return its HEAD. The caller holds `dest`'s lock."""
-        if self._unresolved >= UNRESOLVED_LIMIT:
+        url = mirrored(repo.url, self.options.git_mirrors)
+        if self._unresolved >= UNRESOLVED_LIMIT and needs_name_lookup(url):
             raise _NotTriedError(NOT_TRIED, transient=False)
         parent, name = os.path.split(dest)
         os.makedirs(parent, exist_ok=True)
@@ -229,9 +230,7 @@ class _Cloner:
         os.makedirs(work)
         try:
             self.git.run(["init", "-q"], work)
-            self.git.run(
-                ["remote", "add", "origin", mirrored(repo.url, self.options.git_mirrors)], work
-            )
+            self.git.run(["remote", "add", "origin", url], work)
             self._fetch(ref, work)
             self.git.run(["-c", "advice.detachedHead=false", "checkout", "-q", "FETCH_HEAD"], work)
             head = self.git.run(["rev-parse", "HEAD"], work).strip()
@@ -312,5 +311,22 @@ def mirrored(url: str, mirrors: dict[str, str]) -> str:
     return url
 
 
-def _looks_local(source: Source) -> bool:
+def needs_name_lookup(url: str) -> bool:
+    """Whether fetching `url` needs a host name resolved. Once names stop resolving (no
+    network), local paths, `file://` and IP-literal or `localhost` mirrors still work, so
+    they are still tried; which repository finishes first must not decide that."""
+    if url.startswith(("/", "file:")):
+        return False
+    host = urllib.parse.urlsplit(url).hostname if "://" in url else url.split(":", 1)[0]
+    host = (host or "").rpartition("@")[2].strip("[]")
+    if host in ("", "localhost"):
+        return False
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return True
+    return False
+
+
+def _looks_local(source: SourceCommit) -> bool:
     return source.url.startswith(("/", "file:"))
