@@ -193,7 +193,9 @@ def collection_options(
                 f"No collection at {collection}: the directory does not exist",
                 hint="check --collection (only `cluster download` creates a collection)",
             )
-        log_to = collection if creates or is_collection(collection) else None
+        from coverage_collector.collection import Collection
+
+        log_to = collection if creates or Collection(collection).exists() else None
         log_file = logs.configure(values["verbosity"], log_to)
         log.debug("logging to %s", log_file)
         return func(
@@ -201,15 +203,6 @@ def collection_options(
         )
 
     return wrapper
-
-
-def is_collection(path: str) -> bool:
-    """Tell whether `path` holds a collection (downloaded coverage or a database), so a
-    log file there is in the right place."""
-    from coverage_collector import database
-    from coverage_collector.collection import COVERAGE_DIR
-
-    return os.path.isdir(os.path.join(path, COVERAGE_DIR)) or os.path.exists(database.db_path(path))
 
 
 def output_dir_option(help_text: str) -> Callable[[F], F]:
@@ -500,13 +493,6 @@ def incomplete(collection: str) -> bool:
             errors,
         )
     return bool(errors)
-
-
-def finish(collection: str, ok: bool = True) -> None:
-    """End `cluster render` (until it is a stage `run_stage` runs): exit 1 when it refused
-    something (`ok` false) or when the collection is `incomplete`."""
-    if incomplete(collection) or not ok:
-        raise SystemExit(ERR)
 
 
 def owner_filters(func: F) -> F:
