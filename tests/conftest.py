@@ -109,7 +109,7 @@ def cluster(pristine_cluster: ClusterCollection, tmp_path: Path) -> ClusterColle
 # --------------------------------------------------------------------------------------------
 # Binaries built from local repositories, compiled, cloned and resolved (tests/sourcefixtures.py)
 
-from coverage_collector import compiler, sources  # noqa: E402
+from coverage_collector import compile, sources  # noqa: E402
 from tests.helpers.sourcefixtures import Built, build_binaries, make_sourced_collection  # noqa: E402
 
 
@@ -123,7 +123,7 @@ def sample_collection(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     collection = tmp_path_factory.mktemp("sample") / "sample-collection"
     copy_sample(str(collection))
-    assert compiler.run(compiler.Options(collection=str(collection))).ok
+    assert compile.run(compile.Options(collection=str(collection))).ok
     with resources.as_file(SOURCES) as bundles:
         options = sources.Options(
             collection=str(collection),
@@ -143,7 +143,7 @@ def resolved_collection(
     built = build_binaries(work / "upstream", work / "build")
     collection = work / "collection"
     make_sourced_collection(collection, built)
-    assert compiler.run(compiler.Options(collection=str(collection), max_concurrency=1)).ok
+    assert compile.run(compile.Options(collection=str(collection), max_concurrency=1)).ok
     options = sources.Options(
         collection=str(collection), allow_local_urls=True, inspect_images=False
     )

@@ -304,16 +304,16 @@ def compile_command(
     collection: str, max_concurrency: int, update: tuple[str, ...], exclude_file: tuple[str, ...]
 ) -> None:
     """Compile <collection>/coverage/ into <collection>/coverage.db (incremental)."""
-    from coverage_collector import compiler
+    from coverage_collector import compile
 
-    excludes = tuple(g for g in exclude_file if g) if exclude_file else compiler.DEFAULT_EXCLUDES
-    options = compiler.Options(
+    excludes = tuple(g for g in exclude_file if g) if exclude_file else compile.DEFAULT_EXCLUDES
+    options = compile.Options(
         collection=collection,
-        update=compiler.parse_update(update),
+        update=compile.parse_update(update),
         excludes=excludes,
         max_concurrency=max_concurrency,
     )
-    run_stage(compiler.run, options)
+    run_stage(compile.run, options)
 
 
 @cluster.command("summary", short_help="Print owners, binaries and their coverage.")

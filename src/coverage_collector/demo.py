@@ -13,7 +13,7 @@ from importlib import resources
 
 from rich.console import Console
 
-from coverage_collector import compiler, download, logs, sources
+from coverage_collector import compile, download, logs, sources
 from coverage_collector import report as report_stage
 from coverage_collector.collection import INFO_FILE, Collection, list_entries
 from coverage_collector.exceptions import DataError
@@ -127,7 +127,7 @@ def run_demo(output: str, console: Console | None = None) -> int:
     Returns the number of entries with problems (0 for the pristine sample).
     """
     console = console or Console(width=max(Console().width, 110))
-    compiled = compiler.run(compiler.Options(collection=output))
+    compiled = compile.run(compile.Options(collection=output))
     for line in compiled.lines():
         log.info("%s", line)
     with resources.as_file(SOURCES) as bundles:

@@ -18,8 +18,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from coverage_collector import blobs, database
-from coverage_collector.compiler.stats import totals
-from coverage_collector.compiler.store import BinaryModels, stored_excludes
+from coverage_collector.analysis import totals
+from coverage_collector.compile.store import BinaryModels, stored_excludes
 from coverage_collector.database import Database, binaries, entries, errors, owners
 from coverage_collector.results import Numbers, merge_counts
 from coverage_collector.stage import ExitFromOk

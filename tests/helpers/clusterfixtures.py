@@ -17,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coverage_collector import compiler
+from coverage_collector import compile
 from coverage_collector.collection import EntryMetadata, RecordedInstance, SourceInfo
-from coverage_collector.compiler import DEFAULT_EXCLUDES, parse_update
+from coverage_collector.compile import DEFAULT_EXCLUDES, parse_update
 from tests.helpers.gofixtures import GO_MAIN, _build, _run_program, cache_root, go_binary, go_env
 
 NODES = ("master-0", "master-1", "ip-10-0-1-2.ec2.internal")
@@ -280,14 +280,14 @@ def expected_numbers(
 
 def compile_cluster(
     cluster: ClusterCollection, *update: str, excludes: tuple[str, ...] = DEFAULT_EXCLUDES
-) -> compiler.Summary:
-    options = compiler.Options(
+) -> compile.Summary:
+    options = compile.Options(
         collection=str(cluster.root),
         update=parse_update(update),
         excludes=excludes,
         max_concurrency=2,
     )
-    return compiler.run(options)
+    return compile.run(options)
 
 
 def connect(cluster: ClusterCollection) -> sqlite3.Connection:

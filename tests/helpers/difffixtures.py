@@ -43,7 +43,7 @@ info.json, laid out like tests/clusterfixtures.py):
   and a fresh collection was taken, so the head holds ONLY the v2 entry of the auditor (one build
   per owner on each side; the v1 auditor entry is not in the head).
 
-Compiling is left to the tests (`compiler.run`); the collections are returned uncompiled.
+Compiling is left to the tests (`compile.run`); the collections are returned uncompiled.
 """
 
 from __future__ import annotations

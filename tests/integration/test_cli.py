@@ -16,7 +16,7 @@ from typing import Any
 import click
 import pytest
 
-from coverage_collector import cli, compiler, goflags, logs
+from coverage_collector import cli, compile, goflags, logs
 from coverage_collector.demo import SAMPLE_ORIGIN, copy_sample
 from coverage_collector.exceptions import DataError, UsageError
 from coverage_collector.sources.clone import NOT_TRIED
@@ -222,7 +222,7 @@ def compiled_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for info in (root / "coverage").glob("*/info.json"):
         text = info.read_text(encoding="utf-8")
         info.write_text(text.replace(SAMPLE_ORIGIN, UNRESOLVABLE), encoding="utf-8")
-    assert compiler.run(compiler.Options(collection=str(root))).ok
+    assert compile.run(compile.Options(collection=str(root))).ok
     return root
 
 

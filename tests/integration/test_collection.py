@@ -31,7 +31,7 @@ from coverage_collector.collection import (
     read_json_object,
     read_metadata,
 )
-from coverage_collector.compiler.names import storable
+from coverage_collector.compile.names import storable
 from coverage_collector.covdata.writer import (
     FuncCounters,
     FuncDesc,
@@ -310,7 +310,7 @@ def test_an_entry_directory_whose_name_is_not_utf8_is_refused_by_name(sample: Pa
 
 KILLER = """
 import multiprocessing, os, signal
-from coverage_collector.compiler import decode
+from coverage_collector.compile import decode
 
 original = decode._read_metadata
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from coverage_collector.cli import main
-from coverage_collector.compiler import (
+from coverage_collector.compile import (
     DEFAULT_EXCLUDES,
 )
 from tests.helpers.clusterfixtures import (

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from coverage_collector.cli import main
-from coverage_collector.compiler import DEFAULT_EXCLUDES
+from coverage_collector.compile import DEFAULT_EXCLUDES
 from tests.helpers.clusterfixtures import (
     ENTRIES,
     ClusterCollection,

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from coverage_collector import compiler
+from coverage_collector import compile
 from coverage_collector.cli import main
-from coverage_collector.compiler import DEFAULT_EXCLUDES, store
-from coverage_collector.compiler import decode as decode_module
+from coverage_collector.compile import DEFAULT_EXCLUDES, store
+from coverage_collector.compile import decode as decode_module
 from tests.helpers.clusterfixtures import (
     ENTRIES,
     ClusterCollection,
@@ -27,7 +27,7 @@ from tests.helpers.clusterfixtures import (
     stored_numbers,
 )
 
-run_module = importlib.import_module("coverage_collector.compiler.run")
+run_module = importlib.import_module("coverage_collector.compile.run")
 """The module (the package's `run` is the stage function of the same name)."""
 
 NATURAL_KEYS = {
@@ -167,7 +167,7 @@ def _compile_and_die(root: str, target: str, after: int) -> None:
         return original(*args, **kwargs)
 
     setattr(store, target, dying)
-    compiler.run(compiler.Options(collection=root, max_concurrency=1))
+    compile.run(compile.Options(collection=root, max_concurrency=1))
 
 
 @pytest.mark.parametrize(
@@ -190,14 +190,14 @@ def test_killed_compile_is_completed_by_the_next_run(
     compile_cluster(cluster)
     clean = tmp_path / "clean"
     shutil.copytree(pristine_cluster.root, clean)
-    compiler.run(compiler.Options(collection=str(clean), max_concurrency=1))
+    compile.run(compile.Options(collection=str(clean), max_concurrency=1))
     assert dump(cluster.root) == dump(clean)
 
 
 def test_decode_worker_reuses_identical_meta(cluster: ClusterCollection) -> None:
     # entries of one binary share a decoded meta file, keyed by its bytes
     decode_module._meta_cache.clear()
-    compiler.run(compiler.Options(collection=str(cluster.root), max_concurrency=1))
+    compile.run(compile.Options(collection=str(cluster.root), max_concurrency=1))
     assert len(decode_module._meta_cache) == len(cluster.meta_hash)
 
 

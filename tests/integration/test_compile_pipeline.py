@@ -6,8 +6,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from coverage_collector import compiler
-from coverage_collector.compiler import DEFAULT_EXCLUDES
+from coverage_collector import compile
+from coverage_collector.compile import DEFAULT_EXCLUDES
 from tests.helpers.s3fixtures import (
     BucketSpec,
     ExpectedEntry,
@@ -70,7 +70,7 @@ def test_downloaded_collection_compiles_to_the_ground_truth(
     # Only the keys with a `.`/`..` or over-long component are refused; the rest is kept.
     refused = {key for e in s3_bucket.refused_entries for key in e.object_keys()}
     assert not downloaded.failed and {r.key for r in downloaded.refused} == refused
-    summary = compiler.run(compiler.Options(collection=str(collection), max_concurrency=2))
+    summary = compile.run(compile.Options(collection=str(collection), max_concurrency=2))
     assert summary.ok, summary.errors
     accepted = s3_bucket.accepted_entries
     assert summary.entries == len(accepted)
@@ -80,6 +80,6 @@ def test_downloaded_collection_compiles_to_the_ground_truth(
     entry = next(e for e in s3_bucket.normal_entries if e.instances[0].next_bytes is not None)
     toggle_snapshot(s3, s3_bucket, entry.instances[0])
     assert run_download(s3_bucket, moto_s3.endpoint, collection).downloaded == 1
-    again = compiler.run(compiler.Options(collection=str(collection), max_concurrency=2))
+    again = compile.run(compile.Options(collection=str(collection), max_concurrency=2))
     assert again.decoded == 1 and again.owners_updated == 1
     check_entries(s3_bucket, [entry], collection, go_toolchain, tmp_path / "expected")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from coverage_collector import compiler
+from coverage_collector import compile
 from coverage_collector.collection import list_entries
 from coverage_collector.demo import copy_sample, run_demo
 from tests.helpers.gofixtures import cache_root, covdata, go_env
@@ -52,7 +52,7 @@ def test_compiled_binaries_match_covdata(tmp_path: Path, go_toolchain: Path) -> 
     # Each binary's covered statements equal covdata's on all of its entries merged,
     # apart from the injected coverage_server.go.
     copy_sample(str(tmp_path))
-    assert compiler.run(compiler.Options(collection=str(tmp_path))).ok
+    assert compile.run(compile.Options(collection=str(tmp_path))).ok
     conn = sqlite3.connect(tmp_path / "coverage.db")
     binaries = conn.execute("SELECT id, name, statements, covered FROM binaries").fetchall()
     assert len(binaries) == 4
@@ -109,7 +109,7 @@ def test_demo_summary_reports_damaged_entries(tmp_path: Path, damage: str) -> No
 def test_summary_names_each_binarys_owners(tmp_path: Path) -> None:
     # The sample's workloads are recognised from their pod names and the node names.
     copy_sample(str(tmp_path))
-    compiler.run(compiler.Options(collection=str(tmp_path)))
+    compile.run(compile.Options(collection=str(tmp_path)))
     conn = sqlite3.connect(tmp_path / "coverage.db")
     owners = set(conn.execute("SELECT binary_name, owner_type, namespace, owner_name FROM owners"))
     assert ("inventory-api", "Deployment", "shop", "inventory-api") in owners

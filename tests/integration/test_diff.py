@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from coverage_collector import compiler, trust
+from coverage_collector import compile, trust
 from coverage_collector.cli import main
 from tests.helpers.difffixtures import (
     DiffCollections,
@@ -37,7 +37,7 @@ CATEGORIES = (
 def compiled(go_toolchain: Path, tmp_path_factory: pytest.TempPathFactory) -> DiffCollections:
     collections = make_diff_collections(tmp_path_factory.mktemp("diff"))
     for collection in (collections.baseline, collections.head):
-        assert compiler.run(compiler.Options(collection=str(collection), max_concurrency=1)).ok
+        assert compile.run(compile.Options(collection=str(collection), max_concurrency=1)).ok
     return collections
 
 

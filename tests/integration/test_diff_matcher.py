@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from coverage_collector import compiler, sources
+from coverage_collector import compile, sources
 from coverage_collector.cli import main
 from tests.helpers.difffixtures import (
     MATCHER_FILES,
@@ -111,7 +111,7 @@ def matched(go_toolchain: Path, tmp_path_factory: pytest.TempPathFactory) -> Mat
     commits = {side: commit(repo, matcher_sources(side), side) for side in ("base", "head")}
     collections = make_matcher_collections(work / "fixtures", str(repo), commits)
     for collection in (collections.baseline, collections.head):
-        assert compiler.run(compiler.Options(collection=str(collection), max_concurrency=1)).ok
+        assert compile.run(compile.Options(collection=str(collection), max_concurrency=1)).ok
     options = sources.Options(
         collection=str(collections.head), allow_local_urls=True, inspect_images=False
     )

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from coverage_collector import compiler, sources
+from coverage_collector import compile, sources
 from coverage_collector.cli import main
 from coverage_collector.diff.compare import LOST, NEVER_COVERED, NEWLY_COVERED, STILL_COVERED
 from coverage_collector.diff.run import DiffOptions, DiffResult, diff
@@ -103,7 +103,7 @@ def collections(go_toolchain: Path, tmp_path_factory: pytest.TempPathFactory) ->
     shutil.copytree(head, ledger_only)
     shutil.rmtree(ledger_only / "coverage" / AUDITOR_D.name)
     for collection in (fixtures.baseline, head, partial, ledger_only):
-        assert compiler.run(compiler.Options(collection=str(collection), max_concurrency=1)).ok
+        assert compile.run(compile.Options(collection=str(collection), max_concurrency=1)).ok
     options = sources.Options(collection=str(head), allow_local_urls=True, inspect_images=False)
     assert sources.run(options).ok
     copy = work / "copy"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from coverage_collector import compiler, trust
+from coverage_collector import compile, trust
 from coverage_collector.cli import main
 from tests.helpers.clusterfixtures import ClusterCollection
 
@@ -25,7 +25,7 @@ CONTROLS = ("\x1b", "\x07", "\u009b", "\u202e")
 
 @pytest.fixture
 def hostile(cluster: ClusterCollection) -> Path:
-    assert compiler.run(compiler.Options(collection=str(cluster.root), max_concurrency=1)).ok
+    assert compile.run(compile.Options(collection=str(cluster.root), max_concurrency=1)).ok
     with sqlite3.connect(cluster.root / "coverage.db") as conn:
         (binary_id,) = conn.execute(
             "SELECT binary_id FROM owners WHERE owner_name = 'inventory-api'"

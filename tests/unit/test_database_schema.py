@@ -14,7 +14,7 @@ import sqlite3
 from importlib import resources
 from pathlib import Path
 
-from coverage_collector import compiler, database
+from coverage_collector import compile, database
 from coverage_collector.database.schema import MIGRATIONS
 
 SAMPLE = resources.files("coverage_collector") / "sample_collection" / "coverage"
@@ -62,7 +62,7 @@ def _compiled_sample(tmp_path: Path) -> Path:
     collection = tmp_path / "collection"
     with resources.as_file(SAMPLE) as sample:
         shutil.copytree(sample, collection / "coverage")
-    compiler.run(compiler.Options(collection=str(collection), max_concurrency=1))
+    compile.run(compile.Options(collection=str(collection), max_concurrency=1))
     return collection
 
 
@@ -122,7 +122,7 @@ def test_a_version5_collection_migrates_in_place_and_compiles_incrementally(
         assert db.connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert _tables(path) == compiled
 
-    summary = compiler.run(compiler.Options(collection=str(collection), max_concurrency=1))
+    summary = compile.run(compile.Options(collection=str(collection), max_concurrency=1))
     assert (summary.decoded, summary.owners_updated, summary.binaries_updated) == (0, 0, 0)
     assert summary.entries == len(compiled["entries"])
     assert _tables(path) == compiled

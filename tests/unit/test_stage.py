@@ -18,7 +18,7 @@ from coverage_collector.sources.tree import RefusedSource
 
 STAGES = (
     "download",
-    "compiler",
+    "compile",
     "sources",
     "summary",
     "report",
@@ -59,10 +59,10 @@ def _required(field: dataclasses.Field[object]) -> bool:
 
 
 def test_exit_status_follows_ok() -> None:
-    from coverage_collector import compiler
+    from coverage_collector import compile
 
-    assert compiler.Summary().exit_status == stage.OK
-    failed = compiler.Summary(errors=[("entry", "corrupt covmeta")])
+    assert compile.Summary().exit_status == stage.OK
+    failed = compile.Summary(errors=[("entry", "corrupt covmeta")])
     assert not failed.ok and failed.exit_status == stage.ERR
 
 

@@ -17,11 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from coverage_collector import __version__, database, logs
+from coverage_collector import __version__, analysis, database, logs
 from coverage_collector.bigquery import schema
 from coverage_collector.bigquery.outputs import ParquetOutput, TableOutput, is_flat
-from coverage_collector.compiler import stats
-from coverage_collector.compiler.store import (
+from coverage_collector.compile.store import (
     BinaryModel,
     BinaryModels,
     function_rows,
@@ -153,8 +152,8 @@ class TableBuilder:
         }
         self._generators(identity, members, source)
         per_file = self._functions(identity, name, model, counts, described["software_group"])
-        blocks = stats.blocks_by_file(meta, model.app, counts)
-        files = stats.file_stats(meta, counts, model.files, model.app)
+        blocks = analysis.blocks_by_file(meta, model.app, counts)
+        files = analysis.file_stats(meta, counts, model.files, model.app)
         file_records = []
         for file_id, path in enumerate(model.files.paths):
             found = file_sources.get(file_id)
@@ -178,7 +177,7 @@ class TableBuilder:
             if path in blocks:
                 self._lines(meta_hash, name, path, source_path, Blocks.of(*blocks[path]))
         self.outputs["coverage_files"].write(file_records)
-        return stats.totals(meta, counts, model.app)
+        return analysis.totals(meta, counts, model.app)
 
     def _functions(
         self,
@@ -192,7 +191,7 @@ class TableBuilder:
         executed and calls."""
         per_file: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
         records = []
-        functions = stats.function_stats(model.meta, counts, model.app)
+        functions = analysis.function_stats(model.meta, counts, model.app)
         for function in function_rows(model, functions):
             tally = per_file[function.file_id]
             tally[0] += 1

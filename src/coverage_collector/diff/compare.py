@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from coverage_collector.compiler.store import BinaryModel
+from coverage_collector.compile.store import BinaryModel
 from coverage_collector.results import Numbers
 
 CATEGORIES = (

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from coverage_collector import database
-from coverage_collector.compiler import stats
-from coverage_collector.compiler.store import BinaryModel, BinaryModels, stored_excludes
+from coverage_collector import analysis, database
+from coverage_collector.compile.store import BinaryModel, BinaryModels, stored_excludes
 from coverage_collector.database.owners import owner_counts
 from coverage_collector.diff.compare import (
     Tally,
@@ -264,8 +263,8 @@ def _binary_diff(
         tally(head_model, base_model, head_counts, base_counts, unit_match, codes=codes),
         unit_codes=None if codes is None else codes.astype(np.int8),
     )
-    head_files = stats.units_by_file(head_model.meta, head_model.app) if head_model else {}
-    base_files = stats.units_by_file(base_model.meta, base_model.app) if base_model else {}
+    head_files = analysis.units_by_file(head_model.meta, head_model.app) if head_model else {}
+    base_files = analysis.units_by_file(base_model.meta, base_model.app) if base_model else {}
     for path in sorted(set(head_files) | set(base_files)):
         file_tally = tally(
             head_model if path in head_files else None,

@@ -16,9 +16,8 @@ from typing import Literal
 
 import numpy as np
 
-from coverage_collector import database
-from coverage_collector.compiler import stats
-from coverage_collector.compiler.store import BinaryModel, BinaryModels, stored_excludes
+from coverage_collector import analysis, database
+from coverage_collector.compile.store import BinaryModel, BinaryModels, stored_excludes
 from coverage_collector.covdata.model import CounterMode
 from coverage_collector.database import Database
 from coverage_collector.database.owners import owner_counts
@@ -183,7 +182,7 @@ def binary_layout(
     path_ids = {path: i for i, path in enumerate(model.files.paths)}
     function_index = np.full(meta.n_funcs, -1, dtype=np.int64)
     layout = []
-    for go_path, file_units in sorted(stats.units_by_file(meta, model.app).items()):
+    for go_path, file_units in sorted(analysis.units_by_file(meta, model.app).items()):
         relative = (
             checkout_relative(sources.get(path_ids[go_path], ""), [checkout]) if checkout else None
         )
@@ -223,7 +222,7 @@ def layout_files(
 ) -> list[FileCoverage]:
     """The files of `layout` with one set of counters."""
     meta = model.meta
-    fn = stats.function_stats(meta, counts, model.app)
+    fn = analysis.function_stats(meta, counts, model.app)
     files = []
     for file in layout:
         at = np.searchsorted(fn.func_ids, file.functions)

@@ -35,9 +35,9 @@ from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 
 from coverage_collector import __version__, database, logs, outputs
+from coverage_collector.analysis import blocks_by_file, units_by_file
 from coverage_collector.collection import Collection
-from coverage_collector.compiler.stats import blocks_by_file, units_by_file
-from coverage_collector.compiler.store import BinaryModels, stored_excludes
+from coverage_collector.compile.store import BinaryModels, stored_excludes
 from coverage_collector.database import Database
 from coverage_collector.database.binaries import binary_counts, binary_row
 from coverage_collector.diff.run import BinaryDiff

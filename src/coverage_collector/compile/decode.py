@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from coverage_collector import blobs
+from coverage_collector import analysis, blobs
 from coverage_collector.collection import (
     EntryFileError,
     EntryMetadata,
@@ -24,8 +24,7 @@ from coverage_collector.collection import (
     read_info,
     read_metadata,
 )
-from coverage_collector.compiler import stats
-from coverage_collector.compiler.names import decode_safe_meta
+from coverage_collector.compile.names import decode_safe_meta
 from coverage_collector.covdata.accumulate import MetaGroupAccumulator
 from coverage_collector.covdata.counters import decode_counters
 from coverage_collector.covdata.fastmerge import IrregularInputError, sum_files
@@ -189,7 +188,7 @@ def _decode_meta_group(task: DecodeTask, group: MetaGroup, result: DecodedEntry)
     counts = _sum_counters(meta, files, result)
     if meta.mode == CounterMode.SET:
         counts = (counts != 0).astype(np.uint64)
-    numbers = stats.totals(meta, counts, app)
+    numbers = analysis.totals(meta, counts, app)
     result.statements, result.covered = numbers.statements, numbers.covered
     result.counts_blob = blobs.pack_counts(counts)
     known = meta.hash_hex in task.known_binaries
@@ -218,7 +217,7 @@ def _meta(data: bytes, digest: bytes, path: str, excludes: tuple[str, ...]) -> _
     safe = decode_safe_meta(data, path)
     meta = safe.meta
     cached = _meta_cache[digest] = _Binary(
-        meta, stats.application_units(meta, excludes), blobs.pack_bytes(data), safe.repaired
+        meta, analysis.application_units(meta, excludes), blobs.pack_bytes(data), safe.repaired
     )
     if len(_meta_cache) > META_CACHE_SIZE:
         _meta_cache.popitem(last=False)

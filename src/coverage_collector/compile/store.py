@@ -17,13 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coverage_collector import blobs, database
-from coverage_collector.compiler import stats
-from coverage_collector.compiler.decode import DecodedEntry
-from coverage_collector.compiler.grouping import EntryRow, Group, OwnerIdentity
-from coverage_collector.compiler.names import decode_safe_meta, storable
-from coverage_collector.compiler.scan import RefusedEntry
-from coverage_collector.compiler.stats import DEFAULT_EXCLUDES
+from coverage_collector import analysis, blobs, database
+from coverage_collector.analysis import DEFAULT_EXCLUDES
+from coverage_collector.compile.decode import DecodedEntry
+from coverage_collector.compile.grouping import EntryRow, Group, OwnerIdentity
+from coverage_collector.compile.names import decode_safe_meta, storable
+from coverage_collector.compile.scan import RefusedEntry
 from coverage_collector.covdata.model import BoolArray, MetaFile
 from coverage_collector.database import Database, binaries, entries, owners
 from coverage_collector.owners import program_name, source_key
@@ -108,7 +107,7 @@ class BinaryModel:
 
     meta: MetaFile
     app: BoolArray
-    files: stats.FileTable
+    files: analysis.FileTable
 
 
 def stored_excludes(db: Database) -> tuple[str, ...]:
@@ -133,8 +132,8 @@ class BinaryModels:
         if model is None:
             raw = binaries.binary_meta(self.db, binary_id)
             meta = decode_safe_meta(raw, f"<binary {binary_id}>").meta
-            app = stats.application_units(meta, self.excludes)
-            model = BinaryModel(meta, app, stats.file_table(meta, app))
+            app = analysis.application_units(meta, self.excludes)
+            model = BinaryModel(meta, app, analysis.file_table(meta, app))
             self._cache[binary_id] = model
             if len(self._cache) > self.size:
                 self._cache.popitem(last=False)
@@ -146,8 +145,8 @@ class BinaryModels:
 class GroupResult:
     counts: np.ndarray
     totals: Numbers
-    files: stats.FileStats
-    functions: stats.FunctionStats
+    files: analysis.FileStats
+    functions: analysis.FunctionStats
 
 
 def group_result(db: Database, model: BinaryModel, group: Group) -> GroupResult:
@@ -159,9 +158,9 @@ def group_result(db: Database, model: BinaryModel, group: Group) -> GroupResult:
     counts = merge_counts(vectors, model.meta.mode)
     return GroupResult(
         counts,
-        stats.totals(model.meta, counts, model.app),
-        stats.file_stats(model.meta, counts, model.files, model.app),
-        stats.function_stats(model.meta, counts, model.app),
+        analysis.totals(model.meta, counts, model.app),
+        analysis.file_stats(model.meta, counts, model.files, model.app),
+        analysis.function_stats(model.meta, counts, model.app),
     )
 
 
@@ -268,7 +267,7 @@ def write_binary(
     )
 
 
-def function_rows(model: BinaryModel, fn: stats.FunctionStats) -> list[binaries.FunctionStats]:
+def function_rows(model: BinaryModel, fn: analysis.FunctionStats) -> list[binaries.FunctionStats]:
     """The numbers of the functions of `fn`, with their names, files and start lines."""
     meta = model.meta
     packages = [p.path for p in meta.packages]

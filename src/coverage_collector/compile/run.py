@@ -27,13 +27,13 @@ from contextlib import closing
 from dataclasses import dataclass, field
 
 from coverage_collector import database, logs, trust
+from coverage_collector.analysis import DEFAULT_EXCLUDES
 from coverage_collector.collection import COVERAGE_DIR, Collection
-from coverage_collector.compiler import store
-from coverage_collector.compiler.decode import DecodedEntry, DecodeTask, decode_entry
-from coverage_collector.compiler.filters import UpdateFilter
-from coverage_collector.compiler.grouping import Group, Grouping, group_entries
-from coverage_collector.compiler.scan import EntryFiles, scan_entries
-from coverage_collector.compiler.stats import DEFAULT_EXCLUDES
+from coverage_collector.compile import store
+from coverage_collector.compile.decode import DecodedEntry, DecodeTask, decode_entry
+from coverage_collector.compile.filters import UpdateFilter
+from coverage_collector.compile.grouping import Group, Grouping, group_entries
+from coverage_collector.compile.scan import EntryFiles, scan_entries
 from coverage_collector.database import Database, DatabaseError, binaries, entries, errors, owners
 from coverage_collector.exceptions import DataError
 from coverage_collector.owners import node_names, owner_of
@@ -289,7 +289,7 @@ def _decode_in_pool(
     (their results are lost); the tasks not started yet stay in `pending`.
     """
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["coverage_collector.compiler.decode"])
+    context.set_forkserver_preload(["coverage_collector.compile.decode"])
     with cf.ProcessPoolExecutor(
         workers, mp_context=context, initializer=exit_with_parent()
     ) as pool:

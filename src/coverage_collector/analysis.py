@@ -1,7 +1,12 @@
 """Coverage numbers of one binary's counters: totals, per file, per function.
 
-All vector operations over the binary's unit arrays. Units of excluded files
-(the injected coverage server and producer) count nowhere.
+The analyses of the results layer (`results.py` holds `Numbers` and the merge engine): one
+function each for the totals, the files and the functions of a binary, whether its counters
+are the whole binary's or one owner's merge, so compile, render, export, diff and BigQuery
+show the same figures.
+
+All vector operations over the binary's unit arrays. Units of excluded files (the injected
+coverage server and producer) count nowhere.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from coverage_collector.collection import INFO_FILE, METADATA_FILE, Collection
-from coverage_collector.compiler.names import storable
+from coverage_collector.compile.names import storable
 
 INPUT_PREFIXES = ("covmeta.", "covcounters.")
 METADATA_FILES = (METADATA_FILE, INFO_FILE)

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from coverage_collector.compiler.filters import UpdateFilter
+from coverage_collector.compile.filters import UpdateFilter
 from coverage_collector.database.entries import EntryRow
 from coverage_collector.owners import Owner, OwnerKind, node_names, owner_of
 
