@@ -8,8 +8,9 @@ transaction, so the database never holds an entry without the binary its counter
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 
+from coverage_collector.database.columns import values
 from coverage_collector.database.connection import Database
 from coverage_collector.owners import program_name
 
@@ -193,20 +194,20 @@ def write_entry(
     conn = db.connection
     with db.transaction():
         binary_id = None if binary is None else _ensure_binary(db, binary)
-        values = {f.name: getattr(record, f.name) for f in fields(record)}
-        values["is_host"] = int(record.is_host)
-        values = {"dir_name": values.pop("dir_name"), "binary_id": binary_id, **values}
-        columns = ", ".join(values)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "dir_name")
+        named = {f.name: getattr(record, f.name) for f in fields(record)}
+        named["is_host"] = int(record.is_host)
+        named = {"dir_name": named.pop("dir_name"), "binary_id": binary_id, **named}
+        columns = ", ".join(named)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in named if c != "dir_name")
         (entry_id,) = conn.execute(
-            f"INSERT INTO entries ({columns}) VALUES ({', '.join('?' * len(values))}) "
+            f"INSERT INTO entries ({columns}) VALUES ({', '.join('?' * len(named))}) "
             f"ON CONFLICT(dir_name) DO UPDATE SET {updates} RETURNING id",
-            list(values.values()),
+            list(named.values()),
         ).fetchone()
         conn.execute("DELETE FROM instances WHERE entry_id = ?", (entry_id,))
         conn.executemany(
             "INSERT INTO instances VALUES (?, ?, ?, ?, ?)",
-            [(entry_id, *astuple(i)) for i in instances],
+            [(entry_id, *values(i)) for i in instances],
         )
         conn.execute(
             "DELETE FROM errors WHERE stage = ? AND item = ?", (COMPILE_STAGE, record.dir_name)
@@ -228,7 +229,7 @@ def _ensure_binary(db: Database, binary: NewBinary) -> int:
     (binary_id,) = db.connection.execute(
         "INSERT INTO binaries (meta_hash, name, mode, granularity, n_units, n_funcs, meta_blob) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        astuple(binary),
+        values(binary),
     ).fetchone()
     return int(binary_id)
 

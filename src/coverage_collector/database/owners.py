@@ -12,12 +12,14 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 import numpy as np
 
 from coverage_collector import blobs
+from coverage_collector.database.columns import values
 from coverage_collector.database.connection import Database
 from coverage_collector.owners import OwnerKind
 
@@ -188,9 +190,9 @@ _OWNER_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class OwnerFunction:
-    """A function an owner executed: its statements covered and its calls."""
+class OwnerFunction(NamedTuple):
+    """A function an owner executed: its statements covered and its calls (a bulk row: see
+    `binaries.FileStats`)."""
 
     func_id: int
     covered: int
@@ -216,7 +218,7 @@ def write_owner(
     (owner_id,) = conn.execute(
         f"INSERT INTO owners ({_OWNER_COLUMNS}) VALUES ({', '.join('?' * len(columns))}) "
         f"ON CONFLICT(group_key) DO UPDATE SET {updates} RETURNING id",
-        astuple(record),
+        values(record),
     ).fetchone()
     for table in ("owner_entries", "owner_files", "owner_functions"):
         conn.execute(f"DELETE FROM {table} WHERE owner_id = ?", (owner_id,))
@@ -227,7 +229,7 @@ def write_owner(
     )
     conn.executemany(
         "INSERT INTO owner_functions VALUES (?, ?, ?, ?)",
-        [(owner_id, *astuple(f)) for f in functions],
+        [(owner_id, *f) for f in functions],
     )
 
 

@@ -11,8 +11,9 @@ or as the run made it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 
+from coverage_collector.database.columns import values
 from coverage_collector.database.connection import Database
 
 CLONE_STAGE = "clone-sources"
@@ -263,7 +264,7 @@ def store_binary_sources(
             "INSERT OR REPLACE INTO binary_sources (binary_id, method, confidence, checkout, "
             "commit_id, source_url, resolved, missing, unresolved, notes) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            astuple(binary),
+            values(binary),
         )
         db.connection.execute("DELETE FROM file_sources WHERE binary_id = ?", (binary.binary_id,))
         db.connection.executemany(
