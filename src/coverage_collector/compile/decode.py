@@ -35,6 +35,7 @@ from coverage_collector.covdata.metagroups import (
     read_input,
 )
 from coverage_collector.covdata.model import BoolArray, CounterMode, MetaFile
+from coverage_collector.database.entries import NewBinary
 from coverage_collector.exceptions import CovDataError
 
 META_CACHE_SIZE = 16
@@ -51,17 +52,6 @@ class DecodeTask:
     excludes: tuple[str, ...]
     known_binaries: frozenset[str]
     """covmeta hashes already in the database: their meta bytes need not be sent back."""
-
-
-@dataclass(frozen=True)
-class BinaryInfo:
-    meta_hash: str
-    mode: str
-    granularity: str
-    n_units: int
-    n_funcs: int
-    meta_blob: bytes | None
-    """The compressed covmeta file, when the database does not have it yet."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +74,7 @@ class DecodedEntry:
     sources: SourceInfo = field(default_factory=SourceInfo)
     metadata_hash: str = ""
     input_hash: str = ""
-    binary: BinaryInfo | None = None
+    binary: NewBinary | None = None
     counts_blob: bytes | None = None
     statements: int = 0
     covered: int = 0
@@ -192,8 +182,9 @@ def _decode_meta_group(task: DecodeTask, group: MetaGroup, result: DecodedEntry)
     result.statements, result.covered = numbers.statements, numbers.covered
     result.counts_blob = blobs.pack_counts(counts)
     known = meta.hash_hex in task.known_binaries
-    result.binary = BinaryInfo(
+    result.binary = NewBinary(
         meta.hash_hex,
+        result.metadata.binary_name,
         str(meta.mode),
         str(meta.granularity),
         meta.n_units,

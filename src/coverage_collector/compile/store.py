@@ -76,23 +76,10 @@ def write_entry(db: Database, entry: DecodedEntry) -> None:
         input_hash="" if entry.failed else entry.input_hash,
         metadata_hash=entry.metadata_hash,
     )
-    binary = None
-    if not entry.failed:
-        info = entry.binary
-        assert info is not None
-        binary = entries.NewBinary(
-            info.meta_hash,
-            meta.binary_name,
-            info.mode,
-            info.granularity,
-            info.n_units,
-            info.n_funcs,
-            info.meta_blob,
-        )
     entries.write_entry(
         db,
         record,
-        binary,
+        None if entry.failed else entry.binary,
         [
             entries.InstanceRow(storable(i.counter_file), i.pid, i.discovered_ns, i.size)
             for i in entry.instances
