@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -27,19 +26,27 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSI
 POOL_SCRIPT = textwrap.dedent(
     """
     import concurrent.futures as cf
+    import faulthandler
     import multiprocessing
     import os
+    import signal
     import sys
     import time
 
     from coverage_collector.workers import exit_with_parent
+
+    # the parent and its workers (which import this module) print their stacks on SIGUSR1:
+    # a start-up that hangs shows where
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     if os.environ.get("NO_PIDFD"):  # imported by the fork server too: its workers poll
         del os.pidfd_open
 
 
     def sleeper() -> None:
-        print(os.getpid(), flush=True)
+        with open(f"worker-{os.getpid()}.tmp", "w") as f:  # renamed: never seen half-written
+            f.write("started")
+        os.rename(f"worker-{os.getpid()}.tmp", f"worker-{os.getpid()}")
         time.sleep(120)
 
 
@@ -72,24 +79,26 @@ def gone_within(pids: list[int], seconds: float) -> bool:
     return not any(alive(p) for p in pids)
 
 
-def read_pids(proc: subprocess.Popen[bytes], count: int, timeout: float = 60) -> list[int]:
-    assert proc.stdout is not None
-    pids: list[int] = []
-    buffer = b""
+def read_pids(
+    proc: subprocess.Popen[bytes], directory: Path, count: int, timeout: float = 60
+) -> list[int]:
+    """The pids of the pool's workers, from the `worker-<pid>` files each writes when it runs
+    its task (files, not a shared stdout pipe: a pipe read once lost a worker's line)."""
     deadline = time.monotonic() + timeout
-    while len(pids) < count:
-        left = deadline - time.monotonic()
-        if left <= 0:
+    while True:
+        pids = sorted(int(p.name.split("-")[1]) for p in directory.glob("worker-[0-9]*[0-9]"))
+        if len(pids) >= count:
+            return pids
+        if proc.poll() is not None:
+            pytest.fail(f"the pool script ended before its workers started: {proc.returncode}")
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGUSR1)  # every process prints its stacks
+            time.sleep(2)
             kill_all(proc, [])  # the whole session: a stuck worker holds the pipes open
-            pytest.fail(f"workers did not start within {timeout} s")
-        ready, _, _ = select.select([proc.stdout], [], [], left)
-        if ready:
-            chunk = os.read(proc.stdout.fileno(), 4096)
-            assert chunk, "the pool script ended before its workers started"
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            pids += [int(line) for line in lines if line.strip()]
-    return pids
+            stacks = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            pytest.fail(f"workers did not start within {timeout} s; {len(pids)} did:\n{stacks}")
+        time.sleep(0.02)
 
 
 def start_pool(
@@ -100,13 +109,13 @@ def start_pool(
     script.write_text(POOL_SCRIPT, encoding="utf-8")
     proc = subprocess.Popen(
         [sys.executable, str(script), method, "tied" if tied else "untied"],
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         cwd=tmp_path,
         env={**os.environ, "NO_PIDFD": "" if pidfd else "1"},
         start_new_session=True,  # its own process group: cleanup reaches every process
     )
-    return proc, read_pids(proc, 2)
+    return proc, read_pids(proc, tmp_path, 2)
 
 
 @pytest.mark.parametrize(
