@@ -299,7 +299,7 @@ def infer_owner(pod: str) -> tuple[str, str]:
 
 
 def infer_owners(coverage: Path, entries: Sequence[Path]) -> dict[str, str | None]:
-    """Owner group per entry by the prior tool's rules (§5.5): host reports of processes
+    """Owner group per entry by the prior tool's rules (§5.5): host entries of processes
     also seen in a pod (same binary, host and hash) are dropped (None)."""
     meta = {}
     for e in entries:

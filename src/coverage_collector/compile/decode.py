@@ -1,4 +1,4 @@
-"""Decode one entry into a report: runs in the worker processes of compile.
+"""Decode one entry into the rows compile stores: runs in the worker processes of compile.
 
 An entry is one binary's covmeta file plus one counter file per process
 instance (the newest snapshot of each; `cluster download` guarantees that). The
@@ -44,7 +44,7 @@ INT64_MAX = 2**63 - 1
 
 @dataclass(frozen=True)
 class DecodeTask:
-    """What a worker needs to turn one entry into a report."""
+    """What a worker needs to decode one entry."""
 
     name: str
     path: str
@@ -66,7 +66,7 @@ class InstanceFile:
 
 @dataclass
 class DecodedEntry:
-    """An entry decoded into a report, or the problems that prevented it."""
+    """An entry decoded (its binary, instances and counters), or the problems that prevented it."""
 
     name: str
     stat_sig: str

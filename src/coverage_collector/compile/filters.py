@@ -1,6 +1,6 @@
 """`--update` filters: force recomputation of the entries, owners and binaries they match.
 
-`--update '*'` matches everything; `--update field=glob` matches a report whose
+`--update '*'` matches everything; `--update field=glob` matches an entry whose
 field matches the shell-style glob. Several flags are AND-ed.
 """
 
@@ -27,7 +27,7 @@ class UpdateFilter:
         return self.everything or bool(self.conditions)
 
     def matches(self, view: Mapping[str, str]) -> bool:
-        """Return whether a report with the field values `view` is forced."""
+        """Return whether an entry with the field values `view` is forced."""
         if self.everything:
             return True
         if not self.conditions:

@@ -52,7 +52,7 @@ def scan_entries(collection: str) -> Scan:
 
     An entry that cannot be listed gets a fingerprint naming the failure; the decode
     step then reports the problem against the entry. A directory whose name is not
-    UTF-8 cannot be a report (its name is its key in the database): it is refused.
+    UTF-8 cannot be an entry (its name is its key in the database): it is refused.
     """
     root = Collection(collection).coverage
     try:

@@ -283,7 +283,7 @@ def function_rows(model: BinaryModel, fn: analysis.FunctionStats) -> list[binari
 def update_image_sources(conn: Database, rows: list[EntryRow]) -> int:
     """Record info.json's source values per image (or `host:<binary>`); return rows changed.
 
-    The newest report's non-empty value wins; an empty value never replaces one.
+    The newest entry's non-empty value wins; an empty value never replaces one.
     """
     found: dict[str, list[str]] = {}
     for row in sorted(rows, key=lambda r: (r.last_seen, r.dir_name), reverse=True):
