@@ -219,6 +219,11 @@ class EntryMetadata:
     owner_kind: str = ""
     """The owner's kind, when a producer records it (it then wins over inference)."""
     owner_name: str = ""
+    cluster: str = ""
+    """The cluster the entry's processes ran in: the S3 prefix download read it from
+    (without its trailing slash); '' for entries written before collections spanned
+    clusters. An entry belongs to one cluster: the same pod or host name in two clusters
+    is two entries."""
     instances: tuple[RecordedInstance, ...] = field(default=(), repr=False)
     """Left out of `repr`: compile fingerprints an entry's metadata by its repr, and the
     instances (download's bookkeeping) never were part of it."""
@@ -245,12 +250,14 @@ class EntryMetadata:
             last_seen=top.text("last_seen"),
             owner_kind=top.text("owner_kind"),
             owner_name=top.text("owner_name"),
+            cluster=top.text("cluster"),
             instances=tuple(i for i in instances if i is not None),
         )
 
     def to_json(self) -> bytes:
         """The bytes of `metadata.json`: the prior tool's keys in its order, the instances,
-        and `owner_kind`/`owner_name` only when a producer recorded them."""
+        and `owner_kind`/`owner_name`/`cluster` only when recorded (older collections keep
+        their bytes)."""
         data: dict[str, Any] = {
             "pod_name": self.pod_name,
             "namespace": self.namespace,
@@ -264,6 +271,8 @@ class EntryMetadata:
             data["owner_kind"] = self.owner_kind
         if self.owner_name:
             data["owner_name"] = self.owner_name
+        if self.cluster:
+            data["cluster"] = self.cluster
         data["instances"] = [i.to_json() for i in self.instances]
         data["first_seen"] = self.first_seen
         data["last_seen"] = self.last_seen
