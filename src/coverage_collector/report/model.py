@@ -125,6 +125,8 @@ class OwnerRow:
     test_namespace: bool
     test_binary: bool
     change: OwnerChange | None = None
+    clusters: tuple[str, ...] = ()
+    """The clusters its process instances ran in (download's prefixes)."""
 
     def to_json(self) -> Json:
         row: Json = {
@@ -149,6 +151,7 @@ class OwnerRow:
             "errors": self.errors,
             "testNamespace": self.test_namespace,
             "testBinary": self.test_binary,
+            "clusters": list(self.clusters),
         }
         if self.change is not None:
             row.update(self.change.to_json())
