@@ -248,7 +248,21 @@ def cluster(
 @cluster.command("download", short_help="Fetch coverage from S3 into <collection>/coverage/.")
 @collection_options(creates=True)
 @click.option("--bucket", required=True, help="S3 bucket name.")
-@click.option("--prefix", required=True, help="S3 key prefix the producer writes under.")
+@click.option(
+    "--prefix",
+    "prefixes",
+    required=True,
+    multiple=True,
+    help="S3 key prefix of a cluster (the producer's base path and cluster name); repeat "
+    "for several clusters. With --clusters: a parent of cluster prefixes.",
+)
+@click.option(
+    "--clusters",
+    metavar="GLOB",
+    default=None,
+    help="Download every child of each --prefix whose name matches GLOB as a cluster of "
+    "the collection (e.g. '*', 'ci-op-*').",
+)
 @click.option("--profile", default=None, help="AWS profile (default: the standard chain).")
 @click.option("--region", default=None, help="AWS region.")
 @click.option(
@@ -262,19 +276,25 @@ def download_command(
     collection: str,
     max_concurrency: int,
     bucket: str,
-    prefix: str,
+    prefixes: tuple[str, ...],
+    clusters: str | None,
     profile: str | None,
     region: str | None,
     endpoint_url: str | None,
     skip_existing: bool,
 ) -> None:
-    """Download coverage data from S3 into <collection>/coverage/ (incremental)."""
+    """Download coverage data from S3 into <collection>/coverage/ (incremental).
+
+    A collection may span many clusters: give --prefix once per cluster, or a parent
+    prefix and --clusters GLOB. Each entry records the cluster it came from.
+    """
     from coverage_collector import download
 
     options = download.Options(
         collection=collection,
         bucket=bucket,
-        prefix=prefix,
+        prefixes=prefixes,
+        clusters=clusters,
         profile=profile,
         region=region,
         endpoint_url=endpoint_url,

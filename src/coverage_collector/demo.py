@@ -98,7 +98,7 @@ def download_sample(output: str) -> download.Summary:
         options = download.Options(
             collection=output,
             bucket="demo-coverage",
-            prefix="demo/cluster-1",
+            prefixes=("demo/cluster-1",),
             region="us-east-1",
             endpoint_url=f"http://{host}:{port}",
         )
@@ -112,7 +112,7 @@ def download_sample(output: str) -> download.Summary:
         log.info(
             "serving the sample collection from s3://%s/%s at http://%s:%d",
             options.bucket,
-            options.prefix,
+            options.prefixes[0],
             host,
             port,
         )

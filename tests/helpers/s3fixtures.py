@@ -977,7 +977,7 @@ def run_download(
     options = download.Options(
         collection=str(collection),
         bucket=spec.bucket,
-        prefix=spec.prefix,
+        prefixes=(spec.prefix,),
         endpoint_url=endpoint,
         region="us-east-1",
         **extra,

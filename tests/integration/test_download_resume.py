@@ -336,7 +336,7 @@ def options(collection: Path, bucket: str, endpoint: str, **extra: Any) -> downl
     return download.Options(
         collection=str(collection),
         bucket=bucket,
-        prefix=PREFIX,
+        prefixes=(PREFIX,),
         endpoint_url=endpoint,
         region="us-east-1",
         **extra,

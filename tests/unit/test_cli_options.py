@@ -228,7 +228,7 @@ class EmptyPrefixStore(download.ObjectStore):
 
 def test_a_prefix_holding_nothing_is_an_error_naming_a_near_prefix(tmp_path: Path) -> None:
     options = download.Options(
-        collection=str(tmp_path / "c"), bucket="b", prefix="openshift-ci/coverage/ci-op-tset"
+        collection=str(tmp_path / "c"), bucket="b", prefixes=("openshift-ci/coverage/ci-op-tset",)
     )
     store = EmptyPrefixStore({"openshift-ci/coverage/": ["openshift-ci/coverage/ci-op-test/"]})
     with pytest.raises(download.FetchError) as error:

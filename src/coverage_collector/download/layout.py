@@ -46,7 +46,9 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 @dataclass(frozen=True, order=True)
 class EntryId:
-    """Who ran the binary: one entry per (host, namespace, pod, container, binary)."""
+    """Who ran the binary: one entry per (host, namespace, pod, container, binary) and
+    cluster. The same pod or host name in two clusters is two entries (two machines, two
+    processes), so their instances can never share a counter file."""
 
     host: str
     namespace: str
@@ -54,11 +56,24 @@ class EntryId:
     container: str
     binary: str
     host_process: bool
+    cluster: str = ""
+    """The cluster prefix the entry was listed under ('' when an older download did not
+    record it)."""
 
     def as_json(self) -> str:
-        return json.dumps(
-            [self.host, self.namespace, self.pod, self.container, self.binary, self.host_process]
-        )
+        """The identity as text, for hashes: without the cluster when it is not known, so
+        the names derived from entries of older collections stay what they were."""
+        parts: list[object] = [
+            self.host,
+            self.namespace,
+            self.pod,
+            self.container,
+            self.binary,
+            self.host_process,
+        ]
+        if self.cluster:
+            parts.append(self.cluster)
+        return json.dumps(parts)
 
 
 @dataclass(frozen=True)
@@ -144,14 +159,21 @@ def normalise_prefix(prefix: str) -> str:
     return f"{prefix}/" if prefix else ""
 
 
-def classify(objects: list[RemoteObject], prefix: str) -> Listing:
-    """Sort `objects` listed under `prefix` (normalised) into coverage, refused and unexpected."""
+def cluster_name(prefix: str, bucket: str) -> str:
+    """The name a cluster is known by: its prefix (normalised, without the trailing slash),
+    or the bucket's name when the cluster's data is at the bucket's root."""
+    return prefix.rstrip("/") or bucket
+
+
+def classify(objects: list[RemoteObject], prefix: str, cluster: str = "") -> Listing:
+    """Sort `objects` listed under `prefix` (normalised) into coverage, refused and unexpected;
+    the entries found belong to `cluster`."""
     listing = Listing()
     for obj in objects:
         parts = obj.key[len(prefix) :].split("/")
         listing.depths[len(parts)] += 1
         try:
-            located = _locate(obj, parts)
+            located = _locate(obj, parts, cluster)
         except trust.UntrustedValueError as exc:
             listing.refused.append(Refused(obj.key, str(exc)))
             continue
@@ -162,17 +184,17 @@ def classify(objects: list[RemoteObject], prefix: str) -> Listing:
     return listing
 
 
-def _locate(obj: RemoteObject, parts: list[str]) -> Located | None:
+def _locate(obj: RemoteObject, parts: list[str], cluster: str) -> Located | None:
     name = parts[-1]
     if not (META_NAME.match(name) or COUNTER_NAME.match(name) or name == INFO_NAME):
         return None
     if len(parts) == POD_DEPTH and parts[1] != HOST_MARKER:
         host, namespace, pod, container, discovery, image, binary = parts[:7]
-        entry = EntryId(host, namespace, pod, container, binary, host_process=False)
+        entry = EntryId(host, namespace, pod, container, binary, False, cluster)
     elif len(parts) == HOST_DEPTH and parts[1] == HOST_MARKER:
         host, _, discovery, binary = parts[:4]
         image = ""
-        entry = EntryId(host, "", host, "", binary, host_process=True)
+        entry = EntryId(host, "", host, "", binary, True, cluster)
     else:
         return None
     for label, value in (
@@ -336,4 +358,9 @@ def depth_hint(listing: Listing, prefix: str) -> str | None:
             f"--prefix {prefix}{c}/ ({n} objects)" for c, n in candidates.most_common(3)
         )
         message += f"; did you mean {options}?"
+        if extra == 1:
+            message += (
+                f" If each of them is a cluster: --prefix {prefix or '/'} --clusters '*' "
+                "downloads them all into one collection."
+            )
     return message

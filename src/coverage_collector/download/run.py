@@ -23,7 +23,9 @@ What a kill, a full disk or a failed write can leave behind, and how it is repai
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
+import fnmatch
 import functools
 import os
 import shutil
@@ -56,9 +58,11 @@ from coverage_collector.download.files import (
 from coverage_collector.download.layout import (
     EntryId,
     EntryPlan,
+    Listing,
     Refused,
     RemoteObject,
     classify,
+    cluster_name,
     depth_hint,
     hashed_dir_name,
     normalise_prefix,
@@ -88,7 +92,11 @@ class Options:
 
     collection: str
     bucket: str
-    prefix: str
+    prefixes: tuple[str, ...]
+    """Cluster prefixes; with `clusters`, parents whose children are cluster prefixes."""
+    clusters: str | None = None
+    """A glob over the names of the children of each prefix (the producer's
+    `s3BasePath/<cluster>` layout): each match is a cluster of the collection."""
     profile: str | None = None
     region: str | None = None
     endpoint_url: str | None = None
@@ -111,9 +119,11 @@ class Summary(ExitFromOk):
     downloaded_bytes: int = 0
     unchanged: int = 0
     skipped_entries: int = 0
+    clusters: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     refused: list[Refused] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    """(key or prefix, reason) of every object or cluster prefix that could not be read."""
 
     @property
     def ok(self) -> bool:
@@ -122,7 +132,10 @@ class Summary(ExitFromOk):
 
     def lines(self) -> list[str]:
         """Return the human summary; keys are shown escaped (`printable`)."""
+        shown = ", ".join(printable(c) for c in self.clusters[:5])
+        more = f", ... ({len(self.clusters) - 5} more)" if len(self.clusters) > 5 else ""
         lines = [
+            f"clusters: {len(self.clusters)} ({shown}{more})",
             f"entries: {self.pod_entries} containers, {self.host_entries} host processes, "
             f"{self.instances} process instances",
             f"files: {self.downloaded} downloaded ({self.downloaded_bytes} bytes), "
@@ -142,30 +155,32 @@ class Summary(ExitFromOk):
 def run(options: Options, *, store: ObjectStore | None = None) -> Summary:
     """Bring `<collection>/coverage/` up to date with the bucket; return what happened.
 
-    Raises FetchError when the bucket cannot be listed and DataError (naming the file)
-    when a local file cannot be written; per-object failures and refused keys are
+    Raises FetchError when the bucket cannot be listed (or the only cluster prefix holds
+    no coverage) and DataError (naming the file) when a local file cannot be written;
+    per-object failures, refused keys and (of several) an empty cluster prefix are
     reported in the summary and the other objects go on.
     """
     store = store or ObjectStore(options)
-    prefix = normalise_prefix(options.prefix)
-    log.info("listing s3://%s/%s", options.bucket, prefix)
-    objects = store.list(prefix)
-    if not objects:
-        raise FetchError(
-            f"Couldn't find any object under s3://{options.bucket}/{prefix}",
-            hint=_empty_prefix_hint(store, prefix),
-        )
-    listing = classify(objects, prefix)
-    summary = Summary(unexpected=listing.unexpected, refused=listing.refused)
-    for key in listing.unexpected:
-        log.debug("unexpected key %s", printable(key))
-    hint = depth_hint(listing, prefix)
-    if hint:
-        raise FetchError(f"Couldn't find coverage data in s3://{options.bucket}/{prefix}: {hint}")
+    prefixes = cluster_prefixes(store, options)
+    summary = Summary()
+    located = []
+    for prefix in prefixes:
+        try:
+            listing = _list_cluster(store, options.bucket, prefix)
+        except FetchError as exc:
+            if len(prefixes) == 1:
+                raise
+            summary.failed.append((f"s3://{options.bucket}/{prefix}", str(exc)))
+            log.error("%s", printable(str(exc)))
+            continue
+        summary.clusters.append(cluster_name(prefix, options.bucket))
+        summary.unexpected.extend(listing.unexpected)
+        summary.refused.extend(listing.refused)
+        located.extend(listing.located)
     root = Collection(options.collection).coverage
     make_directory(root)
     sweep_partials(root)
-    plans = plan_entries(listing.located)
+    plans = plan_entries(located)
     names = assign_dir_names(options.collection, [p.entry for p in plans])
     jobs = []
     for plan in plans:
@@ -183,6 +198,51 @@ def run(options: Options, *, store: ObjectStore | None = None) -> Summary:
         for job in jobs:
             job.discard()
     return summary
+
+
+def cluster_prefixes(store: ObjectStore, options: Options) -> list[str]:
+    """The normalised prefixes of the clusters to download, each once, in order.
+
+    With `options.clusters`, the children of every prefix whose name matches the glob;
+    a parent with no matching child is a FetchError naming what it holds.
+    """
+    found: list[str] = []
+    for prefix in map(normalise_prefix, options.prefixes):
+        if options.clusters is None:
+            candidates = [prefix]
+        else:
+            children = store.children(prefix)
+            candidates = [
+                child
+                for child in children
+                if fnmatch.fnmatchcase(child[len(prefix) :].rstrip("/"), options.clusters)
+            ]
+            if not candidates:
+                names = ", ".join(printable(c[len(prefix) :]) for c in children[:10]) or "nothing"
+                raise FetchError(
+                    f"No cluster under s3://{options.bucket}/{prefix} matches "
+                    f"--clusters {printable(options.clusters)} (it holds: {names})"
+                )
+        found.extend(c for c in candidates if c not in found)
+    return found
+
+
+def _list_cluster(store: ObjectStore, bucket: str, prefix: str) -> Listing:
+    """List and sort one cluster's objects; FetchError when it holds no coverage at all."""
+    log.info("listing s3://%s/%s", bucket, printable(prefix))
+    objects = store.list(prefix)
+    if not objects:
+        raise FetchError(
+            f"Couldn't find any object under s3://{bucket}/{prefix}",
+            hint=_empty_prefix_hint(store, prefix),
+        )
+    listing = classify(objects, prefix, cluster_name(prefix, bucket))
+    for key in listing.unexpected:
+        log.debug("unexpected key %s", printable(key))
+    hint = depth_hint(listing, prefix)
+    if hint:
+        raise FetchError(f"Couldn't find coverage data in s3://{bucket}/{prefix}: {hint}")
+    return listing
 
 
 def _empty_prefix_hint(store: ObjectStore, prefix: str) -> str:
@@ -432,6 +492,7 @@ def metadata(
         collected_at=rfc3339(latest_time) if latest_time else latest,
         hostname=entry.host,
         host_process=entry.host_process,
+        cluster=entry.cluster,
         instances=tuple(instances),
         first_seen=rfc3339(min(times)) if times else "",
         last_seen=max(modified) if modified else "",
@@ -446,7 +507,13 @@ def existing_entries(collection: str) -> dict[EntryId, str]:
             continue  # unreadable metadata: its directory keeps its name, reused by nobody
         m = entry.metadata
         identity = EntryId(
-            m.hostname, m.namespace, m.pod_name, m.container_name, m.binary_name, m.host_process
+            m.hostname,
+            m.namespace,
+            m.pod_name,
+            m.container_name,
+            m.binary_name,
+            m.host_process,
+            m.cluster,
         )
         found.setdefault(identity, entry.name)
     return found
@@ -455,7 +522,8 @@ def existing_entries(collection: str) -> dict[EntryId, str]:
 def assign_dir_names(collection: str, entries: list[EntryId]) -> dict[EntryId, str]:
     """Give every entry a safe, stable directory name in `<collection>/coverage`.
 
-    An entry keeps the directory it had; a new one gets the prior tool's dash-joined
+    An entry keeps the directory it had (one an older version wrote without a cluster is
+    adopted); a new one gets the prior tool's dash-joined
     name when that keeps every component exactly and is free, otherwise that name
     (sanitised, shortened) plus a hash of its full identity. A directory without
     `metadata.json` (an interrupted older run) is not taken: the entry whose name it is
@@ -467,6 +535,10 @@ def assign_dir_names(collection: str, entries: list[EntryId]) -> dict[EntryId, s
     names: dict[EntryId, str] = {}
     for entry in sorted(entries):
         name = known.get(entry)
+        if name is None and entry.cluster:
+            # Written before clusters were recorded: the first cluster with its identity
+            # adopts it (and records itself in it), so a rerun adds no second directory.
+            name = known.pop(dataclasses.replace(entry, cluster=""), None)
         if name is None:
             plain = plain_dir_name(entry)
             exact = plain_name_is_exact(entry) and plain not in taken

@@ -81,12 +81,15 @@ class ObjectStore:
         return objects
 
     def children(self, prefix: str) -> list[str]:
-        """Return the prefixes one level below `prefix` (its "directories"), at most 1000."""
+        """Return the prefixes one level below `prefix` (its "directories"), all of them."""
+        found: list[str] = []
         try:
-            page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, Delimiter="/")
+            pages = self.client.get_paginator("list_objects_v2")
+            for page in pages.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+                found.extend(item["Prefix"] for item in page.get("CommonPrefixes", []))
         except Exception as exc:  # noqa: BLE001 - botocore's many errors, named here once
             raise FetchError(f"Couldn't list s3://{self.bucket}/{prefix}: {_reason(exc)}") from None
-        return [item["Prefix"] for item in page.get("CommonPrefixes", [])]
+        return found
 
     def fetch(
         self, obj: RemoteObject, sink: Callable[[Iterator[bytes]], int], max_bytes: int
