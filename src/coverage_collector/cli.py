@@ -340,10 +340,10 @@ def compile_command(
 @collection_options
 @click.option(
     "--by",
-    type=click.Choice(["owner", "binary", "namespace"]),
+    type=click.Choice(["owner", "binary", "namespace", "cluster"]),
     default="owner",
     show_default=True,
-    help="One row per owner, binary or namespace.",
+    help="One row per owner, binary, namespace or cluster.",
 )
 @click.option(
     "--format",

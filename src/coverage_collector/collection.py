@@ -24,6 +24,7 @@ import errno
 import json
 import os
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from typing import Any
 
 from coverage_collector import outputs, regular, trust
@@ -36,6 +37,8 @@ EXPORTS_DIR = "exports"
 LOGS_DIR = "logs"
 METADATA_FILE = "metadata.json"
 INFO_FILE = "info.json"
+DISCOVERY_FORMAT = "%Y%m%dT%H%M%SZ"
+"""How the producer writes a discovery time in its keys."""
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,13 @@ class RecordedInstance:
         except trust.UntrustedValueError:
             return None
 
+    @property
+    def first_seen(self) -> str:
+        """When the instance was discovered: RFC 3339 for a time in the producer's format,
+        else the discovery string as it is."""
+        parsed = parse_discovery(self.discovery_time)
+        return rfc3339(parsed) if parsed else self.discovery_time
+
     def to_json(self) -> dict[str, Any]:
         """The JSON object, keys in download's order; empty `last_modified`/`s3_key` omitted."""
         data: dict[str, Any] = {"discovery_time": self.discovery_time, "pid": self.pid}
@@ -195,6 +205,31 @@ class RecordedInstance:
         if self.s3_key:
             data["s3_key"] = self.s3_key
         return data
+
+
+def parse_discovery(discovery: str) -> datetime | None:
+    """Parse the producer's `YYYYMMDDTHHMMSSZ` discovery time, in exactly that form.
+
+    `strptime` alone accepts `2026318T91249Z` too; a string that does not format back
+    to itself is not a discovery time (two spellings of one instant must not merge).
+    """
+    try:
+        parsed = datetime.strptime(discovery, DISCOVERY_FORMAT)
+    except ValueError:
+        return None
+    if parsed.strftime(DISCOVERY_FORMAT) != discovery:
+        return None
+    return parsed.replace(tzinfo=UTC)
+
+
+def rfc3339(moment: datetime) -> str:
+    """Return `moment` as `YYYY-MM-DDTHH:MM:SSZ` in UTC."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def instant_text(nanoseconds: int) -> str:
+    """Unix nanoseconds (a counter file's name) as RFC 3339 in UTC."""
+    return rfc3339(datetime.fromtimestamp(nanoseconds // 1_000_000_000, UTC))
 
 
 def _optional_text(value: object, label: str) -> str:

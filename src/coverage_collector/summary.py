@@ -9,10 +9,13 @@ or Markdown on stdout, not lines to log.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 
+import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -21,7 +24,7 @@ from coverage_collector import blobs, database
 from coverage_collector.analysis import totals
 from coverage_collector.compile.store import BinaryModels, stored_excludes
 from coverage_collector.database import Database, binaries, entries, errors, owners
-from coverage_collector.results import Numbers, merge_counts
+from coverage_collector.results import Numbers, add_counts
 from coverage_collector.stage import ExitFromOk
 from coverage_collector.textformat import markdown_table, terminal_cell
 
@@ -29,9 +32,12 @@ LABELS = {
     "owner": ("namespace", "type", "owner", "binary"),
     "binary": ("binary", "hash", "owners"),
     "namespace": ("namespace", "binaries"),
+    "cluster": ("cluster", "binaries", "first_seen", "last_seen"),
 }
 """The columns that name a row, per grouping."""
 HOST = "(host)"
+UNKNOWN_CLUSTER = "(not recorded)"
+"""The cluster of entries downloaded before collections recorded clusters."""
 
 
 @dataclass(frozen=True)
@@ -68,9 +74,15 @@ class Overview:
 
 
 def overview(collection: str, by: str = "owner") -> Overview:
-    """Read the summary of the compiled `collection`, grouped `by` owner, binary or namespace."""
+    """Read the summary of the compiled `collection`, grouped `by` owner, binary, namespace
+    or cluster."""
     with database.open_readonly(collection) as db:
-        rows = {"owner": _owner_rows, "binary": _binary_rows, "namespace": namespace_rows}[by](db)
+        rows = {
+            "owner": _owner_rows,
+            "binary": _binary_rows,
+            "namespace": namespace_rows,
+            "cluster": cluster_rows,
+        }[by](db)
         span = entries.collection_span(db)
         totals = binaries.collection_totals(db)
         return Overview(
@@ -138,29 +150,77 @@ def _binary_rows(db: Database) -> list[Row]:
 
 
 def namespace_rows(db: Database) -> list[Row]:
-    """Per namespace: each binary's counters merged over its owners there, counted once.
-
-    Binary by binary (each decoded once), namespace by namespace within it."""
-    per_binary: dict[int, dict[str, list[bytes | None]]] = {}
+    """Per namespace: each binary's counters merged over its owners there, counted once."""
     entry_counts: dict[str, int] = {}
-    for owner in owners.owner_counters_by_binary(db):
-        per_binary.setdefault(owner.binary_id, {}).setdefault(owner.namespace, []).append(
-            owner.counts_blob
-        )
-        entry_counts[owner.namespace] = entry_counts.get(owner.namespace, 0) + owner.entries
-    models = BinaryModels(db, stored_excludes(db), size=1)
-    binary_count = dict.fromkeys(entry_counts, 0)
-    numbers = dict.fromkeys(entry_counts, Numbers())
-    for binary_id, by_namespace in per_binary.items():
-        model = models.get(binary_id)
-        for ns, owner_blobs in by_namespace.items():
-            counts = merge_counts([blobs.unpack_counts(b) for b in owner_blobs], model.meta.mode)
-            numbers[ns] += totals(model.meta, counts, model.app)
-            binary_count[ns] += 1
+
+    def counted() -> Iterator[tuple[str, int, bytes | None]]:
+        for owner in owners.owner_counters_by_binary(db):
+            entry_counts[owner.namespace] = entry_counts.get(owner.namespace, 0) + owner.entries
+            yield owner.namespace, owner.binary_id, owner.counts_blob
+
+    rolled = _roll_up(db, counted())
     return [
-        Row((ns or HOST, str(binary_count[ns])), entry_counts[ns], n.statements, n.covered)
-        for ns, n in sorted(numbers.items())
+        Row((ns or HOST, str(up.binaries)), entry_counts[ns], up.statements, up.covered)
+        for ns, up in sorted(rolled.items())
     ]
+
+
+def cluster_rows(db: Database) -> list[Row]:
+    """Per cluster: each binary's counters merged over its entries there, counted once, and
+    when the cluster's processes were first and last seen."""
+    entry_blobs = entries.entry_counters_by_binary(db)
+    rolled = _roll_up(db, ((e.cluster, e.binary_id, e.counts_blob) for e in entry_blobs))
+    rows = []
+    for cluster in entries.cluster_rows(db):
+        up = rolled.get(cluster.name, _RolledUp())
+        labels = (
+            cluster.name or UNKNOWN_CLUSTER,
+            str(up.binaries),
+            cluster.first_seen,
+            cluster.last_seen,
+        )
+        rows.append(Row(labels, cluster.entries, up.statements, up.covered))
+    return rows
+
+
+@dataclass
+class _RolledUp:
+    """One group's numbers, each binary counted once, and how many binaries ran in it."""
+
+    numbers: Numbers = field(default_factory=Numbers)
+    binaries: int = 0
+
+    @property
+    def statements(self) -> int:
+        return self.numbers.statements
+
+    @property
+    def covered(self) -> int:
+        return self.numbers.covered
+
+
+def _roll_up(db: Database, items: Iterable[tuple[str, int, bytes | None]]) -> dict[str, _RolledUp]:
+    """Per group: the counters of each binary merged over the group's items, counted once.
+
+    `items` are (group, binary id, packed counters) ordered by binary: one binary is decoded
+    and held at a time, with one merged vector per group that runs it (never every item's
+    counters at once).
+    """
+    models = BinaryModels(db, stored_excludes(db), size=1)
+    rolled: dict[str, _RolledUp] = {}
+    for binary_id, group_items in itertools.groupby(items, key=lambda item: item[1]):
+        model = models.get(binary_id)
+        merged: dict[str, np.ndarray] = {}
+        for group, _, blob in group_items:
+            total = merged.get(group)
+            if total is None:
+                total = merged[group] = np.zeros(model.meta.n_units, dtype=np.uint64)
+            add_counts(total, blobs.unpack_counts(blob), model.meta.mode)
+        for group, counts in merged.items():
+            found = rolled.setdefault(group, _RolledUp())
+            found.numbers += totals(model.meta, counts, model.app)
+            found.binaries += 1
+    return rolled
 
 
 def render(view: Overview, output_format: str, console: Console) -> None:
@@ -217,7 +277,7 @@ TABLE_WIDTH = 160
 
 @dataclass(frozen=True, kw_only=True)
 class Options:
-    """Which collection, grouped by owner, binary or namespace, in which format."""
+    """Which collection, grouped by owner, binary, namespace or cluster, in which format."""
 
     collection: str
     by: str = "owner"

@@ -85,7 +85,12 @@ def test_completion_protocol_completes_commands_and_options() -> None:
     options = complete("coverage-collector cluster compile --")
     assert {"--collection", "--verbosity", "--max-concurrency", "--update"} <= set(options)
     assert complete("coverage-collector cluster --coll") == ["--collection"]
-    assert complete("coverage-collector cluster summary --by ") == ["owner", "binary", "namespace"]
+    assert complete("coverage-collector cluster summary --by ") == [
+        "owner",
+        "binary",
+        "namespace",
+        "cluster",
+    ]
     # cobra's bool syntax earlier on the line does not break completion
     assert complete("coverage-collector cluster download --skip-existing=false --buc") == [
         "--bucket"

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from bench.compare_outputs import new_names, table_rows
 
-from coverage_collector import database
 from coverage_collector.database.schema import MIGRATIONS
 
 
@@ -40,7 +39,11 @@ def _fill(conn: sqlite3.Connection, entries: str, owner_entries: str) -> None:
         f"INSERT INTO {entries} (id, dir_name, binary_id, status, stat_sig, input_hash, "
         "metadata_hash) VALUES (7, 'e', 1, 'ok', '', '', '')"
     )
-    conn.execute("INSERT INTO instances VALUES (7, 'covcounters.ab.1.2', 1, 2, 3)")
+    entry_id = "report_id" if entries == "reports" else "entry_id"
+    conn.execute(
+        f"INSERT INTO instances ({entry_id}, counter_file, pid, discovered_ns, size) "
+        "VALUES (7, 'covcounters.ab.1.2', 1, 2, 3)"
+    )
     conn.execute(
         "INSERT INTO owners (id, group_key, namespace, owner_type, owner_name, binary_name, "
         "binary_id) VALUES (3, 'k', 'ns', 'Deployment', 'o', 'b', 1)"
@@ -55,9 +58,12 @@ def test_a_version5_database_dumps_under_the_new_names(tmp_path: Path) -> None:
         old.executescript(script)
     _fill(old, "reports", "owner_reports")
     old.close()
-    with database.open_database(str(tmp_path / "new")) as db:
-        _fill(db.connection, "entries", "owner_entries")
+    new = sqlite3.connect(tmp_path / "new.db")  # the rename alone: migration 6
+    for script in MIGRATIONS[:6]:
+        new.executescript(script)
+    _fill(new, "entries", "owner_entries")
+    new.close()
 
     dumped = _rows(tmp_path / "old.db")
-    assert dumped == _rows(tmp_path / "new" / database.DB_NAME)
+    assert dumped == _rows(tmp_path / "new.db")
     assert b'"entry_id": 7' in dumped["instances"] and b'"entries": 0' in dumped["binaries"]

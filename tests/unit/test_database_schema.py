@@ -106,20 +106,28 @@ def test_a_version5_collection_migrates_in_place_and_compiles_incrementally(
     conn = _version5(old)
     conn.execute("ATTACH DATABASE ? AS current", (str(path),))
     for table in compiled:
+        v5_table = OLD_TABLES.get(table, table)
+        width = len(conn.execute(f"PRAGMA main.table_info({v5_table})").fetchall())
+        columns = [info[1] for info in conn.execute(f"PRAGMA current.table_info({table})")]
         conn.execute(
-            f"INSERT INTO main.{OLD_TABLES.get(table, table)} SELECT * FROM current.{table}"
+            f"INSERT INTO main.{v5_table} SELECT {', '.join(columns[:width])} FROM current.{table}"
         )
     conn.execute("DETACH DATABASE current")
     conn.close()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     os.replace(old, path)
-    assert _tables(path)["reports"] == compiled["entries"]
+    reports = _tables(path)["reports"]
+    assert reports == [row[: len(reports[0])] for row in compiled["entries"]]
 
     with database.open_database(str(collection)) as db:
-        assert db.connection.execute("PRAGMA user_version").fetchone() == (6,)
+        assert db.connection.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
         assert db.connection.execute("PRAGMA foreign_key_check").fetchall() == []
         assert db.connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    # Migration 7's columns start empty (the sample records no cluster, so only the
+    # instances' sightings differ): an entry's next decode fills them.
+    compiled["instances"] = sorted(((*row[:5], "", "") for row in compiled["instances"]), key=repr)
+    assert any(row for row in _tables(path)["instances"])
     assert _tables(path) == compiled
 
     summary = compile.run(compile.Options(collection=str(collection), max_concurrency=1))

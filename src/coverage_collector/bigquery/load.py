@@ -190,6 +190,14 @@ class Loader:
             log.info("created table %s", table_id)
             return
         problems = schema_problems(spec.columns, existing.schema)
+        if problems and all(p.endswith(ADDABLE) for p in problems):
+            existing.schema = widened_schema(spec.columns, existing.schema)
+            _call(
+                f"adding columns to table {spec.name}",
+                lambda: self.client.update_table(existing, ["schema"]),
+            )
+            log.info("added columns to table %s: %s", table_id, "; ".join(problems))
+            problems = []
         if problems:
             raise IngestError(
                 f"BigQuery: table {spec.name} has an incompatible schema: {'; '.join(problems)}",
@@ -284,6 +292,34 @@ class Loader:
                 )
 
 
+ADDABLE = "is missing (NULLABLE or REPEATED: can be added)"
+"""How `schema_problems` names a column that a newer version of the tool added."""
+
+
+def widened_schema(columns: Iterable[Column], existing: Iterable[Any]) -> list[Any]:
+    """The `existing` schema with our columns it lacks appended (nested ones too).
+
+    BigQuery lets a table gain NULLABLE and REPEATED columns in place: a dataset that an
+    older version of the tool created takes the new columns (older rows read NULL or []).
+    """
+    from google.cloud import bigquery
+
+    ours = {c.name.lower(): c for c in columns}
+    widened = []
+    for field in existing:
+        column = ours.pop(field.name.lower(), None)
+        if column is not None and column.fields and field.field_type == "RECORD":
+            nested = widened_schema(column.fields, field.fields)
+            widened.append(
+                bigquery.SchemaField(
+                    field.name, "RECORD", field.mode, description=field.description, fields=nested
+                )
+            )
+        else:
+            widened.append(field)
+    return widened + schema_fields(ours.values())
+
+
 def schema_problems(
     columns: Iterable[Column], existing: Iterable[Any], prefix: str = ""
 ) -> list[str]:
@@ -297,7 +333,8 @@ def schema_problems(
         name = prefix + column.name
         field = fields.pop(column.name.lower(), None)
         if field is None:
-            problems.append(f"column {name} is missing")
+            addable = column.mode != "REQUIRED"
+            problems.append(f"column {name} {ADDABLE if addable else 'is missing'}")
             continue
         kind = _TYPE_ALIASES.get(field.field_type, field.field_type)
         mode = field.mode or "NULLABLE"

@@ -281,6 +281,7 @@ class TableBuilder:
                 "containers": o.containers,
                 "pods": o.pods,
                 "hosts": o.hosts,
+                "clusters": o.clusters,
                 "reports": o.entries,
                 "instances": o.instances,
                 "processes": processes.get(o.id, []),
@@ -310,6 +311,8 @@ class TableBuilder:
                         "discovered_at": (
                             _from_ns(instance.discovered_ns) if instance.discovered_ns else None
                         ),
+                        "cluster": instance.cluster or None,
+                        "last_seen": parse_timestamp(instance.last_seen),
                     }
                 )
         return result
@@ -334,6 +337,7 @@ class TableBuilder:
                     "errors": stage_items_with_errors(self.conn),
                     "selection": self.options.selection.describe() or None,
                     "tool_version": __version__,
+                    "clusters": sorted({c for o in owners for c in o.clusters}),
                 }
             ]
         )

@@ -1,9 +1,11 @@
 """Entries grouped into owners and binaries, with host/pod de-duplication.
 
 An owner is (namespace, owner kind, owner name, binary name, covmeta hash): pods
-of one Deployment running one build of one binary. The producer reports a
-hostNetwork container twice, as a pod and as a host process; the host copy of
-such a process (same binary, host and covmeta hash) is dropped.
+of one Deployment running one build of one binary, in every cluster of the
+collection. The producer reports a hostNetwork container twice, as a pod and as
+a host process; the host copy of such a process (same cluster, binary, host and
+covmeta hash) is dropped. Host names recur across clusters (`kind-control-plane`,
+`master-0`): a host entry is never the twin of a pod of another cluster.
 """
 
 from __future__ import annotations
@@ -90,17 +92,17 @@ class Grouping:
 def group_entries(rows: list[EntryRow], update: UpdateFilter) -> Grouping:
     """Group compiled entries into owners and binaries; mark the groups `update` forces."""
     nodes = node_names(r.hostname for r in rows)
-    pods: dict[tuple[str, str, str], int] = {}
+    pods: dict[tuple[str, str, str, str], int] = {}
     for row in rows:
         if not row.is_host:
-            pods.setdefault((row.program, row.hostname, row.meta_hash), row.id)
+            pods.setdefault((row.cluster, row.program, row.hostname, row.meta_hash), row.id)
     duplicates = {}
     owners: dict[str, Group] = {}
     identities: dict[str, OwnerIdentity] = {}
     binaries: dict[int, Group] = {}
     for row in rows:
         if row.is_host:
-            twin = pods.get((row.program, row.hostname, row.meta_hash))
+            twin = pods.get((row.cluster, row.program, row.hostname, row.meta_hash))
             if twin is not None:
                 duplicates[row.id] = twin
                 continue

@@ -19,6 +19,7 @@ import numpy as np
 
 from coverage_collector import analysis, blobs, database
 from coverage_collector.analysis import DEFAULT_EXCLUDES
+from coverage_collector.collection import RecordedInstance, instant_text
 from coverage_collector.compile.decode import DecodedEntry
 from coverage_collector.compile.grouping import EntryRow, Group, OwnerIdentity
 from coverage_collector.compile.names import decode_safe_meta, storable
@@ -75,17 +76,33 @@ def write_entry(db: Database, entry: DecodedEntry) -> None:
         stat_sig=entry.stat_sig,
         input_hash="" if entry.failed else entry.input_hash,
         metadata_hash=entry.metadata_hash,
+        cluster=meta.cluster,
     )
+    recorded = {i.counter_file: i for i in meta.instances}
     entries.write_entry(
         db,
         record,
         None if entry.failed else entry.binary,
         [
-            entries.InstanceRow(storable(i.counter_file), i.pid, i.discovered_ns, i.size)
+            entries.InstanceRow(
+                storable(i.counter_file),
+                i.pid,
+                i.discovered_ns,
+                i.size,
+                *_seen(recorded.get(i.counter_file), i.discovered_ns),
+            )
             for i in entry.instances
         ],
         [storable(problem) for problem in entry.problems],
     )
+
+
+def _seen(recorded: RecordedInstance | None, discovered_ns: int) -> tuple[str, str]:
+    """When an instance was first and last seen: download's record of it, else the
+    discovery time in its counter file's name (and no last sighting)."""
+    if recorded is not None and recorded.discovery_time:
+        return recorded.first_seen, recorded.last_modified
+    return (instant_text(discovered_ns) if discovered_ns else "", "")
 
 
 @dataclass(frozen=True)
@@ -191,6 +208,7 @@ def write_owner(
         first_seen=min((r.first_seen for r in members if r.first_seen), default=""),
         last_seen=max((r.last_seen for r in members if r.last_seen), default=""),
         input_hash=input_hash,
+        clusters_json=_sorted_json(r.cluster for r in members),
     )
     fn = result.functions
     executed = fn.covered > 0

@@ -7,7 +7,7 @@ transaction, so the database never holds an entry without the binary its counter
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 
 from coverage_collector.database.columns import values
@@ -66,6 +66,8 @@ class EntryRow:
     source_commit: str = ""
     software_group: str = ""
     software_key: str = ""
+    cluster: str = ""
+    """The cluster the entry's processes ran in ('' when not recorded)."""
 
     @property
     def program(self) -> str:
@@ -110,6 +112,7 @@ class EntryRecord:
     stat_sig: str
     input_hash: str
     metadata_hash: str
+    cluster: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,10 @@ class InstanceRow:
     pid: int
     discovered_ns: int
     size: int
+    first_seen: str = ""
+    """When the instance was discovered (RFC 3339), as download recorded it."""
+    last_seen: str = ""
+    """When its newest snapshot was written (RFC 3339); '' when not known."""
 
 
 @dataclass(frozen=True)
@@ -206,7 +213,8 @@ def write_entry(
         ).fetchone()
         conn.execute("DELETE FROM instances WHERE entry_id = ?", (entry_id,))
         conn.executemany(
-            "INSERT INTO instances VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO instances (entry_id, counter_file, pid, discovered_ns, size, "
+            "first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(entry_id, *values(i)) for i in instances],
         )
         conn.execute(
@@ -241,7 +249,7 @@ def compiled_entries(db: Database) -> list[EntryRow]:
         "e.container_name, e.image, e.binary_name, e.hostname, e.is_host, "
         "e.explicit_owner_kind, e.explicit_owner_name, e.first_seen, e.last_seen, "
         "e.instances, e.input_hash, e.metadata_hash, e.source_key, "
-        "e.source_url, e.source_commit, e.software_group, e.software_key "
+        "e.source_url, e.source_commit, e.software_group, e.software_key, e.cluster "
         "FROM entries e JOIN binaries b ON b.id = e.binary_id "
         "WHERE e.status != 'error' ORDER BY e.dir_name"
     )
@@ -305,6 +313,9 @@ class OwnerInstance:
     hostname: str
     pid: int
     discovered_ns: int
+    cluster: str
+    first_seen: str
+    last_seen: str
 
 
 def owner_instances(db: Database) -> list[OwnerInstance]:
@@ -313,7 +324,55 @@ def owner_instances(db: Database) -> list[OwnerInstance]:
         OwnerInstance(*row)
         for row in db.connection.execute(
             "SELECT x.owner_id, e.pod_name, e.container_name, e.hostname, i.pid, "
-            "i.discovered_ns FROM owner_entries x JOIN entries e ON e.id = x.entry_id "
+            "i.discovered_ns, e.cluster, i.first_seen, i.last_seen "
+            "FROM owner_entries x JOIN entries e ON e.id = x.entry_id "
             "JOIN instances i ON i.entry_id = e.id ORDER BY x.owner_id, i.discovered_ns, i.pid"
         )
     ]
+
+
+@dataclass(frozen=True)
+class ClusterRow:
+    """A cluster of the collection: its entries, instances, and when it was seen."""
+
+    name: str
+    """Its prefix; '' for entries downloaded before clusters were recorded."""
+    entries: int
+    instances: int
+    first_seen: str
+    last_seen: str
+
+
+def cluster_rows(db: Database) -> list[ClusterRow]:
+    """Every cluster with compiled entries, by name (host duplicates not counted)."""
+    return [
+        ClusterRow(*row)
+        for row in db.connection.execute(
+            "SELECT e.cluster, count(DISTINCT e.id), count(i.entry_id), "
+            "coalesce(min(nullif(i.first_seen, '')), min(nullif(e.first_seen, '')), ''), "
+            "coalesce(max(nullif(i.last_seen, '')), max(e.last_seen), '') "
+            "FROM entries e LEFT JOIN instances i ON i.entry_id = e.id "
+            "WHERE e.status != 'error' AND e.duplicate_of IS NULL "
+            "GROUP BY e.cluster ORDER BY e.cluster"
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class EntryCounters:
+    """An entry's packed counters and the cluster it ran in: for per-cluster roll-ups."""
+
+    cluster: str
+    binary_id: int
+    counts_blob: bytes | None
+
+
+def entry_counters_by_binary(db: Database) -> Iterator[EntryCounters]:
+    """Every usable entry's packed counters (host duplicates left out), binary after binary,
+    so a caller holds one binary's at a time."""
+    for row in db.connection.execute(
+        "SELECT cluster, binary_id, counts_blob FROM entries "
+        "WHERE status != 'error' AND duplicate_of IS NULL AND binary_id IS NOT NULL "
+        "ORDER BY binary_id, cluster"
+    ):
+        yield EntryCounters(*row)

@@ -82,6 +82,8 @@ class OwnerRow:
     covered: int
     first_seen: str
     last_seen: str
+    clusters: tuple[str, ...] = ()
+    """The clusters its entries ran in (none recorded for older downloads)."""
 
 
 class OwnerOrder(Enum):
@@ -103,12 +105,14 @@ def owner_rows(
         OwnerRow(
             *row[:7],  # type: ignore[arg-type]
             *(tuple(json.loads(v)) for v in row[7:11]),
-            *row[11:],
+            *row[11:17],
+            tuple(json.loads(row[17])),
         )
         for row in db.connection.execute(
             "SELECT id, namespace, owner_type, owner_name, binary_name, binary_id, image, "
             "images_json, pods_json, containers_json, hosts_json, entries, instances, "
-            f"statements, covered, first_seen, last_seen FROM owners ORDER BY {order.value}"
+            "statements, covered, first_seen, last_seen, clusters_json "
+            f"FROM owners ORDER BY {order.value}"
         )
     )
     return [o for o in rows if selection.matches(o.namespace, o.owner_type, o.owner_name)]
@@ -181,12 +185,13 @@ class OwnerRecord:
     first_seen: str
     last_seen: str
     input_hash: str
+    clusters_json: str
 
 
 _OWNER_COLUMNS = (
     "group_key, namespace, owner_type, owner_name, binary_name, binary_id, image, images_json, "
     "pods_json, pod_count, containers_json, hosts_json, entries, instances, statements, "
-    "covered, coverage_pct, counts_blob, first_seen, last_seen, input_hash"
+    "covered, coverage_pct, counts_blob, first_seen, last_seen, input_hash, clusters_json"
 )
 
 

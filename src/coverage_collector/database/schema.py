@@ -242,5 +242,15 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX owner_reports_report;
     CREATE INDEX owner_entries_entry ON owner_entries(entry_id);
     """,
+    # 7: collections that span clusters (issue 16). An entry belongs to one cluster (the
+    # prefix download listed it under; '' before clusters were recorded), its instances
+    # carry when they were first and last seen, an owner lists its entries' clusters.
+    """
+    ALTER TABLE entries ADD COLUMN cluster TEXT NOT NULL DEFAULT '';
+    ALTER TABLE instances ADD COLUMN first_seen TEXT NOT NULL DEFAULT '';
+    ALTER TABLE instances ADD COLUMN last_seen TEXT NOT NULL DEFAULT '';
+    ALTER TABLE owners ADD COLUMN clusters_json TEXT NOT NULL DEFAULT '[]';
+    CREATE INDEX entries_cluster ON entries(cluster, binary_id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

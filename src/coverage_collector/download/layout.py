@@ -24,9 +24,10 @@ import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from coverage_collector import trust
+from coverage_collector.collection import parse_discovery
 
 POD_DEPTH = 8
 HOST_DEPTH = 5
@@ -40,7 +41,6 @@ MAX_COMPONENT = 253
 """Characters in a name component (Kubernetes names are at most 253)."""
 MAX_IMAGE = 512
 """Characters in the image component (a registry path, a tag and a digest)."""
-DISCOVERY_FORMAT = "%Y%m%dT%H%M%SZ"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -272,26 +272,6 @@ def discovery_number(discovery: str) -> int:
     if parsed is not None:
         return int(parsed.timestamp()) * 1_000_000_000
     return int.from_bytes(hashlib.sha256(discovery.encode("utf-8", "surrogatepass")).digest()[:7])
-
-
-def parse_discovery(discovery: str) -> datetime | None:
-    """Parse the producer's `YYYYMMDDTHHMMSSZ` discovery time, in exactly that form.
-
-    `strptime` alone accepts `2026318T91249Z` too; a string that does not format back
-    to itself is not a discovery time (two spellings of one instant must not merge).
-    """
-    try:
-        parsed = datetime.strptime(discovery, DISCOVERY_FORMAT)
-    except ValueError:
-        return None
-    if parsed.strftime(DISCOVERY_FORMAT) != discovery:
-        return None
-    return parsed.replace(tzinfo=UTC)
-
-
-def rfc3339(moment: datetime) -> str:
-    """Return `moment` as `YYYY-MM-DDTHH:MM:SSZ` in UTC."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def printable(text: str) -> str:

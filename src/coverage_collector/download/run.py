@@ -45,8 +45,10 @@ from coverage_collector.collection import (
     RecordedInstance,
     json_bytes,
     list_entries,
+    parse_discovery,
     read_json_object,
     read_metadata,
+    rfc3339,
 )
 from coverage_collector.download.files import (
     TEMPORARY_PREFIX,
@@ -66,12 +68,10 @@ from coverage_collector.download.layout import (
     depth_hint,
     hashed_dir_name,
     normalise_prefix,
-    parse_discovery,
     plain_dir_name,
     plain_name_is_exact,
     plan_entries,
     printable,
-    rfc3339,
 )
 from coverage_collector.download.store import FetchError, ObjectStore
 from coverage_collector.exceptions import DataError

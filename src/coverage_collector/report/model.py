@@ -345,6 +345,7 @@ def load_index(db: Database, collection: str) -> IndexData:
             errors=errors_by_owner.get(owner.id, 0),
             test_namespace=owner.namespace.startswith(HIDDEN_NAMESPACE_PREFIXES),
             test_binary=owner.binary_name in HIDDEN_BINARIES,
+            clusters=owner.clusters,
         )
         for owner in owners.owner_rows(db, order=owners.OwnerOrder.BY_NAME)
     )
