@@ -7,6 +7,7 @@ twice and by failing an ingest on purpose, half way.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import itertools
 import json
@@ -423,6 +424,44 @@ def test_schema_mismatch_is_reported_and_changes_nothing(
     assert "table coverage_data has an incompatible schema" in err
     assert "line_executions is STRING, expected INTEGER" in err
     assert count(bigquery_emulator, dataset, "coverage_data") == 0
+
+
+def _owners_before_clusters() -> list[schema.Column]:
+    """coverage_owners as the release before clusters made it (issue 16 added the rest)."""
+    return [
+        dataclasses.replace(
+            c, fields=tuple(f for f in c.fields if f.name not in ("cluster", "last_seen"))
+        )
+        for c in schema.COVERAGE_OWNERS.columns
+        if c.name != "clusters"
+    ]
+
+
+def test_a_table_of_an_older_release_gains_the_new_columns(
+    bigquery_emulator: BigQueryEmulator,
+    dataset: str,
+    sample_collection: Path,
+    no_google_credentials: None,
+) -> None:
+    from google.cloud import bigquery
+
+    from coverage_collector.bigquery.load import schema_fields
+
+    client = bigquery_emulator.client(PROJECT)
+    client.create_dataset(f"{PROJECT}.{dataset}")
+    owners_id = f"{PROJECT}.{dataset}.coverage_owners"
+    client.create_table(bigquery.Table(owners_id, schema=schema_fields(_owners_before_clusters())))
+    assert "clusters" not in [f.name for f in client.get_table(owners_id).schema]
+
+    assert ingest(bigquery_emulator, dataset, sample_collection) == 0
+    widened = client.get_table(owners_id).schema
+    names = [f.name for f in widened]
+    assert names[-1] == "clusters" and names.count("last_seen") == 1
+    # The new fields of the `processes` records are sent too (tests/unit/test_bigquery_schema.py),
+    # but local-bigquery 0.3.2 keeps a RECORD's fields as the table was created.
+    rows = query(bigquery_emulator, f"SELECT clusters, processes FROM `{owners_id}`")
+    assert len(rows) == 5 and all(list(r["clusters"]) == [] for r in rows)
+    assert all(r["processes"] for r in rows)
 
 
 def test_failed_load_or_replace_leaves_previous_copy(

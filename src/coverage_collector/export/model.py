@@ -109,6 +109,8 @@ class ExportGroup:
     owners: list[str]
     """`namespace/type/name` of the owners."""
     files: list[FileCoverage] = field(default_factory=list)
+    clusters: list[str] = field(default_factory=list)
+    """The clusters the owners' processes ran in, sorted."""
 
     @property
     def path_style(self) -> PathStyle:
@@ -134,6 +136,7 @@ class ExportGroup:
             "paths": self.path_style,
             "binaries": self.binaries,
             "owners": self.owners,
+            "clusters": self.clusters,
             "statements": self.statements,
             "covered": self.covered,
         }
@@ -318,6 +321,7 @@ def _binary_group(conn: Database, binaries: _Binaries, binary_id: int) -> Export
         source.commit,
         [meta_hash],
         [_owner_label(o) for o in owners],
+        clusters=sorted({c for o in owners for c in o.clusters}),
     )
     group.files = binaries.files(binary_id, selected.counts(conn, binary_id, model.meta.mode))
     return group
@@ -337,6 +341,7 @@ def _owner_group(conn: Database, binaries: _Binaries, owner: OwnerRow) -> Export
         source.commit,
         [selected.hashes[owner.binary_id]],
         [label],
+        clusters=list(owner.clusters),
     )
     group.files = binaries.files(owner.binary_id, owner_counts(conn, owner.id))
     return group
@@ -363,10 +368,12 @@ def _merge_by_repo(groups: list[ExportGroup]) -> list[ExportGroup]:
                 list(group.binaries),
                 list(group.owners),
                 group.files,
+                list(group.clusters),
             )
             continue
         target.binaries += group.binaries
         target.owners += group.owners
+        target.clusters = sorted({*target.clusters, *group.clusters})
         mode = merged_mode(_MODE_OF[target.mode], _MODE_OF[group.mode])
         target.files = merge_files(target.files, group.files, mode)
         target.mode = _MODES[mode]
