@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -118,12 +119,17 @@ def generated(work: Path, clusters: int, seed: int) -> Path:
 
 def entries_by_cluster(source: Path) -> dict[str, list[Path]]:
     """The generated entry directories, by the cluster their metadata.json names, in the
-    order the generator made the clusters (their names sort that way)."""
+    order the generator made them (`cluster-<k>`, by k)."""
     found: dict[str, list[Path]] = {}
     for entry in sorted((source / "coverage").iterdir()):
         metadata = json.loads((entry / "metadata.json").read_bytes())
         found.setdefault(metadata.get("cluster", ""), []).append(entry)
-    return dict(sorted(found.items()))
+    return dict(sorted(found.items(), key=lambda item: _natural(item[0])))
+
+
+def _natural(name: str) -> list[object]:
+    """`cluster-10` after `cluster-9`: digit runs compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def link_entries(entries: Sequence[Path], collection: Path) -> None:
