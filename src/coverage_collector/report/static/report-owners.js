@@ -94,14 +94,25 @@
       t.search[i] = [namespaces[t.namespace[i]], t.owner[i], binaryNames[t.binaryName[i]], ...t.containers[i]]
         .join("\n").toLowerCase();
     }
-    t.sorted = new Map();
+    t.keys = new Map(); // column -> its sort key per row
+    t.sorted = new Map(); // column and direction -> row numbers in that order
     joined = t;
     return t;
   }
 
-  // Ranks of a dictionary's strings in the order localeCompare gives them.
+  // The indexes of `strings` in the order localeCompare gives them (ties: by index). Sorted
+  // by code point first, which is fast and for most names already the collation's order, then
+  // by the collator, whose sort (TimSort) takes about one comparison per string on an ordered
+  // run: 10,000 owner names in 15 ms instead of 60.
+  function collated(strings) {
+    const order = strings.map((_, i) => i);
+    order.sort((a, b) => (strings[a] < strings[b] ? -1 : strings[a] > strings[b] ? 1 : a - b));
+    return order.sort((a, b) => collator.compare(strings[a], strings[b]) || a - b);
+  }
+
+  // Ranks of a dictionary's strings in the order localeCompare gives them, per row.
   function dictionaryRanks(words, codes) {
-    const order = words.map((_, i) => i).sort((a, b) => collator.compare(words[a], words[b]));
+    const order = collated(words);
     const rank = new Int32Array(words.length);
     order.forEach((code, r) => { rank[code] = r; });
     const out = new Float64Array(codes.length);
@@ -110,7 +121,7 @@
   }
 
   function stringRanks(strings) {
-    const order = strings.map((_, i) => i).sort((a, b) => collator.compare(strings[a], strings[b]));
+    const order = collated(strings);
     const out = new Float64Array(strings.length);
     let rank = 0;
     for (let k = 0; k < order.length; k++) {
@@ -139,7 +150,8 @@
     const name = key + (direction > 0 ? "+" : "-");
     let sorted = t.sorted.get(name);
     if (!sorted) {
-      const k = sortKey(t, key);
+      if (!t.keys.has(key)) t.keys.set(key, sortKey(t, key));
+      const k = t.keys.get(key);
       sorted = new Int32Array(t.n);
       for (let i = 0; i < t.n; i++) sorted[i] = i;
       sorted.sort(direction > 0 ? (a, b) => k[a] - k[b] || a - b : (a, b) => k[b] - k[a] || a - b);

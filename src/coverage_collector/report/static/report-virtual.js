@@ -8,7 +8,7 @@
   // `items` are numbers (row numbers of the caller's data); `row(item)` builds an item's row,
   // `detail(item, ready)` its detail row, or null while it is not ready (`ready()` then draws
   // again). Returns show(items), toggle(item), draw().
-  function virtualTable(table, row, detail, overscan = 15) {
+  function virtualTable(table, row, detail, overscan = 8) {
     const body = table.tBodies[0];
     const columns = table.tHead.rows[0].cells.length;
     const spacer = () => {
