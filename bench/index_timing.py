@@ -61,9 +61,10 @@ async ([selector, kind, value, expect]) => {
   };
   const element = selector ? document.querySelector(selector) : null;
   const started = performance.now();
+  const input = () => element.dispatchEvent(new Event("input", { bubbles: true }));
   if (kind === "click") element.click();
-  else if (kind === "input") { element.value = value; element.dispatchEvent(new Event("input", { bubbles: true })); }
-  else if (kind === "check") { element.checked = !element.checked; element.dispatchEvent(new Event("input", { bubbles: true })); }
+  else if (kind === "input") { element.value = value; input(); }
+  else if (kind === "check") { element.checked = !element.checked; input(); }
   else if (kind === "hash") location.hash = value;
   while (!shows()) {
     if (performance.now() - started > 10000) return -1;
