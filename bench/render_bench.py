@@ -11,8 +11,8 @@ Measured, in one run:
 2. a no-op re-render after each cold one;
 3. the output: total size, number of files, the largest file, the largest binary page;
 4. the index in headless Chromium (Playwright, Debian's chromium) from file://: time until the
-   rows are shown, then the time of a search, a sort and clearing the search, measured
-   in the page with ``performance.now()`` around the event.
+   rows are painted, then each search keystroke, clearing the search, a filter, sorts and
+   expanding a row, from the input to the painted result (bench/index_timing.py).
 
 Targets (issue "cluster render"): cold <= 60 s, no-op <= 5 s, no file over 5 MB, a binary page
 under 2 MB, the index interactive in under 1 s and filtering or sorting in under 100 ms.
@@ -30,14 +30,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from tests.helpers.browser import CHROMIUM_ARGS, chromium_path
-
 from bench.benchlib import REPO, machine_info, write_results
 from bench.compile_bench import run_measured
+from bench.index_timing import first_page_bytes, measure_index
 
 COLLECTION = Path.home() / ".cache" / "coverage-collector-bench" / "resolve" / "collection"
 RESULTS = REPO / "bench" / "results" / "render.json"
@@ -47,6 +45,7 @@ TARGETS = {
     "largest_file_mb": 5.0,
     "page_mb": 2.0,
     "interactive_s": 1.0,
+    "first_page_mb": 2.0,
     "interaction_ms": 100.0,
 }
 
@@ -90,43 +89,20 @@ def output_stats(out: Path) -> dict[str, Any]:
 
 
 def browser_timings(index: Path, runs: int) -> dict[str, Any]:
-    """Time to interactive and interaction times of the index, medians over `runs` loads."""
-    from playwright.sync_api import sync_playwright
-
-    chromium = chromium_path()
-    samples: dict[str, list[float]] = {
-        "interactive_s": [],
-        "search_ms": [],
-        "sort_ms": [],
-        "clear_ms": [],
+    """Time to interactive and interaction times of the index, medians over `runs` loads
+    (bench/index_timing.py: from the input to the painted result)."""
+    timings = measure_index(index.parent, runs)
+    return {
+        "rows": timings.rows,
+        "interactive_s": round(timings.interactive_ms / 1000, 3),
+        "search_ms": timings.search_ms,
+        "clear_ms": timings.clear_ms,
+        "filter_ms": timings.filter_ms,
+        "sort_ms": timings.sort_ms,
+        "expand_ms": timings.expand_ms,
+        "interaction_ms": timings.worst_interaction_ms,
+        "first_page_mb": round(first_page_bytes(index.parent) / 1e6, 2),
     }
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        for _ in range(runs):
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            started = time.perf_counter()
-            page.goto(index.as_uri())
-            page.wait_for_selector("#owners tbody tr.row")
-            samples["interactive_s"].append(time.perf_counter() - started)
-            rows = page.eval_on_selector_all("#owners tbody tr.row", "r => r.length")
-            samples["search_ms"].append(page.evaluate(_EVENT, ["#search", "input", "kube"]))
-            samples["sort_ms"].append(page.evaluate(_EVENT, ["th[data-key=percent]", "click", ""]))
-            samples["clear_ms"].append(page.evaluate(_EVENT, ["#search", "input", ""]))
-            page.close()
-        browser.close()
-    result: dict[str, Any] = {k: round(statistics.median(v), 3) for k, v in samples.items()}
-    result["rows"] = rows
-    result["interaction_ms"] = max(result["search_ms"], result["sort_ms"], result["clear_ms"])
-    return result
-
-
-_EVENT = """([selector, kind, value]) => {
-  const element = document.querySelector(selector);
-  const started = performance.now();
-  if (kind === "click") element.click();
-  else { element.value = value; element.dispatchEvent(new Event("input")); }
-  return performance.now() - started;
-}"""
 
 
 def main() -> None:

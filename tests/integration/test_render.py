@@ -229,8 +229,9 @@ def test_binary_tree_and_functions(page: Any, sample_report: Path) -> None:
 def test_the_script_adds_one_global_and_the_data_files_callbacks(
     page: Any, sample_report: Path, tmp_path: Path
 ) -> None:
-    # report.js lives under `coverageCollector`; the data files call ccFiles, ccSource and
-    # ccFunctions (their format): no other name is added to the window
+    # report.js lives under `coverageCollector`; the binary pages' data files call ccFiles,
+    # ccSource and ccFunctions (their format), the index's coverageCollector.owners: no other
+    # name is added to the window
     blank = tmp_path / "blank.html"
     blank.write_text("<!doctype html><title>blank</title>", encoding="utf-8")
     page.goto(blank.as_uri())
@@ -245,7 +246,9 @@ def test_the_script_adds_one_global_and_the_data_files_callbacks(
         added = set(page.evaluate("Object.getOwnPropertyNames(window)")) - before
         assert added <= {"ccFiles", "ccSource", "ccFunctions"}
         parts = page.evaluate("Object.keys(coverageCollector)")
-        assert set(parts) == {"fields", "page", "format", "ui", "source", "index", "binary"}
+        assert set(parts) == {
+            "fields", "page", "format", "ui", "source", "owners", "virtual", "index", "binary"
+        }  # fmt: skip
 
 
 def test_render_is_incremental_and_deletes_only_its_own_files(

@@ -170,7 +170,8 @@ def test_index_shows_the_delta_sorts_and_filters(
     assert "Since baseline" in detail and "rebuilt" in detail
     assert f"Lost\n{lost.lost}\n" in detail
     assert f"New code covered\n{lost.new_code_covered} of {lost.new_code}\n" in detail
-    assert page.eval_on_selector("#owners tr.detail td", "td => td.colSpan") == 10
+    columns = page.eval_on_selector_all("#owners thead th", "ths => ths.length")
+    assert page.eval_on_selector("#owners tr.detail td", "td => td.colSpan") == columns == 11
     # both owners changed: "changed only" keeps them
     page.check("#changed-only")
     assert len(rows(page)) == 2

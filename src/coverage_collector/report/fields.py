@@ -53,6 +53,21 @@ SPAN = ("line", "start", "end", "count")
 """A coverage range of one line (report/annotate.py's `Span`): the line's index, its first and
 end character, the block's count. Spans are plain tuples: a file has thousands."""
 
+TALLY = (
+    "newly",
+    "lost",
+    "still",
+    "never",
+    "newCode",
+    "newCovered",
+    "removed",
+    "baseStatements",
+    "baseCovered",
+    "rebuilt",
+)
+"""An owner's statements per category since the baseline, in the index's data files
+(report/model.py's `Tallies.to_row()`; `rebuilt` is null when not known)."""
+
 PAGE_FUNCTION = "percent"
 """What the page appends to each function row: its percent (results.py's rule), sorted on."""
 
@@ -69,6 +84,7 @@ FIELDS: dict[str, dict[str, int]] = {
     "function": _positions((*_names(FunctionRow), PAGE_FUNCTION)),
     "sourceChunk": _positions(_names(SourceChunk)),
     "span": _positions(SPAN),
+    "tally": _positions(TALLY),
 }
 """Per positional format, each name's position: what report.js reads as
 `coverageCollector.fields`."""

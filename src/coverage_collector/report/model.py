@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from coverage_collector.database import Database, binaries, entries, errors, owners, sources
-from coverage_collector.report.fields import FunctionRow
+from coverage_collector.report.fields import TALLY, FunctionRow
 from coverage_collector.results import Numbers
 from coverage_collector.summary import namespace_rows
 
@@ -62,6 +62,12 @@ class Tallies:
         if self.rebuilt is not None:
             row["rebuilt"] = self.rebuilt
         return row
+
+    def to_row(self) -> list[Any]:
+        """The numbers as a list, in report/fields.py's TALLY order (the index's data files
+        carry one per owner)."""
+        named = self.to_json()
+        return [named.get(name) for name in TALLY]
 
 
 @dataclass(frozen=True)
@@ -275,8 +281,8 @@ class FileRow:
 
 @dataclass(frozen=True)
 class IndexData:
-    """Everything index.html shows; `owners`, `binaries` and `namespaces` go to the page as
-    JSON."""
+    """Everything index.html shows; `binaries` and `namespaces` go to the page as JSON, the
+    owners to data files as columns (report/ownertable.py)."""
 
     title: str
     first_seen: str
@@ -291,8 +297,8 @@ class IndexData:
     namespaces: tuple[NamespaceRow, ...]
 
     def to_json(self) -> Json:
+        """What index.html carries itself (without the owners)."""
         return {
-            "owners": [o.to_json() for o in self.owners],
             "binaries": {key: b.to_json() for key, b in self.binaries.items()},
             "namespaces": [n.to_json() for n in self.namespaces],
         }

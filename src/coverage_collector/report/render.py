@@ -1,6 +1,7 @@
 """`cluster render`: static HTML that opens from file:// with no server and no network.
 
-    <output>/index.html               owners, binaries and namespaces (rows as JSON)
+    <output>/index.html               owners, binaries and namespaces (binaries as JSON)
+    <output>/data/index/*.js          the index's owners, as columns (report/ownertable.py)
     <output>/binaries/<hash>.html     one page per binary (files and functions as JSON)
     <output>/data/<hash>/<file>.js    one file's coverage (line counts, ranges), on demand
     <output>/data/src/<digest>.js     a source file, highlighted once for all binaries
@@ -54,6 +55,7 @@ from coverage_collector.report.model import (
     load_functions,
     load_index,
 )
+from coverage_collector.report.ownertable import owner_table, stale_files
 from coverage_collector.results import Blocks, line_counts
 from coverage_collector.selection import checkout_paths
 from coverage_collector.sources.resolve import stored_refusals
@@ -75,7 +77,7 @@ CHUNK_BYTES = 2 << 20
 stays loadable and under the report's per-file limit)."""
 STATIC = resources.files("coverage_collector.report") / "static"
 TEMPLATES = resources.files("coverage_collector.report") / "templates"
-SCRIPT_MODULES = ("page", "format", "ui", "source", "index", "binary", "main")
+SCRIPT_MODULES = ("page", "format", "ui", "source", "owners", "virtual", "index", "binary", "main")
 """static/report-<module>.js, in the order they make static/report.js: each adds its part
 of the `coverageCollector` object, using those before it (no build step, no module loader:
 ES modules do not load from file://)."""
@@ -228,17 +230,32 @@ def run(options: Options) -> Summary:
                     f"{shlex.quote(options.collection)}`, then render again"
                 )
         manifest.save()
-        summary.index = os.path.join(out, "index.html")
-        data = index.to_json()
-        extra: dict[str, Any] = {}
-        if comparison is not None:
-            data["baseline"] = {"name": comparison.name}
-            extra = {"baseline": comparison.header(), "removed": comparison.removed}
-        _write(summary.index, context.page("index.html.j2", index=index, data=data, **extra))
+        summary.index = _write_index(context)
     finally:
         db.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _write_index(context: RenderContext) -> str:
+    """Write index.html and its owners' data files (report/ownertable.py), then delete the
+    data files of an earlier render that are not the index's any more; return its path."""
+    out, index, comparison = context.out, context.index, context.comparison
+    table = owner_table(index, to_json)
+    for file in table.files:
+        _write(os.path.join(out, file.path), file.text)
+    data = index.to_json()
+    data["ownerTable"] = table.page
+    extra: dict[str, Any] = {}
+    if comparison is not None:
+        data["baseline"] = {"name": comparison.name}
+        extra = {"baseline": comparison.header(), "removed": comparison.removed}
+    path = os.path.join(out, "index.html")
+    page = context.page("index.html.j2", index=index, data=data, scripts=table.scripts, **extra)
+    _write(path, page)
+    for stale in stale_files(out, table):
+        os.remove(stale)
+    return path
 
 
 def _render_binaries(

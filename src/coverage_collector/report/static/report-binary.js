@@ -62,7 +62,7 @@
       $("#files tbody").replaceChildren(body);
       $("#shown").textContent = rows.length + " of " + files.length + " files shown";
     };
-    const levels = multiSelect($("#filter-level"), "Coverage levels", LEVELS, () => render());
+    const levels = multiSelect($("#filter-level"), "Coverage levels", LEVELS, () => render()).chosen;
     $("#search").addEventListener("input", render);
     if (baseline) $("#changed-only").addEventListener("input", render);
     for (const button of document.querySelectorAll("#views button")) {

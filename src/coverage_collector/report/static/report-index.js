@@ -1,126 +1,241 @@
 // coverage-collector report, module "index": the owners, binaries and namespaces tables.
+// The owners come as columns from data files (module "owners"); the owners table holds only
+// the rows in view (module "virtual"). The search, the filters, the sort and the tab are the
+// page's hash (#q=kv&namespace=shop&sort=percent&order=desc&tab=binaries): a link to it opens
+// the same view.
 ((cc) => {
   const { data, baseline, $ } = cc.page;
-  const { LEVELS, level, percentText } = cc.format;
-  const { cell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, simpleTable, focusSearchOnSlash } = cc.ui;
+  const { LEVELS, percentText } = cc.format;
+  const { cell, coverageCell, deltaCell, multiSelect, sortable, tabs, showTab, simpleTable, focusSearchOnSlash } = cc.ui;
+  const TALLY = cc.fields.tally;
+  const MULTI = ["namespace", "type", "level", "source", "cluster"];
+  const HOST = "(host)";
+  const OWNERS_LISTED = 50;
 
   function initIndex() {
-    const state = { key: "namespace", direction: 1, open: new Set() };
-    const owners = data.owners;
-    const sourceOf = (o) => data.binaries[o.binaryId].source || "(none)";
+    // the data files are deferred scripts after this one: they have all run at DOMContentLoaded
+    document.addEventListener("DOMContentLoaded", start);
+  }
+
+  function start() {
+    if (!cc.owners.complete()) {
+      $("#shown").textContent = "Could not load the owners' data files (data/index/): render the report again.";
+      return;
+    }
+    const t = cc.owners.table();
+    const words = t.words;
+    const state = { key: "namespace", direction: 1, tab: "owners" };
     const filters = {
-      namespace: multiSelect($("#filter-namespace"), "Namespaces", owners.map((o) => o.namespace), () => render()),
-      type: multiSelect($("#filter-type"), "Owner types", owners.map((o) => o.type), () => render()),
+      namespace: multiSelect($("#filter-namespace"), "Namespaces", words.namespace, () => render()),
+      type: multiSelect($("#filter-type"), "Owner types", words.type, () => render()),
       level: multiSelect($("#filter-level"), "Coverage levels", LEVELS, () => render()),
-      source: multiSelect($("#filter-source"), "Source repositories", owners.map(sourceOf), () => render()),
+      source: multiSelect($("#filter-source"), "Source repositories", t.sources, () => render()),
+      cluster: multiSelect($("#filter-cluster"), "Clusters", words.cluster, () => render()),
     };
-    const visible = () => {
-      const query = $("#search").value.trim().toLowerCase();
-      const hideTests = $("#hide-tests").checked, hideTestBinaries = $("#hide-test-binaries").checked;
-      const changedOnly = baseline !== null && $("#changed-only").checked;
-      const allows = (set, value) => !set.size || set.has(value);
-      return owners.filter((o) =>
-        (!hideTests || !o.testNamespace) && (!hideTestBinaries || !o.testBinary) &&
-        (!changedOnly || o.changed) &&
-        allows(filters.namespace, o.namespace) &&
-        allows(filters.type, o.type) && allows(filters.level, level(o.percent)) &&
-        allows(filters.source, sourceOf(o)) &&
-        (!query || searchText(o).includes(query)));
-    };
+    const checks = { tests: $("#hide-tests"), testBinaries: $("#hide-test-binaries"), changed: baseline ? $("#changed-only") : null };
+    const table = cc.virtual.virtualTable($("#owners"), (i) => ownerRow(t, i), (i, ready) => ownerDetail(t, i, ready));
+    let shownBinaries = null;
+
+    const criteria = () => ({
+      query: $("#search").value.trim().toLowerCase(),
+      hideTests: checks.tests.checked, hideTestBinaries: checks.testBinaries.checked,
+      changedOnly: checks.changed !== null && checks.changed.checked,
+      namespace: filters.namespace.chosen, type: filters.type.chosen, level: filters.level.chosen,
+      source: filters.source.chosen, cluster: filters.cluster.chosen,
+    });
     const render = () => {
-      const rows = visible().sort(compare(state.key, state.direction));
-      const body = document.createDocumentFragment();
-      for (const o of rows) body.append(...ownerRows(o, state));
-      $("#owners tbody").replaceChildren(body);
-      updateStats(rows);
+      const rows = cc.owners.query(criteria(), state.key, state.direction);
+      table.show(rows);
+      const stats = cc.owners.stats(rows);
+      updateStats(t, stats);
+      shownBinaries = stats.seen;
+      views.update();
+      writeHash();
     };
+
+    // The view as the page's hash, and back.
+    const writeHash = () => {
+      const params = new URLSearchParams();
+      const query = $("#search").value;
+      if (query) params.set("q", query);
+      for (const name of MULTI) for (const value of filters[name].chosen) params.append(name, value);
+      if (!checks.tests.checked) params.set("tests", "shown");
+      if (!checks.testBinaries.checked) params.set("testBinaries", "shown");
+      if (checks.changed && checks.changed.checked) params.set("changed", "only");
+      if (state.key !== "namespace" || state.direction !== 1) {
+        params.set("sort", state.key);
+        if (state.direction < 0) params.set("order", "desc");
+      }
+      if (state.tab !== "owners") params.set("tab", state.tab);
+      const hash = params.toString();
+      if (hash === location.hash.slice(1)) return;
+      try {
+        history.replaceState(null, "", hash ? "#" + hash : location.pathname + location.search);
+      } catch (error) {
+        // some browsers refuse to change a file:// URL: the view still works
+      }
+    };
+    const readHash = () => {
+      const params = new URLSearchParams(location.hash.slice(1));
+      $("#search").value = params.get("q") || "";
+      for (const name of MULTI) filters[name].choose(params.getAll(name));
+      checks.tests.checked = params.get("tests") !== "shown";
+      checks.testBinaries.checked = params.get("testBinaries") !== "shown";
+      if (checks.changed) checks.changed.checked = params.get("changed") === "only";
+      const key = params.get("sort");
+      const known = key && $("#owners").querySelector("th[data-key='" + CSS.escape(key) + "']");
+      state.key = known ? key : "namespace";
+      state.direction = known && params.get("order") === "desc" ? -1 : 1;
+      for (const th of $("#owners").querySelectorAll("th")) th.removeAttribute("aria-sort");
+      if (known) known.setAttribute("aria-sort", state.direction > 0 ? "ascending" : "descending");
+      state.tab = ["binaries", "namespaces"].includes(params.get("tab")) ? params.get("tab") : "owners";
+      showTab(state.tab, onTab);
+    };
+
+    const views = otherViews(t, () => shownBinaries);
+    const onTab = (name) => {
+      state.tab = name;
+      if (name === "owners") table.draw(); else views.update();
+      writeHash();
+    };
+
     for (const id of ["#search", "#hide-tests", "#hide-test-binaries"]) $(id).addEventListener("input", render);
-    if (baseline) $("#changed-only").addEventListener("input", render);
+    if (checks.changed) checks.changed.addEventListener("input", render);
     $("#owners tbody").addEventListener("click", (event) => {
       const row = event.target.closest("tr.row");
       if (!row || event.target.closest("a")) return;
-      const id = Number(row.dataset.id);
-      if (state.open.has(id)) state.open.delete(id); else state.open.add(id);
-      render();
+      table.toggle(Number(row.dataset.row));
     });
     sortable($("#owners"), state, render);
     focusSearchOnSlash();
+    tabs(onTab);
+    window.addEventListener("hashchange", () => { readHash(); render(); });
+    readHash();
     render();
-    tabs();
-    const ownersOf = {};
-    for (const o of owners) (ownersOf[o.binaryId] = ownersOf[o.binaryId] || []).push((o.namespace ? o.namespace + "/" : "") + o.owner);
-    const binaries = Object.entries(data.binaries).map(([id, b]) => ({ ...b, owners: (ownersOf[id] || []).sort() }));
-    simpleTable($("#binaries"), binaries, [
-      (b) => { const td = cell(""), a = document.createElement("a"); a.href = b.page; a.textContent = b.name; td.append(a); return td; },
-      (b) => cell(b.hash.slice(0, 12), "hash"), (b) => cell(b.owners.join(", ")),
-      (b) => coverageCell(b.percent), (b) => cell(String(b.statements), "num"),
-      (b) => cell(String(b.covered), "num"), (b) => cell(b.confidence),
-    ], { key: "name", direction: 1 });
-    simpleTable($("#namespaces"), data.namespaces, [
-      (n) => cell(n.namespace), (n) => cell(String(n.binaries), "num"), (n) => cell(String(n.entries), "num"),
-      (n) => coverageCell(n.percent), (n) => cell(String(n.statements), "num"), (n) => cell(String(n.covered), "num"),
-    ], { key: "namespace", direction: 1 });
   }
 
-  // What the search box looks in, lower-cased once per owner.
-  function searchText(o) {
-    if (o.searchText === undefined) {
-      o.searchText = [o.namespace, o.owner, o.binary, ...o.containers].join("\n").toLowerCase();
-    }
-    return o.searchText;
+  // The binaries and namespaces tabs: those of the owners shown (a binary lists all its owners).
+  function otherViews(t, shownBinaries) {
+    let binaryItems = null, binariesView = null, namespacesView = null;
+    const binaries = () => {
+      if (binaryItems) return binaryItems;
+      const ownersOf = t.binaryIds.map(() => []);
+      for (let i = 0; i < t.n; i++) {
+        const ns = t.words.namespace[t.namespace[i]];
+        ownersOf[t.dense[i]].push((ns ? ns + "/" : "") + t.owner[i]);
+      }
+      binaryItems = t.binaryIds.map((id, b) => {
+        const names = ownersOf[b].sort();
+        const listed = names.length > OWNERS_LISTED
+          ? names.slice(0, OWNERS_LISTED).join(", ") + ", \u2026 (" + names.length + " owners)"
+          : names.join(", ");
+        return { ...data.binaries[id], owners: listed, dense: b };
+      });
+      binariesView = simpleTable($("#binaries"), [
+        (b) => { const td = cell(""), a = document.createElement("a"); a.href = b.page; a.textContent = b.name; td.append(a); return td; },
+        (b) => cell(b.hash.slice(0, 12), "hash"), (b) => cell(b.owners),
+        (b) => coverageCell(b.percent), (b) => cell(String(b.statements), "num"),
+        (b) => cell(String(b.covered), "num"), (b) => cell(b.confidence),
+      ], { key: "name", direction: 1 });
+      namespacesView = simpleTable($("#namespaces"), [
+        (n) => cell(n.namespace), (n) => cell(String(n.binaries), "num"), (n) => cell(String(n.entries), "num"),
+        (n) => coverageCell(n.percent), (n) => cell(String(n.statements), "num"), (n) => cell(String(n.covered), "num"),
+      ], { key: "namespace", direction: 1 });
+      return binaryItems;
+    };
+    return {
+      // Redraw the tab shown, if it is one of these (the hidden one is drawn when shown).
+      update() {
+        const seen = shownBinaries();
+        if (!$("#binaries").hidden) {
+          const items = binaries().filter((b) => seen[b.dense]);
+          binariesView(items);
+        } else if (!$("#namespaces").hidden) {
+          binaries();
+          const names = new Set();
+          for (let i = 0; i < t.n; i++) {
+            if (seen[t.dense[i]]) names.add(t.words.namespace[t.namespace[i]] || HOST);
+          }
+          namespacesView(data.namespaces.filter((n) => names.has(n.namespace)));
+        }
+      },
+    };
   }
 
-  // Rows are built once and re-used: filtering and sorting only re-attach them.
-  const rowCache = new Map();
-
-  function ownerRows(o, state) {
-    const binary = data.binaries[o.binaryId];
-    let tr = rowCache.get(o.id);
-    if (!tr) rowCache.set(o.id, tr = ownerRow(o, binary));
-    tr.classList.toggle("open", state.open.has(o.id));
-    return state.open.has(o.id) ? [tr, ownerDetail(o, binary)] : [tr];
+  function updateStats(t, stats) {
+    $("#stat-owners").textContent = stats.owners;
+    $("#stat-binaries").textContent = stats.binaries;
+    $("#stat-statements").textContent = stats.statements;
+    $("#stat-coverage").textContent = stats.statements ? percentText(100 * stats.covered / stats.statements) : "-";
+    $("#shown").textContent = stats.owners + " of " + t.n + " owners shown";
   }
 
-  function ownerRow(o, binary) {
+  function tallies(row) {
+    if (!row) return null;
+    const named = {};
+    for (const [name, position] of Object.entries(TALLY)) named[name] = row[position];
+    return named;
+  }
+
+  function ownerRow(t, i) {
+    const binary = data.binaries[t.binary[i]];
+    const errors = t.errors[i];
     const tr = document.createElement("tr");
-    tr.className = "row" + (o.errors ? " has-errors" : "") + (binary.confidence === "none" ? " no-source" : "");
-    tr.dataset.id = o.id;
-    const name = cell(o.owner);
-    if (o.errors) name.append(badge(o.errors + " errors", "bad"));
+    tr.className = "row" + (errors ? " has-errors" : "") + (binary.confidence === "none" ? " no-source" : "");
+    tr.dataset.row = i;
+    const name = cell(t.owner[i]);
+    name.title = t.owner[i];
+    if (errors) name.append(badge(errors + " errors", "bad"));
     if (binary.confidence === "none") name.append(badge("no source", "warn"));
     const link = document.createElement("a");
     link.href = binary.page;
-    link.textContent = o.binary;
+    link.textContent = t.words.binaryName[t.binaryName[i]];
     const binaryCell = cell("");
     binaryCell.append(link);
-    tr.append(cell(o.namespace || "(host)"), cell(o.type), name, binaryCell,
-      cell(String(o.pods.length), "num"), coverageCell(o.percent));
+    const namespace = t.words.namespace[t.namespace[i]] || HOST;
+    const namespaceCell = cell(namespace);
+    namespaceCell.title = namespace;
+    tr.append(namespaceCell, cell(t.words.type[t.type[i]]), name, binaryCell,
+      cell(String(t.pods[i]), "num"), coverageCell(t.percent[i]));
     if (baseline) {
-      tr.append(cell(o.baseText, "num base"), deltaCell(o));
-      if (o.changed) tr.classList.add("changed");
+      tr.append(cell(t.baseText[i], "num base"),
+        deltaCell({ deltaText: t.deltaText[i], direction: t.direction[i], diff: tallies(t.diff[i]) }));
+      if (t.changed[i]) tr.classList.add("changed");
     }
-    tr.append(cell(String(o.statements), "num"), cell(String(o.covered), "num"));
+    const clusters = clusterNames(t, i);
+    const clusterCell = cell(String(clusters.length), "num");
+    clusterCell.title = clusters.join(", ");
+    tr.append(cell(String(t.statements[i]), "num"), cell(String(t.covered[i]), "num"), clusterCell);
     return tr;
   }
 
-  function ownerDetail(o, binary) {
+  function clusterNames(t, i) {
+    return t.clusters[i].map((c) => t.words.cluster[c]);
+  }
+
+  // The expanded row (null while its details load; `ready` is called when they are there).
+  function ownerDetail(t, i, ready) {
+    const more = cc.owners.detailOf(i, ready);
+    if (!more) return null;
+    const binary = data.binaries[t.binary[i]];
     const detail = document.createElement("tr");
     detail.className = "detail";
     const td = document.createElement("td");
     td.colSpan = document.querySelectorAll("#owners thead th").length;
     const list = document.createElement("dl");
     const facts = [
-      ["Pods", o.pods.join(", ")], ["Hosts", o.hosts.join(", ")],
-      ["Containers", o.containers.join(", ")], ["Images", o.images.join(", ")],
+      ["Pods", more.pods.join(", ")], ["Hosts", more.hosts.join(", ")],
+      ["Containers", t.containers[i].join(", ")], ["Images", more.images.join(", ")],
+      ["Clusters", clusterNames(t, i).join(", ")],
       ["Source", binary.source ? binary.source + " @ " + binary.commit.slice(0, 12) : "none"],
-      ["First seen", o.firstSeen], ["Last seen", o.lastSeen],
-      ["Binary", binary.hash], ["Instances", String(o.instances)],
+      ["First seen", more.firstSeen], ["Last seen", more.lastSeen],
+      ["Binary", binary.hash], ["Instances", String(more.instances)],
     ];
     if (baseline) {
-      const d = o.diff;
+      const d = tallies(t.diff[i]);
       facts.push(["Since " + baseline.name, !d ? "not in the comparison"
-        : (o.base === null ? "new owner (not in the baseline)" : o.baseText + " \u2192 " + percentText(o.percent) + " (" + o.deltaText + " points)") +
-          (d.rebuilt ? ", rebuilt" : "") + (o.changed ? "" : ", unchanged")]);
+        : (t.base[i] === null ? "new owner (not in the baseline)" : t.baseText[i] + " \u2192 " + percentText(t.percent[i]) + " (" + t.deltaText[i] + " points)") +
+          (d.rebuilt ? ", rebuilt" : "") + (t.changed[i] ? "" : ", unchanged")]);
       if (d) {
         facts.push(["Newly covered", String(d.newly)], ["Lost", String(d.lost)],
           ["New code covered", d.newCovered + " of " + d.newCode], ["Removed code", String(d.removed)],
@@ -143,20 +258,6 @@
     span.className = "badge " + kind;
     span.textContent = text;
     return span;
-  }
-
-  function updateStats(rows) {
-    const binaries = new Set(rows.map((o) => o.binaryId));
-    let statements = 0, covered = 0;
-    for (const id of binaries) {
-      statements += data.binaries[id].statements;
-      covered += data.binaries[id].covered;
-    }
-    $("#stat-owners").textContent = rows.length;
-    $("#stat-binaries").textContent = binaries.size;
-    $("#stat-statements").textContent = statements;
-    $("#stat-coverage").textContent = statements ? percentText(100 * covered / statements) : "-";
-    $("#shown").textContent = rows.length + " of " + data.owners.length + " owners shown";
   }
 
   cc.index = Object.freeze({ init: initIndex });

@@ -18,9 +18,11 @@
   }
 
   // A multi-select with its own search box: `root` gets a button and a panel of checkboxes.
-  // Returns the live set of chosen values (empty: no filter).
+  // Returns `chosen`, the live set of chosen values (empty: no filter), and `choose(values)`,
+  // which checks exactly `values` (those it offers) without calling `onChange`.
   function multiSelect(root, label, values, onChange) {
     const chosen = new Set();
+    const boxes = new Map();
     const button = document.createElement("button");
     button.type = "button";
     const panel = document.createElement("div");
@@ -37,6 +39,7 @@
       const box = document.createElement("input");
       box.type = "checkbox";
       box.value = value;
+      boxes.set(value, box);
       box.addEventListener("change", () => {
         if (box.checked) chosen.add(value); else chosen.delete(value);
         caption();
@@ -55,7 +58,15 @@
     document.addEventListener("keydown", (event) => { if (event.key === "Escape") panel.hidden = true; });
     caption();
     root.append(button, panel);
-    return chosen;
+    const choose = (wanted) => {
+      chosen.clear();
+      for (const [value, box] of boxes) {
+        box.checked = wanted.includes(value);
+        if (box.checked) chosen.add(value);
+      }
+      caption();
+    };
+    return { chosen, choose };
   }
 
   function cell(text, className) {
@@ -113,7 +124,10 @@
     if (onShow) onShow(name);
   }
 
-  function simpleTable(table, items, columns, state) {
+  // A table of a few hundred rows, sortable by its headers: returns show(items), which draws
+  // `items` (one row each, a cell per column) in the table's sort.
+  function simpleTable(table, columns, state) {
+    let items = [];
     const render = () => {
       const body = document.createDocumentFragment();
       for (const item of [...items].sort(compare(state.key, state.direction))) {
@@ -125,7 +139,7 @@
       table.querySelector("tbody").replaceChildren(body);
     };
     sortable(table, state, render);
-    render();
+    return (next) => { items = next; render(); };
   }
 
   function focusSearchOnSlash() {
@@ -138,7 +152,7 @@
   }
 
   cc.ui = Object.freeze({
-    cell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, simpleTable,
+    cell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, showTab, simpleTable,
     focusSearchOnSlash,
   });
 })(coverageCollector);
