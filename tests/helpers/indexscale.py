@@ -5,9 +5,6 @@ Every binary stores the covmeta of the demo sample's host-monitor (the namespace
 decodes it) under a hash of its own; owners get deterministic names, numbers, containers and
 clusters from a seeded random generator. The expected answers of the tests are computed from
 these rows (`ScaleCollection`), never read back from the page.
-
-The database has no clusters yet (compile will record them): `with_clusters` puts the
-generated ones on the index's rows, as load_index will.
 """
 
 from __future__ import annotations
@@ -15,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +21,7 @@ from coverage_collector import blobs
 from coverage_collector.covdata.meta import decode_meta
 from coverage_collector.database import binaries, entries, open_database, owners, sources
 from coverage_collector.demo import SAMPLE
-from coverage_collector.report.model import HIDDEN_BINARIES, HIDDEN_NAMESPACE_PREFIXES, IndexData
+from coverage_collector.report.model import HIDDEN_BINARIES, HIDDEN_NAMESPACE_PREFIXES
 from coverage_collector.results import Numbers
 
 CLUSTERS = ("prod-east", "prod-west", "stage", "dev-1", "dev-2", "perf-lab")
@@ -246,14 +243,5 @@ def _owner(o: ScaleOwner, binary_id: int, counts: bytes, number: int) -> owners.
         first_seen="2026-01-01T00:00:00Z",
         last_seen="2026-01-02T00:00:00Z",
         input_hash="x",
+        clusters_json=json.dumps(sorted(o.clusters)),
     )
-
-
-def with_clusters(index: IndexData, scale: ScaleCollection) -> IndexData:
-    """The index with each owner's generated clusters (what compile will record)."""
-    by_key = {(o.namespace, o.owner_type, o.owner_name, o.binary_name): o for o in scale.owners}
-    rows = tuple(
-        replace(row, clusters=by_key[(row.namespace, row.type, row.owner, row.binary)].clusters)
-        for row in index.owners
-    )
-    return replace(index, owners=rows)

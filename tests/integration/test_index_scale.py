@@ -23,14 +23,12 @@ import pytest
 from bench.index_timing import Action, Expect, IndexSession, first_page_bytes
 
 from coverage_collector.report import Options, run
-from coverage_collector.report import render as render_module
 from coverage_collector.results import Numbers
 from tests.helpers.browser import ARTIFACTS, rows
 from tests.helpers.indexscale import (
     ScaleCollection,
     ScaleOwner,
     generate,
-    with_clusters,
     write_database,
 )
 
@@ -57,13 +55,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     collection = tmp_path_factory.mktemp("index-scale") / "collection"
     scale = generate(OWNERS)
     write_database(collection, scale)
-    load_index = render_module.load_index
-    with pytest.MonkeyPatch.context() as patch:
-        # the database has no clusters yet: the generated ones, as compile will record them
-        patch.setattr(
-            render_module, "load_index", lambda db, c: with_clusters(load_index(db, c), scale)
-        )
-        summary = run(Options(collection=str(collection), skip_component_html=True))
+    summary = run(Options(collection=str(collection), skip_component_html=True))
     return Rendered(Path(summary.index).parent, scale)
 
 
