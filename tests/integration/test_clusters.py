@@ -6,7 +6,8 @@ own short-lived cluster under the producer's `s3BasePath/<cluster>/`. The Deploy
 `inventory-api` recurs in every cluster with a new ReplicaSet hash and new pods; the
 DaemonSet gets new pod suffixes; clusters a and b have nodes of the same names (so the host
 process `host-monitor` runs on `ip-10-0-1-23.ec2.internal` in two clusters), cluster c has
-nodes of its own. Every cluster holds the sample's own counter files, so each cluster's
+nodes of its own, and runs the StatefulSet as `kv-cache` (an owner only c has). Every
+cluster holds the sample's own counter files, so each cluster's
 numbers are the sample's, which a single-cluster compile of the sample gives.
 """
 
@@ -25,6 +26,7 @@ from coverage_collector import compile, database, summary
 from coverage_collector.collection import list_entries
 from coverage_collector.database import entries, owners
 from coverage_collector.demo import producer_keys
+from tests.helpers.browser import rows
 from tests.helpers.clirunner import run_cli
 from tests.helpers.s3fixtures import MotoServer, S3Env
 
@@ -32,6 +34,8 @@ SAMPLE = resources.files("coverage_collector") / "sample_collection" / "coverage
 PARENT = "openshift-ci/coverage"
 CLUSTERS = ("ci-op-a", "ci-op-b", "ci-op-c")
 _buckets = itertools.count(1)
+NO_SOURCE = "no source"
+"""The badge an owner's cell carries while its binary's source is not resolved."""
 
 
 REPLICA_SET_HASHES = ("7d9f8c6b5d", "6b5d7d9f8c", "8c6b5d7d9f", "9f8c6b5d7d")
@@ -48,6 +52,8 @@ def _renamed(key: str, cluster: str) -> str:
         key = key.replace(f"node-agent-{suffix}", f"node-agent-{suffix[:4]}{'rcdf'[index]}")
     if index >= 2:
         key = key.replace("ip-10-0-", f"ip-10-{index}-")
+    if index == 2:
+        key = key.replace("/kv-store-0/", "/kv-cache-0/").replace("/kv-store-1/", "/kv-cache-1/")
     return key
 
 
@@ -181,11 +187,16 @@ def test_clusters_survive_compile_summary_export_and_ingest(
     sample = _sample_numbers(tmp_path)
     names = [f"{PARENT}/{c}" for c in CLUSTERS]
 
-    # Owners recur across clusters: the sample's owners, each in all three clusters.
+    # Owners recur across clusters: the sample's owners in all three clusters, but for the
+    # StatefulSet that c names otherwise.
     with database.open_readonly(str(collection)) as db:
         rows = owners.owner_rows(db)
-        assert len(rows) == len(sample.rows)
-        assert all(list(o.clusters) == names for o in rows)
+        assert len(rows) == len(sample.rows) + 1
+        assert {o.owner_name: list(o.clusters) for o in rows} == {
+            **{r.labels[2]: names for r in sample.rows},
+            "kv-store": names[:2],
+            "kv-cache": names[2:],
+        }
         assert sum(o.entries for o in rows) == 30
         spans = entries.cluster_rows(db)
     assert [(c.name, c.entries, c.instances) for c in spans] == [(n, 10, 11) for n in names]
@@ -207,7 +218,10 @@ def test_clusters_survive_compile_summary_export_and_ingest(
     )
     assert exported.status == 0, exported.err
     index = json.loads((collection / "exports" / "json" / "index.json").read_text())
-    assert index["groups"] and all(g["clusters"] == names for g in index["groups"])
+    clusters_of = {o.owner_name: list(o.clusters) for o in rows}
+    assert len(index["groups"]) == len(rows)
+    for group in index["groups"]:
+        assert group["clusters"] == clusters_of[group["owners"][0].split("/")[2]]
 
     dataset = "clusters_1"
     ingested = run_cli(
@@ -225,13 +239,42 @@ def test_clusters_survive_compile_summary_export_and_ingest(
     assert ingested.status == 0, ingested.err
     client = bigquery_emulator.client("test-project")
     table = f"`test-project.{dataset}.coverage_owners`"
-    owner_rows = list(client.query(f"SELECT clusters, processes FROM {table}").result())
-    assert len(owner_rows) == len(sample.rows)
+    owner_rows = list(client.query(f"SELECT owner_name, clusters, processes FROM {table}").result())
+    assert len(owner_rows) == len(rows)
     for row in owner_rows:
-        assert list(row["clusters"]) == names
-        assert sorted({p["cluster"] for p in row["processes"]}) == names
+        assert list(row["clusters"]) == clusters_of[row["owner_name"]]
+        assert sorted({p["cluster"] for p in row["processes"]}) == list(row["clusters"])
         assert all(p["last_seen"] is not None for p in row["processes"])
     (collection_row,) = client.query(
         f"SELECT clusters FROM `test-project.{dataset}.coverage_collections`"
     ).result()
     assert list(collection_row["clusters"]) == names
+
+
+def test_the_index_filters_owners_by_cluster(
+    bucket: str, moto_s3: MotoServer, tmp_path: Path, page: Any
+) -> None:
+    collection = tmp_path / "c"
+    glob = ("--prefix", PARENT, "--clusters", "ci-op-*")
+    assert download(collection, bucket, moto_s3, *glob).status == 0
+    assert compile.run(compile.Options(collection=str(collection), max_concurrency=1)).ok
+    rendered = run_cli("cluster", "render", "--collection", str(collection))
+    assert rendered.status == 0, rendered.err
+    page.goto((collection / "html" / "index.html").as_uri() + "#tests=shown")
+    page.wait_for_selector("#owners tbody tr.row")
+
+    def shown() -> list[tuple[str, str]]:
+        """(owner, clusters column) of every row shown."""
+        return sorted((r[2].removesuffix(NO_SOURCE), r[-1]) for r in rows(page))
+
+    everyone = shown()
+    assert ("kv-store", "2") in everyone and ("kv-cache", "1") in everyone
+    assert len(everyone) == 6 and sum(c == "3" for _, c in everyone) == 4
+    c = f"{PARENT}/ci-op-c"
+    page.evaluate("c => document.querySelector(`#filter-cluster input[value='${c}']`).click()", c)
+    page.wait_for_function("() => document.querySelectorAll('#owners tbody tr.row').length == 5")
+    assert [owner for owner, _ in shown()] == sorted(
+        owner for owner, _ in everyone if owner != "kv-store"
+    )
+    # A deep link carries the filter.
+    assert "cluster=" in page.evaluate("location.hash")
