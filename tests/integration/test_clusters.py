@@ -262,6 +262,7 @@ def test_the_index_filters_owners_by_cluster(
     assert rendered.status == 0, rendered.err
     page.goto((collection / "html" / "index.html").as_uri() + "#tests=shown")
     page.wait_for_selector("#owners tbody tr.row")
+    assert "3 clusters · 30 entries" in page.inner_text("header .meta")
 
     def shown() -> list[tuple[str, str]]:
         """(owner, clusters column) of every row shown."""

@@ -295,6 +295,8 @@ class IndexData:
     binaries: dict[str, BinaryRow]
     """Binary id (as a string: a JSON object key) -> its row, in id order."""
     namespaces: tuple[NamespaceRow, ...]
+    clusters: int = 0
+    """Clusters recorded for the entries (0 when none was: one cluster, unnamed)."""
 
     def to_json(self) -> Json:
         """What index.html carries itself (without the owners)."""
@@ -377,6 +379,7 @@ def load_index(db: Database, collection: str) -> IndexData:
         owners=owner_rows,
         binaries=binary_rows,
         namespaces=namespaces,
+        clusters=sum(1 for c in entries.cluster_rows(db) if c.name),
     )
 
 
