@@ -1357,8 +1357,7 @@ class Planner:
             rs = _suffix(rng, rng.choice((9, 10)))
             count = _weighted(rng, {1: 0.50, 2: 0.32, 3: 0.18})
             ctl.pods = [
-                (f"{ctl.name}-{rs}-{_suffix(rng, 5)}", rng.choice(self.nodes))
-                for _ in range(count)
+                (f"{ctl.name}-{rs}-{_suffix(rng, 5)}", rng.choice(self.nodes)) for _ in range(count)
             ]
         elif ctl.kind == "StatefulSet":
             count = _weighted(rng, {1: 0.3, 2: 0.3, 3: 0.4})
