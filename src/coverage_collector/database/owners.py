@@ -233,6 +233,14 @@ def write_owner(
     )
 
 
+def owner_counts_by_key(db: Database, group_key: str) -> np.ndarray:
+    """The merged counters of the owner `group_key`, per unit of its binary."""
+    row = db.connection.execute(
+        "SELECT counts_blob FROM owners WHERE group_key = ?", (group_key,)
+    ).fetchone()
+    return blobs.unpack_counts(None if row is None else row[0])
+
+
 def owner_input_hashes(db: Database) -> dict[str, str]:
     """Owner key -> the input hash of its numbers; '' for an owner without counters."""
     return dict(
