@@ -9,6 +9,7 @@ or Markdown on stdout, not lines to log.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from dataclasses import asdict, dataclass
@@ -21,7 +22,7 @@ from coverage_collector import blobs, database
 from coverage_collector.analysis import totals
 from coverage_collector.compile.store import BinaryModels, stored_excludes
 from coverage_collector.database import Database, binaries, entries, errors, owners
-from coverage_collector.results import Numbers, merge_counts
+from coverage_collector.results import CountsMerge, Numbers
 from coverage_collector.stage import ExitFromOk
 from coverage_collector.textformat import markdown_table, terminal_cell
 
@@ -140,23 +141,22 @@ def _binary_rows(db: Database) -> list[Row]:
 def namespace_rows(db: Database) -> list[Row]:
     """Per namespace: each binary's counters merged over its owners there, counted once.
 
-    Binary by binary (each decoded once), namespace by namespace within it."""
-    per_binary: dict[int, dict[str, list[bytes | None]]] = {}
-    entry_counts: dict[str, int] = {}
-    for owner in owners.owner_counters_by_binary(db):
-        per_binary.setdefault(owner.binary_id, {}).setdefault(owner.namespace, []).append(
-            owner.counts_blob
-        )
-        entry_counts[owner.namespace] = entry_counts.get(owner.namespace, 0) + owner.entries
+    Binary by binary (each decoded once), namespace by namespace within it, owner by owner:
+    one merge at a time, however many owners the collection's clusters have."""
     models = BinaryModels(db, stored_excludes(db), size=1)
-    binary_count = dict.fromkeys(entry_counts, 0)
-    numbers = dict.fromkeys(entry_counts, Numbers())
-    for binary_id, by_namespace in per_binary.items():
+    entry_counts: dict[str, int] = {}
+    binary_count: dict[str, int] = {}
+    numbers: dict[str, Numbers] = {}
+    for (binary_id, ns), group in itertools.groupby(
+        owners.owner_counters_by_binary(db), key=lambda o: (o.binary_id, o.namespace)
+    ):
         model = models.get(binary_id)
-        for ns, owner_blobs in by_namespace.items():
-            counts = merge_counts([blobs.unpack_counts(b) for b in owner_blobs], model.meta.mode)
-            numbers[ns] += totals(model.meta, counts, model.app)
-            binary_count[ns] += 1
+        merge = CountsMerge(model.meta.mode)
+        for owner in group:
+            merge.add(blobs.unpack_counts(owner.counts_blob))
+            entry_counts[ns] = entry_counts.get(ns, 0) + owner.entries
+        numbers[ns] = numbers.get(ns, Numbers()) + totals(model.meta, merge.total, model.app)
+        binary_count[ns] = binary_count.get(ns, 0) + 1
     return [
         Row((ns or HOST, str(binary_count[ns])), entry_counts[ns], n.statements, n.covered)
         for ns, n in sorted(numbers.items())
