@@ -1288,13 +1288,21 @@ def _image(*parts: str) -> str:
 class Planner:
     """Draws the cluster: controllers, pods, containers, binaries, instances."""
 
-    def __init__(self, rng: random.Random, variants: Sequence[Variant]) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        variants: Sequence[Variant],
+        nodes: Sequence[Node] = NODES,
+        taken: Mapping[str, int] | None = None,
+    ) -> None:
         self.rng = rng
+        self.nodes = tuple(nodes)
         self.pod_bins = [v for v in variants if v.role == "pod"]
         self.sidecars = [v for v in variants if v.role == "sidecar"]
         self.hosts = [v for v in variants if v.role == "host"]
         self.primary_queue: list[Variant] = []
-        self.names: Counter[str] = Counter()
+        self.names: Counter[str] = Counter(taken or {})
+        """Controllers named per namespace so far (`taken`: names another planner used)."""
 
     def next_primary(self) -> Variant:
         """Pod binaries round-robin in shuffled rounds, so every binary is used."""
@@ -1344,26 +1352,26 @@ class Planner:
         rng = self.rng
         if ctl.kind == "DaemonSet":
             ctl.host_network = rng.random() < HOSTNETWORK_DAEMONSET
-            ctl.pods = [(f"{ctl.name}-{_suffix(rng, 5)}", node) for node in NODES]
+            ctl.pods = [(f"{ctl.name}-{_suffix(rng, 5)}", node) for node in self.nodes]
         elif ctl.kind == "Deployment":
             rs = _suffix(rng, rng.choice((9, 10)))
             count = _weighted(rng, {1: 0.50, 2: 0.32, 3: 0.18})
             ctl.pods = [
-                (f"{ctl.name}-{rs}-{_suffix(rng, 5)}", rng.choice(NODES)) for _ in range(count)
+                (f"{ctl.name}-{rs}-{_suffix(rng, 5)}", rng.choice(self.nodes)) for _ in range(count)
             ]
         elif ctl.kind == "StatefulSet":
             count = _weighted(rng, {1: 0.3, 2: 0.3, 3: 0.4})
-            ctl.pods = [(f"{ctl.name}-{i}", rng.choice(NODES)) for i in range(count)]
+            ctl.pods = [(f"{ctl.name}-{i}", rng.choice(self.nodes)) for i in range(count)]
         elif ctl.kind == "CronJob":
             first = int(WINDOW_START.timestamp() // 60) + rng.randrange(0, 30)
             runs = _weighted(rng, {1: 0.3, 2: 0.4, 3: 0.3})
-            workers = [n for n in NODES if not n.master]
+            workers = [n for n in self.nodes if not n.master]
             ctl.pods = [
                 (f"{ctl.name}-{first + 60 * i}-{_suffix(rng, 5)}", rng.choice(workers))
                 for i in range(runs)
             ]
         else:  # a bare pod
-            ctl.pods = [(ctl.name, rng.choice(NODES))]
+            ctl.pods = [(ctl.name, rng.choice(self.nodes))]
 
     def static_pods(self) -> list[Controller]:
         """The control plane's static pods on every master (hostNetwork, like in OpenShift)."""
@@ -1377,7 +1385,7 @@ class Planner:
                         self.rng.choice([v for v in self.pod_bins if v not in binaries])
                     )
                 containers.append(Container(cname, _image(ns, name, cname), binaries))
-            masters = [n for n in NODES if n.master]
+            masters = [n for n in self.nodes if n.master]
             pods = [(f"{name}-{n.name}", n) for n in masters]
             ctls.append(Controller("StaticPod", ns, name, containers, pods, host_network=True))
         return ctls
@@ -1480,7 +1488,7 @@ def host_entries(rng: random.Random, planner: Planner, slots: Counter[str]) -> l
     """Genuine host processes: kubelet and crio on every node, hyperkube on masters."""
     out = []
     for port, variant in enumerate(planner.hosts, 53700):
-        for node in NODES:
+        for node in planner.nodes:
             if variant.name == "hyperkube" and not node.master:
                 continue
             e = _host_entry(node.name, variant, port, "Host", variant.name)
@@ -1489,10 +1497,35 @@ def host_entries(rng: random.Random, planner: Planner, slots: Counter[str]) -> l
     return out
 
 
-def draw_cluster(rng: random.Random, scale: float, variants: Sequence[Variant]) -> list[Entry]:
+@dataclass(frozen=True)
+class ClusterShape:
+    """What a cluster is drawn on besides its random stream: its nodes, and the controllers
+    it shares with the other clusters of a collection (``bench/scale_gen.py``).
+
+    A shared controller keeps its namespace, name and pod template (so its owners recur
+    in every cluster) and gets new pods: a new ReplicaSet hash and pod suffixes, new nodes.
+    ``taken`` counts the controller names already used per namespace, so that a cluster's own
+    controllers never take a shared one's name.
+    """
+
+    nodes: tuple[Node, ...] = NODES
+    shared: tuple[Controller, ...] = ()
+    taken: Mapping[str, int] = field(default_factory=dict)
+
+
+def draw_cluster(
+    rng: random.Random,
+    scale: float,
+    variants: Sequence[Variant],
+    shape: ClusterShape = ClusterShape(),
+) -> list[Entry]:
     """Draw one cluster: controllers until the pod target is reached, then their entries."""
-    planner = Planner(rng, variants)
+    planner = Planner(rng, variants, shape.nodes, shape.taken)
     controllers = planner.static_pods()
+    for template in shape.shared:
+        ctl = Controller(template.kind, template.namespace, template.name, template.containers)
+        planner.place(ctl)
+        controllers.append(ctl)
     while sum(len(c.pods) for c in controllers) < round(TARGET_PODS * scale):
         controllers.append(planner.controller())
     slots: Counter[str] = Counter()
@@ -1515,8 +1548,13 @@ def _distance(entries: Sequence[Entry], scale: float) -> float:
     )
 
 
-def plan_cluster(seed: int, scale: float, variants: Sequence[Variant] = VARIANTS) -> list[Entry]:
-    """The cluster of ``seed``, entries sorted by directory name.
+def plan_cluster(
+    seed: int,
+    scale: float,
+    variants: Sequence[Variant] = VARIANTS,
+    shape: ClusterShape = ClusterShape(),
+) -> list[Entry]:
+    """The cluster of ``seed`` (drawn on ``shape``), entries sorted by directory name.
 
     A few dozen controllers with up to six nodes' worth of pods each make the totals vary a
     lot between draws, so ``DRAWS`` clusters are drawn from the seed's random stream and the
@@ -1524,7 +1562,7 @@ def plan_cluster(seed: int, scale: float, variants: Sequence[Variant] = VARIANTS
     reference cluster, and the choice stays deterministic.
     """
     rng = random.Random(f"cluster-gen-{seed}")
-    draws = [draw_cluster(rng, scale, variants) for _ in range(DRAWS)]
+    draws = [draw_cluster(rng, scale, variants, shape) for _ in range(DRAWS)]
     best = min(draws, key=lambda entries: _distance(entries, scale))
     return sorted(best, key=lambda e: e.dir_name)
 
@@ -1546,8 +1584,9 @@ def pool_need(entries: Sequence[Entry]) -> dict[Variant, int]:
     return need
 
 
-def metadata(e: Entry, covmeta_hash: str) -> EntryMetadata:
-    """``metadata.json`` as in the bundled sample collection (no S3 keys: not downloaded)."""
+def metadata(e: Entry, covmeta_hash: str, cluster: str = "") -> EntryMetadata:
+    """``metadata.json`` as in the bundled sample collection (no S3 keys: not downloaded);
+    ``cluster`` is the S3 prefix of a collection of several clusters."""
     first, last = e.instances[0], e.instances[-1]
     return EntryMetadata(
         pod_name=e.pod,
@@ -1569,6 +1608,7 @@ def metadata(e: Entry, covmeta_hash: str) -> EntryMetadata:
         ),
         first_seen=_rfc3339(first.discovery),
         last_seen=_rfc3339(last.last_modified),
+        cluster=cluster,
     )
 
 
@@ -1587,14 +1627,15 @@ def info(e: Entry) -> dict[str, object]:
     }
 
 
-def write_entry(coverage: Path, e: Entry, pool: Pool) -> int:
-    """Write one entry directory; return the bytes written."""
+def write_entry(coverage: Path, e: Entry, pool: Pool, cluster: str = "") -> int:
+    """Write one entry directory (of the cluster at S3 prefix ``cluster``, if several);
+    return the bytes written."""
     d = coverage / e.dir_name
     d.mkdir()
     shutil.copyfile(pool.meta, d / pool.meta.name)
     for inst in e.instances:
         shutil.copyfile(pool.counters[inst.slot], d / inst.file_name(pool.hash))
-    (d / METADATA_FILE).write_bytes(metadata(e, pool.hash).to_json())
+    (d / METADATA_FILE).write_bytes(metadata(e, pool.hash, cluster).to_json())
     (d / INFO_FILE).write_bytes(json_bytes(info(e)))
     return sum(p.stat().st_size for p in d.iterdir())
 

@@ -28,7 +28,7 @@ when none does (`line_counts`); counts beyond 2**63 - 1 show as 2**63 - 1.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -93,13 +93,37 @@ def points_text(points: float) -> str:
 # Counter merging
 
 
-def merge_counts(vectors: Sequence[np.ndarray], mode: CounterMode | int) -> U64Array:
+def merge_counts(vectors: Iterable[np.ndarray], mode: CounterMode | int) -> U64Array:
     """Return the merge of counter `vectors` aligned unit by unit (an empty vector when
-    there are none): OR-ed in set mode, else summed, saturating at 2**64 - 1."""
-    total = np.zeros(len(vectors[0]) if vectors else 0, dtype=np.uint64)
+    there are none): OR-ed in set mode, else summed, saturating at 2**64 - 1.
+
+    `vectors` may be a generator: only the running total and the vector at hand are held,
+    however many there are (a binary's entries across many clusters)."""
+    merge = CountsMerge(mode)
     for vector in vectors:
-        add_counts(total, vector, mode)
-    return total
+        merge.add(vector)
+    return merge.total
+
+
+class CountsMerge:
+    """A merge of aligned counter vectors given one at a time (see `merge_counts`): the
+    order never matters (saturating sums and ORs are associative and commutative), so a
+    merge of merges is the merge of all their vectors."""
+
+    def __init__(self, mode: CounterMode | int) -> None:
+        self.mode = mode
+        self._total: U64Array | None = None
+
+    def add(self, vector: np.ndarray) -> None:
+        """Merge `vector` into the total (the first one sets its length)."""
+        if self._total is None:
+            self._total = np.zeros(len(vector), dtype=np.uint64)
+        add_counts(self._total, vector, self.mode)
+
+    @property
+    def total(self) -> U64Array:
+        """The merge so far: an empty vector before the first `add`."""
+        return np.zeros(0, dtype=np.uint64) if self._total is None else self._total
 
 
 def add_counts(total: U64Array, vector: npt.ArrayLike, mode: CounterMode | int) -> None:

@@ -15,7 +15,6 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -24,7 +23,7 @@ from coverage_collector import blobs, database
 from coverage_collector.analysis import totals
 from coverage_collector.compile.store import BinaryModels, stored_excludes
 from coverage_collector.database import Database, binaries, entries, errors, owners
-from coverage_collector.results import Numbers, add_counts
+from coverage_collector.results import CountsMerge, Numbers
 from coverage_collector.stage import ExitFromOk
 from coverage_collector.textformat import markdown_table, terminal_cell
 
@@ -210,15 +209,13 @@ def _roll_up(db: Database, items: Iterable[tuple[str, int, bytes | None]]) -> di
     rolled: dict[str, _RolledUp] = {}
     for binary_id, group_items in itertools.groupby(items, key=lambda item: item[1]):
         model = models.get(binary_id)
-        merged: dict[str, np.ndarray] = {}
+        merged: dict[str, CountsMerge] = {}
         for group, _, blob in group_items:
-            total = merged.get(group)
-            if total is None:
-                total = merged[group] = np.zeros(model.meta.n_units, dtype=np.uint64)
-            add_counts(total, blobs.unpack_counts(blob), model.meta.mode)
-        for group, counts in merged.items():
+            merge = merged.setdefault(group, CountsMerge(model.meta.mode))
+            merge.add(blobs.unpack_counts(blob))
+        for group, merge in merged.items():
             found = rolled.setdefault(group, _RolledUp())
-            found.numbers += totals(model.meta, counts, model.app)
+            found.numbers += totals(model.meta, merge.total, model.app)
             found.binaries += 1
     return rolled
 

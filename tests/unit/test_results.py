@@ -13,6 +13,7 @@ from coverage_collector.results import (
     INT64_MAX,
     U64_MAX,
     Blocks,
+    CountsMerge,
     Numbers,
     int64_counts,
     line_counts,
@@ -114,6 +115,23 @@ def test_sums_saturate_at_2_64_and_never_wrap() -> None:
     assert merged.tolist() == [U64_MAX, U64_MAX, 11]
     again = merge_counts([merged, np.array([7, 0, 0], dtype=np.uint64)], CounterMode.COUNT)
     assert again.tolist() == [U64_MAX, U64_MAX, 11]
+
+
+@pytest.mark.parametrize("mode", [CounterMode.SET, CounterMode.COUNT, CounterMode.ATOMIC])
+def test_a_merge_of_merges_is_the_merge_of_all(mode: CounterMode) -> None:
+    # Compile merges a binary's owners' merges, not its entries: the same numbers, in
+    # any order, saturation included; a generator is merged one vector at a time.
+    rng = np.random.default_rng(16)
+    vectors = [rng.integers(0, 4, 6, dtype=np.uint64) for _ in range(9)]
+    vectors.append(np.array([U64_MAX - 2, 0, 0, 0, 0, 1], dtype=np.uint64))
+    whole = merge_counts(vectors, mode)
+    parts = [merge_counts(vectors[i : i + 4], mode) for i in range(0, len(vectors), 4)]
+    merge = CountsMerge(mode)
+    for part in reversed(parts):
+        merge.add(part)
+    assert merge.total.tolist() == whole.tolist()
+    assert merge_counts((v for v in vectors), mode).tolist() == whole.tolist()
+    assert CountsMerge(mode).total.tolist() == []
 
 
 def test_runs_merge_like_vectors() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -25,6 +26,8 @@ from collections.abc import Generator, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from coverage_collector import database, logs, trust
 from coverage_collector.analysis import DEFAULT_EXCLUDES
@@ -38,7 +41,7 @@ from coverage_collector.database import Database, DatabaseError, binaries, entri
 from coverage_collector.exceptions import DataError
 from coverage_collector.owners import node_names, owner_of
 from coverage_collector.progress import Reporter
-from coverage_collector.results import Numbers
+from coverage_collector.results import CountsMerge, Numbers
 from coverage_collector.stage import ExitFromOk
 from coverage_collector.workers import exit_with_parent
 
@@ -175,38 +178,71 @@ def _changed(stored: dict, groups: dict, signature: str) -> list[Group]:
 
 
 def _merge_groups(conn: Database, grouping: Grouping, options: Options, summary: Summary) -> None:
-    """Recompute changed owners and binaries, binary by binary (each is decoded once)."""
+    """Recompute changed owners and binaries, binary by binary (each is decoded once).
+
+    A binary's counters are the merge of its owners' (every entry it counts belongs to one
+    owner): the owners recomputed now and those stored by an earlier run. So no binary ever
+    reads its entries' counters, and memory holds one binary's units and a few of its
+    counter vectors, however many clusters the collection spans.
+    """
     signature = options.signature
-    changed_owners = _changed(owners.owner_input_hashes(conn), grouping.owners, signature)
+    changed_owners = {
+        g.key for g in _changed(owners.owner_input_hashes(conn), grouping.owners, signature)
+    }
     changed_binaries = {
         g.binary_id: g
         for g in _changed(binaries.binary_input_hashes(conn), grouping.binaries, signature)
     }
     owners_of: dict[int, list[Group]] = {}
-    for group in sorted(changed_owners, key=lambda g: g.key):
+    for group in sorted(grouping.owners.values(), key=lambda g: g.key):
         owners_of.setdefault(group.binary_id, []).append(group)
+    todo = {grouping.owners[key].binary_id for key in changed_owners}
     models = store.BinaryModels(conn, options.excludes, size=1)
-    resolved = database.images_with_repository(conn)
+    merge = _OwnerMerge(conn, grouping, signature, database.images_with_repository(conn))
     total = len(changed_owners) + len(changed_binaries)
     with Reporter("merging owners and binaries", total, log, unit="items") as progress:
-        for binary_id in sorted(set(owners_of) | set(changed_binaries)):
+        for binary_id in sorted(todo | set(changed_binaries)):
             model = models.get(binary_id)
+            binary = changed_binaries.get(binary_id)
+            merged = CountsMerge(model.meta.mode)
             with conn.transaction():
                 for group in owners_of.get(binary_id, []):
-                    result = store.group_result(conn, model, group)
-                    images = sorted({r.source_key for r in group.members})
-                    image = next((i for i in images if i in resolved), images[0])
-                    identity = grouping.identities[group.key]
-                    store.write_owner(
-                        conn, identity, group, result, image, group.input_hash(signature)
-                    )
-                if binary_id in changed_binaries:
-                    group = changed_binaries[binary_id]
-                    result = store.group_result(conn, model, group)
-                    store.write_binary(conn, model, group, result, group.input_hash(signature))
-            progress.advance(len(owners_of.get(binary_id, [])) + (binary_id in changed_binaries))
+                    if group.key in changed_owners:
+                        counts = merge.write(model, group)
+                        progress.advance()
+                    elif binary is not None:
+                        counts = store.stored_owner_counts(conn, group)
+                    else:
+                        continue
+                    if binary is not None:
+                        merged.add(counts)
+                if binary is not None:
+                    result = store.counts_result(model, merged.total)
+                    store.write_binary(conn, model, binary, result, binary.input_hash(signature))
+                    progress.advance()
     summary.owners, summary.owners_updated = len(grouping.owners), len(changed_owners)
     summary.binaries, summary.binaries_updated = len(grouping.binaries), len(changed_binaries)
+
+
+@dataclass(frozen=True)
+class _OwnerMerge:
+    """Recomputes and stores owners (inside the caller's transaction, with their binary's)."""
+
+    conn: Database
+    grouping: Grouping
+    signature: str
+    resolved: set[str]
+    """Images whose repository is resolved: an owner's image is one of those if it can be."""
+
+    def write(self, model: store.BinaryModel, group: Group) -> np.ndarray:
+        """Merge and store the owner `group`; return its merged counters."""
+        conn, signature = self.conn, self.signature
+        result = store.group_result(conn, model, group)
+        images = sorted({r.source_key for r in group.members})
+        image = next((i for i in images if i in self.resolved), images[0])
+        identity = self.grouping.identities[group.key]
+        store.write_owner(conn, identity, group, result, image, group.input_hash(signature))
+        return result.counts
 
 
 def _compile_entries(conn: Database, options: Options, resign: bool, summary: Summary) -> None:
@@ -225,16 +261,18 @@ def _compile_entries(conn: Database, options: Options, resign: bool, summary: Su
             todo.append(entry)
     todo.sort(key=lambda e: (e.meta_name, e.name))
     summary.entries, summary.removed, summary.decoded = len(found), len(gone), len(todo)
-    known = binaries.known_binaries(conn)
-    tasks = [DecodeTask(e.name, e.path, e.stat_sig, options.excludes, known) for e in todo]
+    known = KnownBinaries(set(binaries.known_binaries(conn)))
+    tasks = [DecodeTask(e.name, e.path, e.stat_sig, options.excludes, frozenset()) for e in todo]
     with (
         Reporter("decoding entries", len(tasks), log, unit="entries") as progress,
-        closing(_decode_all(tasks, options.max_concurrency)) as decoded_entries,
+        closing(_decode_all(tasks, options.max_concurrency, known)) as decoded_entries,
     ):
         for decoded in decoded_entries:
             for problem in decoded.problems:  # the summary names each entry once
                 log.debug("%s: %s", trust.terminal(decoded.name), trust.terminal(problem))
             store.write_entry(conn, decoded)
+            if decoded.binary is not None and not decoded.failed:
+                known.add(decoded.binary.meta_hash)
             progress.advance()
 
 
@@ -260,7 +298,30 @@ def _forced(old: entries.StoredEntry, options: Options, nodes: set[str]) -> bool
     return options.update.matches(view)
 
 
-def _decode_all(tasks: list[DecodeTask], max_concurrency: int) -> Iterator[DecodedEntry]:
+class KnownBinaries:
+    """The covmeta hashes the database holds, as compile stores entries: a task started
+    after its binary was stored says so, and its worker sends no units back. Without it,
+    a cold compile sends every entry's compressed covmeta file (megabytes for the largest
+    binaries) from its worker, to be dropped: gigabytes through the pipes at ten clusters."""
+
+    def __init__(self, stored: set[str]) -> None:
+        self._hashes = stored
+        self._snapshot = frozenset(stored)
+
+    def add(self, meta_hash: str) -> None:
+        if meta_hash not in self._hashes:
+            self._hashes.add(meta_hash)
+            self._snapshot = frozenset(self._hashes)
+
+    def stamp(self, task: DecodeTask) -> DecodeTask:
+        """`task` with the binaries stored so far (a frozen copy: a task is pickled later,
+        in the pool's feeder thread)."""
+        return dataclasses.replace(task, known_binaries=self._snapshot)
+
+
+def _decode_all(
+    tasks: list[DecodeTask], max_concurrency: int, known: KnownBinaries
+) -> Iterator[DecodedEntry]:
     """Decode `tasks` in worker processes, a bounded number in flight; yield as they finish.
 
     A worker that dies (the kernel's OOM killer, a crash in a native library) takes the
@@ -270,18 +331,18 @@ def _decode_all(tasks: list[DecodeTask], max_concurrency: int) -> Iterator[Decod
     """
     workers = min(max_concurrency, len(os.sched_getaffinity(0)), len(tasks))
     if len(tasks) <= INLINE_TASKS or workers <= 1:
-        yield from map(decode_entry, tasks)
+        yield from (decode_entry(known.stamp(task)) for task in tasks)
         return
     pending = collections.deque(tasks)
     while pending:
-        lost = yield from _decode_in_pool(pending, workers)
+        lost = yield from _decode_in_pool(pending, workers, known)
         for task in lost:
-            if (yield from _decode_in_pool(collections.deque([task]), 1)):
+            if (yield from _decode_in_pool(collections.deque([task]), 1, known)):
                 yield DecodedEntry(task.name, task.stat_sig).fail(WORKER_DIED)
 
 
 def _decode_in_pool(
-    pending: collections.deque[DecodeTask], workers: int
+    pending: collections.deque[DecodeTask], workers: int, known: KnownBinaries
 ) -> Generator[DecodedEntry, None, list[DecodeTask]]:
     """Decode the tasks of `pending` (taking them off it) in a new pool; yield the results.
 
@@ -297,7 +358,7 @@ def _decode_in_pool(
         try:
             while pending or running:
                 while pending and len(running) < 2 * workers:
-                    task = pending.popleft()
+                    task = known.stamp(pending.popleft())
                     try:
                         running[pool.submit(decode_entry, task)] = task
                     except BrokenProcessPool:  # a worker died since the last wait

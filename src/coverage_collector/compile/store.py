@@ -154,12 +154,21 @@ class GroupResult:
 
 
 def group_result(db: Database, model: BinaryModel, group: Group) -> GroupResult:
-    """Merge the counters of the group's entries and compute its numbers."""
-    vectors = [
+    """Merge the counters of the group's entries (one at a time) and compute its numbers."""
+    vectors = (
         blobs.unpack_counts(blob)
         for blob in entries.entry_counts(db, [row.id for row in group.members])
-    ]
-    counts = merge_counts(vectors, model.meta.mode)
+    )
+    return counts_result(model, merge_counts(vectors, model.meta.mode))
+
+
+def stored_owner_counts(db: Database, group: Group) -> np.ndarray:
+    """The merged counters compile stored for the owner `group` (its result is current)."""
+    return owners.owner_counts_by_key(db, group.key)
+
+
+def counts_result(model: BinaryModel, counts: np.ndarray) -> GroupResult:
+    """The numbers of merged `counts` of the binary of `model`."""
     return GroupResult(
         counts,
         analysis.totals(model.meta, counts, model.app),

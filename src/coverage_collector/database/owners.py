@@ -131,15 +131,21 @@ def owner_counts(db: Database, owner_id: int) -> np.ndarray:
     return blobs.unpack_counts(None if row is None else row[0])
 
 
-def owners_counts(db: Database, owner_ids: list[int]) -> list[np.ndarray]:
-    """The merged counters of several owners (of one binary), in no particular order."""
-    return [
-        blobs.unpack_counts(blob)
+def owners_counts(db: Database, owner_ids: Sequence[int]) -> Iterator[np.ndarray]:
+    """The merged counters of several owners (of one binary), in no particular order, one
+    at a time: the caller merges them as they come (a binary may have thousands of owners
+    across clusters)."""
+    for start in range(0, len(owner_ids), _IDS_PER_QUERY):
+        chunk = owner_ids[start : start + _IDS_PER_QUERY]
         for (blob,) in db.connection.execute(
-            f"SELECT counts_blob FROM owners WHERE id IN ({', '.join('?' * len(owner_ids))})",
-            owner_ids,
-        )
-    ]
+            f"SELECT counts_blob FROM owners WHERE id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        ):
+            yield blobs.unpack_counts(blob)
+
+
+_IDS_PER_QUERY = 1000
+"""Ids bound to one statement: far below SQLite's limit on parameters (32,766)."""
 
 
 @dataclass(frozen=True)
@@ -153,9 +159,10 @@ class OwnerCounters:
 
 
 def owner_counters_by_binary(db: Database) -> Iterator[OwnerCounters]:
-    """Every owner's packed counters, binary after binary."""
+    """Every owner's packed counters, binary after binary, namespace after namespace."""
     for row in db.connection.execute(
-        "SELECT namespace, binary_id, counts_blob, entries FROM owners ORDER BY binary_id"
+        "SELECT namespace, binary_id, counts_blob, entries FROM owners "
+        "ORDER BY binary_id, namespace"
     ):
         yield OwnerCounters(*row)
 
@@ -236,6 +243,14 @@ def write_owner(
         "INSERT INTO owner_functions VALUES (?, ?, ?, ?)",
         [(owner_id, *f) for f in functions],
     )
+
+
+def owner_counts_by_key(db: Database, group_key: str) -> np.ndarray:
+    """The merged counters of the owner `group_key`, per unit of its binary."""
+    row = db.connection.execute(
+        "SELECT counts_blob FROM owners WHERE group_key = ?", (group_key,)
+    ).fetchone()
+    return blobs.unpack_counts(None if row is None else row[0])
 
 
 def owner_input_hashes(db: Database) -> dict[str, str]:
