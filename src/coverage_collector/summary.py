@@ -201,22 +201,26 @@ class _RolledUp:
 def _roll_up(db: Database, items: Iterable[tuple[str, int, bytes | None]]) -> dict[str, _RolledUp]:
     """Per group: the counters of each binary merged over the group's items, counted once.
 
-    `items` are (group, binary id, packed counters) ordered by binary: one binary is decoded
-    and held at a time, with one merged vector per group that runs it (never every item's
-    counters at once).
+    `items` are (group, binary id, packed counters) ordered by binary, then group: one binary
+    is decoded and held at a time, and one merged vector (a binary's run in one group is
+    finished before the next starts). Never every item's counters at once, nor one vector
+    per group: a binary can run in hundreds of namespaces (each cluster's e2e ones).
     """
     models = BinaryModels(db, stored_excludes(db), size=1)
     rolled: dict[str, _RolledUp] = {}
-    for binary_id, group_items in itertools.groupby(items, key=lambda item: item[1]):
+    done: set[tuple[int, str]] = set()
+    for key, run in itertools.groupby(items, key=lambda item: (item[1], item[0])):
+        if key in done:
+            raise ValueError(f"roll-up items out of order: binary {key[0]} again in {key[1]!r}")
+        done.add(key)
+        binary_id, group = key
         model = models.get(binary_id)
-        merged: dict[str, CountsMerge] = {}
-        for group, _, blob in group_items:
-            merge = merged.setdefault(group, CountsMerge(model.meta.mode))
+        merge = CountsMerge(model.meta.mode)
+        for _, _, blob in run:
             merge.add(blobs.unpack_counts(blob))
-        for group, merge in merged.items():
-            found = rolled.setdefault(group, _RolledUp())
-            found.numbers += totals(model.meta, merge.total, model.app)
-            found.binaries += 1
+        found = rolled.setdefault(group, _RolledUp())
+        found.numbers += totals(model.meta, merge.total, model.app)
+        found.binaries += 1
     return rolled
 
 
