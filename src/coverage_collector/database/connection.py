@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 
@@ -155,3 +155,20 @@ def migrate(conn: sqlite3.Connection) -> None:
             if conn.in_transaction:
                 conn.rollback()
             raise
+
+
+IDS_PER_QUERY = 1000
+"""Ids bound to one statement: far below SQLite's limit on parameters (32,766)."""
+
+
+def blobs_by_id(db: Database, table: str, ids: Sequence[int]) -> Iterator[bytes | None]:
+    """The `counts_blob` of the rows of `table` with the given `ids` (in no particular
+    order), one at a time and at most IDS_PER_QUERY ids per statement: callers merge them
+    as they come, never holding a large owner's or binary's all at once."""
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        chunk = ids[start : start + IDS_PER_QUERY]
+        for (blob,) in db.connection.execute(
+            f"SELECT counts_blob FROM {table} WHERE id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        ):
+            yield blob

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 
 from coverage_collector.database.columns import values
-from coverage_collector.database.connection import Database
+from coverage_collector.database.connection import Database, blobs_by_id
 from coverage_collector.owners import program_name
 
 COMPILE_STAGE = "compile"
@@ -276,17 +276,7 @@ def mark_duplicates(db: Database, duplicates: dict[int, int]) -> None:
 def entry_counts(db: Database, entry_ids: Sequence[int]) -> Iterator[bytes | None]:
     """The packed counters of the given entries (in no particular order), one at a time:
     the caller merges them as they come, never holding all of a large owner's at once."""
-    for start in range(0, len(entry_ids), _IDS_PER_QUERY):
-        chunk = entry_ids[start : start + _IDS_PER_QUERY]
-        for (blob,) in db.connection.execute(
-            f"SELECT counts_blob FROM entries WHERE id IN ({', '.join('?' * len(chunk))})",
-            chunk,
-        ):
-            yield blob
-
-
-_IDS_PER_QUERY = 1000
-"""Ids bound to one statement: far below SQLite's limit on parameters (32,766)."""
+    return blobs_by_id(db, "entries", entry_ids)
 
 
 @dataclass(frozen=True)

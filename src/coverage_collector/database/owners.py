@@ -20,7 +20,7 @@ import numpy as np
 
 from coverage_collector import blobs
 from coverage_collector.database.columns import values
-from coverage_collector.database.connection import Database
+from coverage_collector.database.connection import Database, blobs_by_id
 from coverage_collector.owners import OwnerKind
 
 HOST_NAMESPACE = "host"
@@ -135,17 +135,7 @@ def owners_counts(db: Database, owner_ids: Sequence[int]) -> Iterator[np.ndarray
     """The merged counters of several owners (of one binary), in no particular order, one
     at a time: the caller merges them as they come (a binary may have thousands of owners
     across clusters)."""
-    for start in range(0, len(owner_ids), _IDS_PER_QUERY):
-        chunk = owner_ids[start : start + _IDS_PER_QUERY]
-        for (blob,) in db.connection.execute(
-            f"SELECT counts_blob FROM owners WHERE id IN ({', '.join('?' * len(chunk))})",
-            chunk,
-        ):
-            yield blobs.unpack_counts(blob)
-
-
-_IDS_PER_QUERY = 1000
-"""Ids bound to one statement: far below SQLite's limit on parameters (32,766)."""
+    return map(blobs.unpack_counts, blobs_by_id(db, "owners", owner_ids))
 
 
 @dataclass(frozen=True)
