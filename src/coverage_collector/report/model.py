@@ -379,7 +379,7 @@ def load_index(db: Database, collection: str) -> IndexData:
         owners=owner_rows,
         binaries=binary_rows,
         namespaces=namespaces,
-        clusters=sum(1 for c in entries.cluster_rows(db) if c.name),
+        clusters=len({cluster for owner in owner_rows for cluster in owner.clusters}),
     )
 
 
