@@ -152,6 +152,20 @@ def test_a_parent_prefix_without_clusters_suggests_the_glob(
     assert "No cluster under s3://" in unmatched.err and "ci-op-a/" in unmatched.err
 
 
+def test_a_cluster_name_from_the_bucket_passes_the_trust_boundary(
+    bucket: str, s3: Any, moto_s3: MotoServer, tmp_path: Path
+) -> None:
+    long_name = "ci-op-" + "x" * 300  # over the 253 characters of a key component
+    upload_cluster(s3, bucket, long_name)
+    collection = tmp_path / "c"
+    result = download(collection, bucket, moto_s3, "--prefix", PARENT, "--clusters", "ci-op-*")
+    assert result.status == 1
+    assert f"refused: {PARENT}/{long_name}/: cluster: " in result.err
+    assert "clusters: 3 (" in result.err
+    assert len(_identities(collection)) == 30  # the good clusters, all of them
+    assert not any(long_name in str(p) for p in collection.rglob("*"))
+
+
 def test_reruns_fetch_only_a_new_clusters_objects(
     bucket: str, s3: Any, moto_s3: MotoServer, tmp_path: Path
 ) -> None:

@@ -165,6 +165,18 @@ def cluster_name(prefix: str, bucket: str) -> str:
     return prefix.rstrip("/") or bucket
 
 
+MAX_PREFIX = 1024
+"""Characters in a cluster prefix (S3 keys have at most 1,024 bytes)."""
+
+
+def checked_cluster(prefix: str, bucket: str) -> str:
+    """The name of the cluster at `prefix`, or UntrustedValueError: its last component is a
+    key component like any other (`--clusters` finds it in the bucket, so it comes from the
+    cluster), and the whole name is valid text of at most MAX_PREFIX characters."""
+    component(prefix.rstrip("/").rpartition("/")[2] or bucket, "cluster")
+    return trust.text(cluster_name(prefix, bucket), "cluster", max_length=MAX_PREFIX)
+
+
 def classify(objects: list[RemoteObject], prefix: str, cluster: str = "") -> Listing:
     """Sort `objects` listed under `prefix` (normalised) into coverage, refused and unexpected;
     the entries found belong to `cluster`."""

@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from coverage_collector import logs
+from coverage_collector import logs, trust
 from coverage_collector.collection import (
     METADATA_FILE,
     Collection,
@@ -63,8 +63,8 @@ from coverage_collector.download.layout import (
     Listing,
     Refused,
     RemoteObject,
+    checked_cluster,
     classify,
-    cluster_name,
     depth_hint,
     hashed_dir_name,
     normalise_prefix,
@@ -166,14 +166,19 @@ def run(options: Options, *, store: ObjectStore | None = None) -> Summary:
     located = []
     for prefix in prefixes:
         try:
-            listing = _list_cluster(store, options.bucket, prefix)
+            cluster = checked_cluster(prefix, options.bucket)
+        except trust.UntrustedValueError as exc:
+            summary.refused.append(Refused(prefix, str(exc)))
+            continue
+        try:
+            listing = _list_cluster(store, options.bucket, prefix, cluster)
         except FetchError as exc:
             if len(prefixes) == 1:
                 raise
             summary.failed.append((f"s3://{options.bucket}/{prefix}", str(exc)))
             log.error("%s", printable(str(exc)))
             continue
-        summary.clusters.append(cluster_name(prefix, options.bucket))
+        summary.clusters.append(cluster)
         summary.unexpected.extend(listing.unexpected)
         summary.refused.extend(listing.refused)
         located.extend(listing.located)
@@ -227,7 +232,7 @@ def cluster_prefixes(store: ObjectStore, options: Options) -> list[str]:
     return found
 
 
-def _list_cluster(store: ObjectStore, bucket: str, prefix: str) -> Listing:
+def _list_cluster(store: ObjectStore, bucket: str, prefix: str, cluster: str) -> Listing:
     """List and sort one cluster's objects; FetchError when it holds no coverage at all."""
     log.info("listing s3://%s/%s", bucket, printable(prefix))
     objects = store.list(prefix)
@@ -236,7 +241,7 @@ def _list_cluster(store: ObjectStore, bucket: str, prefix: str) -> Listing:
             f"Couldn't find any object under s3://{bucket}/{prefix}",
             hint=_empty_prefix_hint(store, prefix),
         )
-    listing = classify(objects, prefix, cluster_name(prefix, bucket))
+    listing = classify(objects, prefix, cluster)
     for key in listing.unexpected:
         log.debug("unexpected key %s", printable(key))
     hint = depth_hint(listing, prefix)
