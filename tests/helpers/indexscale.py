@@ -196,7 +196,7 @@ def write_database(collection: Path, scale: ScaleCollection) -> None:
                 [],
             )
         binary_ids = {h: i for i, h in binaries.meta_hashes(db).items()}
-        entry_ids = {name: e.id for name, e in entries.stored_entries(db).items()}
+        entry_ids = entries.entry_ids(db)
         ids = [  # each binary's id and its entry's
             (binary_ids[binary.meta_hash], entry_ids[f"entry-{b:04d}"])
             for b, binary in enumerate(scale.binaries)
@@ -209,7 +209,9 @@ def write_database(collection: Path, scale: ScaleCollection) -> None:
                 binaries.write_binary(db, binary_id, numbers, [], [])
             for i, o in enumerate(scale.owners):
                 binary_id, entry_id = ids[o.binary]
-                owners.write_owner(db, _owner(o, binary_id, zeros, i), [entry_id], [], [])
+                owners.write_owner(
+                    db, _owner(o, binary_id, zeros, i), [owners.OwnerMember(entry_id, "x")], [], []
+                )
         for (binary_id, _), binary in zip(ids, scale.binaries, strict=True):
             if binary.source:
                 row = sources.BinarySourceRow(

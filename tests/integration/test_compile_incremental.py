@@ -18,8 +18,11 @@ from coverage_collector import compile
 from coverage_collector.cli import main
 from coverage_collector.compile import DEFAULT_EXCLUDES, store
 from coverage_collector.compile import decode as decode_module
+from coverage_collector.database import entries as entries_module
+from coverage_collector.database import owners as owners_module
 from tests.helpers.clusterfixtures import (
     ENTRIES,
+    NODES,
     ClusterCollection,
     compile_cluster,
     connect,
@@ -45,7 +48,7 @@ NATURAL_KEYS = {
     "o.containers_json, o.hosts_json, o.entries, o.instances, o.statements, o.covered, "
     "o.counts_blob, o.first_seen, o.last_seen, o.input_hash FROM owners o "
     "JOIN binaries b ON b.id = o.binary_id",
-    "owner_entries": "SELECT o.group_key, r.dir_name FROM owner_entries x "
+    "owner_entries": "SELECT o.group_key, r.dir_name, x.input_hash FROM owner_entries x "
     "JOIN owners o ON o.id = x.owner_id JOIN entries r ON r.id = x.entry_id",
     "owner_files": "SELECT o.group_key, f.file_id, f.covered FROM owner_files f "
     "JOIN owners o ON o.id = f.owner_id",
@@ -58,7 +61,8 @@ NATURAL_KEYS = {
     "image_sources": "SELECT image, source_repo, commit_id, software_group, software_key "
     "FROM image_sources",
     "errors": "SELECT stage, item, message FROM errors",
-    "settings": "SELECT key, value FROM settings",
+    # 'merged' is a digest over row ids, which this dump replaces by natural keys
+    "settings": "SELECT key, value FROM settings WHERE key != 'merged'",
 }
 
 
@@ -107,6 +111,106 @@ def test_a_changed_entry_recomputes_only_its_owner_and_binary(
     assert stored_numbers(conn, "owners", owner_id) == expected_numbers(
         cluster, members, tmp_path / "oracle", DEFAULT_EXCLUDES
     )
+
+
+LATE = (  # entries that reach the collection in a later download (another cluster's)
+    "inventory-api-7d9f8c6b5d-b5n7q",  # a Deployment gains a pod
+    "node-agent-7xk2p",  # a DaemonSet in count mode gains a pod with two instances
+    "kv-store-1",  # a StatefulSet in set mode gains a pod
+    f"{NODES[2]}-host-node-agent",  # a new owner (a host process) of a binary already there
+)
+
+
+def _late_entries(cluster: ClusterCollection) -> list[str]:
+    names = [e.name for e in ENTRIES if e.pod in LATE or e.name in LATE]
+    assert len(names) == len(LATE)
+    return names
+
+
+def test_entries_added_later_are_merged_onto_the_stored_counters(
+    cluster: ClusterCollection,
+    pristine_cluster: ClusterCollection,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    late = _late_entries(cluster)
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for name in late:
+        os.rename(cluster.entry_dir(name), aside / name)
+    compile_cluster(cluster)
+    for name in late:
+        os.rename(aside / name, cluster.entry_dir(name))
+
+    read: list[int] = []
+    owners_read: list[str] = []
+    entry_counts, owner_counts = entries_module.entry_counts, owners_module.owner_counts_by_key
+
+    def reading_entries(db: Any, ids: Any) -> Any:
+        read.extend(ids)
+        return entry_counts(db, ids)
+
+    def reading_owner(db: Any, key: str) -> Any:
+        owners_read.append(key)
+        return owner_counts(db, key)
+
+    monkeypatch.setattr(entries_module, "entry_counts", reading_entries)
+    monkeypatch.setattr(owners_module, "owner_counts_by_key", reading_owner)
+    summary = compile_cluster(cluster)
+    assert (summary.decoded, summary.owners_updated, summary.binaries_updated) == (4, 4, 3)
+    conn = connect(cluster)
+    names = dict(conn.execute("SELECT id, dir_name FROM entries"))
+    # Only the new entries' counters are read, and the stored counters of the owners they
+    # join: their binaries add the same to their own stored counters (no other owner of
+    # theirs, like the canary Deployment of the same binary, is read).
+    assert sorted(names[i] for i in read) == sorted(late)
+    assert sorted(k.split("/")[2] for k in owners_read) == [
+        "inventory-api",
+        "kv-store",
+        "node-agent",
+    ]
+    clean = tmp_path / "clean"
+    shutil.copytree(pristine_cluster.root, clean)
+    compile.run(compile.Options(collection=str(clean), max_concurrency=1))
+    assert dump(cluster.root) == dump(clean)
+
+
+def test_an_owner_without_counters_is_merged_from_all_its_entries(
+    cluster: ClusterCollection, pristine_cluster: ClusterCollection, tmp_path: Path
+) -> None:
+    # A damaged owner that gains entries: its binary's stored counters already count its
+    # old entries, so neither may add all its entries to what is stored.
+    late = _late_entries(cluster)
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for name in late:
+        os.rename(cluster.entry_dir(name), aside / name)
+    compile_cluster(cluster)
+    for name in late:
+        os.rename(aside / name, cluster.entry_dir(name))
+    with connect(cluster) as conn:
+        conn.execute("UPDATE owners SET counts_blob = NULL WHERE owner_name = 'inventory-api'")
+    conn.close()
+    compile_cluster(cluster)
+    clean = tmp_path / "clean"
+    shutil.copytree(pristine_cluster.root, clean)
+    compile.run(compile.Options(collection=str(clean), max_concurrency=1))
+    assert dump(cluster.root) == dump(clean)
+
+
+def test_an_owner_that_lost_an_entry_is_merged_again_from_the_rest(
+    cluster: ClusterCollection, pristine_cluster: ClusterCollection, tmp_path: Path
+) -> None:
+    compile_cluster(cluster)
+    gone = next(e for e in ENTRIES if e.pod == "node-agent-8zt5w")
+    shutil.rmtree(cluster.entry_dir(gone.name))
+    summary = compile_cluster(cluster)
+    assert (summary.removed, summary.owners_updated, summary.binaries_updated) == (1, 1, 1)
+    clean = tmp_path / "clean"
+    shutil.copytree(pristine_cluster.root, clean)
+    shutil.rmtree(clean / "coverage" / gone.name)
+    compile.run(compile.Options(collection=str(clean), max_concurrency=1))
+    assert dump(cluster.root) == dump(clean)
 
 
 def test_a_removed_entry_is_forgotten(cluster: ClusterCollection) -> None:
@@ -181,6 +285,37 @@ def test_killed_compile_is_completed_by_the_next_run(
     target: str,
     after: int,
 ) -> None:
+    child = multiprocessing.get_context("fork").Process(
+        target=_compile_and_die, args=(str(cluster.root), target, after)
+    )
+    child.start()
+    child.join(60)
+    assert child.exitcode == -signal.SIGKILL
+    compile_cluster(cluster)
+    clean = tmp_path / "clean"
+    shutil.copytree(pristine_cluster.root, clean)
+    compile.run(compile.Options(collection=str(clean), max_concurrency=1))
+    assert dump(cluster.root) == dump(clean)
+
+
+@pytest.mark.parametrize(
+    ("target", "after"), [("write_owner", 1), ("write_binary", 1), ("write_binary", 2)]
+)
+def test_killed_incremental_compile_is_completed_by_the_next_run(
+    cluster: ClusterCollection,
+    pristine_cluster: ClusterCollection,
+    tmp_path: Path,
+    target: str,
+    after: int,
+) -> None:
+    late = _late_entries(cluster)
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for name in late:
+        os.rename(cluster.entry_dir(name), aside / name)
+    compile_cluster(cluster)
+    for name in late:
+        os.rename(aside / name, cluster.entry_dir(name))
     child = multiprocessing.get_context("fork").Process(
         target=_compile_and_die, args=(str(cluster.root), target, after)
     )

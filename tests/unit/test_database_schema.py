@@ -127,6 +127,11 @@ def test_a_version5_collection_migrates_in_place_and_compiles_incrementally(
     # Migration 7's columns start empty (the sample records no cluster, so only the
     # instances' sightings differ): an entry's next decode fills them.
     compiled["instances"] = sorted(((*row[:5], "", "") for row in compiled["instances"]), key=repr)
+    # So does migration 8's hash of each owner's entries: an owner without it is merged
+    # from all its entries the next time it changes, never from its stored counters.
+    compiled["owner_entries"] = sorted(
+        ((*row[:2], "") for row in compiled["owner_entries"]), key=repr
+    )
     assert any(row for row in _tables(path)["instances"])
     assert _tables(path) == compiled
 

@@ -27,8 +27,6 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from coverage_collector import database, logs, trust
 from coverage_collector.analysis import DEFAULT_EXCLUDES
 from coverage_collector.collection import COVERAGE_DIR, Collection
@@ -36,7 +34,7 @@ from coverage_collector.compile import store
 from coverage_collector.compile.decode import DecodedEntry, DecodeTask, decode_entry
 from coverage_collector.compile.filters import UpdateFilter
 from coverage_collector.compile.grouping import Group, Grouping, group_entries
-from coverage_collector.compile.scan import EntryFiles, scan_entries
+from coverage_collector.compile.scan import EntryFiles, Scan, scan_entries
 from coverage_collector.database import Database, DatabaseError, binaries, entries, errors, owners
 from coverage_collector.exceptions import DataError
 from coverage_collector.owners import node_names, owner_of
@@ -158,17 +156,62 @@ def _compile(conn: Database, options: Options, summary: Summary) -> None:
     if resign:
         with conn.transaction():
             database.set_setting(conn, "signature", options.signature)
-    rows = entries.compiled_entries(conn)
-    store.update_image_sources(conn, rows)
-    grouping = group_entries(rows, options.update)
-    entries.mark_duplicates(conn, grouping.duplicates)
-    summary.host_duplicates = len(grouping.duplicates)
-    owners.delete_owners(conn, set(owners.owner_input_hashes(conn)) - set(grouping.owners))
-    _merge_groups(conn, grouping, options, summary)
+    merged = _MergedState(options.signature, entries.entries_state(conn))
+    previous = _MergedState.stored(conn)
+    if merged == previous and not options.update.active and not binaries.any_unmerged(conn):
+        _count_unchanged(conn, summary)  # nothing to group: no entry row is even read
+    else:
+        _group_and_merge(conn, options, summary, incremental=merged.signature == previous.signature)
+        with conn.transaction():
+            database.set_setting(conn, _MergedState.SETTING, merged.as_json())
     binaries.delete_unused_binaries(conn)
     totals = binaries.collection_totals(conn)
     summary.statements, summary.covered = totals.statements, totals.covered
     summary.errors = [(e.item, e.message) for e in errors.stage_errors(conn, entries.COMPILE_STAGE)]
+
+
+@dataclass(frozen=True)
+class _MergedState:
+    """What the stored owners and binaries were last merged from, as a whole: the options'
+    signature and the digest of the entries. When both are unchanged nothing needs
+    grouping, so a no-op compile of a collection of many clusters holds no entry rows; when
+    the signature is unchanged, owners and binaries may add new entries to their stored
+    counters (`store.plan_owner`)."""
+
+    SETTING = "merged"
+    signature: str
+    entries: str
+
+    @classmethod
+    def stored(cls, conn: Database) -> _MergedState:
+        try:
+            value = json.loads(database.get_setting(conn, cls.SETTING) or "{}")
+            return cls(str(value["signature"]), str(value["entries"]))
+        except (ValueError, KeyError, TypeError):
+            return cls("", "")
+
+    def as_json(self) -> str:
+        return json.dumps({"signature": self.signature, "entries": self.entries})
+
+
+def _count_unchanged(conn: Database, summary: Summary) -> None:
+    summary.owners = owners.owner_count(conn)
+    summary.binaries = binaries.collection_totals(conn).binaries
+    summary.host_duplicates = entries.duplicate_count(conn)
+
+
+def _group_and_merge(
+    conn: Database, options: Options, summary: Summary, *, incremental: bool
+) -> None:
+    """Group the entries into owners and binaries and merge those that changed."""
+    rows = entries.compiled_entries(conn)
+    store.update_image_sources(conn, rows)
+    grouping = group_entries(rows, options.update)
+    del rows
+    entries.mark_duplicates(conn, grouping.duplicates)
+    summary.host_duplicates = len(grouping.duplicates)
+    owners.delete_owners(conn, set(owners.owner_input_hashes(conn)) - set(grouping.owners))
+    _merge_groups(conn, grouping, options, summary, incremental)
 
 
 def _changed(stored: dict, groups: dict, signature: str) -> list[Group]:
@@ -177,13 +220,17 @@ def _changed(stored: dict, groups: dict, signature: str) -> list[Group]:
     return [g for k, g in groups.items() if g.forced or stored.get(k) != g.input_hash(signature)]
 
 
-def _merge_groups(conn: Database, grouping: Grouping, options: Options, summary: Summary) -> None:
+def _merge_groups(
+    conn: Database, grouping: Grouping, options: Options, summary: Summary, incremental: bool
+) -> None:
     """Recompute changed owners and binaries, binary by binary (each is decoded once).
 
     A binary's counters are the merge of its owners' (every entry it counts belongs to one
     owner): the owners recomputed now and those stored by an earlier run. So no binary ever
     reads its entries' counters, and memory holds one binary's units and a few of its
-    counter vectors, however many clusters the collection spans.
+    counter vectors, however many clusters the collection spans. When every changed owner
+    of a binary only gained entries (a cluster added), the binary's stored counters plus
+    those entries' are its new counters, and only its rows that changed are written.
     """
     signature = options.signature
     changed_owners = {
@@ -204,24 +251,51 @@ def _merge_groups(conn: Database, grouping: Grouping, options: Options, summary:
         for binary_id in sorted(todo | set(changed_binaries)):
             model = models.get(binary_id)
             binary = changed_binaries.get(binary_id)
-            merged = CountsMerge(model.meta.mode)
+            groups = owners_of.get(binary_id, [])
+            plans = {
+                g.key: store.plan_owner(conn, g, incremental)
+                for g in groups
+                if g.key in changed_owners
+            }
             with conn.transaction():
-                for group in owners_of.get(binary_id, []):
-                    if group.key in changed_owners:
-                        counts = merge.write(model, group)
+                stored = _stored_binary(conn, binary, incremental)
+                base = stored if stored and all(p.additive for p in plans.values()) else None
+                merged = CountsMerge(model.meta.mode)
+                if base is not None:
+                    merged.add(base.counts)
+                for group in groups:
+                    plan = plans.get(group.key)
+                    if plan is not None:
+                        counts = merge.write(model, group, plan)
                         progress.advance()
-                    elif binary is not None:
-                        counts = store.stored_owner_counts(conn, group)
+                        vector = counts.result.counts if base is None else counts.added
+                    elif binary is not None and base is None:
+                        vector = store.stored_owner_counts(conn, group)
                     else:
                         continue
-                    if binary is not None:
-                        merged.add(counts)
+                    if binary is not None and len(vector):
+                        merged.add(vector)
                 if binary is not None:
                     result = store.counts_result(model, merged.total)
-                    store.write_binary(conn, model, binary, result, binary.input_hash(signature))
+                    previous = stored.counts if stored else None
+                    hashed = binary.input_hash(signature)
+                    store.write_binary(conn, model, binary, result, hashed, previous)
                     progress.advance()
     summary.owners, summary.owners_updated = len(grouping.owners), len(changed_owners)
     summary.binaries, summary.binaries_updated = len(grouping.binaries), len(changed_binaries)
+
+
+def _stored_binary(
+    conn: Database, binary: Group | None, incremental: bool
+) -> binaries.StoredBinary | None:
+    """The stored counters of a changed binary that a merge may build on: merged under the
+    same options, from exactly the entries its stored owners still hold."""
+    if binary is None or not incremental:
+        return None
+    stored = binaries.stored_binary(conn, binary.binary_id)
+    if stored is None or not owners.binary_owners_complete(conn, binary.binary_id, stored.entries):
+        return None
+    return stored
 
 
 @dataclass(frozen=True)
@@ -234,33 +308,28 @@ class _OwnerMerge:
     resolved: set[str]
     """Images whose repository is resolved: an owner's image is one of those if it can be."""
 
-    def write(self, model: store.BinaryModel, group: Group) -> np.ndarray:
-        """Merge and store the owner `group`; return its merged counters."""
+    def write(
+        self, model: store.BinaryModel, group: Group, plan: store.OwnerPlan
+    ) -> store.OwnerCounts:
+        """Merge and store the owner `group` as `plan` says; return its counters."""
         conn, signature = self.conn, self.signature
-        result = store.group_result(conn, model, group)
+        counts = store.owner_counts(conn, model, group, plan)
         images = sorted({r.source_key for r in group.members})
         image = next((i for i in images if i in self.resolved), images[0])
         identity = self.grouping.identities[group.key]
-        store.write_owner(conn, identity, group, result, image, group.input_hash(signature))
-        return result.counts
+        store.write_owner(conn, identity, group, counts.result, image, group.input_hash(signature))
+        return counts
 
 
 def _compile_entries(conn: Database, options: Options, resign: bool, summary: Summary) -> None:
     """Decode and store every entry that changed (or that the options force)."""
     scan = scan_entries(options.collection)
-    found = scan.entries
-    stored = entries.stored_entries(conn)
-    gone = set(stored) - {e.name for e in found}
-    entries.delete_entries(conn, sorted(gone))
     store.record_refused_entries(conn, scan.refused)
-    nodes = node_names(r.node for r in stored.values())
-    todo: list[EntryFiles] = []
-    for entry in found:
-        old = stored.get(entry.name)
-        if old is None or old.stat_sig != entry.stat_sig or resign or _forced(old, options, nodes):
-            todo.append(entry)
+    nodes = entries.stored_hostnames(conn) if options.update.active else set()
+    todo, gone = _changed_entries(scan, entries.stored_entries(conn), resign, options, nodes)
+    entries.delete_entries(conn, gone)
     todo.sort(key=lambda e: (e.meta_name, e.name))
-    summary.entries, summary.removed, summary.decoded = len(found), len(gone), len(todo)
+    summary.entries, summary.removed, summary.decoded = len(scan.names), len(gone), len(todo)
     known = KnownBinaries(set(binaries.known_binaries(conn)))
     tasks = [DecodeTask(e.name, e.path, e.stat_sig, options.excludes, frozenset()) for e in todo]
     with (
@@ -274,6 +343,39 @@ def _compile_entries(conn: Database, options: Options, resign: bool, summary: Su
             if decoded.binary is not None and not decoded.failed:
                 known.add(decoded.binary.meta_hash)
             progress.advance()
+
+
+def _changed_entries(
+    scan: Scan,
+    stored: Iterator[entries.StoredEntry],
+    resign: bool,
+    options: Options,
+    nodes: set[str],
+) -> tuple[list[EntryFiles], list[str]]:
+    """Walk the scan and the stored entries side by side (both sorted by name); return
+    the entries to decode (new, changed or forced) and the names of those gone.
+
+    Only those are held: a collection of ten clusters compiles again with its entries'
+    names in memory, not their rows (node names are collected only for `--update`)."""
+    nodes = node_names(nodes)
+    todo: list[EntryFiles] = []
+    gone: list[str] = []
+    old = next(stored, None)
+    for name in scan.names:
+        while old is not None and old.name < name:
+            gone.append(old.name)
+            old = next(stored, None)
+        entry = scan.fingerprint(name)
+        if old is None or old.name != name:
+            todo.append(entry)
+            continue
+        if old.stat_sig != entry.stat_sig or resign or _forced(old, options, nodes):
+            todo.append(entry)
+        old = next(stored, None)
+    while old is not None:
+        gone.append(old.name)
+        old = next(stored, None)
+    return todo, gone
 
 
 def _forced(old: entries.StoredEntry, options: Options, nodes: set[str]) -> bool:

@@ -1,7 +1,9 @@
 """Find the entries of a collection and fingerprint them without reading their data.
 
 A no-op compile must cost almost nothing: an entry whose files have the same
-names, sizes and modification times as last time is not read at all.
+names, sizes and modification times as last time is not read at all. A scan holds
+the entries' names only; each is fingerprinted when compile compares it with the
+database, so memory does not grow with the entries' files across many clusters.
 """
 
 from __future__ import annotations
@@ -39,8 +41,13 @@ class RefusedEntry:
 
 @dataclass(frozen=True)
 class Scan:
-    entries: list[EntryFiles] = field(default_factory=list)
+    root: str = ""
+    names: list[str] = field(default_factory=list)
+    """The entry directories, sorted (as SQLite orders their names: UTF-8 byte order)."""
     refused: list[RefusedEntry] = field(default_factory=list)
+
+    def fingerprint(self, name: str) -> EntryFiles:
+        return fingerprint(name, os.path.join(self.root, name))
 
 
 def is_input(name: str) -> bool:
@@ -48,29 +55,31 @@ def is_input(name: str) -> bool:
 
 
 def scan_entries(collection: str) -> Scan:
-    """Return the entry directories of `collection`, sorted by name, with fingerprints.
+    """Return the entry directories of `collection`, sorted by name.
 
-    An entry that cannot be listed gets a fingerprint naming the failure; the decode
-    step then reports the problem against the entry. A directory whose name is not
-    UTF-8 cannot be an entry (its name is its key in the database): it is refused.
+    A directory whose name is not UTF-8 cannot be an entry (its name is its key in the
+    database): it is refused.
     """
     root = Collection(collection).coverage
     try:
         dirs = sorted(e.name for e in os.scandir(root) if e.is_dir(follow_symlinks=False))
     except FileNotFoundError:
-        return Scan()
-    scan = Scan()
+        return Scan(root)
+    scan = Scan(root)
     for name in dirs:
         item = storable(name)
         if item != name:
             scan.refused.append(RefusedEntry(item, "entry directory name is not valid UTF-8"))
         else:
-            scan.entries.append(fingerprint(name, os.path.join(root, name)))
+            scan.names.append(name)
     return scan
 
 
 def fingerprint(name: str, path: str) -> EntryFiles:
-    """Return the entry at `path` with a digest of its files' names, sizes and mtimes."""
+    """Return the entry at `path` with a digest of its files' names, sizes and mtimes.
+
+    An entry that cannot be listed gets a fingerprint naming the failure; the decode
+    step then reports the problem against the entry."""
     digest = hashlib.blake2b(digest_size=16)
     try:
         files = sorted(

@@ -27,7 +27,7 @@ from coverage_collector.compile.scan import RefusedEntry
 from coverage_collector.covdata.model import BoolArray, MetaFile
 from coverage_collector.database import Database, binaries, entries, owners
 from coverage_collector.owners import program_name, source_key
-from coverage_collector.results import Numbers, merge_counts
+from coverage_collector.results import CountsMerge, Numbers, merge_counts
 
 
 def record_refused_entries(db: Database, refused: Iterable[RefusedEntry]) -> None:
@@ -153,13 +153,57 @@ class GroupResult:
     functions: analysis.FunctionStats
 
 
-def group_result(db: Database, model: BinaryModel, group: Group) -> GroupResult:
-    """Merge the counters of the group's entries (one at a time) and compute its numbers."""
+@dataclass(frozen=True)
+class OwnerPlan:
+    """How an owner's counters are brought up to date: its stored counters plus the
+    counters of the entries new to it, or (`from_stored` False) the merge of all of them."""
+
+    added: list[EntryRow]
+    from_stored: bool
+    additive: bool
+    """Its new counters are its old ones (none, for a new owner) plus those of `added`: so
+    are its binary's, if all its changed owners are additive."""
+
+
+def plan_owner(db: Database, group: Group, incremental: bool) -> OwnerPlan:
+    """Plan the update of a changed owner: from its stored counters when every entry they
+    merge is still its member with the same counters (a cluster added to the collection),
+    else from all its entries (an entry gone or changed, or `incremental` off: the stored
+    numbers were merged under other options, or `--update` forces a recomputation)."""
+    full = OwnerPlan(group.members, from_stored=False, additive=False)
+    if not incremental or group.forced:
+        return full
+    stored = owners.stored_members(db, group.key)
+    if stored is None:
+        return OwnerPlan(group.members, from_stored=False, additive=True)
+    current = {r.id: r.input_hash for r in group.members}
+    if not stored.complete or any(not h or current.get(i) != h for i, h in stored.members.items()):
+        return full
+    added = [r for r in group.members if r.id not in stored.members]
+    return OwnerPlan(added, from_stored=True, additive=True)
+
+
+@dataclass(frozen=True)
+class OwnerCounts:
+    result: GroupResult
+    added: np.ndarray
+    """The merge of the counters the plan added (empty when none)."""
+
+
+def owner_counts(db: Database, model: BinaryModel, group: Group, plan: OwnerPlan) -> OwnerCounts:
+    """Merge the owner's counters as `plan` says (entries read one at a time)."""
     vectors = (
         blobs.unpack_counts(blob)
-        for blob in entries.entry_counts(db, [row.id for row in group.members])
+        for blob in entries.entry_counts(db, [row.id for row in plan.added])
     )
-    return counts_result(model, merge_counts(vectors, model.meta.mode))
+    added = merge_counts(vectors, model.meta.mode)
+    if not plan.from_stored:
+        return OwnerCounts(counts_result(model, added), added)
+    total = CountsMerge(model.meta.mode)
+    total.add(owners.owner_counts_by_key(db, group.key))
+    if len(added):
+        total.add(added)
+    return OwnerCounts(counts_result(model, total.total), added)
 
 
 def stored_owner_counts(db: Database, group: Group) -> np.ndarray:
@@ -224,7 +268,7 @@ def write_owner(
     owners.write_owner(
         db,
         record,
-        [r.id for r in members],
+        [owners.OwnerMember(r.id, r.input_hash) for r in members],
         _nonzero(result.files.covered),
         map(
             owners.OwnerFunction,
@@ -247,8 +291,11 @@ def write_binary(
     group: Group,
     result: GroupResult,
     input_hash: str,
+    previous: np.ndarray | None = None,
 ) -> None:
-    """Store a binary's merged counters and its per-file and per-function numbers.
+    """Store a binary's merged counters and its per-file and per-function numbers; with
+    the `previous` counters its rows hold (same covmeta file, same excludes), only the
+    rows whose numbers changed are written.
 
     Runs inside the caller's transaction, with its owners' writes.
     """
@@ -262,6 +309,9 @@ def write_binary(
         instances=sum(r.instances for r in group.members),
         input_hash=input_hash,
     )
+    if previous is not None and len(previous) == len(result.counts):
+        _update_binary(db, model, group.binary_id, numbers, result, counts_result(model, previous))
+        return
     files = [
         binaries.FileStats(file_id, path, total, covered)
         for file_id, (path, total, covered) in enumerate(
@@ -275,6 +325,32 @@ def write_binary(
     ]
     binaries.write_binary(
         db, group.binary_id, numbers, files, function_rows(model, result.functions)
+    )
+
+
+def _update_binary(
+    db: Database,
+    model: BinaryModel,
+    binary_id: int,
+    numbers: binaries.BinaryNumbers,
+    result: GroupResult,
+    old: GroupResult,
+) -> None:
+    """Write the binary's numbers and only its file and function rows that changed."""
+    files = np.flatnonzero(result.files.covered != old.files.covered)
+    new_fn, old_fn = result.functions, old.functions
+    changed = (new_fn.covered != old_fn.covered) | (new_fn.executions != old_fn.executions)
+    binaries.update_binary(
+        db,
+        binary_id,
+        numbers,
+        zip(files.tolist(), result.files.covered[files].tolist(), strict=True),
+        map(
+            binaries.FunctionCounts,
+            new_fn.func_ids[changed].tolist(),
+            new_fn.covered[changed].tolist(),
+            new_fn.executions[changed].tolist(),
+        ),
     )
 
 

@@ -7,6 +7,7 @@ transaction, so the database never holds an entry without the binary its counter
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 
@@ -151,28 +152,58 @@ class RefusedItem:
     message: str
 
 
-def stored_entries(db: Database) -> dict[str, StoredEntry]:
-    """The entries already compiled, by entry (directory) name."""
+def stored_entries(db: Database) -> Iterator[StoredEntry]:
+    """The entries already compiled, one at a time, in the order of their names (UTF-8 byte
+    order, which is the order of Python's `sorted` for valid text): compile walks them
+    beside its scan of the collection and never holds them all."""
     rows = db.connection.execute(
         "SELECT id, dir_name, stat_sig, input_hash, is_host, namespace, hostname, "
         "container_name, image, CASE WHEN binary_name != '' THEN binary_name "
         "ELSE container_name END, pod_name, explicit_owner_kind, explicit_owner_name "
-        "FROM entries"
+        "FROM entries ORDER BY dir_name"
     )
-    return {
-        row[1]: StoredEntry(*row[:4], bool(row[4]), *row[5:])  # type: ignore[arg-type]
-        for row in rows
-    }
+    for row in rows:
+        yield StoredEntry(*row[:4], bool(row[4]), *row[5:])  # type: ignore[arg-type]
 
 
-def delete_entries(db: Database, names: Iterable[str]) -> None:
-    """Forget entries that are gone from the collection (one transaction each)."""
-    for name in names:
+def entry_ids(db: Database) -> dict[str, int]:
+    """Entry name -> id."""
+    return dict(db.connection.execute("SELECT dir_name, id FROM entries"))
+
+
+def stored_hostnames(db: Database) -> set[str]:
+    """The host names of the entries already compiled (to tell node names from pods')."""
+    return {row[0] for row in db.connection.execute("SELECT DISTINCT hostname FROM entries")}
+
+
+DELETE_BATCH = 256
+"""Entries forgotten per transaction: a cluster's worth of entries gone is a few commits,
+and a run killed in the middle keeps what it deleted (deleting again is a no-op)."""
+
+
+def delete_entries(db: Database, names: Sequence[str]) -> None:
+    """Forget entries that are gone from the collection."""
+    for start in range(0, len(names), DELETE_BATCH):
+        batch = [(name,) for name in names[start : start + DELETE_BATCH]]
         with db.transaction():
-            db.connection.execute("DELETE FROM entries WHERE dir_name = ?", (name,))
-            db.connection.execute(
-                "DELETE FROM errors WHERE stage = ? AND item = ?", (COMPILE_STAGE, name)
+            db.connection.executemany("DELETE FROM entries WHERE dir_name = ?", batch)
+            db.connection.executemany(
+                "DELETE FROM errors WHERE stage = ? AND item = ?",
+                [(COMPILE_STAGE, name) for (name,) in batch],
             )
+
+
+def entries_state(db: Database) -> str:
+    """A digest of everything grouping reads from the entries (their names, binaries,
+    counters' and metadata's hashes, status, duplicates aside): equal digests mean the
+    owners and binaries merged from them are still current. Streamed: no rows held."""
+    digest = hashlib.blake2b(digest_size=16)
+    for row in db.connection.execute(
+        "SELECT id, dir_name, coalesce(binary_id, 0), status, input_hash, metadata_hash "
+        "FROM entries ORDER BY id"
+    ):
+        digest.update("\0".join(map(str, row)).encode(errors="surrogateescape") + b"\n")
+    return digest.hexdigest()
 
 
 def record_refused_entries(db: Database, refused: Iterable[RefusedItem]) -> None:
@@ -257,20 +288,26 @@ def compiled_entries(db: Database) -> list[EntryRow]:
 
 
 def mark_duplicates(db: Database, duplicates: dict[int, int]) -> None:
-    """Record which host entries are the same process as a pod entry (host id -> pod id)."""
+    """Record which host entries are the same process as a pod entry (host id -> pod id),
+    writing only the rows whose mark changed."""
     current = dict(
         db.connection.execute("SELECT id, duplicate_of FROM entries WHERE duplicate_of IS NOT NULL")
     )
-    if current == duplicates:
+    cleared = [(host,) for host in current if host not in duplicates]
+    marked = [(pod, host) for host, pod in duplicates.items() if current.get(host) != pod]
+    if not cleared and not marked:
         return
     with db.transaction():
-        db.connection.execute(
-            "UPDATE entries SET duplicate_of = NULL WHERE duplicate_of IS NOT NULL"
-        )
-        db.connection.executemany(
-            "UPDATE entries SET duplicate_of = ? WHERE id = ?",
-            [(pod, host) for host, pod in duplicates.items()],
-        )
+        db.connection.executemany("UPDATE entries SET duplicate_of = NULL WHERE id = ?", cleared)
+        db.connection.executemany("UPDATE entries SET duplicate_of = ? WHERE id = ?", marked)
+
+
+def duplicate_count(db: Database) -> int:
+    """How many host entries are marked as duplicates of pod entries."""
+    (count,) = db.connection.execute(
+        "SELECT count(*) FROM entries WHERE duplicate_of IS NOT NULL"
+    ).fetchone()
+    return int(count)
 
 
 def entry_counts(db: Database, entry_ids: Sequence[int]) -> Iterator[bytes | None]:

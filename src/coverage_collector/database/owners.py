@@ -201,10 +201,28 @@ class OwnerFunction(NamedTuple):
     executions: int
 
 
+class OwnerMember(NamedTuple):
+    """An entry an owner's counters merge, with the hash of that entry's counter files then:
+    a later compile adds only the entries that are new to the owner (`StoredMembers`)."""
+
+    entry_id: int
+    input_hash: str
+
+
+@dataclass(frozen=True)
+class StoredMembers:
+    """The entries whose counters an owner's stored counters merge."""
+
+    members: dict[int, str]
+    """Entry id -> the input hash of its counters when they were merged."""
+    complete: bool
+    """No entry the counters merge has been deleted since (its membership row goes with it)."""
+
+
 def write_owner(
     db: Database,
     record: OwnerRecord,
-    entry_ids: Iterable[int],
+    members: Iterable[OwnerMember],
     files_covered: Iterable[tuple[int, int]],
     functions: Iterable[OwnerFunction],
 ) -> None:
@@ -224,7 +242,10 @@ def write_owner(
     ).fetchone()
     for table in ("owner_entries", "owner_files", "owner_functions"):
         conn.execute(f"DELETE FROM {table} WHERE owner_id = ?", (owner_id,))
-    conn.executemany("INSERT INTO owner_entries VALUES (?, ?)", [(owner_id, e) for e in entry_ids])
+    conn.executemany(
+        "INSERT INTO owner_entries (owner_id, entry_id, input_hash) VALUES (?, ?, ?)",
+        [(owner_id, *member) for member in members],
+    )
     conn.executemany(
         "INSERT INTO owner_files VALUES (?, ?, ?)",
         [(owner_id, file_id, covered) for file_id, covered in files_covered],
@@ -241,6 +262,37 @@ def owner_counts_by_key(db: Database, group_key: str) -> np.ndarray:
         "SELECT counts_blob FROM owners WHERE group_key = ?", (group_key,)
     ).fetchone()
     return blobs.unpack_counts(None if row is None else row[0])
+
+
+def stored_members(db: Database, group_key: str) -> StoredMembers | None:
+    """The entries the stored counters of owner `group_key` merge; None when there is no
+    such owner (an owner without counters has no complete membership)."""
+    row = db.connection.execute(
+        "SELECT id, entries, counts_blob IS NOT NULL FROM owners WHERE group_key = ?",
+        (group_key,),
+    ).fetchone()
+    if row is None:
+        return None
+    owner_id, merged, has_counts = row
+    members = dict(
+        db.connection.execute(
+            "SELECT entry_id, input_hash FROM owner_entries WHERE owner_id = ?", (owner_id,)
+        )
+    )
+    return StoredMembers(members, complete=bool(has_counts) and len(members) == merged)
+
+
+def binary_owners_complete(db: Database, binary_id: int, entries: int) -> bool:
+    """Tell whether the stored owners of a binary still hold all `entries` entries that
+    the binary's stored counters merge (one binary's counters are the merge of its owners',
+    written together; an owner or entry deleted since breaks it)."""
+    merged, listed = db.connection.execute(
+        "SELECT coalesce(sum(entries), 0), (SELECT count(*) FROM owner_entries x "
+        "JOIN owners p ON p.id = x.owner_id WHERE p.binary_id = ?1) "
+        "FROM owners WHERE binary_id = ?1",
+        (binary_id,),
+    ).fetchone()
+    return bool(merged == listed == entries)
 
 
 def owner_input_hashes(db: Database) -> dict[str, str]:
