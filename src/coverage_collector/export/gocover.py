@@ -18,18 +18,7 @@ def profile_text(group: ExportGroup, *, local_prefix: bool = True) -> str:
     for file in group.files:
         path = f"./{file.path}" if file.repository_relative and local_prefix else file.path
         path = path.replace("\n", "\ufffd").replace("\r", "\ufffd")  # one block per line
-        lines.extend(
-            f"{path}:{sl}.{sc},{el}.{ec} {n} {count}\n"
-            for sl, sc, el, ec, n, count in zip(
-                file.start_line.tolist(),
-                file.start_col.tolist(),
-                file.end_line.tolist(),
-                file.end_col.tolist(),
-                file.statements.tolist(),
-                file.counts.tolist(),
-                strict=True,
-            )
-        )
+        lines.extend(file.profile_lines(path))
     return "".join(lines)
 
 
