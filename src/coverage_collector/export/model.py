@@ -60,21 +60,20 @@ class ProfileLines:
 
     def __init__(self, positions: tuple[np.ndarray, ...], statements: np.ndarray) -> None:
         self._columns = (*positions, statements)
-        self._made: dict[str, tuple[list[str], list[str]]] = {}
+        self._made: dict[str, list[str]] = {}
 
     def lines(self, path: str, counts: np.ndarray) -> list[str]:
         """The profile's lines of the file, named `path`, with `counts`."""
-        made = self._made.get(path)
-        if made is None:
-            prefixes = [
-                f"{path}:{sl}.{sc},{el}.{ec} {n} "
+        zeros = self._made.get(path)
+        if zeros is None:
+            zeros = self._made[path] = [
+                f"{path}:{sl}.{sc},{el}.{ec} {n} 0\n"
                 for sl, sc, el, ec, n in zip(*(c.tolist() for c in self._columns), strict=True)
             ]
-            made = self._made[path] = (prefixes, [f"{p}0\n" for p in prefixes])
-        prefixes, lines = made[0], made[1].copy()
+        lines = zeros.copy()
         nonzero = np.flatnonzero(counts)
         for i, count in zip(nonzero.tolist(), counts[nonzero].tolist(), strict=True):
-            lines[i] = f"{prefixes[i]}{count}\n"
+            lines[i] = f"{zeros[i][:-2]}{count}\n"  # the line without its "0\n"
         return lines
 
 
