@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -121,10 +122,34 @@ LATE = (  # entries that reach the collection in a later download (another clust
 )
 
 
-def _late_entries(cluster: ClusterCollection) -> list[str]:
-    names = [e.name for e in ENTRIES if e.pod in LATE or e.name in LATE]
-    assert len(names) == len(LATE)
-    return names
+def _compiled_without_late_entries(cluster: ClusterCollection, tmp_path: Path) -> list[str]:
+    """Compile the collection without the `LATE` entries, then put them back (their files
+    unchanged, as a download of another cluster brings them); return their names."""
+    late = [e.name for e in ENTRIES if e.pod in LATE or e.name in LATE]
+    assert len(late) == len(LATE)
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for name in late:
+        os.rename(cluster.entry_dir(name), aside / name)
+    compile_cluster(cluster)
+    for name in late:
+        os.rename(aside / name, cluster.entry_dir(name))
+    return late
+
+
+def _assert_as_compiled_from_scratch(
+    cluster: ClusterCollection,
+    pristine_cluster: ClusterCollection,
+    tmp_path: Path,
+    without: Sequence[str] = (),
+) -> None:
+    """The database holds what a cold compile of the same entries makes."""
+    clean = tmp_path / "clean"
+    shutil.copytree(pristine_cluster.root, clean)
+    for name in without:
+        shutil.rmtree(clean / "coverage" / name)
+    compile.run(compile.Options(collection=str(clean), max_concurrency=1))
+    assert dump(cluster.root) == dump(clean)
 
 
 def test_entries_added_later_are_merged_onto_the_stored_counters(
@@ -133,14 +158,7 @@ def test_entries_added_later_are_merged_onto_the_stored_counters(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    late = _late_entries(cluster)
-    aside = tmp_path / "aside"
-    aside.mkdir()
-    for name in late:
-        os.rename(cluster.entry_dir(name), aside / name)
-    compile_cluster(cluster)
-    for name in late:
-        os.rename(aside / name, cluster.entry_dir(name))
+    late = _compiled_without_late_entries(cluster, tmp_path)
 
     read: list[int] = []
     owners_read: list[str] = []
@@ -169,10 +187,7 @@ def test_entries_added_later_are_merged_onto_the_stored_counters(
         "kv-store",
         "node-agent",
     ]
-    clean = tmp_path / "clean"
-    shutil.copytree(pristine_cluster.root, clean)
-    compile.run(compile.Options(collection=str(clean), max_concurrency=1))
-    assert dump(cluster.root) == dump(clean)
+    _assert_as_compiled_from_scratch(cluster, pristine_cluster, tmp_path)
 
 
 def test_an_owner_without_counters_is_merged_from_all_its_entries(
@@ -180,22 +195,12 @@ def test_an_owner_without_counters_is_merged_from_all_its_entries(
 ) -> None:
     # A damaged owner that gains entries: its binary's stored counters already count its
     # old entries, so neither may add all its entries to what is stored.
-    late = _late_entries(cluster)
-    aside = tmp_path / "aside"
-    aside.mkdir()
-    for name in late:
-        os.rename(cluster.entry_dir(name), aside / name)
-    compile_cluster(cluster)
-    for name in late:
-        os.rename(aside / name, cluster.entry_dir(name))
+    _compiled_without_late_entries(cluster, tmp_path)
     with connect(cluster) as conn:
         conn.execute("UPDATE owners SET counts_blob = NULL WHERE owner_name = 'inventory-api'")
     conn.close()
     compile_cluster(cluster)
-    clean = tmp_path / "clean"
-    shutil.copytree(pristine_cluster.root, clean)
-    compile.run(compile.Options(collection=str(clean), max_concurrency=1))
-    assert dump(cluster.root) == dump(clean)
+    _assert_as_compiled_from_scratch(cluster, pristine_cluster, tmp_path)
 
 
 def test_an_owner_that_lost_an_entry_is_merged_again_from_the_rest(
@@ -206,11 +211,7 @@ def test_an_owner_that_lost_an_entry_is_merged_again_from_the_rest(
     shutil.rmtree(cluster.entry_dir(gone.name))
     summary = compile_cluster(cluster)
     assert (summary.removed, summary.owners_updated, summary.binaries_updated) == (1, 1, 1)
-    clean = tmp_path / "clean"
-    shutil.copytree(pristine_cluster.root, clean)
-    shutil.rmtree(clean / "coverage" / gone.name)
-    compile.run(compile.Options(collection=str(clean), max_concurrency=1))
-    assert dump(cluster.root) == dump(clean)
+    _assert_as_compiled_from_scratch(cluster, pristine_cluster, tmp_path, [gone.name])
 
 
 def test_a_removed_entry_is_forgotten(cluster: ClusterCollection) -> None:
@@ -274,59 +275,41 @@ def _compile_and_die(root: str, target: str, after: int) -> None:
     compile.run(compile.Options(collection=root, max_concurrency=1))
 
 
+def _kill_compile(cluster: ClusterCollection, target: str, after: int) -> None:
+    child = multiprocessing.get_context("fork").Process(
+        target=_compile_and_die, args=(str(cluster.root), target, after)
+    )
+    child.start()
+    child.join(60)
+    assert child.exitcode == -signal.SIGKILL
+
+
 @pytest.mark.parametrize(
-    ("target", "after"),
-    [("write_entry", 3), ("write_owner", 2), ("write_binary", 1), ("update_image_sources", 0)],
+    ("late", "target", "after"),
+    [
+        (False, "write_entry", 3),
+        (False, "write_owner", 2),
+        (False, "write_binary", 1),
+        (False, "update_image_sources", 0),
+        # entries added to a compiled collection: owners and binaries build on stored counters
+        (True, "write_owner", 1),
+        (True, "write_binary", 1),
+        (True, "write_binary", 2),
+    ],
 )
 def test_killed_compile_is_completed_by_the_next_run(
     cluster: ClusterCollection,
     pristine_cluster: ClusterCollection,
     tmp_path: Path,
+    late: bool,
     target: str,
     after: int,
 ) -> None:
-    child = multiprocessing.get_context("fork").Process(
-        target=_compile_and_die, args=(str(cluster.root), target, after)
-    )
-    child.start()
-    child.join(60)
-    assert child.exitcode == -signal.SIGKILL
+    if late:
+        _compiled_without_late_entries(cluster, tmp_path)
+    _kill_compile(cluster, target, after)
     compile_cluster(cluster)
-    clean = tmp_path / "clean"
-    shutil.copytree(pristine_cluster.root, clean)
-    compile.run(compile.Options(collection=str(clean), max_concurrency=1))
-    assert dump(cluster.root) == dump(clean)
-
-
-@pytest.mark.parametrize(
-    ("target", "after"), [("write_owner", 1), ("write_binary", 1), ("write_binary", 2)]
-)
-def test_killed_incremental_compile_is_completed_by_the_next_run(
-    cluster: ClusterCollection,
-    pristine_cluster: ClusterCollection,
-    tmp_path: Path,
-    target: str,
-    after: int,
-) -> None:
-    late = _late_entries(cluster)
-    aside = tmp_path / "aside"
-    aside.mkdir()
-    for name in late:
-        os.rename(cluster.entry_dir(name), aside / name)
-    compile_cluster(cluster)
-    for name in late:
-        os.rename(aside / name, cluster.entry_dir(name))
-    child = multiprocessing.get_context("fork").Process(
-        target=_compile_and_die, args=(str(cluster.root), target, after)
-    )
-    child.start()
-    child.join(60)
-    assert child.exitcode == -signal.SIGKILL
-    compile_cluster(cluster)
-    clean = tmp_path / "clean"
-    shutil.copytree(pristine_cluster.root, clean)
-    compile.run(compile.Options(collection=str(clean), max_concurrency=1))
-    assert dump(cluster.root) == dump(clean)
+    _assert_as_compiled_from_scratch(cluster, pristine_cluster, tmp_path)
 
 
 def test_decode_worker_reuses_identical_meta(cluster: ClusterCollection) -> None:
