@@ -259,7 +259,9 @@ def test_update_with_an_unknown_field_is_a_usage_error(
     assert "unknown field 'pod'" in err and "namespace, node, container" in err
 
 
-def _compile_and_die(root: str, target: str, after: int) -> None:
+def _compile_and_die(
+    root: str, target: str, after: int, excludes: tuple[str, ...] = DEFAULT_EXCLUDES
+) -> None:
     """Run compile in this (child) process and SIGKILL it at the `after`-th call of `target`."""
     calls = 0
     original = getattr(store, target)
@@ -272,12 +274,17 @@ def _compile_and_die(root: str, target: str, after: int) -> None:
         return original(*args, **kwargs)
 
     setattr(store, target, dying)
-    compile.run(compile.Options(collection=root, max_concurrency=1))
+    compile.run(compile.Options(collection=root, max_concurrency=1, excludes=excludes))
 
 
-def _kill_compile(cluster: ClusterCollection, target: str, after: int) -> None:
+def _kill_compile(
+    cluster: ClusterCollection,
+    target: str,
+    after: int,
+    excludes: tuple[str, ...] = DEFAULT_EXCLUDES,
+) -> None:
     child = multiprocessing.get_context("fork").Process(
-        target=_compile_and_die, args=(str(cluster.root), target, after)
+        target=_compile_and_die, args=(str(cluster.root), target, after, excludes)
     )
     child.start()
     child.join(60)
@@ -308,6 +315,18 @@ def test_killed_compile_is_completed_by_the_next_run(
     if late:
         _compiled_without_late_entries(cluster, tmp_path)
     _kill_compile(cluster, target, after)
+    compile_cluster(cluster)
+    _assert_as_compiled_from_scratch(cluster, pristine_cluster, tmp_path)
+
+
+def test_a_run_killed_under_other_options_leaves_nothing_to_build_on(
+    cluster: ClusterCollection, pristine_cluster: ClusterCollection, tmp_path: Path
+) -> None:
+    # Three of the four binaries merged with every file counted, then the run is killed;
+    # the next run, with the first options again, must not update those binaries' rows
+    # as if they had been merged under its own.
+    compile_cluster(cluster)
+    _kill_compile(cluster, "write_binary", 3, excludes=())
     compile_cluster(cluster)
     _assert_as_compiled_from_scratch(cluster, pristine_cluster, tmp_path)
 

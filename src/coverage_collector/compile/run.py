@@ -152,6 +152,9 @@ def _has_entries(root: str) -> bool:
 def _compile(conn: Database, options: Options, summary: Summary) -> None:
     """The steps of compile; a failing write raises (every step's writes are transactions)."""
     resign = database.get_setting(conn, "signature") != options.signature
+    if resign:  # owners and binaries merged from now on are merged under other options
+        with conn.transaction():
+            database.set_setting(conn, _MergedState.SETTING, "")
     _compile_entries(conn, options, resign, summary)
     if resign:
         with conn.transaction():
@@ -176,7 +179,8 @@ class _MergedState:
     signature and the digest of the entries. When both are unchanged nothing needs
     grouping, so a no-op compile of a collection of many clusters holds no entry rows; when
     the signature is unchanged, owners and binaries may add new entries to their stored
-    counters (`store.plan_owner`)."""
+    counters (`store.plan_owner`). Written only when a merge completes and cleared when the
+    options change, so its signature is that of every owner and binary stored since."""
 
     SETTING = "merged"
     signature: str
