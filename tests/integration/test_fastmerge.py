@@ -24,7 +24,9 @@ def walk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
 
 
 @pytest.mark.parametrize("batch_bytes", [1, 700, 1 << 20])
-@pytest.mark.parametrize("name", ["many_runs", "gofmt", "coverpkg_all", "lab_set", "go121"])
+@pytest.mark.parametrize(
+    "name", ["many_runs", "gofmt", "coverpkg_all", "lab_set", "go121", "go124_features", "go126"]
+)
 def test_fast_merge_equals_exact_merge(
     name: str, batch_bytes: int, go_datasets: dict[str, Dataset], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,7 +16,19 @@ def test_fnv128a_known_vectors() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "era"), [("lab_count", "fnv"), ("features", "fnv"), ("go121", "md5"), ("gofmt", "fnv")]
+    ("name", "era"),
+    [
+        ("lab_count", "fnv"),
+        ("features", "fnv"),
+        ("gofmt", "fnv"),
+        # every toolchain clusters still run: MD5 until Go 1.23, FNV-1a from Go 1.24
+        *((name, "md5") for name in ("go121", "go121_features", "go122", "go122_features")),
+        *(
+            (f"{era}{suffix}", "fnv")
+            for era in ("go124", "go125", "go126")
+            for suffix in ("", "_features")
+        ),
+    ],
 )
 def test_hashes_recomputed_from_decoded_units(
     name: str, era: str, go_datasets: dict[str, Dataset]
