@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from coverage_collector import download
 from coverage_collector.download.layout import (
     EntryId,
     RemoteObject,
@@ -201,3 +202,17 @@ def test_plain_names_only_for_names_kept_exactly() -> None:
     assert plain_name_is_exact(EntryId("n", "ns", "pod-a", "c", "b", False))
     for odd in ("pod:a", "", "a" * 200, "pod a"):
         assert not plain_name_is_exact(EntryId("n", "ns", odd, "c", "b", False))
+
+
+def test_the_summary_names_a_failed_key_once() -> None:
+    summary = download.Summary(
+        failed=[
+            ("s3://b/ci/cluster-2", "Couldn't find any object under s3://b/ci/cluster-2"),
+            ("ci/cluster-1/node/ns/pod/c/1/img/bin/covmeta.x", "timed out (after 1 attempt)"),
+        ]
+    )
+    assert summary.lines()[-3:] == [
+        "failed: 2",
+        "  failed: Couldn't find any object under s3://b/ci/cluster-2",
+        "  failed: ci/cluster-1/node/ns/pod/c/1/img/bin/covmeta.x: timed out (after 1 attempt)",
+    ]

@@ -148,8 +148,13 @@ class Summary(ExitFromOk):
         lines.append(f"refused keys: {len(self.refused)}")
         lines.extend(f"  refused: {printable(r.key)}: {printable(r.reason)}" for r in self.refused)
         lines.append(f"failed: {len(self.failed)}")
-        lines.extend(f"  failed: {printable(key)}: {reason}" for key, reason in self.failed)
+        lines.extend(f"  failed: {_failure(key, reason)}" for key, reason in self.failed)
         return lines
+
+
+def _failure(key: str, reason: str) -> str:
+    """A failure as one line naming its key once (a cluster's reason already names it)."""
+    return printable(reason if key in reason else f"{key}: {reason}")
 
 
 def run(options: Options, *, store: ObjectStore | None = None) -> Summary:

@@ -117,7 +117,8 @@ class ObjectStore:
                 raise
             except Exception as exc:  # noqa: BLE001 - retried, then reported by key
                 if attempt == FETCH_ATTEMPTS or not _transient(exc):
-                    raise FetchError(f"{_reason(exc)} (after {attempt} attempts)") from None
+                    tries = "1 attempt" if attempt == 1 else f"{attempt} attempts"
+                    raise FetchError(f"{_reason(exc)} (after {tries})") from None
                 time.sleep(min(0.2 * 2**attempt, 5.0) * random.uniform(0.5, 1.0))
         raise AssertionError("unreachable")
 
