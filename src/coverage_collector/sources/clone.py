@@ -17,6 +17,7 @@ that reason, and the summary says once to fetch through `--git-mirror`.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import re
@@ -160,6 +161,7 @@ class _Cloner:
         workers = max(1, min(self.options.max_concurrency, len(sources)))
         with ThreadPoolExecutor(workers) as pool:
             yield from pool.map(self.one, sources)
+        _prune_empty(self.repos)
 
     def one(self, source: SourceCommit) -> CloneRow:
         """Check out one source; every failure becomes a result, never an exception."""
@@ -291,6 +293,21 @@ _TMP_PREFIX = ".tmp-"
 
 class _NotTriedError(GitError):
     """The network was given up on (UNRESOLVED_LIMIT): this repository is not fetched."""
+
+
+def _prune_empty(root: str) -> None:
+    """Remove the directories under `root` that failed checkouts left empty (a host's or an
+    organisation's, made before the fetch failed); once every checkout is done, so no
+    thread is about to use one. Checkouts are never entered (git keeps empty directories)."""
+    found = []
+    for path, dirs, _ in os.walk(root):
+        if ".git" in dirs:
+            dirs.clear()
+        elif path != root:
+            found.append(path)
+    for path in reversed(found):  # deepest first
+        with contextlib.suppress(OSError):  # not empty: a checkout lives below
+            os.rmdir(path)
 
 
 def _sweep(parent: str, name: str) -> None:
