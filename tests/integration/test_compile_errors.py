@@ -45,6 +45,13 @@ def break_entries(cluster: ClusterCollection) -> dict[str, str]:
     bad_json = entry_of(cluster, "inventory-api-7d9f8c6b5d-b5n7q")
     (bad_json / "metadata.json").write_text('{"pod_name": "x",', encoding="utf-8")
     broken[bad_json.name] = "metadata.json: malformed"
+    # a header that lies about the counter mode (the byte after the string table's length)
+    lying = cluster.entry_dir(next(e.name for e in ENTRIES if e.host_process and not e.duplicate))
+    meta = next(lying.glob("covmeta.*"))
+    data = bytearray(meta.read_bytes())
+    data[48] = 9
+    meta.write_bytes(bytes(data))
+    broken[lying.name] = f"{meta.name}: unknown counter mode 9 (set, count or atomic expected)"
     # an entry directory with nothing in it
     empty = cluster.root / "coverage" / "empty-entry"
     empty.mkdir()

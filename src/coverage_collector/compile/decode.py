@@ -110,6 +110,11 @@ class _Binary:
 _meta_cache: OrderedDict[bytes, _Binary] = OrderedDict()
 
 
+COUNTED_MODES = frozenset({CounterMode.SET, CounterMode.COUNT, CounterMode.ATOMIC})
+"""The counter modes a binary built with `-cover` runs in (regonly and testmain are Go's
+internal modes; anything else is a corrupt or lying header)."""
+
+
 def decode_entry(task: DecodeTask) -> DecodedEntry:
     """Decode the entry of `task`; every problem is recorded on the result, never raised."""
     result = DecodedEntry(task.name, task.stat_sig)
@@ -159,6 +164,11 @@ def _decode_meta_group(task: DecodeTask, group: MetaGroup, result: DecodedEntry)
     if named != meta.hash_hex:
         raise CovDataError(
             f"{os.path.basename(group.meta_path)} holds the meta-data of {meta.hash_hex}"
+        )
+    if meta.mode not in COUNTED_MODES:  # the counters' meaning is unknown: nothing to merge
+        raise CovDataError(
+            f"{os.path.basename(group.meta_path)}: unknown counter mode {int(meta.mode)} "
+            "(set, count or atomic expected)"
         )
     if binary.repaired:
         result.problems.append(
