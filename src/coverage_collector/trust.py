@@ -176,7 +176,7 @@ def clean_url(url: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     user = ""
-    if parts.scheme.lower() == "ssh" and parts.username and parts.password is None:
+    if parts.scheme.lower() == "ssh" and parts.username:  # the account, with no password
         user = f"{parts.username}@"
     return urlunsplit((parts.scheme, f"{user}{host}{port}", parts.path, "", ""))
 

@@ -50,7 +50,7 @@ def test_option_shaped_parts_are_refused(url: str, named: str) -> None:
     [
         ("https://x-access-token:ghp_s3cr3t@github.com/org/repo", "https://github.com/org/repo"),
         ("https://ghp_s3cr3t@github.com/org/repo.git", "https://github.com/org/repo.git"),
-        ("ssh://git:s3cr3t@github.com/org/repo", "ssh://github.com/org/repo"),
+        ("ssh://git:s3cr3t@github.com/org/repo", "ssh://git@github.com/org/repo"),  # the account
         ("ssh://git@github.com:2222/org/repo", "ssh://git@github.com:2222/org/repo"),
         ("git://s3cr3t@example.org/org/repo", "git://example.org/org/repo"),
         ("git@github.com:org/repo.git", "git@github.com:org/repo.git"),
