@@ -235,3 +235,11 @@ def page(browser: Any) -> Iterator[Any]:
     yield page
     context.close()
     assert page.problems == []  # no script error, no request leaving file://
+
+
+@pytest.fixture(scope="session")
+def sample_report(sample_collection: Path) -> Path:
+    """The demo's sample collection, rendered."""
+    from coverage_collector import report
+
+    return Path(report.run(report.Options(collection=str(sample_collection))).index)

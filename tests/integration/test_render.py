@@ -16,12 +16,6 @@ from tests.helpers.browser import ARTIFACTS, HOSTILE, rows
 from tests.helpers.clusterfixtures import ClusterCollection, compile_cluster
 
 
-@pytest.fixture(scope="session")
-def sample_report(sample_collection: Path) -> Path:
-    """The demo's sample collection, rendered."""
-    return Path(run(Options(collection=str(sample_collection))).index)
-
-
 def choose(page: Any, multi: str, value: str) -> None:
     """Toggle `value` in the multi-select `multi` (opening its panel when needed)."""
     if page.is_hidden(f"{multi} .panel"):

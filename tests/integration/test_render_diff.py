@@ -34,6 +34,7 @@ from coverage_collector.diff.run import DiffOptions, DiffResult, diff
 from coverage_collector.report import Options, run
 from coverage_collector.report.delta import line_categories
 from coverage_collector.results import points_text
+from tests.helpers.axe import violations
 from tests.helpers.browser import ARTIFACTS, HOSTILE, rows
 from tests.helpers.difffixtures import (
     AUDITOR_D,
@@ -152,8 +153,8 @@ def test_index_shows_the_delta_sorts_and_filters(
     ledger = page.locator("#owners tbody tr.row:has-text('ledger') td.delta")
     expect(auditor).to_have_class(re.compile(r"\bdown\b"))
     expect(ledger).to_have_class(re.compile(r"\bup\b"))
-    assert auditor.evaluate("e => getComputedStyle(e).color") == "rgb(198, 40, 40)"
-    assert ledger.evaluate("e => getComputedStyle(e).color") == "rgb(26, 127, 55)"
+    assert auditor.evaluate("e => getComputedStyle(e).color") == "rgb(162, 31, 31)"  # #a21f1f
+    assert ledger.evaluate("e => getComputedStyle(e).color") == "rgb(20, 99, 43)"  # #14632b
     lost = next(o for o in result.owners if o.owner_name == "auditor").tally
     title = auditor.get_attribute("title")
     assert f"lost {lost.lost}" in title
@@ -285,6 +286,22 @@ def test_source_viewer_marks_lines_by_category(
     assert set(kinds) <= set("svcunl") and {"n", "l", "s", "v"} <= set(kinds)
     page.evaluate("window.scrollTo(0, 0)")  # the header and legend; the viewer keeps its place
     page.screenshot(path=str(ARTIFACTS / "diff-binary.png"), full_page=False)
+
+
+def test_the_diff_views_have_no_serious_accessibility_violation(
+    page: Any, collections: Collections, report: Path
+) -> None:
+    page.goto(report.as_uri())
+    page.wait_for_selector("#owners tbody tr.row")
+    found = violations(page)
+    assert found == [], "; ".join(map(str, found))
+    result = collections.result(collections.baseline)
+    ledger = next(b for b in result.binaries if b.name == "ledger")
+    binary = report.parent / "binaries" / f"{ledger.head_hash}.html"
+    page.goto(f"{binary.as_uri()}#file={BOOK}")
+    page.wait_for_selector("table.source tr.delta-newly-covered")
+    found = violations(page)
+    assert found == [], "; ".join(map(str, found))
 
 
 def test_source_viewer_marks_new_code(page: Any, collections: Collections, report: Path) -> None:

@@ -44,6 +44,7 @@ from coverage_collector.database.binaries import binary_counts, binary_row
 from coverage_collector.diff.run import BinaryDiff
 from coverage_collector.progress import Reporter
 from coverage_collector.report.annotate import coverage_spans, highlight
+from coverage_collector.report.contrast import readable_css
 from coverage_collector.report.delta import Comparison, line_categories
 from coverage_collector.report.fields import FIELDS, SourceChunk, script
 from coverage_collector.report.manifest import Manifest, assets_key, input_key
@@ -496,7 +497,7 @@ def report_script() -> str:
 def _write_static(out: str) -> None:
     _write(os.path.join(out, "static", "report.css"), (STATIC / "report.css").read_text("utf-8"))
     _write(os.path.join(out, "static", "report.js"), report_script())
-    pygments_css = HtmlFormatter(style="default").get_style_defs(".src")
+    pygments_css = readable_css(HtmlFormatter(style="default").get_style_defs(".src"))
     _write(os.path.join(out, "static", "pygments.css"), pygments_css + "\n")
 
 

@@ -53,6 +53,7 @@
       for (const f of rows) {
         const tr = document.createElement("tr");
         tr.className = "row" + (f.status === "resolved" ? "" : " no-source") + (state.current === f.id ? " open" : "");
+        tr.tabIndex = 0;
         tr.dataset.id = f.id;
         tr.append(cell(f.path), coverageCell(f.percent));
         if (baseline) tr.append(deltaCell(f));
@@ -125,6 +126,7 @@
       for (const f of node.files) {
         const leaf = document.createElement("div");
         leaf.className = "leaf cov " + level(f.percent);
+        leaf.tabIndex = 0;
         leaf.textContent = f.path.split("/").pop() + "  " + percentText(f.percent);
         leaf.addEventListener("click", () => open(f));
         details.append(leaf);
@@ -154,6 +156,7 @@
         for (const r of items.filter((r) => !never || r[FN.executions] === 0).sort(compare(state.key, state.direction))) {
           const tr = document.createElement("tr");
           tr.className = "row";
+          tr.tabIndex = 0;
           const file = byId.get(r[FN.file]);
           tr.append(cell(r[FN.name]), cell((file ? file.path.split("/").pop() : "?") + ":" + r[FN.line]),
             cell(String(r[FN.statements]), "num"), coverageCell(r[FN.percent]), cell(String(r[FN.executions]), "num"));

@@ -104,7 +104,9 @@
     $("#owners tbody").addEventListener("click", (event) => {
       const row = event.target.closest("tr.row");
       if (!row || event.target.closest("a")) return;
+      const focused = document.activeElement === row; // opened with the keyboard
       table.toggle(Number(row.dataset.row));
+      if (focused && row.isConnected) row.focus({ preventScroll: true }); // redrawn: keep it
     });
     sortable($("#owners"), state, render);
     focusSearchOnSlash();
@@ -182,6 +184,7 @@
     const errors = t.errors[i];
     const tr = document.createElement("tr");
     tr.className = "row" + (errors ? " has-errors" : "") + (binary.confidence === "none" ? " no-source" : "");
+    tr.tabIndex = 0;
     tr.dataset.row = i;
     const name = cell(t.owner[i]);
     name.title = t.owner[i];

@@ -53,9 +53,13 @@
       const query = search.value.toLowerCase();
       for (const option of panel.querySelectorAll("label")) option.hidden = !option.textContent.toLowerCase().includes(query);
     });
-    button.addEventListener("click", () => { panel.hidden = !panel.hidden; if (!panel.hidden) search.focus(); });
-    document.addEventListener("click", (event) => { if (!root.contains(event.target)) panel.hidden = true; });
-    document.addEventListener("keydown", (event) => { if (event.key === "Escape") panel.hidden = true; });
+    search.setAttribute("aria-label", "Filter " + label.toLowerCase());
+    button.setAttribute("aria-haspopup", "true");
+    const show = (open) => { panel.hidden = !open; button.setAttribute("aria-expanded", String(open)); };
+    show(false);
+    button.addEventListener("click", () => { show(panel.hidden); if (!panel.hidden) search.focus(); });
+    document.addEventListener("click", (event) => { if (!root.contains(event.target)) show(false); });
+    document.addEventListener("keydown", (event) => { if (event.key === "Escape") show(false); });
     caption();
     root.append(button, panel);
     const choose = (wanted) => {
@@ -96,9 +100,11 @@
     };
   }
 
-  // Sortable headers: click a column to sort, again to reverse.
+  // Sortable headers: click a column (or Tab to it and press Enter or Space) to sort, again
+  // to reverse.
   function sortable(table, state, rerender) {
     for (const th of table.querySelectorAll("th[data-key]")) {
+      th.tabIndex = 0;
       th.addEventListener("click", () => {
         state.direction = state.key === th.dataset.key ? -state.direction : 1;
         state.key = th.dataset.key;
@@ -111,7 +117,10 @@
 
   // Tabs: a button per view; `onShow` runs when a view is shown (e.g. to load its data).
   function tabs(onShow) {
+    for (const nav of document.querySelectorAll("nav.tabs")) nav.setAttribute("role", "tablist");
     for (const button of document.querySelectorAll("nav.tabs button")) {
+      button.setAttribute("role", "tab");
+      button.setAttribute("aria-selected", String(button.classList.contains("active")));
       button.addEventListener("click", () => showTab(button.dataset.tab, onShow));
     }
   }
@@ -119,6 +128,7 @@
   function showTab(name, onShow) {
     for (const button of document.querySelectorAll("nav.tabs button")) {
       button.classList.toggle("active", button.dataset.tab === name);
+      button.setAttribute("aria-selected", String(button.dataset.tab === name));
     }
     for (const view of document.querySelectorAll("[data-view]")) view.hidden = view.dataset.view !== name;
     if (onShow) onShow(name);
@@ -133,6 +143,7 @@
       for (const item of [...items].sort(compare(state.key, state.direction))) {
         const tr = document.createElement("tr");
         tr.className = "row";
+        tr.tabIndex = 0;
         tr.append(...columns.map((column) => column(item)));
         body.append(tr);
       }
@@ -142,7 +153,22 @@
     return (next) => { items = next; render(); };
   }
 
+  // What a click does on a row, a sort header or a tree entry, Enter or Space does on it
+  // when it has the keyboard focus (each is reached with Tab: they carry tabIndex 0).
+  const ACTIVATED = "tr.row, th[data-key], .tree .leaf";
+
+  function activateWithKeys() {
+    document.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter" && event.key !== " ") return;
+      const target = event.target;
+      if (!(target instanceof Element) || !target.matches(ACTIVATED)) return;
+      event.preventDefault();
+      target.click();
+    });
+  }
+
   function focusSearchOnSlash() {
+    activateWithKeys();
     document.addEventListener("keydown", (event) => {
       if (event.key === "/" && document.activeElement.tagName !== "INPUT") {
         event.preventDefault();
