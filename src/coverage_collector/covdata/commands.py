@@ -1,20 +1,25 @@
-"""The `covdata` subcommands: textfmt, percent, func, pkglist, merge, subtract, intersect.
+"""The `covdata` subcommands: textfmt, percent, func, pkglist, debugdump, merge, subtract,
+intersect.
 
-Each reads meta groups like `go tool covdata` and produces the same bytes. Problems that
-covdata ignores silently (orphaned counter files) are reported as errors here,
-after the output is complete, so nothing is dropped without a word.
+Each reads meta groups like `go tool covdata` and produces the same bytes, messages and
+`-v` trace lines. The command line itself (flags, usage, `-i`/`-o` checks, creating the
+textfmt output file) is checked first by `covdata.cli`, as Go's `Setup` does.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import numpy as np
 
 from coverage_collector.covdata.accumulate import U32_MAX, UnitCounters, Warn, accumulate
 from coverage_collector.covdata.counters import CounterFile
+from coverage_collector.covdata.debugdump import dump_groups
+from coverage_collector.covdata.goerrors import path_error
 from coverage_collector.covdata.meta import read_meta
 from coverage_collector.covdata.metagroups import MetaGroup, collect_meta_groups, read_input
 from coverage_collector.covdata.model import CounterMode, MetaFile
@@ -27,6 +32,7 @@ from coverage_collector.covdata.reader import (
     package_filter,
     read_meta_group,
 )
+from coverage_collector.covdata.trace import VISIT_COUNTER_FILE, Trace
 from coverage_collector.covdata.writer import (
     FuncCounters,
     FuncDesc,
@@ -37,7 +43,7 @@ from coverage_collector.covdata.writer import (
     merged_meta_hash,
     write_new,
 )
-from coverage_collector.exceptions import CovDataError, UsageError
+from coverage_collector.exceptions import CovDataError
 
 
 @dataclass
@@ -48,53 +54,47 @@ class Request:
     output: str = ""
     packages: str = ""
     pcombine: bool = False
+    live: bool = False
+    """debugdump: only functions that have counter records."""
     warn: Warn = field(default=lambda message: None)
+    trace: Trace = field(default_factory=Trace)
+    stdout: BinaryIO = field(default_factory=lambda: sys.stdout.buffer)
+    """Where debugdump streams its dump (other commands return `Outcome.stdout`)."""
 
 
 @dataclass
 class Outcome:
-    """What a subcommand produced: bytes for stdout and problems to report."""
+    """What a subcommand produced: bytes for stdout."""
 
     stdout: bytes = b""
-    problems: list[str] = field(default_factory=list)
 
 
-def _scan(request: Request, outcome: Outcome) -> list[MetaGroup]:
-    scan = collect_meta_groups(request.inputs)
-    for orphan in scan.orphans:
-        outcome.problems.append(
-            f"counter data file {orphan} has no matching covmeta file in the input "
-            "directories; its counters were not counted"
-        )
-    if not scan.groups:
+def _scan(request: Request) -> list[MetaGroup]:
+    """Return the meta groups of the inputs; counter files without a meta file are
+    skipped silently, as covdata skips them."""
+    groups = collect_meta_groups(request.inputs).groups
+    if not groups:
         request.warn("no applicable files found in input directories")
-    return scan.groups
+    return groups
 
 
 def _selection(meta: MetaFile, matcher: PackageFilter | None) -> list[bool]:
     return [matcher is None or matcher(p.path) for p in meta.packages]
 
 
-def build_profile(request: Request, relaxed: bool, outcome: Outcome) -> Profile | None:
+def build_profile(request: Request, relaxed: bool) -> Profile | None:
     """Read every meta group into one formatter; return None when there are no meta groups."""
     matcher = package_filter(request.packages)
     merger = ModeMerger(relaxed)
     profile = None
-    for group in _scan(request, outcome):
+    for group in _scan(request):
+        request.trace.pod(group)
+        request.trace.counter_files(group, VISIT_COUNTER_FILE)
         data = read_meta_group(group, merger, request.warn)
         if profile is None:
             profile = Profile(data.meta.mode)
         profile.add(data.meta, data.counters.counts, _selection(data.meta, matcher))
     return profile
-
-
-def _truncate_output(path: str) -> None:
-    """Create or empty `path` first, as covdata does, so a failed run leaves it empty."""
-    try:
-        with open(path, "wb"):
-            pass
-    except OSError as exc:
-        raise UsageError(f"Couldn't open output file {path}: {exc.strerror}") from None
 
 
 def _write_output(path: str, data: bytes) -> None:
@@ -104,11 +104,8 @@ def _write_output(path: str, data: bytes) -> None:
 
 def textfmt(request: Request) -> Outcome:
     """Write the text profile of the inputs to `request.output`."""
-    if not request.output:
-        raise UsageError("select output file name with '-o' option")
-    _truncate_output(request.output)
     outcome = Outcome()
-    profile = build_profile(request, relaxed=False, outcome=outcome)
+    profile = build_profile(request, relaxed=False)
     if profile is not None:
         _write_output(request.output, profile.textfmt())
     return outcome
@@ -116,10 +113,8 @@ def textfmt(request: Request) -> Outcome:
 
 def percent(request: Request) -> Outcome:
     """Report the percentage of statements covered per package (and `-o` text profile)."""
-    if request.output:
-        _truncate_output(request.output)
     outcome = Outcome()
-    profile = build_profile(request, relaxed=True, outcome=outcome)
+    profile = build_profile(request, relaxed=True)
     if profile is not None:
         outcome.stdout = profile.percent()
         if request.output:
@@ -130,7 +125,7 @@ def percent(request: Request) -> Outcome:
 def func(request: Request) -> Outcome:
     """Report coverage per function."""
     outcome = Outcome()
-    profile = build_profile(request, relaxed=True, outcome=outcome)
+    profile = build_profile(request, relaxed=True)
     if profile is not None:
         outcome.stdout = profile.funcs()
     return outcome
@@ -139,22 +134,35 @@ def func(request: Request) -> Outcome:
 def pkglist(request: Request) -> Outcome:
     """List the import paths of all instrumented packages."""
     outcome = Outcome()
-    profile = build_profile(request, relaxed=True, outcome=outcome)
+    profile = build_profile(request, relaxed=True)
     if profile is not None:
         lines = sorted(profile.packages, key=lambda p: p.encode("utf-8", "surrogateescape"))
         outcome.stdout = "".join(f"{p}\n" for p in lines).encode("utf-8", "surrogateescape")
     return outcome
 
 
-def _prepare_output_dir(request: Request) -> None:
-    if not request.output:
-        raise UsageError("select output directory with '-o' option")
+def debugdump(request: Request) -> Outcome:
+    """Stream Go's debugging dump of the inputs to `request.stdout`."""
+    dump_groups(
+        _scan(request), request.packages, request.live, request.stdout, request.trace, request.warn
+    )
+    return Outcome()
+
+
+def _write_file(directory: str, name: str, data: bytes, failure: str) -> None:
+    """Write output file `name` into `directory`; on failure raise covdata's error,
+    `failure` followed by the file's path and Go's `open` error (the directory is
+    never created: covdata doesn't create it either)."""
     try:
-        os.makedirs(request.output, exist_ok=True)
+        write_new(directory, name, data)
     except OSError as exc:
-        raise UsageError(
-            f"Couldn't create output directory {request.output}: {exc.strerror}"
-        ) from None
+        path = os.path.normpath(os.path.join(directory, name))
+        raise CovDataError(f"{failure} {path}: {path_error('open', path, exc)}") from None
+
+
+_COPY_FAILED = "opening output meta-data file"
+_META_FAILED = "unable to open output meta-data file"
+_COUNTERS_FAILED = "opening counter data file"
 
 
 def _meta_group_records(
@@ -182,28 +190,32 @@ def _emit_meta_group(
     chosen = [i for i, keep in enumerate(_selection(meta, matcher)) if keep]
     if matcher is None:
         original = read_input(meta.path, "meta-data file")
-        write_new(request.output, os.path.basename(meta.path), original)
+        _write_file(request.output, os.path.basename(meta.path), original, _COPY_FAILED)
         file_hash = meta.file_hash
     else:
         blobs = [meta.packages[i].blob for i in chosen]
         file_hash = merged_meta_hash(blobs)
         data = encode_meta_file(file_hash, blobs, mode, meta.granularity)
-        write_new(request.output, f"covmeta.{file_hash.hex()}", data)
+        _write_file(request.output, f"covmeta.{file_hash.hex()}", data, _META_FAILED)
     records = _meta_group_records(meta, counters, chosen)
     data = encode_counter_file(file_hash, args.as_args(), records)
-    write_new(request.output, counter_file_name(file_hash), data)
+    _write_file(request.output, counter_file_name(file_hash), data, _COUNTERS_FAILED)
 
 
 def merge(request: Request) -> Outcome:
     """Merge the inputs into `request.output`, per binary or (`pcombine`) into one."""
-    _prepare_output_dir(request)
-    outcome = Outcome()
     merger = ModeMerger(relaxed=True)
-    combined = _Combiner(package_filter(request.packages))
-    for group in _scan(request, outcome):
+    matcher = package_filter(request.packages)
+    combined = _Combiner(matcher)
+    installed: set[str] | None = set() if request.pcombine else None
+    for group in _scan(request):
+        request.trace.pod(group)
+        request.trace.dbg(2, f"visitMetaDataFile(mdf={group.meta_path})")
+        request.trace.counter_files(group, VISIT_COUNTER_FILE)
         data = read_meta_group(
             group, merger, request.warn, combined.args if request.pcombine else None
         )
+        request.trace.merge_packages(data.meta, _selection(data.meta, matcher), installed)
         if request.pcombine:
             combined.add(data.meta, data.counters, merger.mode)
         else:
@@ -211,7 +223,7 @@ def merge(request: Request) -> Outcome:
             merger.reset()
     if request.pcombine:
         combined.emit(request.output, merger)
-    return outcome
+    return Outcome()
 
 
 class _Combiner:
@@ -258,14 +270,14 @@ class _Combiner:
         blobs = [builder.encode() for builder in self.builders.values()]
         file_hash = merged_meta_hash(blobs)
         data = encode_meta_file(file_hash, blobs, merger.mode, merger.granularity)
-        write_new(directory, f"covmeta.{file_hash.hex()}", data)
+        _write_file(directory, f"covmeta.{file_hash.hex()}", data, _META_FAILED)
         records = [
             FuncCounters(pkg_index, index, counts)
             for pkg_index, table in enumerate(self.counters.values())
             for index, counts in sorted(table.items())
         ]
         counter_data = encode_counter_file(file_hash, self.args.as_args(), records)
-        write_new(directory, counter_file_name(file_hash), counter_data)
+        _write_file(directory, counter_file_name(file_hash), counter_data, _COUNTERS_FAILED)
 
 
 def _merge_counts(held: np.ndarray | None, new: np.ndarray, mode: int) -> np.ndarray:
@@ -279,8 +291,6 @@ def _merge_counts(held: np.ndarray | None, new: np.ndarray, mode: int) -> np.nda
 
 def subtract(request: Request) -> Outcome:
     """Zero, in the first input, every counter that is non-zero in the second."""
-    if len(request.inputs) != 2:
-        raise UsageError("supply exactly two input dirs for subtract operation")
     return _subtract_or_intersect(request, intersect=False)
 
 
@@ -296,10 +306,11 @@ def _subtract_or_intersect(request: Request, intersect: bool) -> Outcome:
     at a lower index ("decreasing dir index"); here such a meta group simply starts over,
     which gives covdata's result wherever covdata does not panic.
     """
-    _prepare_output_dir(request)
-    outcome = Outcome()
     dir_index = -1
-    for group in _scan(request, outcome):
+    for group in _scan(request):
+        request.trace.pod(group)
+        request.trace.dbg(2, f"visitMetaDataFile(mdf={group.meta_path})")
+        request.trace.counter_files(group, "visiting counter data file {path} diridx {index}")
         state = _MetaGroupFilter(read_meta(group.meta_path), intersect)
         for ref, counter_file in zip(group.counter_files, iter_counter_files(group), strict=True):
             if ref.dir_index != dir_index:
@@ -309,7 +320,7 @@ def _subtract_or_intersect(request: Request, intersect: bool) -> Outcome:
         state.prune()
         no_args = ArgsSummary()  # covdata records no program arguments here
         _emit_meta_group(request, state.meta, state.result(), state.meta.mode, no_args)
-    return outcome
+    return Outcome()
 
 
 class _MetaGroupFilter:
@@ -364,6 +375,7 @@ COMMANDS: dict[str, Callable[[Request], Outcome]] = {
     "percent": percent,
     "func": func,
     "pkglist": pkglist,
+    "debugdump": debugdump,
     "merge": merge,
     "subtract": subtract,
     "intersect": intersect,
@@ -371,13 +383,9 @@ COMMANDS: dict[str, Callable[[Request], Outcome]] = {
 
 
 def run(command: str, request: Request) -> Outcome:
-    """Run covdata subcommand `command`; raise CovDataError or UsageError on failure."""
+    """Run covdata subcommand `command` (one of `COMMANDS`); raise CovDataError on failure."""
     try:
-        operation = COMMANDS[command]
-    except KeyError:
-        raise UsageError(f"unknown covdata command {command!r}") from None
-    try:
-        return operation(request)
+        return COMMANDS[command](request)
     except OSError as exc:
         name = exc.filename or ""
         raise CovDataError(f"Couldn't access {name}: {exc.strerror}") from None
