@@ -69,15 +69,17 @@ def dump_groups(
     for group in groups:
         trace.pod(group)
         data = read_meta_group(group, ModeMerger(relaxed=False), warn)
-        out.write(_pod_header(data, trace))
+        _write_pod_header(data, out, trace)
         _dump_packages(data, matcher, live, out, totals)
     out.write(totals.line())
 
 
-def _pod_header(data: MetaGroupData, trace: Trace) -> bytes:
-    """Return the mode lines and one line per counter file, tracing each file at level 2."""
+def _write_pod_header(data: MetaGroupData, out: BinaryIO, trace: Trace) -> None:
+    """Write the mode lines and one line per counter file, tracing each file at level 2
+    just before its line (the trace shares stdout with the dump)."""
     meta = data.meta
-    parts = [f"Cover mode: {go_name(meta.mode)}\nCover granularity: {go_name(meta.granularity)}\n"]
+    mode, granularity = go_name(meta.mode), go_name(meta.granularity)
+    out.write(go_bytes(f"Cover mode: {mode}\nCover granularity: {granularity}\n"))
     for ref, args in zip(data.group.counter_files, data.file_args, strict=True):
         trace.dbg(2, VISIT_COUNTER_FILE.format(path=ref.path, index=ref.dir_index))
         line = f"data file {ref.path}"
@@ -88,8 +90,7 @@ def _pod_header(data: MetaGroupData, trace: Trace) -> bytes:
         program_args = os_args(args)
         if program_args:
             line += f"  program args: [{' '.join(program_args)}]\n"
-        parts.append(line + "\n")
-    return go_bytes("".join(parts))
+        out.write(go_bytes(line + "\n"))
 
 
 def _dump_packages(
