@@ -19,7 +19,7 @@ import numpy as np
 from coverage_collector.covdata.accumulate import U32_MAX, UnitCounters, Warn, accumulate
 from coverage_collector.covdata.counters import CounterFile
 from coverage_collector.covdata.debugdump import dump_groups
-from coverage_collector.covdata.goerrors import path_error
+from coverage_collector.covdata.goerrors import errno_text
 from coverage_collector.covdata.meta import read_meta
 from coverage_collector.covdata.metagroups import MetaGroup, collect_meta_groups, read_input
 from coverage_collector.covdata.model import CounterMode, MetaFile
@@ -149,20 +149,39 @@ def debugdump(request: Request) -> Outcome:
     return Outcome()
 
 
-def _write_file(directory: str, name: str, data: bytes, failure: str) -> None:
-    """Write output file `name` into `directory`; on failure raise covdata's error,
-    `failure` followed by the file's path and Go's `open` error (the directory is
-    never created: covdata doesn't create it either)."""
+@dataclass(frozen=True)
+class _WriteFailure:
+    """covdata's messages for an output file it can't open or can't write (`{path}`,
+    `{reason}`: Go's errno text); they name the file twice, as Go wraps its errors."""
+
+    open: str
+    write: str
+
+
+_COPY_FAILED = _WriteFailure(
+    "opening output meta-data file {path}: open {path}: {reason}",
+    "writing output meta-data file {path}: write {path}: {reason}",
+)
+_META_FAILED = _WriteFailure(
+    "unable to open output meta-data file {path}: open {path}: {reason}",
+    "error writing {path}: error writing {path}: write {path}: {reason}\n",
+)
+_COUNTERS_FAILED = _WriteFailure(
+    "opening counter data file {path}: open {path}: {reason}",
+    "counter file write failed: write error: write {path}: {reason}",
+)
+
+
+def _write_file(directory: str, name: str, data: bytes, failure: _WriteFailure) -> None:
+    """Write output file `name` into `directory`; raise covdata's `failure` message
+    when that fails (the directory is never created: covdata doesn't create it)."""
     try:
         write_new(directory, name, data)
     except OSError as exc:
+        written = exc.filename == os.path.join(directory, name)  # else opening failed
+        template = failure.write if written else failure.open
         path = os.path.normpath(os.path.join(directory, name))
-        raise CovDataError(f"{failure} {path}: {path_error('open', path, exc)}") from None
-
-
-_COPY_FAILED = "opening output meta-data file"
-_META_FAILED = "unable to open output meta-data file"
-_COUNTERS_FAILED = "opening counter data file"
+        raise CovDataError(template.format(path=path, reason=errno_text(exc))) from None
 
 
 def _meta_group_records(
