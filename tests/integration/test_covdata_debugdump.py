@@ -49,12 +49,12 @@ def test_debugdump_flags_match_go(
     assert_same_debugdump(go_toolchain, [*flags, data.i_arg])
 
 
-@pytest.mark.parametrize("level", ["-v=1", "-v=2", "-v=3"])
+@pytest.mark.parametrize("level", ["-v=1", "-v=2", "-v=3", "-v=5"])
 def test_debugdump_trace_matches_go(
     level: str, go_datasets: dict[str, Dataset], go_toolchain: Path
 ) -> None:
-    # The -v trace lines land where Go prints them: stdout between the dump's lines,
-    # the reader's lines on stderr.
+    # The -v trace lines land where Go prints them: stdout between the dump's lines
+    # (level 5: each counter record and each function), the reader's lines on stderr.
     data = require_dataset(go_datasets, "two_dirs")
     expected = assert_same_debugdump(go_toolchain, [level, data.i_arg])
     assert b"starting perform" in expected.stdout

@@ -21,8 +21,6 @@ from tests.helpers.covdatarun import Run, assert_same_run, ours, theirs
 from tests.helpers.gofixtures import Dataset, require_dataset
 
 COMMANDS = ["textfmt", "percent", "func", "pkglist", "debugdump", "merge", "subtract", "intersect"]
-DUMPS = ["textfmt", "percent", "func", "pkglist"]
-"""The commands whose output (apart from debugdump's banner) is the same bytes as Go's."""
 
 
 def _valid(command: str, inputs: str = "{lab}") -> list[str]:
@@ -101,8 +99,15 @@ SPECIFIC = [
     ["intersect", "-i={d1}", "-o={missing}"],
     ["debugdump", "-i={lab}", "extra"],
 ]
-TRACED = ["-v=1", "-v=2", "-v=0x3", "-v", "-7"]
-"""Trace levels checked on the commands whose lines up to level 3 are complete."""
+TRACED = ["-v=1", "-v=2", "-v=3", "-v=0x4", "-v=5", "-v", "-7"]
+"""Trace levels: 1 run and meta groups, 2 files, 3 merge's functions, 4 merge's writes,
+5 records."""
+TRACED_MERGES = [
+    ["merge", "-i={d1},{d2}", "-o={out}", "-pcombine"],
+    ["merge", "-i={clash}", "-o={out}", "-pcombine"],
+    ["merge", "-i={lab}", "-o={out}", "-pkg=example.com/lab/a,example.com/lab/c"],
+    ["intersect", "-i={d1},{d2}", "-o={out}", "-pkg=example.com/lab/a"],
+]
 
 
 def _cases() -> list[list[str]]:
@@ -116,7 +121,9 @@ def _cases() -> list[list[str]]:
             cases.append([*_valid(command, inputs), *more] if inputs else [command])
     cases += SPECIFIC
     cases += [[*_valid(command, "{orphan}")] for command in COMMANDS if command != "debugdump"]
-    cases += [[*_valid(command, "{d1},{d2}"), level] for command in DUMPS for level in TRACED]
+    traced = [command for command in COMMANDS if command != "debugdump"]
+    cases += [[*_valid(command, "{d1},{d2}"), level] for command in traced for level in TRACED]
+    cases += [[*merge, level] for merge in TRACED_MERGES for level in ("-v=3", "-v=5")]
     return cases
 
 

@@ -32,7 +32,7 @@ from coverage_collector.covdata.reader import (
     package_filter,
     read_meta_group,
 )
-from coverage_collector.covdata.trace import VISIT_COUNTER_FILE, Trace
+from coverage_collector.covdata.trace import Trace
 from coverage_collector.covdata.writer import (
     FuncCounters,
     FuncDesc,
@@ -89,11 +89,12 @@ def build_profile(request: Request, relaxed: bool) -> Profile | None:
     profile = None
     for group in _scan(request):
         request.trace.pod(group)
-        request.trace.counter_files(group, VISIT_COUNTER_FILE)
         data = read_meta_group(group, merger, request.warn)
+        selected = _selection(data.meta, matcher)
+        request.trace.dump_pod(group, data.meta, selected)
         if profile is None:
             profile = Profile(data.meta.mode)
-        profile.add(data.meta, data.counters.counts, _selection(data.meta, matcher))
+        profile.add(data.meta, data.counters.counts, selected)
     return profile
 
 
@@ -217,6 +218,7 @@ def _emit_meta_group(
         data = encode_meta_file(file_hash, blobs, mode, meta.granularity)
         _write_file(request.output, f"covmeta.{file_hash.hex()}", data, _META_FAILED)
     records = _meta_group_records(meta, counters, chosen)
+    request.trace.counter_writes(len(chosen), ((r.pkg, r.func, len(r.counters)) for r in records))
     data = encode_counter_file(file_hash, args.as_args(), records)
     _write_file(request.output, counter_file_name(file_hash), data, _COUNTERS_FAILED)
 
@@ -225,19 +227,20 @@ def merge(request: Request) -> Outcome:
     """Merge the inputs into `request.output`, per binary or (`pcombine`) into one."""
     merger = ModeMerger(relaxed=True)
     matcher = package_filter(request.packages)
-    combined = _Combiner(matcher)
-    installed: set[str] | None = set() if request.pcombine else None
+    combined = _Combiner(matcher, request.trace)
     for group in _scan(request):
         request.trace.pod(group)
         request.trace.dbg(2, f"visitMetaDataFile(mdf={group.meta_path})")
-        request.trace.counter_files(group, VISIT_COUNTER_FILE)
+        request.trace.merge_files(group, subtracting=False)
         data = read_meta_group(
             group, merger, request.warn, combined.args if request.pcombine else None
         )
-        request.trace.merge_packages(data.meta, _selection(data.meta, matcher), installed)
         if request.pcombine:
             combined.add(data.meta, data.counters, merger.mode)
         else:
+            selected = _selection(data.meta, matcher)
+            executed = data.counters.executed_funcs
+            request.trace.merge_functions(data.meta, selected, executed, visit_packages=True)
             _emit_meta_group(request, data.meta, data.counters, merger.mode, data.args)
             merger.reset()
     if request.pcombine:
@@ -248,8 +251,9 @@ def merge(request: Request) -> Outcome:
 class _Combiner:
     """Combine different binaries by import path and function identity (`-pcombine`)."""
 
-    def __init__(self, matcher: PackageFilter | None) -> None:
+    def __init__(self, matcher: PackageFilter | None, trace: Trace) -> None:
         self.matcher = matcher
+        self.trace = trace
         self.builders: dict[str, PackageBuilder] = {}
         self.counters: dict[str, dict[int, np.ndarray]] = {}
         self.args = ArgsSummary()
@@ -259,6 +263,11 @@ class _Combiner:
             if not keep:
                 continue
             package = meta.packages[pkg_index]
+            self.trace.dbg(3, f"VisitPackage(pk={pkg_index} path={package.path})")
+            if package.path not in self.builders:
+                self.trace.dbg(
+                    2, f"install new pkm entry for package {package.path} pk={pkg_index}"
+                )
             builder = self.builders.setdefault(
                 package.path, PackageBuilder(package.path, package.name, package.module)
             )
@@ -281,8 +290,20 @@ class _Combiner:
                     [tuple(u) for u in units],
                     bool(meta.func_lit[f]),
                 )
+                self.trace.dbg(
+                    3, f"visit pk={pkg_index} fid={f - package.first_func} func {desc.name}"
+                )
+                known = len(builder.funcs)
                 index = builder.add(desc)
+                if len(builder.funcs) > known:
+                    self.trace.dbg(3, f"new meta entry for fn {desc.name} fid={index}")
                 if counters.executed_funcs[f]:
+                    self.trace.dbg(
+                        3,
+                        f"counter merge for {desc.name} fidx={index}"
+                        if index in table
+                        else f"null merge for {desc.name} fidx {index}",
+                    )
                     table[index] = _merge_counts(table.get(index), counters.counts[lo:hi], mode)
 
     def emit(self, directory: str, merger: ModeMerger) -> None:
@@ -295,6 +316,9 @@ class _Combiner:
             for pkg_index, table in enumerate(self.counters.values())
             for index, counts in sorted(table.items())
         ]
+        self.trace.counter_writes(
+            len(self.builders), ((r.pkg, r.func, len(r.counters)) for r in records)
+        )
         counter_data = encode_counter_file(file_hash, self.args.as_args(), records)
         _write_file(directory, counter_file_name(file_hash), counter_data, _COUNTERS_FAILED)
 
@@ -329,7 +353,7 @@ def _subtract_or_intersect(request: Request, intersect: bool) -> Outcome:
     for group in _scan(request):
         request.trace.pod(group)
         request.trace.dbg(2, f"visitMetaDataFile(mdf={group.meta_path})")
-        request.trace.counter_files(group, "visiting counter data file {path} diridx {index}")
+        request.trace.merge_files(group, subtracting=True)
         state = _MetaGroupFilter(read_meta(group.meta_path), intersect)
         for ref, counter_file in zip(group.counter_files, iter_counter_files(group), strict=True):
             if ref.dir_index != dir_index:
@@ -337,6 +361,8 @@ def _subtract_or_intersect(request: Request, intersect: bool) -> Outcome:
                 dir_index = ref.dir_index
             state.add(counter_file, dir_index, request.warn)
         state.prune()
+        selected = _selection(state.meta, package_filter(request.packages))
+        request.trace.merge_functions(state.meta, selected, state.kept, visit_packages=False)
         no_args = ArgsSummary()  # covdata records no program arguments here
         _emit_meta_group(request, state.meta, state.result(), state.meta.mode, no_args)
     return Outcome()

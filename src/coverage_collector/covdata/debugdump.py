@@ -24,7 +24,7 @@ from coverage_collector.covdata.reader import (
     package_filter,
     read_meta_group,
 )
-from coverage_collector.covdata.trace import VISIT_COUNTER_FILE, Trace
+from coverage_collector.covdata.trace import VISIT_COUNTER_FILE, Trace, VisitReplay
 
 
 def banner(argv0: str, args: list[str]) -> bytes:
@@ -69,14 +69,17 @@ def dump_groups(
     for group in groups:
         trace.pod(group)
         data = read_meta_group(group, ModeMerger(relaxed=False), warn)
-        _write_pod_header(data, out, trace)
-        _dump_packages(data, matcher, live, out, totals)
+        replay = trace.replay(data.meta)
+        _write_pod_header(data, out, trace, replay)
+        _dump_packages(data, matcher, live, out, totals, trace, replay)
     out.write(totals.line())
 
 
-def _write_pod_header(data: MetaGroupData, out: BinaryIO, trace: Trace) -> None:
-    """Write the mode lines and one line per counter file, tracing each file at level 2
-    just before its line (the trace shares stdout with the dump)."""
+def _write_pod_header(
+    data: MetaGroupData, out: BinaryIO, trace: Trace, replay: VisitReplay | None
+) -> None:
+    """Write the mode lines and one line per counter file, tracing each file just
+    before its line and its records after it (the trace shares stdout with the dump)."""
     meta = data.meta
     mode, granularity = go_name(meta.mode), go_name(meta.granularity)
     out.write(go_bytes(f"Cover mode: {mode}\nCover granularity: {granularity}\n"))
@@ -91,6 +94,8 @@ def _write_pod_header(data: MetaGroupData, out: BinaryIO, trace: Trace) -> None:
         if program_args:
             line += f"  program args: [{' '.join(program_args)}]\n"
         out.write(go_bytes(line + "\n"))
+        for record_line in replay.counter_lines(ref.path) if replay else []:
+            trace.dbg(5, record_line)
 
 
 def _dump_packages(
@@ -99,6 +104,8 @@ def _dump_packages(
     live: bool,
     out: BinaryIO,
     totals: StatementTotals,
+    trace: Trace,
+    replay: VisitReplay | None,
 ) -> None:
     """Dump the functions of the selected packages of one meta group, package by package."""
     meta = data.meta
@@ -106,11 +113,13 @@ def _dump_packages(
     counts = data.counters.counts.tolist()
     units = _Units.of(meta)
     stmts = units.stmts
-    for package in meta.packages:
+    for pkg, package in enumerate(meta.packages):
         if matcher is not None and not matcher(package.path):
             continue
-        lines: list[str] = []
+        preamble = True
         for func in range(package.first_func, package.first_func + package.num_funcs):
+            if replay:
+                trace.dbg(5, replay.meta_line(pkg, func - package.first_func))
             lo, hi = int(meta.func_units[func]), int(meta.func_units[func + 1])
             has_counters = executed[func]
             unit_counts = counts[lo:hi] if has_counters else [0] * (hi - lo)
@@ -119,13 +128,14 @@ def _dump_packages(
                 totals.covered += stmt if count else 0
             if live and not has_counters:
                 continue
-            if not lines:
-                lines.append(
+            text = _function(meta, units, func, lo, unit_counts)
+            if preamble:
+                preamble = False
+                text = (
                     f"\nPackage path: {package.path}\nPackage name: {package.name}\n"
-                    f"Module path: {package.module}\n"
+                    f"Module path: {package.module}\n{text}"
                 )
-            lines.append(_function(meta, units, func, lo, unit_counts))
-        out.write(go_bytes("".join(lines)))
+            out.write(go_bytes(text))
 
 
 @dataclass(frozen=True)
