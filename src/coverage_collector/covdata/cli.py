@@ -1,8 +1,11 @@
 """`coverage-collector covdata <cmd>`: `go tool covdata`'s command line, byte for byte.
 
 Dispatch, flag parsing, usage texts, the checks of each subcommand's `Setup`, the
-`-v` trace lines and the exit statuses (0, 1 for an error, 2 for a bad command line)
-are Go 1.27's `cmd/covdata`, so scripts and CI logs that read Go's output read ours.
+messages, the `-v` trace lines (stdout and stderr, every level) and the exit
+statuses (0, 1 for an error, 2 for a bad command line) are Go 1.27's `cmd/covdata`,
+so scripts and CI logs that read Go's output read ours. Counter files without their
+meta file are skipped silently and the `-o` directory of merge, subtract and
+intersect is not created, as in Go.
 
 The differences from Go, all deliberate:
 
@@ -13,12 +16,22 @@ The differences from Go, all deliberate:
   change nothing: there is no Go stack to show. `-cpuprofile` and `-memprofile`
   create their file (so a bad path fails as in Go) and leave it empty: there is no
   Go runtime to profile. `-memprofilerate` is accepted and ignored.
-- Input Go mishandles gets a one-line error instead of Go's panic (exit 2 with a
-  goroutine dump) or Go's partial result: corrupt or truncated files (e.g. a counter
-  file with an unknown flavor or too few counters, see go-coverage-format.md §5;
-  their messages are ours, naming the file and the defect), and `subtract`/
-  `intersect` over several binaries spread across the inputs, which Go aborts with
-  "decreasing dir index" and which are computed binary by binary here.
+- Input Go mishandles gets a one-line error naming the file and the defect (exit 1)
+  instead of Go's panic (exit 2 and a goroutine dump): a counter file with an
+  unknown flavor or fewer counters than its function has units, a meta file whose
+  truncated blobs Go maps and reads past (see go-coverage-format.md §5); and
+  `subtract`/`intersect` over several binaries spread across the inputs, which Go
+  aborts with "decreasing dir index", are computed binary by binary.
+- Corrupt or truncated files that Go rejects cleanly get our one-line message too
+  (e.g. `error: Couldn't decode counter data file F: file is empty; ...` where Go
+  prints `error: error: reading counter data file F: EOF` and a blank line); the
+  exit status is Go's (1).
+- `warning: uint32 overflow during counter merge` is printed once per binary whose
+  sums saturate (Go: once per record merge that saturates), and a counter record
+  for an unknown function is warned about by every command (Go: only by the
+  reports and debugdump; merge, subtract and intersect drop it silently).
+- An output file that can't be written is removed (Go leaves it empty or partial);
+  the message is Go's.
 - Standard output that can't be written (`> /dev/full`, a closed pipe) ends the run
   with `error: Couldn't write to standard output: ...` and status 1; Go ignores the
   failed write (status 0) or dies of SIGPIPE.
