@@ -7,6 +7,9 @@ the dump, stderr and the exit status must be Go's.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,3 +78,23 @@ def test_debugdump_reads_merge_output_as_go_does(
     assert merged.status == 0, merged.stderr
     expected = assert_same_debugdump(go_toolchain, [f"-i={tmp_path}"])
     assert b"program args" not in expected.stdout  # the two binaries' args differ
+
+
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+def test_a_dump_to_a_full_disk_is_one_line(buffered: bool, go_datasets: dict[str, Dataset]) -> None:
+    # The dump streams; stdout failing halfway through a large one (buffered or not) ends
+    # the run with one line, never blamed on an input file.
+    data = require_dataset(go_datasets, "gofmt")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED" or not buffered}
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "coverage_collector", "covdata", "debugdump", data.i_arg],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env=env,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stderr == b"error: Couldn't write to standard output: No space left on device\n"

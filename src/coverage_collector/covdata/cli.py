@@ -45,11 +45,11 @@ import os
 import sys
 
 from coverage_collector import goflags
-from coverage_collector.covdata.commands import Outcome, Request, run
+from coverage_collector.covdata.commands import Request, run
 from coverage_collector.covdata.debugdump import banner
 from coverage_collector.covdata.goerrors import path_error
 from coverage_collector.covdata.metagroups import InputDirError
-from coverage_collector.covdata.trace import Trace, write_stderr
+from coverage_collector.covdata.trace import STDOUT, StdoutFailedError, Trace, write_stderr
 from coverage_collector.covdata.usage import COMMANDS, command_usage, flags_of, overview
 from coverage_collector.exceptions import CollectorError, CovDataError
 from coverage_collector.trust import terminal
@@ -78,9 +78,9 @@ def run_covdata(command: str | None, args: list[str]) -> int:
     """
     try:
         status = _run(command, args)
-        sys.stdout.flush()
-    except OSError as exc:
-        return _stdout_failed(exc)
+        STDOUT.flush()
+    except StdoutFailedError as exc:
+        return _stdout_failed(exc.cause)
     return status
 
 
@@ -103,15 +103,17 @@ def _run(command: str | None, args: list[str]) -> int:
     except CollectorError as exc:
         _stderr(f"error: {exc.message}\n")
         return EXIT_ERROR
+    except StdoutFailedError:
+        raise
     except KeyboardInterrupt:
         _stderr("Cancelled by user\n")
         return EXIT_CANCELLED
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no tracebacks
         _stderr(f"error: internal error: {type(exc).__name__}: {exc}\n")
         return EXIT_ERROR
-    status = _emit(outcome)
+    STDOUT.write(outcome.stdout)
     request.trace.dbg(1, "leaving main")
-    return status
+    return EXIT_OK
 
 
 def _parse(command: str | None, args: list[str]) -> Request:
@@ -139,7 +141,7 @@ def _parse(command: str | None, args: list[str]) -> Request:
             _create(flags.string(profile))
     _setup(command, flags)
     if command == "debugdump":
-        sys.stdout.buffer.write(banner(PROGRAM, args))
+        STDOUT.write(banner(PROGRAM, args))
     return Request(
         inputs=flags.string("i").split(","),
         output=flags.string("o"),
@@ -189,16 +191,6 @@ def _create(path: str) -> None:
             pass
     except OSError as exc:
         raise CovDataError(path_error("open", path, exc)) from None
-
-
-def _emit(outcome: Outcome) -> int:
-    """Write the command's output; return the exit status."""
-    try:
-        sys.stdout.buffer.write(outcome.stdout)
-        sys.stdout.flush()
-    except OSError as exc:
-        return _stdout_failed(exc)
-    return EXIT_OK
 
 
 def _stdout_failed(exc: OSError) -> int:

@@ -9,10 +9,8 @@ textfmt output file) is checked first by `covdata.cli`, as Go's `Setup` does.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
 
 import numpy as np
 
@@ -32,7 +30,7 @@ from coverage_collector.covdata.reader import (
     package_filter,
     read_meta_group,
 )
-from coverage_collector.covdata.trace import Trace
+from coverage_collector.covdata.trace import STDOUT, Output, Trace
 from coverage_collector.covdata.writer import (
     FuncCounters,
     FuncDesc,
@@ -58,7 +56,7 @@ class Request:
     """debugdump: only functions that have counter records."""
     warn: Warn = field(default=lambda message: None)
     trace: Trace = field(default_factory=Trace)
-    stdout: BinaryIO = field(default_factory=lambda: sys.stdout.buffer)
+    stdout: Output = STDOUT
     """Where debugdump streams its dump (other commands return `Outcome.stdout`)."""
 
 

@@ -11,7 +11,6 @@ and the statement totals at the end. Each binary is merged in its own mode
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from coverage_collector.covdata.accumulate import Warn
 from coverage_collector.covdata.counters import os_args
@@ -24,7 +23,7 @@ from coverage_collector.covdata.reader import (
     package_filter,
     read_meta_group,
 )
-from coverage_collector.covdata.trace import VISIT_COUNTER_FILE, Trace, VisitReplay
+from coverage_collector.covdata.trace import VISIT_COUNTER_FILE, Output, Trace, VisitReplay
 
 
 def banner(argv0: str, args: list[str]) -> bytes:
@@ -55,7 +54,7 @@ def dump_groups(
     groups: list[MetaGroup],
     packages: str,
     live: bool,
-    out: BinaryIO,
+    out: Output,
     trace: Trace,
     warn: Warn,
 ) -> None:
@@ -76,7 +75,7 @@ def dump_groups(
 
 
 def _write_pod_header(
-    data: MetaGroupData, out: BinaryIO, trace: Trace, replay: VisitReplay | None
+    data: MetaGroupData, out: Output, trace: Trace, replay: VisitReplay | None
 ) -> None:
     """Write the mode lines and one line per counter file, tracing each file just
     before its line and its records after it (the trace shares stdout with the dump)."""
@@ -102,7 +101,7 @@ def _dump_packages(
     data: MetaGroupData,
     matcher: PackageFilter | None,
     live: bool,
-    out: BinaryIO,
+    out: Output,
     totals: StatementTotals,
     trace: Trace,
     replay: VisitReplay | None,

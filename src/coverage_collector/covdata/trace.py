@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from coverage_collector.covdata.counters import read_counters
 from coverage_collector.covdata.metagroups import MetaGroup
@@ -36,6 +37,47 @@ def go_bool(value: bool) -> str:
 def go_list(values: Iterable[int]) -> str:
     """Return `values` as Go's `%+v` prints a slice of integers."""
     return "[" + " ".join(str(v) for v in values) + "]"
+
+
+class Output(Protocol):
+    """Where bytes for standard output go."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
+class StdoutFailedError(Exception):
+    """Standard output can't be written. Kept apart from `OSError` so that no command
+    takes it for an input or output file it failed on."""
+
+    def __init__(self, cause: OSError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+@dataclass(frozen=True)
+class GuardedStdout:
+    """Standard output as bytes, whose failures raise `StdoutFailedError`."""
+
+    def write(self, data: bytes, /) -> int:
+        """Write all of `data`: unbuffered (`PYTHONUNBUFFERED`), stdout is a raw file
+        whose writes may take only part of it."""
+        pending = memoryview(data)
+        try:
+            while pending:
+                pending = pending[sys.stdout.buffer.write(pending) or 0 :]
+        except OSError as exc:
+            raise StdoutFailedError(exc) from None
+        return len(data)
+
+    def flush(self) -> None:
+        try:
+            sys.stdout.flush()
+        except OSError as exc:
+            raise StdoutFailedError(exc) from None
+
+
+STDOUT = GuardedStdout()
+"""The one way covdata writes to standard output (output, dump and trace lines)."""
 
 
 def write_stderr(text: str) -> None:
@@ -92,7 +134,7 @@ class Trace:
     def dbg(self, level: int, text: str) -> None:
         """Print `text` on stdout when tracing at `level` (Go's `dbgtrace`)."""
         if self.level >= level:
-            sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape") + b"\n")
+            STDOUT.write(text.encode("utf-8", "surrogateescape") + b"\n")
 
     def verb(self, level: int, text: str) -> None:
         """Print `text` on stderr when tracing at `level` (the reader's `verb`)."""
