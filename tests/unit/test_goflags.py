@@ -142,3 +142,10 @@ def test_values_and_rest_are_gos(
     parsed = goflags.parse(args, FLAGS)
     assert (parsed.boolean("live"), parsed.integer("v"), parsed.string("o")) == (live, v, o)
     assert parsed.args == rest
+
+
+def test_every_command_has_go_flags_and_an_implementation() -> None:
+    # The usage tables and the dispatch table name the same subcommands.
+    from coverage_collector.covdata import commands, usage
+
+    assert set(usage.COMMANDS) == set(commands.COMMANDS)

@@ -85,6 +85,9 @@ def run_covdata(command: str | None, args: list[str]) -> int:
 
 
 def _run(command: str | None, args: list[str]) -> int:
+    if command is None:
+        _stderr(overview("missing command selector"))
+        return EXIT_USAGE
     try:
         request = _parse(command, args)
     except _UsageExitError as exc:
@@ -95,7 +98,7 @@ def _run(command: str | None, args: list[str]) -> int:
         return EXIT_ERROR
     request.trace.dbg(1, "starting perform")
     try:
-        outcome = run(command or "", request)
+        outcome = run(command, request)
     except InputDirError as exc:  # the reader's error: Go's main prints it and goes on
         _stderr(f"error: {exc.message}\n")
         request.trace.dbg(1, "leaving main")
@@ -116,14 +119,12 @@ def _run(command: str | None, args: list[str]) -> int:
     return EXIT_OK
 
 
-def _parse(command: str | None, args: list[str]) -> Request:
+def _parse(command: str, args: list[str]) -> Request:
     """Check the command line as Go's `main` and the subcommand's `Setup` do.
 
     Raises `_UsageExitError` with Go's usage text, `CovDataError` for Go's fatal errors.
     Returns the request to run.
     """
-    if command is None:
-        raise _UsageExitError(overview("missing command selector"))
     if command not in COMMANDS:
         raise _UsageExitError(overview(f"unknown command selector {goflags.go_quote(command)}"))
     try:

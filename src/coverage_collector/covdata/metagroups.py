@@ -2,7 +2,8 @@
 
 A meta group is one meta-data file plus the counter files whose name carries the same
 tag. Sub-directories are not searched; counter files without a meta file are
-reported as orphans (covdata skips them silently). Named after what it holds: Go's
+listed as orphans (the `covdata` commands skip them silently, as Go does; the
+cluster compile stage reports them). Named after what it holds: Go's
 `internal/coverage` calls it a pod, a word this tool keeps for Kubernetes pods.
 """
 
