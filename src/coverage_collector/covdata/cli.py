@@ -22,10 +22,12 @@ The differences from Go, all deliberate:
   truncated blobs Go maps and reads past (see go-coverage-format.md §5); and
   `subtract`/`intersect` over several binaries spread across the inputs, which Go
   aborts with "decreasing dir index", are computed binary by binary.
-- Corrupt or truncated files that Go rejects cleanly get our one-line message too
-  (e.g. `error: Couldn't decode counter data file F: file is empty; ...` where Go
-  prints `error: error: reading counter data file F: EOF` and a blank line); the
-  exit status is Go's (1).
+- A corrupt file that Go rejects before reading its records (empty, truncated, bad
+  magic or version, no segments, tables past the end, insane package offsets, an
+  unreadable blob) gets Go's message (`covdata.gowording`). One whose records or
+  blobs are corrupt gets our one-line message naming the file and the defect,
+  with Go's exit status (1), where Go says e.g. `error: error: reading counter
+  data file F: EOF` (possibly after warnings about the garbage it read).
 - `warning: uint32 overflow during counter merge` is printed once per binary whose
   sums saturate (Go: once per record merge that saturates), and a counter record
   for an unknown function is warned about by every command (Go: only by the
@@ -46,8 +48,11 @@ import sys
 
 from coverage_collector import goflags
 from coverage_collector.covdata.commands import Request, run
+from coverage_collector.covdata.counters import CounterDecodeError
 from coverage_collector.covdata.debugdump import banner
 from coverage_collector.covdata.goerrors import path_error
+from coverage_collector.covdata.gowording import go_error
+from coverage_collector.covdata.meta import MetaDecodeError
 from coverage_collector.covdata.metagroups import InputDirError
 from coverage_collector.covdata.trace import STDOUT, StdoutFailedError, Trace, write_stderr
 from coverage_collector.covdata.usage import COMMANDS, command_usage, flags_of, overview
@@ -103,6 +108,8 @@ def _run(command: str | None, args: list[str]) -> int:
         _stderr(f"error: {exc.message}\n")
         request.trace.dbg(1, "leaving main")
         return EXIT_ERROR
+    except (MetaDecodeError, CounterDecodeError) as exc:
+        return _decode_failed(command, exc, request.trace)
     except CollectorError as exc:
         _stderr(f"error: {exc.message}\n")
         return EXIT_ERROR
@@ -117,6 +124,15 @@ def _run(command: str | None, args: list[str]) -> int:
     STDOUT.write(outcome.stdout)
     request.trace.dbg(1, "leaving main")
     return EXIT_OK
+
+
+def _decode_failed(command: str, exc: MetaDecodeError | CounterDecodeError, trace: Trace) -> int:
+    """Report a corrupt input file in Go's words where Go rejects it cleanly, else in ours."""
+    go = go_error(command, exc)
+    _stderr(f"error: {go.message if go else exc.message}\n")
+    if go and go.from_reader:
+        trace.dbg(1, "leaving main")
+    return EXIT_ERROR
 
 
 def _parse(command: str, args: list[str]) -> Request:
