@@ -10,7 +10,7 @@ and the statement totals at the end. Each binary is merged in its own mode
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from coverage_collector.covdata.accumulate import Warn
 from coverage_collector.covdata.counters import os_args
@@ -23,7 +23,13 @@ from coverage_collector.covdata.reader import (
     package_filter,
     read_meta_group,
 )
-from coverage_collector.covdata.trace import VISIT_COUNTER_FILE, Output, Trace, VisitReplay
+from coverage_collector.covdata.trace import (
+    VISIT_COUNTER_FILE,
+    Output,
+    Trace,
+    VisitReplay,
+    go_bool,
+)
 
 
 def banner(argv0: str, args: list[str]) -> bytes:
@@ -63,78 +69,78 @@ def dump_groups(
     `packages` is the `-pkg` filter; `live` hides functions without counter records.
     Raises `CovDataError` for an input covdata cannot read.
     """
-    matcher = package_filter(packages)
-    totals = StatementTotals()
+    dump = _Dump(out, trace, live, package_filter(packages))
     for group in groups:
         trace.pod(group)
-        data = read_meta_group(group, ModeMerger(relaxed=False), warn)
-        replay = trace.replay(data.meta)
-        _write_pod_header(data, out, trace, replay)
-        _dump_packages(data, matcher, live, out, totals, trace, replay)
-    out.write(totals.line())
+        dump.meta_group(read_meta_group(group, ModeMerger(relaxed=False), warn))
+    out.write(dump.totals.line())
 
 
-def _write_pod_header(
-    data: MetaGroupData, out: Output, trace: Trace, replay: VisitReplay | None
-) -> None:
-    """Write the mode lines and one line per counter file, tracing each file just
-    before its line and its records after it (the trace shares stdout with the dump)."""
-    meta = data.meta
-    mode, granularity = go_name(meta.mode), go_name(meta.granularity)
-    out.write(go_bytes(f"Cover mode: {mode}\nCover granularity: {granularity}\n"))
-    for ref, args in zip(data.group.counter_files, data.file_args, strict=True):
-        trace.dbg(2, VISIT_COUNTER_FILE.format(path=ref.path, index=ref.dir_index))
-        line = f"data file {ref.path}"
-        if args.get("GOOS"):
-            line += f" GOOS={args['GOOS']}"
-        if args.get("GOARCH"):
-            line += f" GOARCH={args['GOARCH']}"
-        program_args = os_args(args)
-        if program_args:
-            line += f"  program args: [{' '.join(program_args)}]\n"
-        out.write(go_bytes(line + "\n"))
-        for record_line in replay.counter_lines(ref.path) if replay else []:
-            trace.dbg(5, record_line)
+@dataclass
+class _Dump:
+    """One debugdump run: where it writes and traces, what it selects, what it counted.
 
+    The trace shares stdout with the dump, so each trace line is printed where Go
+    prints it: a counter file's just before its line, its records' after it, and a
+    function's before the function."""
 
-def _dump_packages(
-    data: MetaGroupData,
-    matcher: PackageFilter | None,
-    live: bool,
-    out: Output,
-    totals: StatementTotals,
-    trace: Trace,
-    replay: VisitReplay | None,
-) -> None:
-    """Dump the functions of the selected packages of one meta group, package by package."""
-    meta = data.meta
-    executed = data.counters.executed_funcs.tolist()
-    counts = data.counters.counts.tolist()
-    units = _Units.of(meta)
-    stmts = units.stmts
-    for pkg, package in enumerate(meta.packages):
-        if matcher is not None and not matcher(package.path):
-            continue
-        preamble = True
+    out: Output
+    trace: Trace
+    live: bool
+    matcher: PackageFilter | None
+    totals: StatementTotals = field(default_factory=StatementTotals)
+
+    def meta_group(self, data: MetaGroupData) -> None:
+        """Dump one meta group: its modes, its counter files, its selected packages."""
+        replay = self.trace.replay(data.meta)
+        self._header(data, replay)
+        units = _Units.of(data.meta)
+        for pkg, package in enumerate(data.meta.packages):
+            if self.matcher is None or self.matcher(package.path):
+                self._package(data, units, pkg, replay)
+
+    def _header(self, data: MetaGroupData, replay: VisitReplay | None) -> None:
+        meta = data.meta
+        mode, granularity = go_name(meta.mode), go_name(meta.granularity)
+        self.out.write(go_bytes(f"Cover mode: {mode}\nCover granularity: {granularity}\n"))
+        for ref, args in zip(data.group.counter_files, data.file_args, strict=True):
+            self.trace.dbg(2, VISIT_COUNTER_FILE.format(path=ref.path, index=ref.dir_index))
+            line = f"data file {ref.path}"
+            if args.get("GOOS"):
+                line += f" GOOS={args['GOOS']}"
+            if args.get("GOARCH"):
+                line += f" GOARCH={args['GOARCH']}"
+            program_args = os_args(args)
+            if program_args:
+                line += f"  program args: [{' '.join(program_args)}]\n"
+            self.out.write(go_bytes(line + "\n"))
+            for record_line in replay.counter_lines(ref.path) if replay else []:
+                self.trace.dbg(5, record_line)
+
+    def _package(
+        self, data: MetaGroupData, units: _Units, pkg: int, replay: VisitReplay | None
+    ) -> None:
+        """Dump the functions of package `pkg`, after its preamble (only when one is shown);
+        every function's statements count, shown or not."""
+        meta, package = data.meta, data.meta.packages[pkg]
+        executed = data.counters.executed_funcs
+        preamble = (
+            f"\nPackage path: {package.path}\nPackage name: {package.name}\n"
+            f"Module path: {package.module}\n"
+        )
         for func in range(package.first_func, package.first_func + package.num_funcs):
             if replay:
-                trace.dbg(5, replay.meta_line(pkg, func - package.first_func))
+                self.trace.dbg(5, replay.meta_line(pkg, func - package.first_func))
             lo, hi = int(meta.func_units[func]), int(meta.func_units[func + 1])
-            has_counters = executed[func]
-            unit_counts = counts[lo:hi] if has_counters else [0] * (hi - lo)
-            for stmt, count in zip(stmts[lo:hi], unit_counts, strict=True):
-                totals.total += stmt
-                totals.covered += stmt if count else 0
-            if live and not has_counters:
+            has_counters = bool(executed[func])
+            counts = data.counters.counts[lo:hi].tolist() if has_counters else [0] * (hi - lo)
+            for stmt, count in zip(units.stmts[lo:hi], counts, strict=True):
+                self.totals.total += stmt
+                self.totals.covered += stmt if count else 0
+            if self.live and not has_counters:
                 continue
-            text = _function(meta, units, func, lo, unit_counts)
-            if preamble:
-                preamble = False
-                text = (
-                    f"\nPackage path: {package.path}\nPackage name: {package.name}\n"
-                    f"Module path: {package.module}\n{text}"
-                )
-            out.write(go_bytes(text))
+            self.out.write(go_bytes(preamble + _function(meta, units, func, lo, counts)))
+            preamble = ""
 
 
 @dataclass(frozen=True)
@@ -162,7 +168,7 @@ def _function(meta: MetaFile, units: _Units, func: int, first_unit: int, counts:
     """Return the dump of function `func`: its name, file, literal flag and units."""
     name = meta.strings[int(meta.func_name[func])]
     source = meta.strings[int(meta.func_file[func])]
-    literal = "true" if meta.func_lit[func] else "false"
+    literal = go_bool(bool(meta.func_lit[func]))
     text = [f"\nFunc: {name}\nSrcfile: {source}\nLiteral: {literal}\n"]
     for slot, count in enumerate(counts):
         unit = first_unit + slot
