@@ -12,7 +12,11 @@ arguments name real data sets and paths made for the case:
 
 from __future__ import annotations
 
+import os
+import pty
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -203,3 +207,28 @@ def test_merge_into_a_missing_directory_creates_nothing(
     expected, actual = run_both(go_toolchain, ["merge", "-i={lab}", "-o={missing}"], places)
     assert expected.status == actual.status == 1
     assert not Path(places["missing"]).parent.exists()
+
+
+def test_control_characters_are_escaped_only_on_a_terminal(tmp_path: Path) -> None:
+    # Go prints a file name's bytes as they are; so do we, except to a terminal, where
+    # an escape sequence in a name from an untrusted directory is shown, not obeyed.
+    missing = str(tmp_path / "not\x1b[2Jthere")
+    piped = ours(["percent", f"-i={missing}"])
+    assert (
+        piped.stderr
+        == f"error: reading inputs: open {missing}: no such file or directory\n".encode()
+    )
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "coverage_collector", "covdata", "percent", f"-i={missing}"],
+            stdout=subprocess.DEVNULL,
+            stderr=terminal,
+            check=False,
+        )
+        shown = os.read(controller, 4096)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert result.returncode == 1
+    assert b"not\\x1b[2Jthere" in shown and b"\x1b" not in shown
