@@ -257,6 +257,7 @@ class _Combiner:
         self.args = ArgsSummary()
 
     def add(self, meta: MetaFile, counters: UnitCounters, mode: int) -> None:
+        verbose = self.trace.level >= 3  # trace lines only when asked: a build can have 200k
         for pkg_index, keep in enumerate(_selection(meta, self.matcher)):
             if not keep:
                 continue
@@ -288,21 +289,26 @@ class _Combiner:
                     [tuple(u) for u in units],
                     bool(meta.func_lit[f]),
                 )
-                self.trace.dbg(
-                    3, f"visit pk={pkg_index} fid={f - package.first_func} func {desc.name}"
-                )
                 known = len(builder.funcs)
                 index = builder.add(desc)
-                if len(builder.funcs) > known:
-                    self.trace.dbg(3, f"new meta entry for fn {desc.name} fid={index}")
+                if verbose:
+                    self._trace_function(desc.name, f - package.first_func, pkg_index, index, known)
                 if counters.executed_funcs[f]:
-                    self.trace.dbg(
-                        3,
-                        f"counter merge for {desc.name} fidx={index}"
-                        if index in table
-                        else f"null merge for {desc.name} fidx {index}",
-                    )
+                    if verbose:
+                        self.trace.dbg(
+                            3,
+                            f"counter merge for {desc.name} fidx={index}"
+                            if index in table
+                            else f"null merge for {desc.name} fidx {index}",
+                        )
                     table[index] = _merge_counts(table.get(index), counters.counts[lo:hi], mode)
+
+    def _trace_function(self, name: str, func: int, pkg: int, index: int, known: int) -> None:
+        """Trace merge's visit of function `func` of package `pkg`, which the combined
+        package holds at `index` (a new entry when `index` is `known` or more)."""
+        self.trace.dbg(3, f"visit pk={pkg} fid={func} func {name}")
+        if index >= known:
+            self.trace.dbg(3, f"new meta entry for fn {name} fid={index}")
 
     def emit(self, directory: str, merger: ModeMerger) -> None:
         blobs = [builder.encode() for builder in self.builders.values()]
