@@ -27,14 +27,20 @@ from tests.helpers.gofixtures import Dataset, require_dataset
 COMMANDS = ["textfmt", "percent", "func", "pkglist", "debugdump", "merge", "subtract", "intersect"]
 
 
-def _valid(command: str, inputs: str = "{lab}") -> list[str]:
-    """A command line `command` accepts, reading `inputs`."""
+OUTPUTS = {
+    "textfmt": "-o={txt}",
+    "merge": "-o={out}",
+    "subtract": "-o={out}",
+    "intersect": "-o={out}",
+}
+"""The -o each command needs."""
+
+
+def _valid(command: str, inputs: str) -> list[str]:
+    """A command line `command` accepts, reading `inputs` (subtract: twice, if one)."""
     if command == "subtract" and "," not in inputs:
         inputs = f"{inputs},{inputs}"
-    extra = {"textfmt": ["-o={txt}"], "merge": ["-o={out}"]}.get(command, [])
-    if command in ("subtract", "intersect"):
-        extra = ["-o={out}"]
-    return [command, f"-i={inputs}", *extra]
+    return [command, f"-i={inputs}", *([OUTPUTS[command]] if command in OUTPUTS else [])]
 
 
 TOP_LEVEL = [
@@ -124,8 +130,8 @@ def _cases() -> list[list[str]]:
         for inputs, more in PER_COMMAND:
             cases.append([*_valid(command, inputs), *more] if inputs else [command])
     cases += SPECIFIC
-    cases += [[*_valid(command, "{orphan}")] for command in COMMANDS if command != "debugdump"]
-    traced = [command for command in COMMANDS if command != "debugdump"]
+    cases += [_valid(command, "{orphan}") for command in COMMANDS]
+    traced = [command for command in COMMANDS if command != "debugdump"]  # its own tests
     cases += [[*_valid(command, "{d1},{d2}"), level] for command in traced for level in TRACED]
     cases += [[*merge, level] for merge in TRACED_MERGES for level in ("-v=3", "-v=5")]
     return cases
