@@ -345,10 +345,12 @@ def test_textfmt_invalid_mode_matches_go(cov: Path, tmp_path: Path, go_toolchain
     assert go.read_bytes().startswith(b"mode: <invalid>\n")
 
 
-def test_merge_on_full_disk_leaves_no_temporary_files(
-    cov: Path, go_toolchain: Path, tmp_path: Path
+@pytest.mark.parametrize("command", ["merge", "textfmt"])
+def test_output_on_full_disk_fails_as_go(
+    command: str, cov: Path, go_toolchain: Path, tmp_path: Path
 ) -> None:
-    # merge -o onto a full tmpfs: Go's message, but no `.tmp.*` or empty file left behind.
+    # merge -o / textfmt -o onto a full tmpfs: Go's message, and no `.tmp.*` or empty
+    # merge output left behind.
     target = tmp_path / "small"
     target.mkdir()
     mounted = subprocess.run(
@@ -360,7 +362,8 @@ def test_merge_on_full_disk_leaves_no_temporary_files(
         pytest.skip(f"can't mount a tmpfs here: {mounted.stderr.decode().strip()}")
     try:
         (target / "filler").write_bytes(b"\0" * 4096)  # the one page there is
-        args = ["merge", f"-i={cov}", f"-o={target}"]
+        output = target if command == "merge" else target / "profile.txt"
+        args = [command, f"-i={cov}", f"-o={output}"]
         expected = go_covdata(go_toolchain, args, go_env(cache_root()))
         for partial in target.glob("cov*"):
             partial.unlink()  # Go leaves the empty file it could not write
@@ -368,7 +371,8 @@ def test_merge_on_full_disk_leaves_no_temporary_files(
         assert (result.returncode, result.stderr) == (expected.returncode, expected.stderr)
         assert result.returncode == 1
         assert b"no space left on device" in result.stderr
-        assert sorted(p.name for p in target.iterdir()) == ["filler"]
+        if command == "merge":
+            assert sorted(p.name for p in target.iterdir()) == ["filler"]
     finally:
         subprocess.run(["umount", str(target)], check=False)
 

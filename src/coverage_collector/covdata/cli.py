@@ -32,8 +32,9 @@ The differences from Go, all deliberate:
   sums saturate (Go: once per record merge that saturates), and a counter record
   for an unknown function is warned about by every command (Go: only by the
   reports and debugdump; merge, subtract and intersect drop it silently).
-- An output file that can't be written is removed (Go leaves it empty or partial);
-  the message is Go's.
+- An output file of merge, subtract or intersect that can't be written is removed
+  (Go leaves it empty or partial); the message is Go's. When `percent -o FILE` can't
+  write FILE, Go has already printed the percentages; we print only the error.
 - Standard output that can't be written (`> /dev/full`, a closed pipe) ends the run
   with `error: Couldn't write to standard output: ...` and status 1; Go ignores the
   failed write (status 0) or dies of SIGPIPE.

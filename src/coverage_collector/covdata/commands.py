@@ -17,7 +17,7 @@ import numpy as np
 from coverage_collector.covdata.accumulate import U32_MAX, UnitCounters, Warn, accumulate
 from coverage_collector.covdata.counters import CounterFile
 from coverage_collector.covdata.debugdump import dump_groups
-from coverage_collector.covdata.goerrors import errno_text
+from coverage_collector.covdata.goerrors import errno_text, path_error
 from coverage_collector.covdata.meta import read_meta
 from coverage_collector.covdata.metagroups import MetaGroup, collect_meta_groups, read_input
 from coverage_collector.covdata.model import CounterMode, MetaFile
@@ -97,8 +97,12 @@ def build_profile(request: Request, relaxed: bool) -> Profile | None:
 
 
 def _write_output(path: str, data: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(data)
+    """Write the text profile to `path` (created by the command line's checks)."""
+    try:
+        with open(path, "wb") as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise CovDataError(f"writing to {path}: {path_error('write', path, exc)}") from None
 
 
 def textfmt(request: Request) -> Outcome:
