@@ -16,9 +16,9 @@ from typing import Any
 import click
 import pytest
 
-from coverage_collector import cli, compile, goflags, logs
+from coverage_collector import cli, compile, logs
 from coverage_collector.demo import SAMPLE_ORIGIN, copy_sample
-from coverage_collector.exceptions import DataError, UsageError
+from coverage_collector.exceptions import DataError
 from coverage_collector.sources.clone import NOT_TRIED
 from tests.helpers.clirunner import run_cli
 from tests.helpers.s3fixtures import MotoServer, S3Env
@@ -105,40 +105,6 @@ def test_entry_point_runs_as_module() -> None:
         check=False,
     )
     assert result.returncode == 0 and "coverage-collector" in result.stdout
-
-
-SPECS = [
-    goflags.FlagSpec("i", "in"),
-    goflags.FlagSpec("o", "out"),
-    goflags.FlagSpec("pcombine", "c", boolean=True),
-]
-
-
-@pytest.mark.parametrize(
-    ("args", "expected"),
-    [
-        (["-i=a,b"], {"i": "a,b"}),
-        (["-i", "a"], {"i": "a"}),
-        (["--i=a", "--o", "x"], {"i": "a", "o": "x"}),
-        (["-pcombine", "-i=a"], {"pcombine": True, "i": "a"}),
-        (["-pcombine=false"], {"pcombine": False}),
-        (["-i="], {"i": ""}),
-    ],
-)
-def test_go_flag_syntax(args: list[str], expected: dict[str, object]) -> None:
-    values, rest = goflags.parse(args, SPECS)
-    assert values == expected and rest == []
-
-
-def test_go_flags_stop_at_first_argument() -> None:
-    assert goflags.parse(["-i=a", "x", "-o=b"], SPECS) == ({"i": "a"}, ["x", "-o=b"])
-    assert goflags.parse(["--", "-i=a"], SPECS) == ({}, ["-i=a"])
-
-
-@pytest.mark.parametrize("args", [["-x"], ["-i"], ["-pcombine=perhaps"], ["---i=a"]])
-def test_go_flag_errors(args: list[str]) -> None:
-    with pytest.raises(UsageError):
-        goflags.parse(args, SPECS)
 
 
 # --------------------------------------------------------------------------------------------

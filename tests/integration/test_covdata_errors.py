@@ -81,15 +81,18 @@ def _records_replaced(data: bytearray, byte: int) -> bytes:
     return bytes(data[:start]) + bytes([byte]) * (len(data) - 16 - start) + bytes(data[-16:])
 
 
+GO = "<Go's own message>"
+"""The defect of a case Go rejects cleanly: our stderr and status must be Go's."""
+
 COUNTER_DEFECTS: list[tuple[str, Callable[[bytearray], bytes | bytearray], str]] = [
-    ("empty", lambda b: b"", "file is empty"),
-    ("short", lambda b: b[:20], "only 20 bytes"),
-    ("truncated", lambda b: b[:-5], "truncated"),
-    ("bad magic", lambda b: b"XXXX" + b[4:], "bad magic"),
-    ("version 2", lambda b: b[:4] + struct.pack("<I", 2) + b[8:], "unknown version 2"),
-    ("no segments", lambda b: b[:-8] + struct.pack("<I", 0) + b[-4:], "no segments"),
+    ("empty", lambda b: b"", GO),
+    ("short", lambda b: b[:20], GO),
+    ("truncated", lambda b: b[:-5], GO),
+    ("bad magic", lambda b: b"XXXX" + b[4:], GO),
+    ("version 2", lambda b: b[:4] + struct.pack("<I", 2) + b[8:], GO),
+    ("no segments", lambda b: b[:-8] + struct.pack("<I", 0) + b[-4:], GO),
     ("flavor 7", lambda b: b[:24] + b"\x07" + b[25:], "unknown counter flavor 7"),
-    ("huge strtab", lambda b: b[:40] + struct.pack("<I", 10**6) + b[44:], "past the end"),
+    ("huge strtab", lambda b: b[:40] + struct.pack("<I", 10**6) + b[44:], GO),
     ("too many records", lambda b: b[:32] + struct.pack("<Q", 10**6) + b[40:], "truncated"),
     ("endless uleb", lambda b: _records_replaced(b, 0xFF), "truncated"),
 ]
@@ -99,27 +102,44 @@ COUNTER_DEFECTS: list[tuple[str, Callable[[bytearray], bytes | bytearray], str]]
     ("case", "change", "defect"), COUNTER_DEFECTS, ids=[c[0] for c in COUNTER_DEFECTS]
 )
 def test_corrupt_counter_file(
-    case: str, change: Callable[[bytearray], bytes], defect: str, lab: Path
+    case: str, change: Callable[[bytearray], bytes], defect: str, lab: Path, go_toolchain: Path
 ) -> None:
-    # A broken counter file fails the command with one line naming the file and the defect.
+    # A broken counter file fails the command with Go's message where Go rejects it
+    # cleanly, else (Go panics or reads on) with one line naming the file and the defect.
     victim = counters_of(lab)[0]
     rewrite(victim, change)
-    for command in ("textfmt", "percent", "func"):
-        result = ours(command, f"-i={lab}", f"-o={lab.parent / 'out.txt'}")
-        if command != "textfmt":
-            result = ours(command, f"-i={lab}")
+    for command in ("textfmt", "percent", "merge"):
+        out = "out" if command == "merge" else "out.txt"
+        args = [command, f"-i={lab}"] + ([] if command == "percent" else [f"-o={lab.parent / out}"])
+        (lab.parent / "out").mkdir(exist_ok=True)
+        assert_error(args, victim, defect, go_toolchain)
+
+
+def assert_error(args: list[str], victim: Path, defect: str, go_toolchain: Path) -> None:
+    """Assert that `args` fails on `victim` with Go's stderr and status (`defect` GO) or
+    with one line naming `defect`."""
+    result = ours(*args)
+    if defect != GO:
         assert_clean_error(result, victim, defect)
+        return
+    expected = covdata(go_toolchain, args, go_env(cache_root()))
+    assert (result.returncode, result.stdout, result.stderr) == (
+        expected.returncode,
+        expected.stdout,
+        expected.stderr,
+    )
+    assert result.returncode == 1 and victim.name.encode() in result.stderr
 
 
 META_DEFECTS: list[tuple[str, Callable[[bytearray], bytes | bytearray], str]] = [
-    ("empty", lambda b: b"", "file is empty"),
-    ("short", lambda b: b[:40], "only 40 bytes"),
-    ("bad magic", lambda b: b"\x00cvX" + b[4:], "bad magic"),
-    ("text profile", lambda b: b"mode: set\nx.go:1.1,2.2 1 1\n" + b"\x00" * 60, "text profile"),
-    ("version 2", lambda b: b[:4] + struct.pack("<I", 2) + b[8:], "unknown version 2"),
-    ("insane offset", lambda b: b[:56] + struct.pack("<Q", 10**6) + b[64:], "insane package 0"),
-    ("truncated blob", lambda b: b[:-10], "truncated"),
-    ("no header room", lambda b: b[:16] + struct.pack("<Q", 10**5) + b[24:], "truncated"),
+    ("empty", lambda b: b"", GO),
+    ("short", lambda b: b[:40], GO),
+    ("bad magic", lambda b: b"\x00cvX" + b[4:], GO),
+    ("text profile", lambda b: b"mode: set\nx.go:1.1,2.2 1 1\n" + b"\x00" * 60, GO),
+    ("version 2", lambda b: b[:4] + struct.pack("<I", 2) + b[8:], GO),
+    ("insane offset", lambda b: b[:56] + struct.pack("<Q", 10**6) + b[64:], GO),
+    ("truncated blob", lambda b: b[:-10], GO),
+    ("no header room", lambda b: b[:16] + struct.pack("<Q", 10**5) + b[24:], GO),
 ]
 
 
@@ -127,12 +147,61 @@ META_DEFECTS: list[tuple[str, Callable[[bytearray], bytes | bytearray], str]] = 
     ("case", "change", "defect"), META_DEFECTS, ids=[c[0] for c in META_DEFECTS]
 )
 def test_corrupt_meta_file(
-    case: str, change: Callable[[bytearray], bytes], defect: str, lab: Path
+    case: str, change: Callable[[bytearray], bytes], defect: str, lab: Path, go_toolchain: Path
 ) -> None:
-    # A broken meta file fails with one line naming it and the defect.
+    # A broken meta file fails as in Go (reports and merge word a blob they can't read
+    # differently), or with one line naming it and the defect.
     victim = meta_of(lab)
     rewrite(victim, change)
-    assert_clean_error(ours("percent", f"-i={lab}"), victim, defect)
+    (lab.parent / "out").mkdir()
+    for args in (["percent", f"-i={lab}"], ["merge", f"-i={lab}", f"-o={lab.parent / 'out'}"]):
+        assert_error(args, victim, defect, go_toolchain)
+
+
+MAPPED_DEFECTS: list[tuple[str, str, Callable[[bytearray], bytes | bytearray], str]] = [
+    ("counter", "huge strtab", lambda b: b[:40] + struct.pack("<I", 10**6) + b[44:], GO),
+    ("counter", "huge args", lambda b: b[:44] + struct.pack("<I", 10**6) + b[48:], GO),
+    ("counter", "truncated", lambda b: b[:-5], GO),
+    (
+        "counter",
+        "args up to the end",
+        lambda b: (
+            b[:44] + struct.pack("<I", len(b) - 48 - struct.unpack_from("<I", b, 40)[0]) + b[48:]
+        ),
+        GO,
+    ),
+    ("meta", "huge strtab", lambda b: b[:44] + struct.pack("<I", 10**6) + b[48:], GO),
+    ("meta", "truncated blob", lambda b: b[:-10], "truncated"),  # Go slices past the end: panic
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "case", "change", "defect"),
+    MAPPED_DEFECTS,
+    ids=[f"{c[0]} {c[1]}" for c in MAPPED_DEFECTS],
+)
+def test_corrupt_large_file(
+    kind: str,
+    case: str,
+    change: Callable[[bytearray], bytes],
+    defect: str,
+    go_datasets: dict[str, Dataset],
+    go_toolchain: Path,
+    tmp_path: Path,
+) -> None:
+    # Files of 16 KiB or more, which Go maps and reads with other rules (partial reads,
+    # no bounds checks), fail as in Go where Go fails cleanly.
+    directory = tmp_path / "gofmt"
+    shutil.copytree(require_dataset(go_datasets, "gofmt").dirs[0], directory)
+    victim = counters_of(directory)[0] if kind == "counter" else meta_of(directory)
+    assert victim.stat().st_size >= 16 << 10
+    rewrite(victim, change)
+    (tmp_path / "out").mkdir()
+    for args in (
+        ["percent", f"-i={directory}"],
+        ["merge", f"-i={directory}", f"-o={tmp_path / 'out'}"],
+    ):
+        assert_error(args, victim, defect, go_toolchain)
 
 
 def test_malformed_function_offset(lab: Path) -> None:
@@ -175,15 +244,22 @@ def test_fewer_counters_than_units(lab: Path) -> None:
     assert victim.exists()
 
 
-def test_counts_disagree_between_files(lab: Path) -> None:
-    # A later record shorter than an earlier one for the same function is an error.
+def test_counts_disagree_between_files(lab: Path, go_toolchain: Path) -> None:
+    # A later record shorter than an earlier one for the same function is Go's error.
     records = _records(lab)
     _replace_counters(lab, records, {})
     shorter = [FuncCounters(r.pkg, r.func, r.counters[:-1]) for r in records[:1]]
     meta = read_meta(str(meta_of(lab)))
     victim = lab / f"covcounters.{meta.hash_hex}.43.2"
     victim.write_bytes(encode_counter_file(meta.file_hash, {}, shorter))
-    assert_clean_error(ours("percent", f"-i={lab}"), victim, "earlier files had")
+    expected = covdata(go_toolchain, ["percent", f"-i={lab}"], go_env(cache_root()))
+    actual = ours("percent", f"-i={lab}")
+    assert (actual.returncode, actual.stdout, actual.stderr) == (
+        expected.returncode,
+        expected.stdout,
+        expected.stderr,
+    )
+    assert actual.stderr.startswith(b"error: merging counters: len(dst)=")
 
 
 def test_tolerated_oddities_match_go(lab: Path, go_toolchain: Path, tmp_path: Path) -> None:
@@ -201,7 +277,9 @@ def test_tolerated_oddities_match_go(lab: Path, go_toolchain: Path, tmp_path: Pa
     empty.write_bytes(encode_counter_file(bytes(16), {}, []))
     rewrite(victim, lambda b: b[:4] + struct.pack("<I", 0) + bytes(16) + b[24:])
     assert_same_as_go(lab, go_toolchain, tmp_path)
-    assert b"unknown function" in ours("percent", f"-i={lab}").stderr
+    expected = covdata(go_toolchain, ["percent", f"-i={lab}"], go_env(cache_root()))
+    assert ours("percent", f"-i={lab}").stderr == expected.stderr
+    assert b"func payload inconsistency" in expected.stderr
 
 
 def uleb_array(values: list[int]) -> np.ndarray:
@@ -209,7 +287,8 @@ def uleb_array(values: list[int]) -> np.ndarray:
 
 
 def test_saturating_overflow_matches_go(lab: Path, go_toolchain: Path, tmp_path: Path) -> None:
-    # Sums past 2**32-1 saturate, with a warning, exactly like covdata.
+    # Sums past 2**32-1 saturate exactly like covdata, with its warning (printed once per
+    # binary here, once per overflowing record by Go: see covdata/cli.py).
     records = _records(lab)
     big = [FuncCounters(r.pkg, r.func, r.counters * 0 + 0xFFFFFFF0) for r in records]
     _replace_counters(lab, big, {})
@@ -252,18 +331,21 @@ def test_second_segment_is_ignored_like_go(lab: Path, go_toolchain: Path, tmp_pa
     assert_same_as_go(lab, go_toolchain, tmp_path)
 
 
-def test_orphans_and_missing_inputs_are_reported(lab: Path, tmp_path: Path) -> None:
-    # Counter files without their meta file are named; a missing input directory too.
+def test_orphans_and_missing_inputs_as_go(lab: Path, go_toolchain: Path, tmp_path: Path) -> None:
+    # Counter files without their meta file are skipped silently; a missing input
+    # directory fails with Go's message and status.
     orphan_dir = tmp_path / "orphans"
     orphan_dir.mkdir()
     for path in counters_of(lab):
         shutil.copy(path, orphan_dir)
-    result = ours("percent", f"-i={orphan_dir}")
-    assert result.returncode == 1
-    assert result.stderr.count(b"has no matching covmeta file") == len(counters_of(lab))
-    missing = ours("percent", f"-i={tmp_path / 'nope'}")
-    assert missing.returncode == 1 and b"Couldn't read input directory" in missing.stderr
-    assert b"Traceback" not in missing.stderr
+    for inputs in (orphan_dir, tmp_path / "nope"):
+        expected = covdata(go_toolchain, ["percent", f"-i={inputs}"], go_env(cache_root()))
+        actual = ours("percent", f"-i={inputs}")
+        assert (actual.returncode, actual.stdout, actual.stderr) == (
+            expected.returncode,
+            expected.stdout,
+            expected.stderr,
+        )
 
 
 def test_meta_without_counters_is_all_zero(lab: Path, go_toolchain: Path, tmp_path: Path) -> None:
@@ -285,10 +367,11 @@ def test_meta_without_counters_is_all_zero(lab: Path, go_toolchain: Path, tmp_pa
     ],
 )
 def test_usage_errors(args: list[str]) -> None:
-    # Wrong command lines exit 2 with a message, not a traceback.
+    # Wrong command lines exit 2 with Go's message and usage, not a traceback (the exact
+    # bytes are compared with Go's in test_covdata_go_messages.py).
     result = ours(*args)
     assert result.returncode == 2
-    assert result.stderr.startswith(b"error: ")
+    assert b"usage: go tool covdata " in result.stderr
     assert b"Traceback" not in result.stderr
 
 
@@ -298,6 +381,7 @@ def test_mode_clash_in_subtract_is_per_binary(
     # Binaries of different modes are separate meta groups: subtract/intersect handle each alone.
     data = require_dataset(go_datasets, "mixed_modes")
     directory = str(data.dirs[0])
+    (tmp_path / "out").mkdir()
     result = ours("intersect", f"-i={directory},{directory}", f"-o={tmp_path / 'out'}")
     assert result.returncode == 0, result.stderr
     assert len(list((tmp_path / "out").glob("covmeta.*"))) == 2

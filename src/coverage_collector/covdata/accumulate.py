@@ -85,9 +85,10 @@ class MetaGroupAccumulator:
             pkg, func = int(layout.pkgs[record]), int(layout.funcs[record])
             nf = int(nfuncs[record])
             if not (pkg < n_pkgs and func == nf):  # covdata keeps func == nf silently
+                count = int(layout.counts[record])
                 self.warn(
-                    f"{counter_file.path}: counters for unknown function [p={pkg},f={func}] "
-                    f"(package has {nf} functions), ignored"
+                    f"func payload inconsistency: id [p={pkg},f={func}] nf={nf} "
+                    f"len(ctrs)={count} in VisitFuncCounterData, ignored"
                 )
         records = np.flatnonzero(usable)
         return records, self.pkg_first[layout.pkgs[records]] + layout.funcs[records]
@@ -95,10 +96,9 @@ class MetaGroupAccumulator:
     def _check_lengths(self, path: str, funcs: IntArray, counts: IntArray) -> None:
         """Refuse a record shorter than an earlier one of the same function (covdata's rule)."""
         for func, count in zip(funcs.tolist(), counts.tolist(), strict=True):
-            if count < self.longest[func]:
+            if count < self.longest[func]:  # covdata's words, grepped for in CI logs
                 raise CovDataError(
-                    f"Couldn't merge {path}: {self._describe(func)} has {count} counters, "
-                    f"earlier files had {int(self.longest[func])}"
+                    f"merging counters: len(dst)={int(self.longest[func])} len(src)={count}"
                 )
             self.longest[func] = count
 

@@ -1,8 +1,9 @@
-"""The `covdata` subcommands: textfmt, percent, func, pkglist, merge, subtract, intersect.
+"""The `covdata` subcommands: textfmt, percent, func, pkglist, debugdump, merge, subtract,
+intersect.
 
-Each reads meta groups like `go tool covdata` and produces the same bytes. Problems that
-covdata ignores silently (orphaned counter files) are reported as errors here,
-after the output is complete, so nothing is dropped without a word.
+Each reads meta groups like `go tool covdata` and produces the same bytes, messages and
+`-v` trace lines. The command line itself (flags, usage, `-i`/`-o` checks, creating the
+textfmt output file) is checked first by `covdata.cli`, as Go's `Setup` does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import numpy as np
 
 from coverage_collector.covdata.accumulate import U32_MAX, UnitCounters, Warn, accumulate
 from coverage_collector.covdata.counters import CounterFile
+from coverage_collector.covdata.debugdump import dump_groups
+from coverage_collector.covdata.goerrors import errno_text, path_error
 from coverage_collector.covdata.meta import read_meta
 from coverage_collector.covdata.metagroups import MetaGroup, collect_meta_groups, read_input
 from coverage_collector.covdata.model import CounterMode, MetaFile
@@ -27,6 +30,7 @@ from coverage_collector.covdata.reader import (
     package_filter,
     read_meta_group,
 )
+from coverage_collector.covdata.trace import STDOUT, Output, Trace
 from coverage_collector.covdata.writer import (
     FuncCounters,
     FuncDesc,
@@ -37,7 +41,7 @@ from coverage_collector.covdata.writer import (
     merged_meta_hash,
     write_new,
 )
-from coverage_collector.exceptions import CovDataError, UsageError
+from coverage_collector.exceptions import CovDataError
 
 
 @dataclass
@@ -48,67 +52,63 @@ class Request:
     output: str = ""
     packages: str = ""
     pcombine: bool = False
+    live: bool = False
+    """debugdump: only functions that have counter records."""
     warn: Warn = field(default=lambda message: None)
+    trace: Trace = field(default_factory=Trace)
+    stdout: Output = STDOUT
+    """Where debugdump streams its dump (other commands return `Outcome.stdout`)."""
 
 
 @dataclass
 class Outcome:
-    """What a subcommand produced: bytes for stdout and problems to report."""
+    """What a subcommand produced: bytes for stdout."""
 
     stdout: bytes = b""
-    problems: list[str] = field(default_factory=list)
 
 
-def _scan(request: Request, outcome: Outcome) -> list[MetaGroup]:
-    scan = collect_meta_groups(request.inputs)
-    for orphan in scan.orphans:
-        outcome.problems.append(
-            f"counter data file {orphan} has no matching covmeta file in the input "
-            "directories; its counters were not counted"
-        )
-    if not scan.groups:
+def _scan(request: Request) -> list[MetaGroup]:
+    """Return the meta groups of the inputs; counter files without a meta file are
+    skipped silently, as covdata skips them."""
+    groups = collect_meta_groups(request.inputs).groups
+    if not groups:
         request.warn("no applicable files found in input directories")
-    return scan.groups
+    return groups
 
 
 def _selection(meta: MetaFile, matcher: PackageFilter | None) -> list[bool]:
     return [matcher is None or matcher(p.path) for p in meta.packages]
 
 
-def build_profile(request: Request, relaxed: bool, outcome: Outcome) -> Profile | None:
+def build_profile(request: Request, relaxed: bool) -> Profile | None:
     """Read every meta group into one formatter; return None when there are no meta groups."""
     matcher = package_filter(request.packages)
     merger = ModeMerger(relaxed)
     profile = None
-    for group in _scan(request, outcome):
+    for group in _scan(request):
+        request.trace.pod(group)
         data = read_meta_group(group, merger, request.warn)
+        selected = _selection(data.meta, matcher)
+        request.trace.dump_pod(group, data.meta, selected)
         if profile is None:
             profile = Profile(data.meta.mode)
-        profile.add(data.meta, data.counters.counts, _selection(data.meta, matcher))
+        profile.add(data.meta, data.counters.counts, selected)
     return profile
 
 
-def _truncate_output(path: str) -> None:
-    """Create or empty `path` first, as covdata does, so a failed run leaves it empty."""
-    try:
-        with open(path, "wb"):
-            pass
-    except OSError as exc:
-        raise UsageError(f"Couldn't open output file {path}: {exc.strerror}") from None
-
-
 def _write_output(path: str, data: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(data)
+    """Write the text profile to `path` (created by the command line's checks)."""
+    try:
+        with open(path, "wb") as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise CovDataError(f"writing to {path}: {path_error('write', path, exc)}") from None
 
 
 def textfmt(request: Request) -> Outcome:
     """Write the text profile of the inputs to `request.output`."""
-    if not request.output:
-        raise UsageError("select output file name with '-o' option")
-    _truncate_output(request.output)
     outcome = Outcome()
-    profile = build_profile(request, relaxed=False, outcome=outcome)
+    profile = build_profile(request, relaxed=False)
     if profile is not None:
         _write_output(request.output, profile.textfmt())
     return outcome
@@ -116,10 +116,8 @@ def textfmt(request: Request) -> Outcome:
 
 def percent(request: Request) -> Outcome:
     """Report the percentage of statements covered per package (and `-o` text profile)."""
-    if request.output:
-        _truncate_output(request.output)
     outcome = Outcome()
-    profile = build_profile(request, relaxed=True, outcome=outcome)
+    profile = build_profile(request, relaxed=True)
     if profile is not None:
         outcome.stdout = profile.percent()
         if request.output:
@@ -130,7 +128,7 @@ def percent(request: Request) -> Outcome:
 def func(request: Request) -> Outcome:
     """Report coverage per function."""
     outcome = Outcome()
-    profile = build_profile(request, relaxed=True, outcome=outcome)
+    profile = build_profile(request, relaxed=True)
     if profile is not None:
         outcome.stdout = profile.funcs()
     return outcome
@@ -139,22 +137,54 @@ def func(request: Request) -> Outcome:
 def pkglist(request: Request) -> Outcome:
     """List the import paths of all instrumented packages."""
     outcome = Outcome()
-    profile = build_profile(request, relaxed=True, outcome=outcome)
+    profile = build_profile(request, relaxed=True)
     if profile is not None:
         lines = sorted(profile.packages, key=lambda p: p.encode("utf-8", "surrogateescape"))
         outcome.stdout = "".join(f"{p}\n" for p in lines).encode("utf-8", "surrogateescape")
     return outcome
 
 
-def _prepare_output_dir(request: Request) -> None:
-    if not request.output:
-        raise UsageError("select output directory with '-o' option")
+def debugdump(request: Request) -> Outcome:
+    """Stream Go's debugging dump of the inputs to `request.stdout`."""
+    dump_groups(
+        _scan(request), request.packages, request.live, request.stdout, request.trace, request.warn
+    )
+    return Outcome()
+
+
+@dataclass(frozen=True)
+class _WriteFailure:
+    """covdata's messages for an output file it can't open or can't write (`{path}`,
+    `{reason}`: Go's errno text); they name the file twice, as Go wraps its errors."""
+
+    open: str
+    write: str
+
+
+_COPY_FAILED = _WriteFailure(
+    "opening output meta-data file {path}: open {path}: {reason}",
+    "writing output meta-data file {path}: write {path}: {reason}",
+)
+_META_FAILED = _WriteFailure(
+    "unable to open output meta-data file {path}: open {path}: {reason}",
+    "error writing {path}: error writing {path}: write {path}: {reason}\n",
+)
+_COUNTERS_FAILED = _WriteFailure(
+    "opening counter data file {path}: open {path}: {reason}",
+    "counter file write failed: write error: write {path}: {reason}",
+)
+
+
+def _write_file(directory: str, name: str, data: bytes, failure: _WriteFailure) -> None:
+    """Write output file `name` into `directory`; raise covdata's `failure` message
+    when that fails (the directory is never created: covdata doesn't create it)."""
     try:
-        os.makedirs(request.output, exist_ok=True)
+        write_new(directory, name, data)
     except OSError as exc:
-        raise UsageError(
-            f"Couldn't create output directory {request.output}: {exc.strerror}"
-        ) from None
+        written = exc.filename == os.path.join(directory, name)  # else opening failed
+        template = failure.write if written else failure.open
+        path = os.path.normpath(os.path.join(directory, name))
+        raise CovDataError(template.format(path=path, reason=errno_text(exc))) from None
 
 
 def _meta_group_records(
@@ -182,52 +212,65 @@ def _emit_meta_group(
     chosen = [i for i, keep in enumerate(_selection(meta, matcher)) if keep]
     if matcher is None:
         original = read_input(meta.path, "meta-data file")
-        write_new(request.output, os.path.basename(meta.path), original)
+        _write_file(request.output, os.path.basename(meta.path), original, _COPY_FAILED)
         file_hash = meta.file_hash
     else:
         blobs = [meta.packages[i].blob for i in chosen]
         file_hash = merged_meta_hash(blobs)
         data = encode_meta_file(file_hash, blobs, mode, meta.granularity)
-        write_new(request.output, f"covmeta.{file_hash.hex()}", data)
+        _write_file(request.output, f"covmeta.{file_hash.hex()}", data, _META_FAILED)
     records = _meta_group_records(meta, counters, chosen)
+    request.trace.counter_writes(len(chosen), ((r.pkg, r.func, len(r.counters)) for r in records))
     data = encode_counter_file(file_hash, args.as_args(), records)
-    write_new(request.output, counter_file_name(file_hash), data)
+    _write_file(request.output, counter_file_name(file_hash), data, _COUNTERS_FAILED)
 
 
 def merge(request: Request) -> Outcome:
     """Merge the inputs into `request.output`, per binary or (`pcombine`) into one."""
-    _prepare_output_dir(request)
-    outcome = Outcome()
     merger = ModeMerger(relaxed=True)
-    combined = _Combiner(package_filter(request.packages))
-    for group in _scan(request, outcome):
+    matcher = package_filter(request.packages)
+    combined = _Combiner(matcher, request.trace)
+    for group in _scan(request):
+        request.trace.pod(group)
+        request.trace.dbg(2, f"visitMetaDataFile(mdf={group.meta_path})")
+        request.trace.merge_files(group, subtracting=False)
         data = read_meta_group(
             group, merger, request.warn, combined.args if request.pcombine else None
         )
         if request.pcombine:
             combined.add(data.meta, data.counters, merger.mode)
         else:
+            selected = _selection(data.meta, matcher)
+            executed = data.counters.executed_funcs
+            request.trace.merge_functions(data.meta, selected, executed, visit_packages=True)
             _emit_meta_group(request, data.meta, data.counters, merger.mode, data.args)
             merger.reset()
     if request.pcombine:
         combined.emit(request.output, merger)
-    return outcome
+    return Outcome()
 
 
 class _Combiner:
     """Combine different binaries by import path and function identity (`-pcombine`)."""
 
-    def __init__(self, matcher: PackageFilter | None) -> None:
+    def __init__(self, matcher: PackageFilter | None, trace: Trace) -> None:
         self.matcher = matcher
+        self.trace = trace
         self.builders: dict[str, PackageBuilder] = {}
         self.counters: dict[str, dict[int, np.ndarray]] = {}
         self.args = ArgsSummary()
 
     def add(self, meta: MetaFile, counters: UnitCounters, mode: int) -> None:
+        verbose = self.trace.level >= 3  # trace lines only when asked: a build can have 200k
         for pkg_index, keep in enumerate(_selection(meta, self.matcher)):
             if not keep:
                 continue
             package = meta.packages[pkg_index]
+            self.trace.dbg(3, f"VisitPackage(pk={pkg_index} path={package.path})")
+            if package.path not in self.builders:
+                self.trace.dbg(
+                    2, f"install new pkm entry for package {package.path} pk={pkg_index}"
+                )
             builder = self.builders.setdefault(
                 package.path, PackageBuilder(package.path, package.name, package.module)
             )
@@ -250,22 +293,42 @@ class _Combiner:
                     [tuple(u) for u in units],
                     bool(meta.func_lit[f]),
                 )
+                known = len(builder.funcs)
                 index = builder.add(desc)
+                if verbose:
+                    self._trace_function(desc.name, f - package.first_func, pkg_index, index, known)
                 if counters.executed_funcs[f]:
+                    if verbose:
+                        self.trace.dbg(
+                            3,
+                            f"counter merge for {desc.name} fidx={index}"
+                            if index in table
+                            else f"null merge for {desc.name} fidx {index}",
+                        )
                     table[index] = _merge_counts(table.get(index), counters.counts[lo:hi], mode)
+
+    def _trace_function(self, name: str, func: int, pkg: int, index: int, known: int) -> None:
+        """Trace merge's visit of function `func` of package `pkg`, which the combined
+        package holds at `index` (a new entry when `index` is `known` or more)."""
+        self.trace.dbg(3, f"visit pk={pkg} fid={func} func {name}")
+        if index >= known:
+            self.trace.dbg(3, f"new meta entry for fn {name} fid={index}")
 
     def emit(self, directory: str, merger: ModeMerger) -> None:
         blobs = [builder.encode() for builder in self.builders.values()]
         file_hash = merged_meta_hash(blobs)
         data = encode_meta_file(file_hash, blobs, merger.mode, merger.granularity)
-        write_new(directory, f"covmeta.{file_hash.hex()}", data)
+        _write_file(directory, f"covmeta.{file_hash.hex()}", data, _META_FAILED)
         records = [
             FuncCounters(pkg_index, index, counts)
             for pkg_index, table in enumerate(self.counters.values())
             for index, counts in sorted(table.items())
         ]
+        self.trace.counter_writes(
+            len(self.builders), ((r.pkg, r.func, len(r.counters)) for r in records)
+        )
         counter_data = encode_counter_file(file_hash, self.args.as_args(), records)
-        write_new(directory, counter_file_name(file_hash), counter_data)
+        _write_file(directory, counter_file_name(file_hash), counter_data, _COUNTERS_FAILED)
 
 
 def _merge_counts(held: np.ndarray | None, new: np.ndarray, mode: int) -> np.ndarray:
@@ -279,8 +342,6 @@ def _merge_counts(held: np.ndarray | None, new: np.ndarray, mode: int) -> np.nda
 
 def subtract(request: Request) -> Outcome:
     """Zero, in the first input, every counter that is non-zero in the second."""
-    if len(request.inputs) != 2:
-        raise UsageError("supply exactly two input dirs for subtract operation")
     return _subtract_or_intersect(request, intersect=False)
 
 
@@ -296,10 +357,11 @@ def _subtract_or_intersect(request: Request, intersect: bool) -> Outcome:
     at a lower index ("decreasing dir index"); here such a meta group simply starts over,
     which gives covdata's result wherever covdata does not panic.
     """
-    _prepare_output_dir(request)
-    outcome = Outcome()
     dir_index = -1
-    for group in _scan(request, outcome):
+    for group in _scan(request):
+        request.trace.pod(group)
+        request.trace.dbg(2, f"visitMetaDataFile(mdf={group.meta_path})")
+        request.trace.merge_files(group, subtracting=True)
         state = _MetaGroupFilter(read_meta(group.meta_path), intersect)
         for ref, counter_file in zip(group.counter_files, iter_counter_files(group), strict=True):
             if ref.dir_index != dir_index:
@@ -307,9 +369,11 @@ def _subtract_or_intersect(request: Request, intersect: bool) -> Outcome:
                 dir_index = ref.dir_index
             state.add(counter_file, dir_index, request.warn)
         state.prune()
+        selected = _selection(state.meta, package_filter(request.packages))
+        request.trace.merge_functions(state.meta, selected, state.kept, visit_packages=False)
         no_args = ArgsSummary()  # covdata records no program arguments here
         _emit_meta_group(request, state.meta, state.result(), state.meta.mode, no_args)
-    return outcome
+    return Outcome()
 
 
 class _MetaGroupFilter:
@@ -364,6 +428,7 @@ COMMANDS: dict[str, Callable[[Request], Outcome]] = {
     "percent": percent,
     "func": func,
     "pkglist": pkglist,
+    "debugdump": debugdump,
     "merge": merge,
     "subtract": subtract,
     "intersect": intersect,
@@ -371,13 +436,9 @@ COMMANDS: dict[str, Callable[[Request], Outcome]] = {
 
 
 def run(command: str, request: Request) -> Outcome:
-    """Run covdata subcommand `command`; raise CovDataError or UsageError on failure."""
+    """Run covdata subcommand `command` (one of `COMMANDS`); raise CovDataError on failure."""
     try:
-        operation = COMMANDS[command]
-    except KeyError:
-        raise UsageError(f"unknown covdata command {command!r}") from None
-    try:
-        return operation(request)
+        return COMMANDS[command](request)
     except OSError as exc:
         name = exc.filename or ""
         raise CovDataError(f"Couldn't access {name}: {exc.strerror}") from None

@@ -37,7 +37,12 @@ ARGC = re.compile(r"[+-]?[0-9]{1,19}\Z")
 
 
 class CounterDecodeError(CovDataError):
-    """A counter data file is corrupt or truncated."""
+    """A counter data file is corrupt or truncated; `path` names it (covdata's messages
+    are worded from it, see `covdata.gowording`)."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,7 @@ def os_args(args: dict[str, str]) -> list[str] | None:
 
 
 def _failure(path: str, defect: str) -> CounterDecodeError:
-    return CounterDecodeError(f"Couldn't decode counter data file {path}: {defect}")
+    return CounterDecodeError(f"Couldn't decode counter data file {path}: {defect}", path=path)
 
 
 def parse_header(data: bytes, path: str = "<counters>") -> CounterHeader:
@@ -147,6 +152,8 @@ def parse_header(data: bytes, path: str = "<counters>") -> CounterHeader:
         if len(_ARGS_CACHE) < ARGS_CACHE_SIZE and len(tables) <= ARGS_CACHE_KEY_BYTES:
             _ARGS_CACHE[tables] = args
     records_start += -records_start % 4
+    if records_start > len(data):  # the tables' padding runs past the end
+        raise _failure(path, "no room for function records: the file is truncated")
     return CounterHeader(path, meta_hash, flavor, bool(big_endian), n_entries, records_start, args)
 
 

@@ -34,7 +34,12 @@ UNIT_FIELDS = 5
 
 
 class MetaDecodeError(CovDataError):
-    """A meta-data file is corrupt or truncated."""
+    """A meta-data file is corrupt or truncated; `path` names it (covdata's messages
+    are worded from it, see `covdata.gowording`)."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 @dataclass
@@ -77,7 +82,7 @@ def decode_meta(data: bytes, path: str = "<meta>") -> MetaFile:
     """
 
     def fail(defect: str) -> MetaDecodeError:
-        return MetaDecodeError(f"Couldn't decode meta-data file {path}: {defect}")
+        return MetaDecodeError(f"Couldn't decode meta-data file {path}: {defect}", path=path)
 
     if len(data) < FILE_HEADER.size:
         what = "file is empty" if not data else f"file is only {len(data)} bytes"

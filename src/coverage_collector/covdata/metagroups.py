@@ -2,7 +2,8 @@
 
 A meta group is one meta-data file plus the counter files whose name carries the same
 tag. Sub-directories are not searched; counter files without a meta file are
-reported as orphans (covdata skips them silently). Named after what it holds: Go's
+listed as orphans (the `covdata` commands skip them silently, as Go does; the
+cluster compile stage reports them). Named after what it holds: Go's
 `internal/coverage` calls it a pod, a word this tool keeps for Kubernetes pods.
 """
 
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from coverage_collector.covdata.files import read_regular
+from coverage_collector.covdata.goerrors import path_error
 from coverage_collector.exceptions import CovDataError
 
 _NOT_SPACE = r"[^\t\n\f\r ]"
@@ -28,6 +30,10 @@ def read_input(path: str, kind: str, root: str | None = None) -> bytes:
     Only regular files are read, never past their size; see `files.read_regular`.
     """
     return read_regular(path, root, kind=kind)
+
+
+class InputDirError(CovDataError):
+    """An input directory can't be listed; worded as Go's `reading inputs: open DIR: ...`."""
 
 
 @dataclass(frozen=True)
@@ -60,15 +66,14 @@ class MetaGroupScan:
 def collect_meta_groups(dirs: list[str]) -> MetaGroupScan:
     """Scan `dirs` (in `-i` order) and return their meta groups sorted by meta-file path.
 
-    Raises `CovDataError` when a directory cannot be listed.
+    Raises `InputDirError` when a directory cannot be listed.
     """
     files: list[tuple[str, int]] = []
     for index, directory in enumerate(dirs):
         try:
             entries = sorted(os.scandir(directory), key=lambda e: os.fsencode(e.name))
         except OSError as exc:
-            reason = exc.strerror or str(exc)
-            raise CovDataError(f"Couldn't read input directory {directory}: {reason}") from None
+            raise InputDirError(f"reading inputs: {path_error('open', directory, exc)}") from None
         for entry in entries:
             if not entry.is_dir(follow_symlinks=False):
                 files.append((os.path.normpath(os.path.join(directory, entry.name)), index))

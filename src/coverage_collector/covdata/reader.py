@@ -44,8 +44,7 @@ class ModeMerger:
             if not self.relaxed:
                 raise CovDataError(
                     f"counter mode clash while reading meta-data file {meta.path}: "
-                    f"previous file had {go_name(self.mode)}, new file has {go_name(meta.mode)}",
-                    hint="percent, func and merge accept binaries built in different modes",
+                    f"previous file had {go_name(self.mode)}, new file has {go_name(meta.mode)}"
                 )
             self.mode = max(self.mode, meta.mode)
 
@@ -96,6 +95,8 @@ class MetaGroupData:
     meta: MetaFile
     counters: UnitCounters
     args: ArgsSummary = field(default_factory=ArgsSummary)
+    file_args: list[dict[str, str]] = field(default_factory=list)
+    """Each counter file's recorded arguments, in the group's order (for `debugdump`)."""
 
 
 def iter_counter_files(group: MetaGroup) -> Iterator[CounterFile]:
@@ -127,7 +128,7 @@ def read_meta_group(
         counters = accumulator.result()
     for args in all_args:
         summary.add(args)
-    return MetaGroupData(group, meta, counters, summary)
+    return MetaGroupData(group, meta, counters, summary, all_args)
 
 
 def package_filter(patterns: str) -> PackageFilter | None:
