@@ -773,7 +773,8 @@ def ingest_command(
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def covdata(command: str | None, args: tuple[str, ...]) -> None:
     """`go tool covdata` without Go: textfmt, percent, func, pkglist, merge, subtract,
-    intersect. Flags use Go's syntax, e.g. `covdata percent -i=dir1,dir2 -pkg=example.com/...`."""
+    intersect, debugdump. Flags use Go's syntax, e.g. `covdata percent -i=dir1,dir2
+    -pkg=example.com/...`."""
     from coverage_collector.covdata.cli import run_covdata
 
     raise SystemExit(run_covdata(command, list(args)))
