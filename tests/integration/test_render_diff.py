@@ -245,6 +245,14 @@ def test_source_viewer_marks_lines_by_category(
     insufficient = line_numbers(book, 'return fmt.Errorf("%s: %w", account, ErrInsufficient)')
     row = page.locator(f"table.source tr#L{insufficient}")
     expect(row).to_have_class(re.compile(r"\bdelta-newly-covered\b"))
+    # the category as text, not only as a colour: genhtml's code in the gutter, the
+    # label as its tooltip; the count's meaning as the count's tooltip
+    number = row.locator("td.line-num")
+    expect(number).to_have_attribute("title", "GBC: newly covered")
+    assert number.evaluate("e => getComputedStyle(e, '::before').content") == '"GBC "'
+    executed = int(row.locator("td.exec").inner_text())
+    expect(row.locator("td.exec")).to_have_attribute("title", f"executed {executed} times")
+    assert "newly covered GBC" in legend
     # the legend's swatch and the line's mark have the same colour
     swatch = page.eval_on_selector(
         "#legend .swatch.delta-newly-covered", "e => getComputedStyle(e).backgroundColor"
@@ -334,7 +342,7 @@ def test_source_viewer_marks_new_code(page: Any, collections: Collections, repor
     main_go = ledger_sources("v2")["main.go"]
     total = line_numbers(main_go, "total += b.Balance(name)")
     expect(page.locator(f"table.source tr#L{total}")).to_have_class(re.compile(r"\bdelta-lost\b"))
-    assert page.get_attribute(f"table.source tr#L{total} td.line-num", "title") == "lost"
+    assert page.get_attribute(f"table.source tr#L{total} td.line-num", "title") == "LBC: lost"
 
 
 def test_a_hostile_baseline_name_renders_as_text(page: Any, collections: Collections) -> None:

@@ -4,9 +4,12 @@
   const { cell } = cc.ui;
   const SPAN = cc.fields.span;
   // Per-line category letters of report/delta.py's LINE_CATEGORIES: [CSS class suffix, label].
+  // The third item is genhtml's code for the category (its differential coverage report):
+  // shown in the line's gutter, so a category never depends on seeing its colour.
   const LINE_CATEGORIES = {
-    l: ["lost", "lost"], n: ["newly-covered", "newly covered"], u: ["new-uncovered", "new code, not covered"],
-    c: ["new-covered", "new code, covered"], v: ["never-covered", "never covered"], s: ["still-covered", "still covered"],
+    l: ["lost", "lost", "LBC"], n: ["newly-covered", "newly covered", "GBC"],
+    u: ["new-uncovered", "new code, not covered", "UNC"], c: ["new-covered", "new code, covered", "GNC"],
+    v: ["never-covered", "never covered", "UBC"], s: ["still-covered", "still covered", "CBC"],
   };
 
   // A file's lines as a table: line number, count, highlighted code with coverage spans.
@@ -30,9 +33,11 @@
       if (category) {
         tr.classList.add("delta-" + category[0]);
         tr.dataset.delta = payload.cats[index];
-        number.title = category[1];
+        number.title = category[2] + ": " + category[1];
+        number.dataset.cat = category[2];
       }
       const executions = cell(count < 0 ? "" : setMode ? (count > 0 ? "hit" : "miss") : String(count), "exec");
+      if (count >= 0) executions.title = count === 0 ? "not executed" : setMode ? "executed" : "executed " + count + " times";
       const code = document.createElement("td");
       code.className = "code";
       code.innerHTML = html;  // produced and escaped by the report generator
