@@ -99,3 +99,53 @@ def test_the_keyboard_expands_owners_and_opens_filters(page: Any, sample_report:
     expect(button).to_have_attribute("aria-expanded", "true")
     page.keyboard.press("Escape")
     expect(button).to_have_attribute("aria-expanded", "false")
+
+
+def test_question_mark_lists_the_keys(page: Any, sample_report: Path) -> None:
+    binary = sample_report.parent / BINARY
+    page.goto(binary.as_uri())
+    page.wait_for_selector("#files tbody tr.row")
+    panel = page.locator(".shortcuts[role=dialog]")
+    expect(panel).to_be_hidden()
+    page.keyboard.press("?")
+    expect(panel).to_be_visible()
+    listed = panel.inner_text()
+    assert "block of lines not executed" in listed and "previous, next file" in listed
+    _clean(page, "the shortcuts panel")
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+
+
+def test_j_and_k_jump_block_by_block_from_the_deep_linked_line(
+    page: Any, sample_report: Path
+) -> None:
+    binary = sample_report.parent / BINARY
+    page.goto(f"{binary.as_uri()}#file={MAIN_GO}&line=1")
+    page.wait_for_selector("table.source tr#L1.target")
+    # The blocks of lines not executed, as the page's classes mark them (lines no block
+    # covers do not split a block); the oracle walks them in Python.
+    kinds = page.eval_on_selector_all(
+        "table.source tr",
+        "rows => rows.map(r => r.classList.contains('untracked') ? '' :"
+        " r.classList.contains('miss') ? 'miss' : 'hit')",
+    )
+    starts, previous = [], ""
+    for number, kind in enumerate(kinds, start=1):
+        if not kind:
+            continue
+        if kind == "miss" and previous != "miss":
+            starts.append(number)
+        previous = kind
+    assert len(starts) >= 2
+    for expected in starts:
+        page.keyboard.press("j")
+        expect(page.locator("table.source tr.target")).to_have_id(f"L{expected}")
+    page.keyboard.press("k")
+    expect(page.locator("table.source tr.target")).to_have_id(f"L{starts[-2]}")
+    # from a deep-linked line in the middle, j goes to the next block after it
+    middle = starts[1] - 1
+    page.goto(f"{binary.as_uri()}#file={MAIN_GO}&line={middle}")
+    page.reload()
+    page.wait_for_selector(f"table.source tr#L{middle}.target")
+    page.keyboard.press("j")
+    expect(page.locator("table.source tr.target")).to_have_id(f"L{starts[1]}")

@@ -3,7 +3,7 @@
 ((cc) => {
   const { data, baseline, $ } = cc.page;
   const { LEVELS, level, percentOf, percentText } = cc.format;
-  const { cell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, focusSearchOnSlash } = cc.ui;
+  const { cell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, focusSearchOnSlash, shortcutsHelp } = cc.ui;
   const FN = cc.fields.function, CHUNK = cc.fields.sourceChunk;
 
   // The data files call these three (ccFiles, ccSource, ccFunctions): the only globals
@@ -78,6 +78,12 @@
     });
     sortable($("#files"), state, render);
     focusSearchOnSlash();
+    shortcutsHelp([
+      ["/", "search the files"],
+      ["j, k", baseline && baseline.lines ? "next, previous block of newly covered or lost lines"
+        : "next, previous block of lines not executed"],
+      ["[, ]", "previous, next file of the list"],
+    ]);
     document.addEventListener("keydown", (event) => {
       if (document.activeElement.tagName === "INPUT") return;
       if (event.key === "j" || event.key === "k") {

@@ -6,7 +6,7 @@
 ((cc) => {
   const { data, baseline, $ } = cc.page;
   const { LEVELS, percentText } = cc.format;
-  const { cell, coverageCell, deltaCell, multiSelect, sortable, tabs, showTab, simpleTable, focusSearchOnSlash } = cc.ui;
+  const { cell, coverageCell, deltaCell, multiSelect, sortable, tabs, showTab, simpleTable, focusSearchOnSlash, shortcutsHelp } = cc.ui;
   const TALLY = cc.fields.tally;
   const MULTI = ["namespace", "type", "level", "source", "cluster"];
   const HOST = "(host)";
@@ -110,6 +110,7 @@
     });
     sortable($("#owners"), state, render);
     focusSearchOnSlash();
+    shortcutsHelp([["/", "search the owners"]]);
     tabs(onTab);
     window.addEventListener("hashchange", () => { readHash(); render(); });
     readHash();

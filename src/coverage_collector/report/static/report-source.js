@@ -81,25 +81,18 @@
     }
   }
 
-  function jumpUncovered(step) {
-    const misses = [...document.querySelectorAll("table.source tr.miss")];
-    if (!misses.length) return;
-    const current = document.querySelector("table.source tr.target");
-    let index = current ? misses.indexOf(current) : -1;
-    index = index < 0 ? (step > 0 ? 0 : misses.length - 1) : (index + step + misses.length) % misses.length;
-    if (current) current.classList.remove("target");
-    misses[index].classList.add("target");
-    misses[index].scrollIntoView({ block: "center" });
-  }
-
-  // j/k with a baseline: the blocks of newly covered or lost lines (a run of consecutive
-  // lines of one of these categories is one block), from the current target onwards.
-  function jumpChanges(step) {
+  // j/k: move the target to the next (previous) block of marked lines after (before) the
+  // current target, a deep-linked line included. A block is a run of lines of one kind;
+  // lines no block covers (blank lines, comments) inside a run do not split it.
+  function jumpBlocks(step, kindOf) {
     const rows = [...document.querySelectorAll("table.source tr")];
     const starts = [];
+    let previous = "";
     rows.forEach((row, index) => {
-      const kind = row.dataset.delta;
-      if ((kind === "n" || kind === "l") && (index === 0 || rows[index - 1].dataset.delta !== kind)) starts.push(index);
+      if (row.classList.contains("untracked")) return;
+      const kind = kindOf(row);
+      if (kind && kind !== previous) starts.push(index);
+      previous = kind;
     });
     if (!starts.length) return;
     const current = document.querySelector("table.source tr.target");
@@ -112,5 +105,12 @@
     rows[next].classList.add("target");
     rows[next].scrollIntoView({ block: "center" });
   }
+
+  // Without a baseline: blocks of lines not executed.
+  const jumpUncovered = (step) => jumpBlocks(step, (row) => (row.classList.contains("miss") ? "miss" : ""));
+  // With a baseline: blocks of newly covered or of lost lines.
+  const jumpChanges = (step) =>
+    jumpBlocks(step, (row) => (row.dataset.delta === "n" || row.dataset.delta === "l" ? row.dataset.delta : ""));
+
   cc.source = Object.freeze({ table, jumpUncovered, jumpChanges });
 })(coverageCollector);

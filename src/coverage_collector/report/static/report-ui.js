@@ -167,6 +167,34 @@
     });
   }
 
+  // `?`: a panel listing the page's keys (`keys`: [key, what it does]); Escape closes it.
+  function shortcutsHelp(keys) {
+    const panel = document.createElement("div");
+    panel.className = "shortcuts";
+    panel.setAttribute("role", "dialog");
+    panel.setAttribute("aria-label", "Keyboard shortcuts");
+    panel.hidden = true;
+    const title = document.createElement("h2");
+    title.textContent = "Keyboard shortcuts";
+    const list = document.createElement("dl");
+    for (const [key, what] of [...keys, ["Tab, Enter", "reach and open rows, sort headers, tabs"], ["?", "show or hide this list"], ["Escape", "close it"]]) {
+      const dt = document.createElement("dt");
+      const kbd = document.createElement("kbd");
+      kbd.textContent = key;
+      dt.append(kbd);
+      const dd = document.createElement("dd");
+      dd.textContent = what;
+      list.append(dt, dd);
+    }
+    panel.append(title, list);
+    document.body.append(panel);
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") panel.hidden = true;
+      if (event.key !== "?" || document.activeElement.tagName === "INPUT") return;
+      panel.hidden = !panel.hidden;
+    });
+  }
+
   function focusSearchOnSlash() {
     activateWithKeys();
     document.addEventListener("keydown", (event) => {
@@ -179,6 +207,6 @@
 
   cc.ui = Object.freeze({
     cell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, showTab, simpleTable,
-    focusSearchOnSlash,
+    focusSearchOnSlash, shortcutsHelp,
   });
 })(coverageCollector);
