@@ -21,6 +21,7 @@ from coverage_collector.covdata.model import (
     IntArray,
     MetaFile,
     PackageMeta,
+    U32Array,
     enum_or_raw,
 )
 from coverage_collector.exceptions import CovDataError
@@ -45,7 +46,7 @@ class _FuncColumns:
     file: IntArray
     lit: IntArray
     n_units: IntArray
-    units: IntArray  # shape (total units, 5)
+    units: U32Array  # shape (total units, 5)
 
 
 def read_string_table(data: bytes, pos: int, end: int) -> tuple[list[str], int]:
@@ -156,7 +157,7 @@ def _decode_functions(blob: bytes, offsets: IntArray, region_start: int) -> _Fun
     """Decode the function records found at `offsets` of `blob`, vectorised."""
     if not len(offsets):
         empty = np.zeros(0, dtype=np.int64)
-        return _FuncColumns(empty, empty, empty, empty, np.zeros((0, 5), dtype=np.int64))
+        return _FuncColumns(empty, empty, empty, empty, np.zeros((0, 5), dtype=np.uint32))
     start = min(region_start, int(offsets.min()))
     raw = np.frombuffer(blob, dtype=np.uint8, offset=start)
     values, value_starts = uleb.decode(raw)
@@ -173,7 +174,7 @@ def _decode_functions(blob: bytes, offsets: IntArray, region_start: int) -> _Fun
         raise ValueError(f"function records claim more units than the blob's {n_values} values")
     unit_owner, slot = run_offsets(n_units)
     base = first[unit_owner] + 3 + UNIT_FIELDS * slot
-    units = values[base[:, None] + np.arange(UNIT_FIELDS)].astype(np.uint32).astype(np.int64)
+    units = values[base[:, None] + np.arange(UNIT_FIELDS)].astype(np.uint32)
     return _FuncColumns(
         name=values[first + 1].astype(np.uint32).astype(np.int64),
         file=values[first + 2].astype(np.uint32).astype(np.int64),
@@ -211,8 +212,7 @@ def _assemble(
     n_units = cat(counts)
     func_units = np.zeros(len(n_units) + 1, dtype=np.int64)
     np.cumsum(n_units, out=func_units[1:])
-    unit_cols = np.concatenate(units) if units else np.zeros((0, 5), dtype=np.int64)
-    unit_cols = unit_cols.astype(np.uint32)
+    unit_cols = np.concatenate(units) if units else np.zeros((0, 5), dtype=np.uint32)
     return MetaFile(
         path=path,
         file_hash=file_hash,
