@@ -50,25 +50,39 @@ class _FuncColumns:
 
 
 def read_string_table(data: bytes, pos: int, end: int) -> tuple[list[str], int]:
-    """Read a Go string table from `data[pos:end]`; return the strings and the end offset."""
+    """Read a Go string table from `data[pos:end]`; return the strings and the end offset.
+
+    The lengths are read first; a table that is all ASCII (the usual case: import paths,
+    file and function names) is then decoded once and sliced, not decoded string by string.
+    """
     read = uleb.read
+    starts: list[int] = []
+    stops: list[int] = []
     try:
         count, pos = read(data, pos)
         if count > end - pos:
             raise IndexError
-        strings = []
+        first = pos
         for _ in range(count):
-            length, pos = read(data, pos)
-            stop = pos + length
-            if stop > end:
+            length = data[pos]
+            if length < 0x80:
+                pos += 1
+            else:
+                length, pos = read(data, pos)
+            starts.append(pos)
+            pos += length
+            stops.append(pos)
+            if pos > end:
                 raise IndexError
-            strings.append(data[pos:stop].decode(*STRING_CODEC))
-            pos = stop
     except IndexError:
         raise ValueError("string table runs past its end") from None
-    if pos > end:
-        raise ValueError("string table runs past its end")
-    return strings, pos
+    if not starts:
+        return [], pos
+    table = data[first:pos]
+    if table.isascii():
+        text = table.decode("ascii")
+        return [text[a - first : b - first] for a, b in zip(starts, stops, strict=True)], pos
+    return [data[a:b].decode(*STRING_CODEC) for a, b in zip(starts, stops, strict=True)], pos
 
 
 def decode_meta(data: bytes, path: str = "<meta>") -> MetaFile:

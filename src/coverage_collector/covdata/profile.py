@@ -46,6 +46,8 @@ class UnitTable:
 SORT_ORDER = ("pkg", "file", "start_line", "end_line", "start_col", "end_col", "stmts", "func")
 """covdata's order (end line before start column), then the function name and the literal
 flag, which covdata leaves unspecified, to make duplicates adjacent."""
+TEXT_LINE = "{}:{}.{},{}.{} {} {}\n"
+"""A unit's line: file, start line.column, end line.column, statements, count."""
 TEXT_CHUNK = 1 << 16
 """Lines of a text profile formatted and written at a time: the whole text of a large binary
 (tens of MB as Python strings) is never held at once."""
@@ -104,7 +106,10 @@ class Profile:
     def _string_ranks(self) -> tuple[list[str], np.ndarray]:
         """Return the interned strings and each one's rank in byte order."""
         names = list(self.strings)
-        order = sorted(range(len(names)), key=lambda i: go_bytes(names[i]))
+        if all(map(str.isascii, names)):  # code point order is byte order: no encoding
+            order = sorted(range(len(names)), key=names.__getitem__)
+        else:
+            order = sorted(range(len(names)), key=lambda i: go_bytes(names[i]))
         ranks = np.empty(len(names), dtype=np.uint32)
         ranks[order] = np.arange(len(names), dtype=np.uint32)
         return names, ranks
@@ -162,18 +167,17 @@ class Profile:
         table, names = self.units()
         for lo in range(0, len(table.counts), TEXT_CHUNK):
             part = slice(lo, lo + TEXT_CHUNK)
-            rows = zip(
-                [names[i] for i in table.file[part].tolist()],
-                table.start_line[part].tolist(),
-                table.start_col[part].tolist(),
-                table.end_line[part].tolist(),
-                table.end_col[part].tolist(),
-                table.stmts[part].tolist(),
-                table.counts[part].tolist(),
-                strict=True,
-            )
             text = "".join(
-                [f"{f}:{sl}.{sc},{el}.{ec} {n} {c}\n" for f, sl, sc, el, ec, n, c in rows]
+                map(
+                    TEXT_LINE.format,
+                    [names[i] for i in table.file[part].tolist()],
+                    table.start_line[part].tolist(),
+                    table.start_col[part].tolist(),
+                    table.end_line[part].tolist(),
+                    table.end_col[part].tolist(),
+                    table.stmts[part].tolist(),
+                    table.counts[part].tolist(),
+                )
             )
             handle.write(go_bytes(text))
 
