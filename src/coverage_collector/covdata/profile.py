@@ -123,6 +123,14 @@ class Profile:
         """
         if self._merged is None:
             self._merged = self._merge_units()
+            # the merged table replaces the parts (re-merging it changes nothing): a large
+            # binary's columns are not held twice while its text is formatted
+            table, names = self._merged
+            id_of_rank = np.array([self.strings[name] for name in names], dtype=np.uint32)
+            part = {f: getattr(table, f) for f in UnitTable.__dataclass_fields__}
+            for f in ("pkg", "file", "func"):
+                part[f] = id_of_rank[part[f]]
+            self._parts = [part]
         return self._merged
 
     def _merge_units(self) -> tuple[UnitTable, list[str]]:
