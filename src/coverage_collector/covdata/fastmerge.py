@@ -3,7 +3,7 @@
 Files are read in batches. A batch is decoded in one ULEB128 pass over the
 concatenated record sections; the record chains of all its files are followed
 in lockstep (one vectorised step per record index, across files); then every
-counter is sent to its unit with one cumulative sum and one `add.at`.
+counter is sent to its unit with a running sum and `add.at`, chunk by chunk.
 
 Only the regular case is handled here: ULEB files whose records all name known
 functions with exactly one counter per unit (what Go writes). Anything else
