@@ -110,7 +110,8 @@ def textfmt(request: Request) -> Outcome:
     outcome = Outcome()
     profile = build_profile(request, relaxed=False)
     if profile is not None:
-        _write_output(request.output, profile.textfmt())
+        with open(request.output, "wb") as handle:
+            profile.write_textfmt(handle)
     return outcome
 
 

@@ -3,7 +3,7 @@
 Files are read in batches. A batch is decoded in one ULEB128 pass over the
 concatenated record sections; the record chains of all its files are followed
 in lockstep (one vectorised step per record index, across files); then every
-counter is sent to its unit with one cumulative sum and one `add.at`.
+counter is sent to its unit with a running sum and `add.at`, chunk by chunk.
 
 Only the regular case is handled here: ULEB files whose records all name known
 functions with exactly one counter per unit (what Go writes). Anything else
@@ -14,11 +14,8 @@ implements every covdata rule and error.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
-import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,10 +32,10 @@ from coverage_collector.covdata.counters import (
 from coverage_collector.covdata.metagroups import read_input
 from coverage_collector.covdata.model import CounterMode, IntArray, MetaFile, U32Array
 
-BATCH_BYTES = 5 << 19  # 2.5 MiB
-"""Bytes of counter files decoded together: small enough to stay in cache, large enough
-that the per-step cost of the lockstep walk is shared by many files (measured)."""
-THREADS = 2
+BATCH_BYTES = 1 << 21  # 2 MiB
+"""Bytes of counter files decoded together: larger batches share the per-step cost of the
+lockstep walk among more files, smaller ones hold less memory (measured on cmd/compile data:
+1.5 / 2 / 2.5 MiB gave 81 / 90 / 93 MB peak RSS and 0.49 / 0.46 / 0.45 s of CPU)."""
 ADD_CHUNK = 1 << 18
 MAX_LOCKSTEP_CELLS = 16 << 20
 """Upper bound on records x files of one batch's lockstep table."""
@@ -46,19 +43,6 @@ LOCKSTEP_COST = 3e-6
 """Seconds per record step of the lockstep walk, and per value and round of the doubling
 walk (measured): the cheaper one walks a batch."""
 DOUBLING_COST = 4e-9
-
-
-class _Scratch:
-    """An int32 array reused from batch to batch (fresh pages cost a fault each)."""
-
-    def __init__(self) -> None:
-        self._array = np.empty(0, dtype=np.int32)
-
-    def get(self, size: int) -> np.ndarray:
-        """Return `size` elements of scratch space (contents undefined)."""
-        if len(self._array) < size:
-            self._array = np.empty(max(size, BATCH_BYTES), dtype=np.int32)
-        return self._array[:size]
 
 
 class IrregularInputError(Exception):
@@ -96,52 +80,23 @@ def sum_files(
     `contents`, when the caller has read the files already, are their bytes (in `paths`
     order).
 
-    Batches run on two threads: numpy releases the GIL for the heavy work.
+    Batches are read and merged one after the other on this thread: memory stays bounded by
+    one batch, and two threads sharing the GIL for the lockstep walk's many small steps
+    were no faster on two cores (measured).
     Raises `IrregularInputError` when a file is irregular, CovDataError for a broken file.
     """
-    _reuse_freed_memory()
     totals = np.zeros(meta.n_units, dtype=np.uint64)
     executed = np.zeros(meta.n_funcs, dtype=bool)
     args: list[dict[str, str]] = []
-    scratch = threading.local()
-
-    def merge_batch(
-        batch_files: list[tuple[str, bytes | None]],
-    ) -> tuple[np.ndarray, IntArray, list[dict[str, str]]]:
-        if not hasattr(scratch, "space"):
-            scratch.space = _Scratch()
+    given: Sequence[bytes | None] = [None] * len(paths) if contents is None else contents
+    for batch_files in _split(list(zip(paths, given, strict=True))):
         batch = _read_batch(batch_files)
         starts = _walk(batch)
         funcs = _check_records(meta, batch.values, starts)
-        partial = np.zeros(meta.n_units, dtype=np.uint64)
-        _scatter(meta, batch, starts, funcs, partial, scratch.space)
-        return partial, funcs, [h.args for h in batch.headers]
-
-    given: Sequence[bytes | None] = [None] * len(paths) if contents is None else contents
-    batches = list(_split(list(zip(paths, given, strict=True))))
-    with ThreadPoolExecutor(max_workers=max(1, min(THREADS, len(batches)))) as pool:
-        # one batch (a typical cluster entry) runs here: starting a thread costs more
-        merged = map(merge_batch, batches) if len(batches) < 2 else pool.map(merge_batch, batches)
-        for partial, funcs, batch_args in merged:
-            results.add_counts(totals, partial, CounterMode.COUNT)
-            executed[funcs] = True
-            args.extend(batch_args)
+        _scatter(meta, batch, starts, funcs, totals)
+        executed[funcs] = True
+        args.extend(h.args for h in batch.headers)
     return totals, executed, args
-
-
-def _reuse_freed_memory() -> None:
-    """Ask glibc to keep freed blocks up to 32 MiB for reuse instead of unmapping them.
-
-    Batches allocate the same sizes again and again; fresh pages cost a page fault
-    each (measured: a third less system time). Other C libraries: no change.
-    """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    mallopt(m_mmap_threshold, 32 << 20)
-    mallopt(m_trim_threshold, 256 << 20)
 
 
 def _split(files: list[tuple[str, bytes | None]]) -> Iterator[list[tuple[str, bytes | None]]]:
@@ -163,39 +118,41 @@ def _split(files: list[tuple[str, bytes | None]]) -> Iterator[list[tuple[str, by
 
 
 def _read_batch(batch_files: list[tuple[str, bytes | None]]) -> _Batch:
-    """Read (unless already read) and check the files; return their record sections decoded."""
-    files = []
+    """Read (unless already read) and check the files; return their record sections decoded.
+
+    Each file's record section is appended to one buffer as soon as the file is read, and
+    the file's bytes dropped: a batch is held once, not twice.
+    """
+    headers = []
+    joined = bytearray()
+    first_byte = []
     for path, given in batch_files:
         data = read_input(path, "counter data file") if given is None else given
         header = parse_header(data, path)
         if header.flavor != FLAVOR_ULEB or data[-1] >= 0x80 or header.n_entries > len(data):
             raise IrregularInputError
-        files.append((header, data))
-    return _decode(files)
+        headers.append(header)
+        first_byte.append(len(joined))
+        joined += memoryview(data)[header.records_start :]
+        joined.append(0)  # a terminal byte: no value spans two files
+    return _decode(headers, joined, np.array(first_byte, dtype=np.int64))
 
 
-def _decode(files: list[tuple[CounterHeader, bytes]]) -> _Batch:
-    """Decode the record sections of `files` (each up to end of file, as Go reads them)."""
-    sections = []
-    first_byte = np.zeros(len(files), dtype=np.int64)
-    offset = 0
-    for index, (header, data) in enumerate(files):
-        section = memoryview(data)[header.records_start :]
-        first_byte[index] = offset
-        sections.append(section)
-        sections.append(b"\x00")  # a terminal byte: no value spans two files
-        offset += len(section) + 1
-    raw = np.frombuffer(b"".join(sections), dtype=np.uint8)
+def _decode(headers: list[CounterHeader], joined: bytearray, first_byte: IntArray) -> _Batch:
+    """Decode the record sections in `joined` (each file's up to its end, as Go reads them),
+    the sections of `headers` starting at `first_byte`."""
+    raw = np.frombuffer(joined, dtype=np.uint8)
     terminal = raw < 0x80
     values = raw[terminal].astype(np.uint32)
-    continued = np.flatnonzero(~terminal)
+    continued = np.flatnonzero(np.invert(terminal, out=terminal))
+    del terminal
     if len(continued):
         _fix_multibyte(raw, continued, values)
     first_value = first_byte - np.searchsorted(continued, first_byte)
     end_value = np.empty_like(first_value)
     end_value[:-1] = first_value[1:] - 1
     end_value[-1] = len(values) - 1
-    return _Batch([h for h, _ in files], values, first_value, end_value)
+    return _Batch(headers, values, first_value, end_value)
 
 
 def _fix_multibyte(raw: np.ndarray, continued: IntArray, values: U32Array) -> None:
@@ -305,12 +262,7 @@ def _check_records(meta: MetaFile, values: U32Array, starts: IntArray) -> IntArr
 
 
 def _scatter(
-    meta: MetaFile,
-    batch: _Batch,
-    starts: IntArray,
-    funcs: IntArray,
-    totals: np.ndarray,
-    scratch: _Scratch,
+    meta: MetaFile, batch: _Batch, starts: IntArray, funcs: IntArray, totals: np.ndarray
 ) -> None:
     """Add every counter of the batch to its unit.
 
@@ -318,6 +270,7 @@ def _scatter(
     every value is a running sum of ones with a jump at each record's first
     counter. Record headers and file tails are zeroed, so whatever slot they land
     on (at most a few past the last unit) gains nothing. Sums are exact in 64 bits.
+    The running sum is taken chunk by chunk: no slot array as long as the batch.
     """
     values = batch.values
     for k in range(RECORD_HEADER):
@@ -331,8 +284,7 @@ def _scatter(
     tail_start[with_records] = last_counter[np.cumsum(per_file)[with_records] - 1] + 1
     values[_ranges(tail_start, batch.end_value + 1)] = 0
     first_slot = meta.func_units[funcs]
-    step = scratch.get(len(values))
-    step.fill(1)
+    jump = np.zeros(len(funcs), dtype=np.int64)
     if len(funcs):
         # slot just before a record's first counter: the previous counter's slot plus the
         # positions in between (or position + 1 before the batch's first record)
@@ -340,13 +292,23 @@ def _scatter(
         before[0] = first_counter[0]
         previous_slot = first_slot[:-1] + n_units[:-1] - 1
         before[1:] = previous_slot + (first_counter[1:] - 1 - last_counter[:-1])
-        step[first_counter] = first_slot - before
-    slots = np.cumsum(step, out=step)
-    sums = np.zeros(max(int(slots.max()) + 1, len(totals)), dtype=np.uint64)
-    for lo in range(0, len(values), ADD_CHUNK):  # chunks keep the 64-bit copies small
-        hi = lo + ADD_CHUNK
-        np.add.at(sums, slots[lo:hi], values[lo:hi].astype(np.uint64))
-    totals += sums[: len(totals)]
+        jump = first_slot - before
+    sums = np.zeros(len(totals) + 1, dtype=np.uint64)
+    step = np.empty(min(ADD_CHUNK, len(values)), dtype=np.int64)
+    bounds = np.searchsorted(first_counter, np.arange(0, len(values) + ADD_CHUNK, ADD_CHUNK))
+    carry = 0
+    for chunk, lo in enumerate(range(0, len(values), ADD_CHUNK)):
+        slots = step[: min(ADD_CHUNK, len(values) - lo)]
+        slots.fill(1)
+        a, b = bounds[chunk], bounds[chunk + 1]
+        slots[first_counter[a:b] - lo] = jump[a:b]
+        np.cumsum(slots, out=slots)
+        slots += carry
+        carry = int(slots[-1])
+        if int(slots.max()) >= len(sums):  # a long tail: rare
+            sums = np.concatenate([sums, np.zeros(int(slots.max()) + 1 - len(sums), np.uint64)])
+        np.add.at(sums, slots, values[lo : lo + len(slots)].astype(np.uint64))
+    results.add_counts(totals, sums[: len(totals)], CounterMode.COUNT)
 
 
 def _ranges(lo: IntArray, hi: IntArray) -> IntArray:

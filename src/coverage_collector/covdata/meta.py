@@ -21,6 +21,7 @@ from coverage_collector.covdata.model import (
     IntArray,
     MetaFile,
     PackageMeta,
+    U32Array,
     enum_or_raw,
 )
 from coverage_collector.exceptions import CovDataError
@@ -50,29 +51,43 @@ class _FuncColumns:
     file: IntArray
     lit: IntArray
     n_units: IntArray
-    units: IntArray  # shape (total units, 5)
+    units: U32Array  # shape (total units, 5)
 
 
 def read_string_table(data: bytes, pos: int, end: int) -> tuple[list[str], int]:
-    """Read a Go string table from `data[pos:end]`; return the strings and the end offset."""
+    """Read a Go string table from `data[pos:end]`; return the strings and the end offset.
+
+    The lengths are read first; a table that is all ASCII (the usual case: import paths,
+    file and function names) is then decoded once and sliced, not decoded string by string.
+    """
     read = uleb.read
+    starts: list[int] = []
+    stops: list[int] = []
     try:
         count, pos = read(data, pos)
         if count > end - pos:
             raise IndexError
-        strings = []
+        first = pos
         for _ in range(count):
-            length, pos = read(data, pos)
-            stop = pos + length
-            if stop > end:
+            length = data[pos]
+            if length < 0x80:
+                pos += 1
+            else:
+                length, pos = read(data, pos)
+            starts.append(pos)
+            pos += length
+            stops.append(pos)
+            if pos > end:
                 raise IndexError
-            strings.append(data[pos:stop].decode(*STRING_CODEC))
-            pos = stop
     except IndexError:
         raise ValueError("string table runs past its end") from None
-    if pos > end:
-        raise ValueError("string table runs past its end")
-    return strings, pos
+    if not starts:
+        return [], pos
+    table = data[first:pos]
+    if table.isascii():
+        text = table.decode("ascii")
+        return [text[a - first : b - first] for a, b in zip(starts, stops, strict=True)], pos
+    return [data[a:b].decode(*STRING_CODEC) for a, b in zip(starts, stops, strict=True)], pos
 
 
 def decode_meta(data: bytes, path: str = "<meta>") -> MetaFile:
@@ -161,7 +176,7 @@ def _decode_functions(blob: bytes, offsets: IntArray, region_start: int) -> _Fun
     """Decode the function records found at `offsets` of `blob`, vectorised."""
     if not len(offsets):
         empty = np.zeros(0, dtype=np.int64)
-        return _FuncColumns(empty, empty, empty, empty, np.zeros((0, 5), dtype=np.int64))
+        return _FuncColumns(empty, empty, empty, empty, np.zeros((0, 5), dtype=np.uint32))
     start = min(region_start, int(offsets.min()))
     raw = np.frombuffer(blob, dtype=np.uint8, offset=start)
     values, value_starts = uleb.decode(raw)
@@ -178,7 +193,7 @@ def _decode_functions(blob: bytes, offsets: IntArray, region_start: int) -> _Fun
         raise ValueError(f"function records claim more units than the blob's {n_values} values")
     unit_owner, slot = run_offsets(n_units)
     base = first[unit_owner] + 3 + UNIT_FIELDS * slot
-    units = values[base[:, None] + np.arange(UNIT_FIELDS)].astype(np.uint32).astype(np.int64)
+    units = values[base[:, None] + np.arange(UNIT_FIELDS)].astype(np.uint32)
     return _FuncColumns(
         name=values[first + 1].astype(np.uint32).astype(np.int64),
         file=values[first + 2].astype(np.uint32).astype(np.int64),
@@ -216,8 +231,7 @@ def _assemble(
     n_units = cat(counts)
     func_units = np.zeros(len(n_units) + 1, dtype=np.int64)
     np.cumsum(n_units, out=func_units[1:])
-    unit_cols = np.concatenate(units) if units else np.zeros((0, 5), dtype=np.int64)
-    unit_cols = unit_cols.astype(np.uint32)
+    unit_cols = np.concatenate(units) if units else np.zeros((0, 5), dtype=np.uint32)
     return MetaFile(
         path=path,
         file_hash=file_hash,
