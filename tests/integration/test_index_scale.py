@@ -95,9 +95,9 @@ class Expected:
             sum(self.scale.binaries[b].covered for b in binaries),
         )
         return {
-            "#stat-owners": str(len(owners)),
-            "#stat-binaries": str(len(binaries)),
-            "#stat-statements": str(numbers.statements),
+            "#stat-owners": f"{len(owners):,}",  # thousands separators, as Python writes them
+            "#stat-binaries": f"{len(binaries):,}",
+            "#stat-statements": f"{numbers.statements:,}",
             "#stat-coverage": numbers.percent_text() if numbers.statements else "-",
         }
 

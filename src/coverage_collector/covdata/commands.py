@@ -96,11 +96,12 @@ def build_profile(request: Request, relaxed: bool) -> Profile | None:
     return profile
 
 
-def _write_output(path: str, data: bytes) -> None:
-    """Write the text profile to `path` (created by the command line's checks)."""
+def _write_output(path: str, profile: Profile) -> None:
+    """Stream the text profile to `path` (created by the command line's checks); a failed
+    write is Go's message."""
     try:
         with open(path, "wb") as handle:
-            handle.write(data)
+            profile.write_textfmt(handle)
     except OSError as exc:
         raise CovDataError(f"writing to {path}: {path_error('write', path, exc)}") from None
 
@@ -110,8 +111,7 @@ def textfmt(request: Request) -> Outcome:
     outcome = Outcome()
     profile = build_profile(request, relaxed=False)
     if profile is not None:
-        with open(request.output, "wb") as handle:
-            profile.write_textfmt(handle)
+        _write_output(request.output, profile)
     return outcome
 
 
@@ -122,7 +122,7 @@ def percent(request: Request) -> Outcome:
     if profile is not None:
         outcome.stdout = profile.percent()
         if request.output:
-            _write_output(request.output, profile.textfmt())
+            _write_output(request.output, profile)
     return outcome
 
 

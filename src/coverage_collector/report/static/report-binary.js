@@ -3,7 +3,7 @@
 ((cc) => {
   const { data, baseline, $ } = cc.page;
   const { LEVELS, level, percentOf, percentText } = cc.format;
-  const { cell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, focusSearchOnSlash, shortcutsHelp } = cc.ui;
+  const { cell, pathCell, countCell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, focusSearchOnSlash, shortcutsHelp } = cc.ui;
   const FN = cc.fields.function, CHUNK = cc.fields.sourceChunk;
 
   // The data files call these three (ccFiles, ccSource, ccFunctions): the only globals
@@ -55,9 +55,9 @@
         tr.className = "row" + (f.status === "resolved" ? "" : " no-source") + (state.current === f.id ? " open" : "");
         tr.tabIndex = 0;
         tr.dataset.id = f.id;
-        tr.append(cell(f.path), coverageCell(f.percent));
+        tr.append(pathCell(f.path), coverageCell(f.percent));
         if (baseline) tr.append(deltaCell(f));
-        tr.append(cell(String(f.statements), "num"), cell(String(f.covered), "num"));
+        tr.append(countCell(f.statements), countCell(f.covered));
         body.append(tr);
       }
       $("#files tbody").replaceChildren(body);
@@ -165,7 +165,7 @@
           tr.tabIndex = 0;
           const file = byId.get(r[FN.file]);
           tr.append(cell(r[FN.name]), cell((file ? file.path.split("/").pop() : "?") + ":" + r[FN.line]),
-            cell(String(r[FN.statements]), "num"), coverageCell(r[FN.percent]), cell(String(r[FN.executions]), "num"));
+            countCell(r[FN.statements]), coverageCell(r[FN.percent]), countCell(r[FN.executions]));
           tr.addEventListener("click", () => file && open(file, r[FN.line]));
           body.append(tr);
         }

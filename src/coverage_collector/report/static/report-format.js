@@ -30,5 +30,11 @@
     return fixed(percent, 1) + "%";
   }
 
-  cc.format = Object.freeze({ LEVELS, level, fixed, percentOf, percentText });
+  // A count with thousands separators (12,345): read at a glance in a column.
+  const grouping = new Intl.NumberFormat("en-US");
+  function countText(count) {
+    return grouping.format(count);
+  }
+
+  cc.format = Object.freeze({ LEVELS, level, fixed, percentOf, percentText, countText });
 })(coverageCollector);

@@ -6,7 +6,7 @@
 ((cc) => {
   const { data, baseline, $ } = cc.page;
   const { LEVELS, percentText } = cc.format;
-  const { cell, coverageCell, deltaCell, multiSelect, sortable, tabs, showTab, simpleTable, focusSearchOnSlash, shortcutsHelp } = cc.ui;
+  const { cell, countCell, coverageCell, deltaCell, multiSelect, sortable, tabs, showTab, simpleTable, focusSearchOnSlash, shortcutsHelp } = cc.ui;
   const TALLY = cc.fields.tally;
   const MULTI = ["namespace", "type", "level", "source", "cluster"];
   const HOST = "(host)";
@@ -137,12 +137,12 @@
       binariesView = simpleTable($("#binaries"), [
         (b) => { const td = cell(""), a = document.createElement("a"); a.href = b.page; a.textContent = b.name; td.append(a); return td; },
         (b) => cell(b.hash.slice(0, 12), "hash"), (b) => cell(b.owners),
-        (b) => coverageCell(b.percent), (b) => cell(String(b.statements), "num"),
-        (b) => cell(String(b.covered), "num"), (b) => cell(b.confidence),
+        (b) => coverageCell(b.percent), (b) => countCell(b.statements),
+        (b) => countCell(b.covered), (b) => cell(b.confidence),
       ], { key: "name", direction: 1 });
       namespacesView = simpleTable($("#namespaces"), [
-        (n) => cell(n.namespace), (n) => cell(String(n.binaries), "num"), (n) => cell(String(n.entries), "num"),
-        (n) => coverageCell(n.percent), (n) => cell(String(n.statements), "num"), (n) => cell(String(n.covered), "num"),
+        (n) => cell(n.namespace), (n) => countCell(n.binaries), (n) => countCell(n.entries),
+        (n) => coverageCell(n.percent), (n) => countCell(n.statements), (n) => countCell(n.covered),
       ], { key: "namespace", direction: 1 });
       return binaryItems;
     };
@@ -166,9 +166,10 @@
   }
 
   function updateStats(t, stats) {
-    $("#stat-owners").textContent = stats.owners;
-    $("#stat-binaries").textContent = stats.binaries;
-    $("#stat-statements").textContent = stats.statements;
+    const { countText } = cc.format;
+    $("#stat-owners").textContent = countText(stats.owners);
+    $("#stat-binaries").textContent = countText(stats.binaries);
+    $("#stat-statements").textContent = countText(stats.statements);
     $("#stat-coverage").textContent = stats.statements ? percentText(100 * stats.covered / stats.statements) : "-";
     $("#shown").textContent = stats.owners + " of " + t.n + " owners shown";
   }
@@ -200,7 +201,7 @@
     const namespaceCell = cell(namespace);
     namespaceCell.title = namespace;
     tr.append(namespaceCell, cell(t.words.type[t.type[i]]), name, binaryCell,
-      cell(String(t.pods[i]), "num"), coverageCell(t.percent[i]));
+      countCell(t.pods[i]), coverageCell(t.percent[i]));
     if (baseline) {
       tr.append(cell(t.baseText[i], "num base"),
         deltaCell({ deltaText: t.deltaText[i], direction: t.direction[i], diff: tallies(t.diff[i]) }));
@@ -209,7 +210,7 @@
     const clusters = clusterNames(t, i);
     const clusterCell = cell(String(clusters.length), "num");
     clusterCell.title = clusters.join(", ");
-    tr.append(cell(String(t.statements[i]), "num"), cell(String(t.covered[i]), "num"), clusterCell);
+    tr.append(countCell(t.statements[i]), countCell(t.covered[i]), clusterCell);
     return tr;
   }
 

@@ -1,7 +1,7 @@
 // coverage-collector report, module "ui": table cells, sortable tables, tabs, multi-selects.
 ((cc) => {
   const { $ } = cc.page;
-  const { level, percentText } = cc.format;
+  const { level, percentText, countText } = cc.format;
 
   function changeText(d) {
     if (!d) return "not in the comparison";
@@ -78,6 +78,27 @@
     td.textContent = text;
     if (className) td.className = className;
     return td;
+  }
+
+  // A path that never wraps: when too long for its column, its directory is cut short in
+  // the middle (CSS: .path .head ellipsis) and its file name stays; the whole path is the
+  // cell's tooltip, and shows in full while its row has the focus.
+  function pathCell(path) {
+    const td = cell("", "path");
+    td.title = path;
+    const cut = path.lastIndexOf("/") + 1;
+    const head = document.createElement("span");
+    head.className = "head";
+    head.textContent = path.slice(0, cut);
+    // room for the name: 0.62em a character is wider than most of the font's letters
+    head.style.maxWidth = "calc(100% - " + (0.62 * (path.length - cut) + 0.3).toFixed(2) + "em)";
+    td.append(head, document.createTextNode(path.slice(cut)));
+    return td;
+  }
+
+  // A count, right-aligned with thousands separators.
+  function countCell(count) {
+    return cell(countText(count), "num");
   }
 
   function coverageCell(percent) {
@@ -206,7 +227,7 @@
   }
 
   cc.ui = Object.freeze({
-    cell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, showTab, simpleTable,
-    focusSearchOnSlash, shortcutsHelp,
+    cell, pathCell, countCell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, showTab,
+    simpleTable, focusSearchOnSlash, shortcutsHelp,
   });
 })(coverageCollector);
