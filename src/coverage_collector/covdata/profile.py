@@ -7,7 +7,6 @@ merge (OR in set mode, saturating add otherwise) in the mode of the first binary
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -188,12 +187,6 @@ class Profile:
                 )
             )
             handle.write(go_bytes(text))
-
-    def textfmt(self) -> bytes:
-        """Return the text profile (`mode:` line plus one line per unit)."""
-        buffer = io.BytesIO()
-        self.write_textfmt(buffer)
-        return buffer.getvalue()
 
     def percent(self) -> bytes:
         """Return one `coverage: N% of statements` line per import path."""
