@@ -164,7 +164,11 @@
           tr.className = "row";
           tr.tabIndex = 0;
           const file = byId.get(r[FN.file]);
-          tr.append(cell(r[FN.name]), cell((file ? file.path.split("/").pop() : "?") + ":" + r[FN.line]),
+          const where = (file ? file.path.split("/").pop() : "?") + ":" + r[FN.line];
+          const name = cell(r[FN.name]), place = cell(where);
+          name.title = r[FN.name]; // the whole name where the column cuts it
+          place.title = (file ? file.path : "?") + ":" + r[FN.line];
+          tr.append(name, place,
             countCell(r[FN.statements]), coverageCell(r[FN.percent]), countCell(r[FN.executions]));
           tr.addEventListener("click", () => file && open(file, r[FN.line]));
           body.append(tr);
