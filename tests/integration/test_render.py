@@ -453,3 +453,39 @@ def test_owners_with_entry_problems_are_flagged(
         "#owners tr.has-errors", "rows => rows.map(r => r.cells[2].innerText)"
     )
     assert len(flagged) == 1 and flagged[0].startswith("kv-store") and "1 errors" in flagged[0]
+
+
+def test_resolved_files_link_upstream_at_the_commit(page: Any, sample_report: Path) -> None:
+    # The sample's inventory-api is github.com/example-org/inventory-api at a known commit
+    # (the bundled sources); a line number links to that line there.
+    binary = sample_report.parent / "binaries" / "a37943a73234300660ce220a18304548.html"
+    page.goto(f"{binary.as_uri()}#file=github.com/example-org/inventory-api/main.go&line=30")
+    page.wait_for_selector("table.source tr#L30")
+    data = json.loads(page.inner_text("#cc-data"))
+    commit = data["binary"]["commit"]
+    assert len(commit) == 40
+    base = f"https://github.com/example-org/inventory-api/blob/{commit}/main.go"
+    assert page.get_attribute("#viewer a.upstream", "href") == base
+    assert page.get_attribute("table.source tr#L30 td.line-num a", "href") == f"{base}#L30"
+    assert page.inner_text("table.source tr#L30 td.line-num") == "30"
+    assert all(f["status"] == "resolved" for f in data["files"])  # (unresolved: next test)
+
+
+def test_an_unresolved_file_says_what_to_run(page: Any, hostile_report: Path) -> None:
+    page.goto(hostile_report.as_uri())
+    page.wait_for_selector("#owners tbody tr.row")
+    pages = sorted((hostile_report.parent / "binaries").glob("*.html"))
+    for binary in pages:
+        page.goto(binary.as_uri())
+        page.wait_for_selector("#files tbody tr.row")
+        data = json.loads(page.inner_text("#cc-data"))
+        unresolved = [f for f in data["files"] if f["status"] == "unresolved"]
+        if not unresolved:
+            continue
+        page.goto(f"{binary.as_uri()}#file={unresolved[0]['path']}")
+        page.reload()
+        page.wait_for_selector("#viewer .no-source-reason")
+        assert "cluster clone-sources" in page.inner_text("#viewer .no-source-reason")
+        assert page.locator("#viewer a.upstream").count() == 0
+        return
+    pytest.fail("the hostile collection has no unresolved file")

@@ -17,7 +17,9 @@ from typing import Any
 
 from coverage_collector.database import Database, binaries, entries, errors, owners, sources
 from coverage_collector.report.fields import TALLY, FunctionRow
+from coverage_collector.report.upstream import Upstream, upstream
 from coverage_collector.results import Numbers
+from coverage_collector.selection import checkout_relative
 from coverage_collector.summary import namespace_rows
 
 HIDDEN_NAMESPACE_PREFIXES = ("e2e-", "openshift-must-gather-")
@@ -182,6 +184,8 @@ class BinaryRow:
     notes: str
     commit: str
     source: str
+    checkout: str = ""
+    """Its main checkout, relative to the collection ('' if none): not in the page data."""
 
     @property
     def page(self) -> str:
@@ -254,6 +258,8 @@ class FileRow:
     """Why the source, resolved, could not be read."""
     group: int | None = None
     """The id of the first file of the data file its coverage is in (`g<group>.js`)."""
+    upstream: Upstream | None = None
+    """The file in its repository at the binary's commit (only for hosts we can link)."""
 
     def to_json(self) -> Json:
         row: Json = {
@@ -268,6 +274,9 @@ class FileRow:
         }
         if self.reason:
             row["reason"] = self.reason
+        if self.upstream is not None:
+            row["upstream"] = self.upstream.file_url
+            row["anchor"] = self.upstream.line_anchor
         if self.change is not None:
             row.update(self.change.to_json())
         if self.refusal:
@@ -328,6 +337,7 @@ def load_index(db: Database, collection: str) -> IndexData:
             notes=source.notes,
             commit=source.commit_id,
             source=source.source_url,
+            checkout=source.checkout,
         )
     errors_by_owner = errors.compile_errors_by_owner(db)
     owner_rows = tuple(
@@ -397,8 +407,15 @@ def load_binary(db: Database, binary_id: int, index: IndexData) -> BinaryPage:
     key = str(binary_id)
     resolved = sources.file_sources(db, binary_id)
     files = []
+    binary = index.binaries[key]
     for file in binaries.binary_files(db, binary_id):
         source = resolved.get(file.file_id)
+        status = (source.status if source else "") or "unresolved"
+        inside = (
+            checkout_relative(source.source_path, [binary.checkout])
+            if source and status == "resolved" and binary.checkout
+            else None
+        )
         files.append(
             FileRow(
                 id=file.file_id,
@@ -406,14 +423,15 @@ def load_binary(db: Database, binary_id: int, index: IndexData) -> BinaryPage:
                 statements=file.statements,
                 covered=file.covered,
                 percent=percent(file.covered, file.statements),
-                status=(source.status if source else "") or "unresolved",
+                status=status,
                 method=source.method if source else "",
                 source=source.source_path if source else "",
                 reason=source.reason if source else "",
+                upstream=upstream(binary.source, binary.commit, inside) if inside else None,
             )
         )
     owners_of = tuple(o for o in index.owners if o.binary_id == key)
-    return BinaryPage(index.binaries[key], owners_of, tuple(files))
+    return BinaryPage(binary, owners_of, tuple(files))
 
 
 def load_functions(db: Database, binary_id: int) -> list[FunctionRow]:

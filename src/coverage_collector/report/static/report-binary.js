@@ -201,6 +201,14 @@
     stats.className = "meta";
     stats.textContent = file.covered + " of " + file.statements + " statements covered (" + percentText(file.percent) + ")";
     history.replaceState(null, "", "#file=" + encodeURIComponent(file.path) + (line ? "&line=" + line : ""));
+    if (file.upstream) { // the file in its repository at the binary's commit
+      const link = document.createElement("a");
+      link.href = file.upstream;
+      link.rel = "noopener noreferrer";
+      link.textContent = "upstream @ " + data.binary.commit.slice(0, 12);
+      link.className = "upstream";
+      stats.append(" \u00b7 ", link);
+    }
     if (file.status !== "resolved") {
       const why = document.createElement("p");
       why.className = "no-source-reason";
@@ -208,12 +216,14 @@
         ? "Source not shown: the file was refused (" + file.reason + "): the tool reads only regular files inside their checkout, up to 8 MiB."
         : file.status === "missing"
         ? "Source not shown: the file is not in the checkout of " + (data.binary.source || "its repository") + " (generated at build time?)."
-        : "Source not shown: no repository was found for this file. " + (data.binary.notes || "");
+        : "Source not shown: no repository was found for this file. " + (data.binary.notes || "") +
+          " To resolve it: `coverage-collector cluster clone-sources` (the binary's info.json must name its" +
+          " repository and commit), then `cluster render` again.";
       viewer.replaceChildren(heading, stats, why);
       return;
     }
     const show = (payload) => {
-      viewer.replaceChildren(heading, stats, cc.source.table(payload, sources[payload.src]));
+      viewer.replaceChildren(heading, stats, cc.source.table(payload, sources[payload.src], file));
       if (line) {
         const row = document.getElementById("L" + line);
         if (row) { row.classList.add("target"); row.scrollIntoView({ block: "center" }); }

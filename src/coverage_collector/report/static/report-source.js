@@ -12,8 +12,9 @@
     v: ["never-covered", "never covered", "UBC"], s: ["still-covered", "still covered", "CBC"],
   };
 
-  // A file's lines as a table: line number, count, highlighted code with coverage spans.
-  function table(payload, lines) {
+  // A file's lines as a table: line number (a link to the line upstream, when the file has
+  // one), count, highlighted code with coverage spans.
+  function table(payload, lines, file) {
     const table = document.createElement("table");
     table.className = "source src";
     const body = document.createElement("tbody");
@@ -28,7 +29,15 @@
       const tr = document.createElement("tr");
       tr.id = "L" + (index + 1);
       tr.className = count < 0 ? "untracked" : count > 0 ? "hit" : "miss";
-      const number = cell(String(index + 1), "line-num");
+      const number = cell(file && file.upstream ? "" : String(index + 1), "line-num");
+      if (file && file.upstream) {
+        const link = document.createElement("a");
+        link.href = file.upstream + file.anchor + (index + 1);
+        link.rel = "noopener noreferrer";
+        link.textContent = String(index + 1);
+        link.tabIndex = -1; // one Tab stop per file (the viewer's upstream link), not per line
+        number.append(link);
+      }
       const category = payload.cats ? LINE_CATEGORIES[payload.cats[index]] : undefined;
       if (category) {
         tr.classList.add("delta-" + category[0]);
