@@ -489,3 +489,33 @@ def test_an_unresolved_file_says_what_to_run(page: Any, hostile_report: Path) ->
         assert page.locator("#viewer a.upstream").count() == 0
         return
     pytest.fail("the hostile collection has no unresolved file")
+
+
+def test_the_binary_pages_state_survives_a_reload(page: Any, sample_report: Path) -> None:
+    binary = sample_report.parent / "binaries" / "a37943a73234300660ce220a18304548.html"
+    page.goto(f"{binary.as_uri()}#file=github.com/example-org/inventory-api/main.go&line=30")
+    page.wait_for_selector("table.source tr#L30.target")
+    page.fill("#search", "internal")
+    page.click("#files th[data-key=statements]")
+    page.click("#files th[data-key=statements]")  # descending
+    choose(page, "#filter-level", "excellent")
+    page.click("#views button[data-layout=list]")
+    page.click("nav.tabs button[data-tab=functions]")
+    shown = rows(page, "#files")
+    hash_ = page.evaluate("location.hash")
+    for part in ("q=internal", "sort=statements", "order=desc", "level=excellent", "tab=functions",
+                 "layout=list", "line=30"):  # fmt: skip
+        assert part in hash_, part
+    page.reload()
+    page.wait_for_selector("[data-view=functions]:not([hidden])")
+    assert page.input_value("#search") == "internal"
+    expect(page.locator("#files th[data-key=statements]")).to_have_attribute(
+        "aria-sort", "descending"
+    )
+    assert page.get_attribute(".split", "data-layout") == "list"
+    page.click("nav.tabs button[data-tab=files]")
+    assert rows(page, "#files") == shown
+    assert page.inner_text("#filter-level > button").startswith("Coverage levels (1)")
+    page.click("#filter-level > button")
+    assert page.is_checked("#filter-level input[value=excellent]")
+    assert "layout=list" in page.evaluate("location.hash")

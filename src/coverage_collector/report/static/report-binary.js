@@ -3,7 +3,7 @@
 ((cc) => {
   const { data, baseline, $ } = cc.page;
   const { LEVELS, level, percentOf, percentText } = cc.format;
-  const { cell, pathCell, countCell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, focusSearchOnSlash, shortcutsHelp } = cc.ui;
+  const { cell, pathCell, countCell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, showTab, focusSearchOnSlash, shortcutsHelp } = cc.ui;
   const FN = cc.fields.function, CHUNK = cc.fields.sourceChunk;
 
   // The data files call these three (ccFiles, ccSource, ccFunctions): the only globals
@@ -40,12 +40,33 @@
     document.head.append(script);
   }
 
+  // The page's state in the URL hash (file, line, q, level, sort, order, tab, layout,
+  // changed): a reload or a shared link shows the same view. `changes` replace those keys
+  // (an empty value or list removes one); the other keys stay.
+  function updateHash(changes) {
+    const old = /^#file\d+$/.test(location.hash); // the prior tool's #file<i>: start anew
+    const params = new URLSearchParams(old ? "" : location.hash.slice(1));
+    for (const [key, value] of Object.entries(changes)) {
+      params.delete(key);
+      for (const one of Array.isArray(value) ? value : [value]) if (one) params.append(key, one);
+    }
+    const text = params.toString();
+    if (text || location.hash) history.replaceState(null, "", text ? "#" + text : location.pathname + location.search);
+  }
+
   function initBinary() {
     const state = { key: "path", direction: 1, current: null };
     const files = data.files;
+    const saved = new URLSearchParams(/^#file\d+$/.test(location.hash) ? "" : location.hash.slice(1));
+    const target = parseHash(files); // read before the first render writes the hash
     const render = () => {
-      const query = $("#search").value.trim().toLowerCase();
+      const typed = $("#search").value.trim();
+      const query = typed.toLowerCase();
       const changedOnly = baseline !== null && $("#changed-only").checked;
+      updateHash({
+        q: typed, level: [...levels], sort: state.key === "path" ? "" : state.key,
+        order: state.direction < 0 ? "desc" : "", changed: changedOnly ? "only" : "",
+      });
       const rows = files.filter((f) => (!query || f.path.toLowerCase().includes(query)) &&
         (!levels.size || levels.has(level(f.percent))) && (!changedOnly || f.changed)).sort(compare(state.key, state.direction));
       state.order = rows;
@@ -63,14 +84,28 @@
       $("#files tbody").replaceChildren(body);
       $("#shown").textContent = rows.length + " of " + files.length + " files shown";
     };
-    const levels = multiSelect($("#filter-level"), "Coverage levels", LEVELS, () => render()).chosen;
+    const levelFilter = multiSelect($("#filter-level"), "Coverage levels", LEVELS, () => render());
+    const levels = levelFilter.chosen;
+    levelFilter.choose(saved.getAll("level"));
+    $("#search").value = saved.get("q") || "";
     $("#search").addEventListener("input", render);
-    if (baseline) $("#changed-only").addEventListener("input", render);
+    if (baseline) {
+      $("#changed-only").checked = saved.get("changed") === "only";
+      $("#changed-only").addEventListener("input", render);
+    }
+    const sortHeader = $("#files").querySelector(`th[data-key="${CSS.escape(saved.get("sort") || "")}"]`);
+    if (sortHeader) {
+      state.key = sortHeader.dataset.key;
+      state.direction = saved.get("order") === "desc" ? -1 : 1;
+      sortHeader.setAttribute("aria-sort", state.direction > 0 ? "ascending" : "descending");
+    }
     for (const button of document.querySelectorAll("#views button")) {
       button.addEventListener("click", () => {
         $(".split").dataset.layout = button.dataset.layout;
         for (const other of document.querySelectorAll("#views button")) other.classList.toggle("active", other === button);
+        updateHash({ layout: button.dataset.layout === "split" ? "" : button.dataset.layout });
       });
+      if (button.dataset.layout === saved.get("layout")) button.click();
     }
     $("#files tbody").addEventListener("click", (event) => {
       const row = event.target.closest("tr.row");
@@ -101,8 +136,12 @@
     render();
     const open = (file, line) => { state.current = file.id; openFile(file, line); render(); };
     buildTree($("#tree"), files, open);
-    tabs((name) => { if (name === "functions") loadFunctions(files, open); });
-    const target = parseHash(files);
+    const onTab = (name) => {
+      if (name === "functions") loadFunctions(files, open);
+      updateHash({ tab: name === "files" ? "" : name });
+    };
+    tabs(onTab);
+    if (["tree", "functions"].includes(saved.get("tab"))) showTab(saved.get("tab"), onTab);
     if (target.file) { state.current = target.file.id; openFile(target.file, target.line); render(); }
   }
 
@@ -200,7 +239,7 @@
     const stats = document.createElement("p");
     stats.className = "meta";
     stats.textContent = file.covered + " of " + file.statements + " statements covered (" + percentText(file.percent) + ")";
-    history.replaceState(null, "", "#file=" + encodeURIComponent(file.path) + (line ? "&line=" + line : ""));
+    updateHash({ file: file.path, line: line ? String(line) : "" });
     if (file.upstream) { // the file in its repository at the binary's commit
       const link = document.createElement("a");
       link.href = file.upstream;
