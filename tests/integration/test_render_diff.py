@@ -335,6 +335,18 @@ def test_source_viewer_marks_new_code(page: Any, collections: Collections, repor
     assert deltas == {path: points_text(t.delta) for path, t in files.items()}
     page.check("#changed-only")
     assert {r[0] for r in rows(page, "#files")} == {p for p, t in files.items() if t.changed}
+    page.uncheck("#changed-only")
+    # the filter by category: files with statements of a chosen category (diff's own tallies)
+    for name, count in (("new code, covered", "new_code_covered"), ("lost", "lost")):
+        page.click("#filter-change > button")
+        page.click(f"#filter-change input[value='{name}']")
+        page.keyboard.press("Escape")
+        expected = {p for p, t in files.items() if getattr(t, count) > 0}
+        assert expected and {r[0] for r in rows(page, "#files")} == expected, name
+        assert "change=" in page.evaluate("location.hash")
+        page.click("#filter-change > button")
+        page.click(f"#filter-change input[value='{name}']")  # off again
+        page.keyboard.press("Escape")
     # report() is lost: the auditor no longer runs `report`
     page.goto(f"{binary.as_uri()}#file={MAIN}")
     page.reload()

@@ -54,6 +54,17 @@
     if (text || location.hash) history.replaceState(null, "", text ? "#" + text : location.pathname + location.search);
   }
 
+  // The filter by change since the baseline: a file shows when it has statements of one of
+  // the chosen categories (its tallies, report/model.py's Change).
+  const CHANGES = {
+    "newly covered": (d) => d.newly,
+    "lost": (d) => d.lost,
+    "new code, covered": (d) => d.newCovered,
+    "new code, not covered": (d) => d.newCode - d.newCovered,
+    "never covered": (d) => d.never,
+    "removed code": (d) => d.removed,
+  };
+
   function initBinary() {
     const state = { key: "path", direction: 1, current: null };
     const files = data.files;
@@ -64,11 +75,12 @@
       const query = typed.toLowerCase();
       const changedOnly = baseline !== null && $("#changed-only").checked;
       updateHash({
-        q: typed, level: [...levels], sort: state.key === "path" ? "" : state.key,
+        q: typed, level: [...levels], change: [...changes], sort: state.key === "path" ? "" : state.key,
         order: state.direction < 0 ? "desc" : "", changed: changedOnly ? "only" : "",
       });
       const rows = files.filter((f) => (!query || f.path.toLowerCase().includes(query)) &&
-        (!levels.size || levels.has(level(f.percent))) && (!changedOnly || f.changed)).sort(compare(state.key, state.direction));
+        (!levels.size || levels.has(level(f.percent))) && (!changedOnly || f.changed) &&
+        (!changes.size || [...changes].some((name) => f.diff && CHANGES[name](f.diff) > 0))).sort(compare(state.key, state.direction));
       state.order = rows;
       const body = document.createDocumentFragment();
       for (const f of rows) {
@@ -87,6 +99,11 @@
     const levelFilter = multiSelect($("#filter-level"), "Coverage levels", LEVELS, () => render());
     const levels = levelFilter.chosen;
     levelFilter.choose(saved.getAll("level"));
+    const changeFilter = baseline
+      ? multiSelect($("#filter-change"), "Changes", Object.keys(CHANGES), () => render())
+      : null;
+    const changes = changeFilter ? changeFilter.chosen : new Set();
+    if (changeFilter) changeFilter.choose(saved.getAll("change"));
     $("#search").value = saved.get("q") || "";
     $("#search").addEventListener("input", render);
     if (baseline) {
