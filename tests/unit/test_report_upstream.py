@@ -49,6 +49,11 @@ def test_known_hosts_link_the_file_at_the_commit(repo: str, expected: Upstream) 
         ("https://github.com/o/r", COMMIT[:12], "a.go"),
         ("https://github.com/o/r", COMMIT, ""),
         ("https://github.com:8443/o/r", COMMIT, "a.go"),
+        ("https://github.com/o/r", COMMIT, "../../other/repo/a.go"),  # traversal
+        ("https://github.com/o/r", COMMIT, "a/./b.go"),
+        ("https://github.com/o/r", COMMIT, "a//b.go"),
+        ("https://github.com/o/r", COMMIT, "a/\udcff.go"),  # not UTF-8 (surrogate escape)
+        ("https://github.com/o/r", COMMIT, "a/" + "x" * 3000 + ".go"),  # oversized
     ],
 )
 def test_anything_else_gets_no_link(repo: str, commit: str, path: str) -> None:

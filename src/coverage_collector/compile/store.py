@@ -200,7 +200,7 @@ def owner_counts(db: Database, model: BinaryModel, group: Group, plan: OwnerPlan
     if not plan.from_stored:
         return OwnerCounts(counts_result(model, added), added)
     total = CountsMerge(model.meta.mode)
-    total.add(owners.owner_counts_by_key(db, group.key))
+    total.add(stored_owner_counts(db, group))
     if len(added):
         total.add(added)
     return OwnerCounts(counts_result(model, total.total), added)

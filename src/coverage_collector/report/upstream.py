@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 _COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+MAX_URL = 2048
+"""Longer links are not made (browsers and hosts cut them): a path from the cluster may be
+any length."""
 _REPO = re.compile(r"/([^/]+)/([^/]+?)(?:\.git)?/?")
 
 
@@ -27,8 +30,9 @@ class Upstream:
 def upstream(repo_url: str, commit: str, path: str) -> Upstream | None:
     """The file `path` (relative to the repository root) of `repo_url` at `commit`, or None
     when the host is not one we know how to link."""
-    if not path or not _COMMIT.fullmatch(commit):
-        return None
+    segments = path.split("/")
+    if not path or not _COMMIT.fullmatch(commit) or {"", ".", ".."} & set(segments):
+        return None  # a path that climbs or is not one would name another page
     try:
         parts = urlsplit(repo_url)
     except ValueError:
@@ -39,9 +43,16 @@ def upstream(repo_url: str, commit: str, path: str) -> Upstream | None:
     found = _REPO.fullmatch(parts.path)
     if not host or not found:
         return None
-    owner, name = (quote(p, safe="") for p in found.groups())
-    file = quote(path, safe="/")
-    base = f"https://{host}/{owner}/{name}"
+    try:
+        owner, name = (quote(p, safe="") for p in found.groups())
+        file = quote(path, safe="/")
+    except UnicodeEncodeError:  # escapes of bytes that were not UTF-8
+        return None
+    link = _link(host, f"https://{host}/{owner}/{name}", commit, file)
+    return link if link is not None and len(link.file_url) <= MAX_URL else None
+
+
+def _link(host: str, base: str, commit: str, file: str) -> Upstream | None:
     if host == "github.com":
         return Upstream(f"{base}/blob/{commit}/{file}", "#L")
     if host == "gitlab.com" or host.startswith("gitlab."):
