@@ -5,15 +5,32 @@
     merged = accumulate(meta, [counters], meta.mode, warn=print).counts  # one per unit
 
 `read_meta_group` merges a whole directory's files of one binary (thousands at array
-speed); `commands` reproduces `go tool covdata` byte for byte on top of these.
+speed); `commands` reproduces `go tool covdata` byte for byte on top of these, and
+`small` answers small inputs without numpy. The names below load on first use, so that
+`coverage-collector covdata` on a small input never imports numpy.
 """
 
-from coverage_collector.covdata.accumulate import UnitCounters, accumulate
-from coverage_collector.covdata.counters import CounterFile, read_counters
-from coverage_collector.covdata.meta import read_meta
-from coverage_collector.covdata.metagroups import MetaGroup, collect_meta_groups
-from coverage_collector.covdata.model import CounterMode, Granularity, MetaFile, PackageMeta
-from coverage_collector.covdata.reader import MetaGroupData, ModeMerger, read_meta_group
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "CounterFile": "coverage_collector.covdata.counters",
+    "CounterMode": "coverage_collector.covdata.model",
+    "Granularity": "coverage_collector.covdata.model",
+    "MetaFile": "coverage_collector.covdata.model",
+    "MetaGroup": "coverage_collector.covdata.metagroups",
+    "MetaGroupData": "coverage_collector.covdata.reader",
+    "ModeMerger": "coverage_collector.covdata.reader",
+    "PackageMeta": "coverage_collector.covdata.model",
+    "UnitCounters": "coverage_collector.covdata.accumulate",
+    "accumulate": "coverage_collector.covdata.accumulate",
+    "collect_meta_groups": "coverage_collector.covdata.metagroups",
+    "read_counters": "coverage_collector.covdata.counters",
+    "read_meta": "coverage_collector.covdata.meta",
+    "read_meta_group": "coverage_collector.covdata.reader",
+}
 
 __all__ = [
     "CounterFile",
@@ -31,3 +48,9 @@ __all__ = [
     "read_meta",
     "read_meta_group",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)
