@@ -13,6 +13,8 @@ speed); `commands` reproduces `go tool covdata` byte for byte on top of these, a
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 _HOMES = {
@@ -50,7 +52,16 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_HOMES[name]), name)
+class _LazyPackage(types.ModuleType):
+    """This package, its public names resolved on each use: `accumulate` is both a function
+    here and a submodule, and importing the submodule sets the package's attribute to the
+    module; the function must win, as it did when this file imported it eagerly."""
+
+    def __getattribute__(self, name: str) -> Any:
+        home = _HOMES.get(name)
+        if home is None:
+            return super().__getattribute__(name)
+        return getattr(importlib.import_module(home), name)
+
+
+sys.modules[__name__].__class__ = _LazyPackage
