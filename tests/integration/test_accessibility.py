@@ -34,7 +34,7 @@ def test_no_view_has_a_serious_violation(page: Any, sample_report: Path) -> None
     page.goto(f"{binary.as_uri()}#file={MAIN_GO}")
     page.wait_for_selector("table.source tr")
     _clean(page, "binary page with a file open")
-    for tab in ("tree", "functions"):
+    for tab in ("tree", "functions", "map"):
         page.click(f"nav.tabs button[data-tab={tab}]")
         page.wait_for_selector(f"[data-view={tab}]:not([hidden])")
         _clean(page, f"binary page, {tab}")

@@ -253,7 +253,8 @@ def test_the_script_adds_one_global_and_the_data_files_callbacks(
         assert added <= {"ccFiles", "ccSource", "ccFunctions"}
         parts = page.evaluate("Object.keys(coverageCollector)")
         assert set(parts) == {
-            "fields", "page", "format", "ui", "source", "owners", "virtual", "index", "binary"
+            "fields", "page", "format", "ui", "source", "owners", "virtual", "index", "map",
+            "binary",
         }  # fmt: skip
 
 

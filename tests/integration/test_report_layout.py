@@ -13,7 +13,7 @@ from tests.helpers.browser import ARTIFACTS
 BINARY = "binaries/a37943a73234300660ce220a18304548.html"
 MAIN_GO = "github.com/example-org/inventory-api/main.go"
 PANELS = (
-    "#files", "#viewer", "#functions", "#tree", "nav.tabs", ".controls", ".cards",
+    "#files", "#viewer", "#functions", "#tree", "#map", "nav.tabs", ".controls", ".cards",
     "table.owners", "#owners", "#binaries", "#namespaces",
 )  # fmt: skip
 OVERLAPS = """panels => {
@@ -47,7 +47,7 @@ def test_no_panels_overlap_at_any_width(page: Any, sample_report: Path, width: i
     page.wait_for_selector("table.source tr")
     assert _overlaps(page) == [], "files"
     page.screenshot(path=str(ARTIFACTS / f"binary-{width}.png"))
-    for tab in ("tree", "functions"):
+    for tab in ("tree", "functions", "map"):
         page.click(f"nav.tabs button[data-tab={tab}]")
         page.wait_for_selector(f"[data-view={tab}]:not([hidden])")
         assert _overlaps(page) == [], tab

@@ -41,7 +41,7 @@
   }
 
   // The page's state in the URL hash (file, line, q, level, sort, order, tab, layout,
-  // changed): a reload or a shared link shows the same view. `changes` replace those keys
+  // changed, map: the folder the map shows): a reload or a shared link shows the same view. `changes` replace those keys
   // (an empty value or list removes one); the other keys stay.
   function updateHash(changes) {
     const old = /^#file\d+$/.test(location.hash); // the prior tool's #file<i>: start anew
@@ -153,12 +153,17 @@
     render();
     const open = (file, line) => { state.current = file.id; openFile(file, line); render(); };
     buildTree($("#tree"), files, open);
+    let map = null; // drawn when first shown: its size is its column's
     const onTab = (name) => {
       if (name === "functions") loadFunctions(files, open);
+      if (name === "map") {
+        if (map) map.redraw();
+        else map = cc.map.build($("#map"), files, open, (folder) => updateHash({ map: folder }), saved.get("map"));
+      }
       updateHash({ tab: name === "files" ? "" : name });
     };
     tabs(onTab);
-    if (["tree", "functions"].includes(saved.get("tab"))) showTab(saved.get("tab"), onTab);
+    if (["tree", "functions", "map"].includes(saved.get("tab"))) showTab(saved.get("tab"), onTab);
     if (target.file) { state.current = target.file.id; openFile(target.file, target.line); render(); }
   }
 
