@@ -29,7 +29,13 @@ from playwright.sync_api import expect
 
 from coverage_collector import compile, sources
 from coverage_collector.cli import main
-from coverage_collector.diff.compare import LOST, NEVER_COVERED, NEWLY_COVERED, STILL_COVERED
+from coverage_collector.diff.compare import (
+    LOST,
+    NEVER_COVERED,
+    NEWLY_COVERED,
+    STILL_COVERED,
+    Tally,
+)
 from coverage_collector.diff.run import DiffOptions, DiffResult, diff
 from coverage_collector.report import Options, run
 from coverage_collector.report.delta import line_categories
@@ -44,6 +50,7 @@ from tests.helpers.difffixtures import (
     ledger_sources,
     make_diff_collections,
 )
+from tests.helpers.gofixtures import cache_root, covdata, go_env
 from tests.helpers.sourcefixtures import commit
 
 MAIN = "example.com/ledger/main.go"
@@ -250,8 +257,11 @@ def test_source_viewer_marks_lines_by_category(
     number = row.locator("td.line-num")
     expect(number).to_have_attribute("title", "GBC: newly covered")
     assert number.evaluate("e => getComputedStyle(e, '::before').content") == '"GBC "'
-    executed = int(row.locator("td.exec").inner_text())
-    expect(row.locator("td.exec")).to_have_attribute("title", f"executed {executed} times")
+    executed = int(row.locator("td.exec:not(.base)").inner_text())
+    expect(row.locator("td.exec:not(.base)")).to_have_attribute(
+        "title", f"executed {executed} times"
+    )
+    expect(row.locator("td.exec.base")).to_have_text("0")  # newly covered: 0 in the baseline
     assert "newly covered GBC" in legend
     # the legend's swatch and the line's mark have the same colour
     swatch = page.eval_on_selector(
@@ -294,6 +304,106 @@ def test_source_viewer_marks_lines_by_category(
     assert set(kinds) <= set("svcunl") and {"n", "l", "s", "v"} <= set(kinds)
     page.evaluate("window.scrollTo(0, 0)")  # the header and legend; the viewer keeps its place
     page.screenshot(path=str(ARTIFACTS / "diff-binary.png"), full_page=False)
+
+
+def _go_line_counts(
+    go_toolchain: Path, directories: list[Path], path: str, out: Path
+) -> dict[int, int]:
+    """Per line of `path`, the largest count of the blocks touching it in Go's own text
+    profile of `directories` (lines no block touches are absent)."""
+    result = covdata(
+        go_toolchain,
+        ["textfmt", "-i=" + ",".join(map(str, directories)), f"-o={out}"],
+        go_env(cache_root()),
+    )
+    assert result.returncode == 0, result.stderr
+    counts: dict[int, int] = {}
+    for line in out.read_text(encoding="utf-8").splitlines()[1:]:
+        position, _, count = line.rsplit(" ", 2)
+        name, _, span = position.rpartition(":")
+        if name != path:
+            continue
+        start, end = (int(part.split(".")[0]) for part in span.split(","))
+        for number in range(start, end + 1):
+            counts[number] = max(counts.get(number, -1), int(count))
+    return counts
+
+
+def test_source_viewer_shows_the_baseline_count_beside_todays(
+    page: Any, collections: Collections, report: Path, go_toolchain: Path, tmp_path: Path
+) -> None:
+    # Each line's baseline count is the baseline binary's, as Go's covdata counts it over the
+    # baseline's entries of that build; lines of no baseline block show nothing.
+    result = collections.result(collections.baseline)
+    ledger = {b.name: b for b in result.binaries if b.head_hash}["ledger"]
+    assert ledger.base_hash == ledger.head_hash  # the same build: the same lines
+    entries = [
+        d
+        for d in (collections.baseline / "coverage").iterdir()
+        if (d / f"covmeta.{ledger.base_hash}").is_file()
+    ]
+    expected = _go_line_counts(go_toolchain, entries, BOOK, tmp_path / "base.txt")
+    assert len(set(expected.values())) > 1
+    page.goto((report.parent / "binaries" / f"{ledger.head_hash}.html").as_uri() + f"#file={BOOK}")
+    page.wait_for_selector("table.source")
+    mode = page.evaluate("coverageCollector.page.data.binary.mode")
+    shown = page.eval_on_selector_all(
+        "table.source tr", "rows => rows.map(r => r.querySelector('td.exec.base').innerText)"
+    )
+    for number, text in enumerate(shown, start=1):
+        if number not in expected:
+            assert text == "", number
+        elif mode == "set":
+            assert text == ("hit" if expected[number] else "miss"), number
+        else:
+            assert text == str(expected[number]), number
+
+
+def change_summary(t: Tally) -> str:
+    """The words the report shows for a file's or a folder's statements by category."""
+    parts = [
+        (t.newly_covered, f"newly covered {t.newly_covered:,}"),
+        (t.lost, f"lost {t.lost:,}"),
+        (t.new_code, f"new code {t.new_code_covered:,} of {t.new_code:,} covered"),
+        (t.never_covered, f"never covered {t.never_covered:,}"),
+        (t.removed_code, f"removed {t.removed_code:,}"),
+    ]
+    return " \u00b7 ".join(text for value, text in parts if value) or "no change"
+
+
+def test_files_and_folders_count_their_lines_by_category(
+    page: Any, collections: Collections, report: Path
+) -> None:
+    # The viewer says a file's statements per category of change, the tree a folder's (its
+    # files' added up), in words, as cluster diff counts them.
+    result = collections.result(collections.baseline)
+    auditor = {b.name: b for b in result.binaries if b.head_hash}["auditor"]
+    tallies = {f.path: f.tally for f in auditor.files}
+    page.goto(
+        (report.parent / "binaries" / f"{auditor.head_hash}.html").as_uri() + f"#file={AUDIT}"
+    )
+    page.wait_for_selector("table.source")
+    name = collections.baseline.name
+    expected = f"Since {name}: {change_summary(tallies[AUDIT])}"
+    assert page.inner_text("#viewer .changes") == expected
+    assert "new code" in expected  # round() is new in v2
+    page.click("nav.tabs button[data-tab=tree]")
+    page.click("#tree .tree-tools button:text('expand all')")
+    folders = page.eval_on_selector_all(
+        "#tree summary",
+        "ss => ss.map(s => [s.firstChild.textContent.trim().split(/\\s+/)[0],"
+        " s.querySelector('.changes').textContent])",
+    )
+    shown = dict(folders)
+    audit_folder = Tally()
+    for path, tally in tallies.items():
+        if path.startswith("example.com/ledger/audit/"):
+            audit_folder.add(tally)
+    assert shown["audit/"] == change_summary(audit_folder)
+    everything = Tally()
+    for tally in tallies.values():
+        everything.add(tally)
+    assert shown["(all"] == change_summary(everything)
 
 
 def test_the_diff_views_have_no_serious_accessibility_violation(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from coverage_collector.compile.store import BinaryModel
-from coverage_collector.results import Numbers
+from coverage_collector.results import Numbers, int64_counts
 
 CATEGORIES = (
     "newly_covered",
@@ -123,6 +123,15 @@ def match_units(head: BinaryModel, base: BinaryModel, same_build: bool) -> UnitM
     matched = np.zeros(base.meta.n_units, dtype=bool)
     matched[head_to_base[head_to_base >= 0]] = True
     return UnitMatch(head_to_base, base.app & ~matched)
+
+
+def baseline_counts(match: UnitMatch, base_counts: np.ndarray) -> np.ndarray:
+    """Per head unit, the count of the baseline unit it matched (int64, counts beyond
+    2**63 - 1 as 2**63 - 1); -1 for new code and units outside the application."""
+    mapped = match.head_to_base >= 0
+    out = np.full(len(match.head_to_base), -1, dtype=np.int64)
+    out[mapped] = int64_counts(base_counts[match.head_to_base[mapped]])
+    return out
 
 
 def unit_categories(

@@ -22,6 +22,7 @@ from coverage_collector.database.owners import owner_counts
 from coverage_collector.diff.compare import (
     Tally,
     UnitMatch,
+    baseline_counts,
     match_units,
     tally,
     unit_categories,
@@ -71,6 +72,9 @@ class BinaryDiff:
     unit_codes: np.ndarray | None = None
     """Per unit of the head build: its category code (compare.NEWLY_COVERED, ...; -1 for
     new code and units outside the application); None for a removed binary."""
+    unit_base_counts: np.ndarray | None = None
+    """Per unit of the head build: the count of the baseline unit it matched (-1 for new
+    code and units outside the application); None for a removed binary."""
 
 
 @dataclass
@@ -249,11 +253,17 @@ def _binary_diff(
     known_id = head_id if head_id is not None else base_id
     assert known_id is not None
     name = side.selected.by_binary[known_id][0].binary_name
-    codes = None
+    codes = bases = None
     if head_model is not None and head_counts is not None:
+        paired = unit_match is not None and base_counts is not None
         codes = (
             unit_categories(unit_match, head_counts, base_counts)
-            if unit_match is not None and base_counts is not None
+            if paired
+            else np.full(head_model.meta.n_units, -1, dtype=np.int64)
+        )
+        bases = (
+            baseline_counts(unit_match, base_counts)
+            if paired
             else np.full(head_model.meta.n_units, -1, dtype=np.int64)
         )
     diff = BinaryDiff(
@@ -262,6 +272,7 @@ def _binary_diff(
         base.selected.hashes[base_id] if base_id is not None else "",
         tally(head_model, base_model, head_counts, base_counts, unit_match, codes=codes),
         unit_codes=None if codes is None else codes.astype(np.int8),
+        unit_base_counts=bases,
     )
     head_files = analysis.units_by_file(head_model.meta, head_model.app) if head_model else {}
     base_files = analysis.units_by_file(base_model.meta, base_model.app) if base_model else {}

@@ -25,10 +25,11 @@ import numpy as np
 import numpy.typing as npt
 
 from coverage_collector.covdata.arrays import run_offsets
+from coverage_collector.covdata.model import MetaFile
 from coverage_collector.diff.compare import LOST, NEVER_COVERED, NEWLY_COVERED, STILL_COVERED, Tally
 from coverage_collector.diff.run import BinaryDiff, DiffOptions, DiffResult, diff
 from coverage_collector.report.model import Change, FileRow, IndexData, OwnerChange, Tallies
-from coverage_collector.results import points_text
+from coverage_collector.results import Blocks, line_counts, points_text
 
 LINE_CATEGORIES = {
     ".": "untracked",
@@ -222,12 +223,13 @@ class Comparison:
         """What a binary page depends on in the comparison (part of its input key)."""
         if binary is None:
             return [self.name, None]
-        codes = binary.unit_codes
-        digest = (
-            hashlib.blake2b(np.ascontiguousarray(codes, dtype=np.int8).tobytes()).hexdigest()
-            if codes is not None
-            else ""
-        )
+        codes, bases = binary.unit_codes, binary.unit_base_counts
+        digest = ""
+        if codes is not None:
+            hashed = hashlib.blake2b(np.ascontiguousarray(codes, dtype=np.int8).tobytes())
+            if bases is not None:  # the lines' baseline counts are on the page too
+                hashed.update(np.ascontiguousarray(bases, dtype=np.int64).tobytes())
+            digest = hashed.hexdigest()
         return [
             self.name,
             binary.base_hash,
@@ -262,3 +264,23 @@ def line_categories(
         np.maximum.at(rank, first[owner] + offset, unit_rank[owner])
     table = np.frombuffer(LETTERS.encode("ascii"), dtype=np.uint8)
     return table[rank].tobytes().decode("ascii")
+
+
+def baseline_line_counts(
+    meta: MetaFile, units: np.ndarray, binary_diff: BinaryDiff | None, n_lines: int
+) -> list[int]:
+    """Per line of a file (its application `units`), the baseline's count: the largest
+    count of the matched baseline blocks touching it, -1 where none does (new code, or no
+    block), by the one per-line rule (`results.line_counts`)."""
+    bases = binary_diff.unit_base_counts if binary_diff is not None else None
+    if bases is None:
+        return [-1] * n_lines
+    matched = units[bases[units] >= 0]
+    blocks = Blocks.of(
+        meta.start_line[matched],
+        meta.start_col[matched],
+        meta.end_line[matched],
+        meta.end_col[matched],
+        bases[matched],
+    )
+    return line_counts(blocks, n_lines).tolist()

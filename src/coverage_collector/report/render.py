@@ -45,7 +45,7 @@ from coverage_collector.diff.run import BinaryDiff
 from coverage_collector.progress import Reporter
 from coverage_collector.report.annotate import coverage_spans, highlight
 from coverage_collector.report.contrast import readable_css
-from coverage_collector.report.delta import Comparison, line_categories
+from coverage_collector.report.delta import Comparison, baseline_line_counts, line_categories
 from coverage_collector.report.fields import FIELDS, SourceChunk, script
 from coverage_collector.report.manifest import Manifest, assets_key, input_key
 from coverage_collector.report.model import (
@@ -379,7 +379,7 @@ def _render_binary(
     """Write one binary's page and its files' data; return the files written (relative)
     and the file rows as the page shows them; source files not highlighted yet go to the
     highlighter. With a comparison, each file's data also has its lines' categories
-    (`cats`, one letter per line)."""
+    (`cats`, one letter per line) and the baseline's count of each line (`bases`)."""
     out = context.out
     binary = page.binary
     meta_hash = binary.meta_hash
@@ -439,6 +439,7 @@ def _render_binary(
             payload["cats"] = line_categories(
                 codes[mine], counts[mine], meta.start_line[mine], meta.end_line[mine], n_lines
             )
+            payload["bases"] = baseline_line_counts(meta, mine, binary_diff, n_lines)
         group.append(payload)
         group_size += len(spans)
     flush()

@@ -3,7 +3,7 @@
 ((cc) => {
   const { data, baseline, $ } = cc.page;
   const { LEVELS, level, percentOf, percentText, countText } = cc.format;
-  const { cell, pathCell, countCell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, showTab, focusSearchOnSlash, shortcutsHelp } = cc.ui;
+  const { cell, pathCell, countCell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, showTab, focusSearchOnSlash, shortcutsHelp, changeSummary, addChanges } = cc.ui;
   const FN = cc.fields.function, CHUNK = cc.fields.sourceChunk;
 
   // The data files call these three (ccFiles, ccSource, ccFunctions): the only globals
@@ -173,15 +173,15 @@
   // open, the rest closed until asked (1,464 files were all open at once); each folder shows
   // a bar; "expand all", "collapse all" and a search over file paths act on the whole tree.
   function buildTree(container, files, open) {
-    const node = () => ({ dirs: new Map(), files: [], statements: 0, covered: 0 });
+    const node = () => ({ dirs: new Map(), files: [], statements: 0, covered: 0, diff: null });
     const root = node();
     for (const f of files) {
       let at = root;
-      at.statements += f.statements; at.covered += f.covered;
+      at.statements += f.statements; at.covered += f.covered; at.diff = addChanges(at.diff, f.diff);
       for (const part of f.path.split("/").slice(0, -1)) {
         if (!at.dirs.has(part)) at.dirs.set(part, node());
         at = at.dirs.get(part);
-        at.statements += f.statements; at.covered += f.covered;
+        at.statements += f.statements; at.covered += f.covered; at.diff = addChanges(at.diff, f.diff);
       }
       at.files.push(f);
     }
@@ -208,6 +208,12 @@
       fill.style.width = Math.max(0, Math.min(100, pct)) + "%";
       bar.append(fill);
       summary.append(name + "  " + percentText(pct) + " (" + countText(at.covered) + "/" + countText(at.statements) + ") ", bar);
+      if (baseline) { // the folder's statements by category of change, as text
+        const changes = document.createElement("span");
+        changes.className = "changes";
+        changes.textContent = changeSummary(at.diff);
+        summary.append(changes);
+      }
       details.append(summary);
       for (const [child, sub] of [...at.dirs].sort()) details.append(render(sub, child + "/", depth + 1));
       for (const f of at.files) {
@@ -312,6 +318,13 @@
     stats.className = "meta";
     stats.textContent = file.covered + " of " + file.statements + " statements covered (" + percentText(file.percent) + ")";
     updateHash({ file: file.path, line: line ? String(line) : "" });
+    const since = [];
+    if (baseline) { // the file's statements by category of change, as text
+      const changes = document.createElement("p");
+      changes.className = "meta changes";
+      changes.textContent = "Since " + baseline.name + ": " + changeSummary(file.diff);
+      since.push(changes);
+    }
     if (file.upstream) { // the file in its repository at the binary's commit
       const link = document.createElement("a");
       link.href = file.upstream;
@@ -330,11 +343,11 @@
         : "Source not shown: no repository was found for this file. " + (data.binary.notes || "") +
           " To resolve it: `coverage-collector cluster clone-sources` (the binary's info.json must name its" +
           " repository and commit), then `cluster render` again.";
-      viewer.replaceChildren(heading, stats, why);
+      viewer.replaceChildren(heading, stats, ...since, why);
       return;
     }
     const show = (payload) => {
-      viewer.replaceChildren(heading, stats, cc.source.table(payload, sources[payload.src], file));
+      viewer.replaceChildren(heading, stats, ...since, cc.source.table(payload, sources[payload.src], file));
       if (line) {
         const row = document.getElementById("L" + line);
         if (row) { row.classList.add("target"); row.scrollIntoView({ block: "center" }); }

@@ -12,6 +12,16 @@
     v: ["never-covered", "never covered", "UBC"], s: ["still-covered", "still covered", "CBC"],
   };
 
+  // With a baseline: the line's count in the baseline, beside today's ("new" for code the
+  // baseline did not have), so a change reads as "12 -> 0" without hovering.
+  function baselineCell(base, count, setMode) {
+    const text = base >= 0 ? (setMode ? (base > 0 ? "hit" : "miss") : String(base)) : count >= 0 ? "new" : "";
+    const td = cell(text, "exec base");
+    if (base >= 0) td.title = "baseline: " + (base === 0 ? "not executed" : setMode ? "executed" : "executed " + base + " times");
+    else if (count >= 0) td.title = "new code: not in the baseline";
+    return td;
+  }
+
   // A file's lines as a table: line number (a link to the line upstream, when the file has
   // one), count, highlighted code with coverage spans.
   function table(payload, lines, file) {
@@ -51,7 +61,8 @@
       code.className = "code";
       code.innerHTML = html;  // produced and escaped by the report generator
       if (spans[index]) wrapRanges(code, spans[index]);
-      tr.append(number, executions, code);
+      if (payload.bases) tr.append(number, baselineCell(payload.bases[index] ?? -1, count, setMode), executions, code);
+      else tr.append(number, executions, code);
       body.append(tr);
     });
     table.append(body);

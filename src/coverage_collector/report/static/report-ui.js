@@ -10,6 +10,27 @@
       " covered, removed " + d.removed + " (statements)";
   }
 
+  // The statements of each category of change that has any, as short text for a file or a
+  // folder: "newly covered 3 · lost 1 · new code 4 of 6 covered".
+  function changeSummary(d) {
+    if (!d) return "not in the comparison";
+    const parts = [];
+    if (d.newly) parts.push("newly covered " + countText(d.newly));
+    if (d.lost) parts.push("lost " + countText(d.lost));
+    if (d.newCode) parts.push("new code " + countText(d.newCovered) + " of " + countText(d.newCode) + " covered");
+    if (d.never) parts.push("never covered " + countText(d.never));
+    if (d.removed) parts.push("removed " + countText(d.removed));
+    return parts.length ? parts.join(" \u00b7 ") : "no change";
+  }
+
+  // Category tallies of several files added up (a folder's).
+  function addChanges(total, d) {
+    if (!d) return total;
+    const sum = total || { newly: 0, lost: 0, still: 0, never: 0, newCovered: 0, newCode: 0, removed: 0 };
+    for (const key of Object.keys(sum)) sum[key] += d[key] || 0;
+    return sum;
+  }
+
   // The change in points, signed and coloured, its categories as a tooltip.
   function deltaCell(item) {
     const td = cell(item.deltaText, "num delta" + (item.direction ? " " + item.direction : ""));
@@ -227,7 +248,7 @@
   }
 
   cc.ui = Object.freeze({
-    cell, pathCell, countCell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, showTab,
+    changeSummary, addChanges, cell, pathCell, countCell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, showTab,
     simpleTable, focusSearchOnSlash, shortcutsHelp,
   });
 })(coverageCollector);
