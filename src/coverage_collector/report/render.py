@@ -40,10 +40,12 @@ from coverage_collector.analysis import blocks_by_file, units_by_file
 from coverage_collector.collection import Collection
 from coverage_collector.compile.store import BinaryModels, stored_excludes
 from coverage_collector.database import Database
-from coverage_collector.database.binaries import binary_counts, binary_row
+from coverage_collector.database.binaries import binary_counts, binary_row, named_functions
+from coverage_collector.database.owners import binary_owner_counts, binary_owner_entries
 from coverage_collector.diff.run import BinaryDiff
 from coverage_collector.progress import Reporter
-from coverage_collector.report.annotate import coverage_spans, highlight
+from coverage_collector.report import whoran
+from coverage_collector.report.annotate import coverage_spans, highlight, span_blocks
 from coverage_collector.report.contrast import readable_css
 from coverage_collector.report.delta import Comparison, line_categories
 from coverage_collector.report.fields import FIELDS, SourceChunk, script
@@ -378,7 +380,9 @@ def _render_binary(
     counts = binary_counts(context.db, binary.id)
     blocks = blocks_by_file(model.meta, model.app, counts)
     codes = binary_diff.unit_codes if binary_diff is not None else None
-    units = units_by_file(model.meta, model.app) if codes is not None else {}
+    by_owner = len(page.owners) > 1  # its page says who ran each line (report/whoran.py)
+    units = units_by_file(model.meta, model.app) if codes is not None or by_owner else {}
+    shown: list[whoran.FileBlocks] = []
     written: set[str] = set()
     group: list[dict[str, Any]] = []
     group_size = 0
@@ -430,7 +434,16 @@ def _render_binary(
             )
         group.append(payload)
         group_size += len(spans)
+        if by_owner:
+            spans_of = span_blocks(source, file_blocks_)
+            shown.append(
+                whoran.file_blocks(
+                    model.meta, file.id, grouped.group, n_lines, units[file.path], spans_of
+                )
+            )
     flush()
+    if by_owner:
+        written.update(_write_who(context, binary.id, meta_hash, page, shown))
     page = replace(page, files=tuple(files))
     # functions load on demand, like sources: the page itself stays small
     functions = [f.to_json() for f in load_functions(context.db, binary.id)]
@@ -444,6 +457,8 @@ def _render_binary(
     if context.comparison is not None:
         extra["baseline"] = context.comparison.binary_header(binary_diff)
         data["baseline"] = {"name": context.comparison.name, "lines": codes is not None}
+    if by_owner:
+        data["who"] = True
     _write(
         os.path.join(out, "binaries", f"{meta_hash}.html"),
         context.page("binary.html.j2", page=page, data=data, **extra),
@@ -454,6 +469,31 @@ def _render_binary(
         f"binaries/{meta_hash}.html",
     ]
     return written_files, page.files
+
+
+def _write_who(
+    context: RenderContext,
+    binary_id: int,
+    meta_hash: str,
+    page: BinaryPage,
+    shown: list[whoran.FileBlocks],
+) -> list[str]:
+    """Write a shared binary's per-owner data files (report/whoran.py); return them."""
+    db, model = context.db, context.models.get(binary_id)
+    paths = {f.path: f.id for f in page.files}
+    func_ids = [f.func_id for f in named_functions(db, binary_id)]
+    owners = whoran.owners_payload(
+        model.meta, model.app, paths, func_ids, binary_owner_counts(db, binary_id)
+    )
+    names = [f"data/{meta_hash}/owners.js"]
+    _write(os.path.join(context.out, names[0]), f"ccOwners({to_json(owners)});\n")
+    groups = whoran.who_payloads(
+        model.meta, shown, binary_owner_counts(db, binary_id), binary_owner_entries(db, binary_id)
+    )
+    for group, payloads in groups.items():
+        names.append(f"data/{meta_hash}/w{group}.js")
+        _write(os.path.join(context.out, names[-1]), f"ccWho({to_json(payloads)});\n")
+    return names
 
 
 class SourceCache:
