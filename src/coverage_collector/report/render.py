@@ -80,7 +80,9 @@ CHUNK_BYTES = 2 << 20
 stays loadable and under the report's per-file limit)."""
 STATIC = resources.files("coverage_collector.report") / "static"
 TEMPLATES = resources.files("coverage_collector.report") / "templates"
-SCRIPT_MODULES = ("page", "format", "ui", "source", "owners", "virtual", "index", "binary", "main")
+SCRIPT_MODULES = (
+    "page", "format", "ui", "source", "owners", "virtual", "index", "who", "binary", "main",
+)  # fmt: skip
 """static/report-<module>.js, in the order they make static/report.js: each adds its part
 of the `coverageCollector` object, using those before it (no build step, no module loader:
 ES modules do not load from file://)."""

@@ -1,0 +1,223 @@
+// coverage-collector report, module "who": who ran a line of a binary that several owners
+// run, and the page's numbers for some of its owners only. Its data files (written by
+// report/whoran.py) load on demand: data/<hash>/owners.js when owners are chosen,
+// data/<hash>/w<group>.js when a file of that group is shown with owners chosen or asked
+// who ran one of its lines. They call ccOwners and ccWho.
+//
+// Merging the chosen owners' counters follows results.py's engine, as `fixed` follows its
+// percent rule: summed, OR-ed in set mode (counts beyond 2**53 lose precision here).
+((cc) => {
+  const { data, $ } = cc.page;
+  const { percentOf, countText } = cc.format;
+  const { cell, countCell, loadScript } = cc.ui;
+  const LINE = cc.fields.whoLine, SPAN = cc.fields.span;
+  const enabled = Boolean(data.who);
+  const setMode = Boolean(data.binary) && data.binary.mode === "set";
+  const merge = setMode ? (a, b) => (a || b ? 1 : 0) : (a, b) => a + b;
+
+  let units = null; // owners.js, decoded: see decode()
+  const onUnits = [];
+  const who = {}; // file id -> its ccWho payload
+  const onWho = []; // [file id, callback] waiting for their w<group>.js
+
+  // Each owner once, labelled for the filter: namespace/owner (type), unique on the page.
+  const owners = enabled ? data.owners : [];
+  const label = (o) => (o.namespace || "(host)") + "/" + o.owner + " (" + o.type + ")";
+  const byLabel = new Map(owners.map((o) => [label(o), o]));
+  const byId = new Map(owners.map((o) => [o.id, o]));
+
+  window.ccOwners = (payload) => {
+    units = decode(payload);
+    for (const callback of onUnits.splice(0)) callback();
+  };
+  window.ccWho = (payloads) => {
+    for (const payload of payloads) who[payload.id] = payload;
+    for (let i = onWho.length - 1; i >= 0; i--) {
+      const [id, callback] = onWho[i];
+      if (who[id]) { onWho.splice(i, 1); callback(); }
+    }
+  };
+
+  // owners.js as arrays: per unit its statements and function row, per file its units,
+  // per owner the units it executed (one byte each) and its functions' calls.
+  function decode(payload) {
+    const n = payload.stmts.length;
+    const fileUnits = new Map();
+    for (let i = 0, at = 0; i < payload.files.length; i += 2) {
+      fileUnits.set(payload.files[i], [at, at + payload.files[i + 1]]);
+      at += payload.files[i + 1];
+    }
+    const funcOf = new Int32Array(n);
+    for (let i = 0, at = 0; i < payload.funcs.length; i += 2) {
+      funcOf.fill(payload.funcs[i], at, at + payload.funcs[i + 1]);
+      at += payload.funcs[i + 1];
+    }
+    const hit = new Map(), calls = new Map();
+    payload.owners.forEach((id, k) => {
+      const ran = new Uint8Array(n);
+      const runs = payload.hit[k];
+      for (let i = 0, at = 0; i < runs.length; i += 2) {
+        at += runs[i];
+        ran.fill(1, at, at + runs[i + 1]);
+        at += runs[i + 1];
+      }
+      hit.set(id, ran);
+      calls.set(id, payload.calls[k]);
+    });
+    return { n, stmts: payload.stmts, fileUnits, funcOf, hit, calls };
+  }
+
+  // Call `ready` once owners.js is in (at once if it is).
+  function whenLoaded(ready) {
+    if (units) { ready(); return; }
+    onUnits.push(ready);
+    if (onUnits.length === 1) loadScript("../data/" + data.binary.hash + "/owners.js");
+  }
+
+  // Call `ready` once the who data of `file` is in.
+  function whenFile(file, ready) {
+    if (who[file.id]) { ready(); return; }
+    const asked = onWho.some(([id]) => id === file.id);
+    onWho.push([file.id, ready]);
+    if (!asked) loadScript("../data/" + data.binary.hash + "/w" + file.group + ".js");
+  }
+
+  // Per unit, whether any of the owners `ids` executed it.
+  function executed(ids) {
+    const out = new Uint8Array(units.n);
+    for (const id of ids) {
+      const ran = units.hit.get(id);
+      if (ran) for (let u = 0; u < units.n; u++) out[u] |= ran[u];
+    }
+    return out;
+  }
+
+  // The file rows with the numbers of the owners `ids` (statements stay the binary's).
+  function files(rows, ids) {
+    const ran = executed(ids);
+    return rows.map((f) => {
+      const [from, to] = units.fileUnits.get(f.id) || [0, 0];
+      let covered = 0;
+      for (let u = from; u < to; u++) if (ran[u]) covered += units.stmts[u];
+      return { ...f, covered, percent: percentOf(covered, f.statements) };
+    });
+  }
+
+  // Per function row (functions.js's order): [covered statements, calls] of the owners `ids`.
+  function functions(count, ids) {
+    const ran = executed(ids);
+    const covered = new Float64Array(count), calls = new Float64Array(count);
+    for (let u = 0; u < units.n; u++) if (ran[u] && units.funcOf[u] >= 0) covered[units.funcOf[u]] += units.stmts[u];
+    for (const id of ids) {
+      const pairs = units.calls.get(id) || [];
+      for (let i = 0; i < pairs.length; i += 2) calls[pairs[i]] = merge(calls[pairs[i]], pairs[i + 1]);
+    }
+    return { covered, calls };
+  }
+
+  // A file's coverage payload as the owners `ids` alone would make it: each block's count is
+  // the merge of theirs, a line's the largest of its blocks' (results.line_counts), each
+  // range's its block's.
+  function payload(original, file, ids) {
+    const mine = who[file.id];
+    const blocks = new Float64Array(mine.blocks.length / 2);
+    for (const o of mine.owners) {
+      if (!ids.includes(o.id)) continue;
+      for (let i = 0; i < o.counts.length; i += 2) blocks[o.counts[i]] = merge(blocks[o.counts[i]], o.counts[i + 1]);
+    }
+    const counts = original.counts.map(() => -1);
+    for (let b = 0; b < blocks.length; b++) {
+      for (let line = mine.blocks[2 * b]; line <= mine.blocks[2 * b + 1]; line++) {
+        if (line >= 1 && line <= counts.length) counts[line - 1] = Math.max(counts[line - 1], blocks[b]);
+      }
+    }
+    const spans = original.spans.map((span, i) => {
+      const out = [...span];
+      out[SPAN.count] = blocks[mine.spanBlock[i]];
+      return out;
+    });
+    return { ...original, counts, spans };
+  }
+
+  // "Who ran line `line` of `file`": a table of the page's owners (those `ids` only, when
+  // some are chosen): count, and how many of its entries, their process instances and its
+  // clusters executed the line.
+  function panel(file, line, ids) {
+    const section = document.createElement("section");
+    section.className = "who-ran";
+    section.id = "who-ran";
+    section.setAttribute("aria-label", "Who ran line " + line);
+    const heading = document.createElement("h3");
+    heading.textContent = "Who ran line " + line;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "close";
+    close.textContent = "close";
+    close.addEventListener("click", () => section.remove());
+    heading.append(" ", close);
+    const table = document.createElement("table");
+    table.className = "rows who";
+    const head = document.createElement("thead");
+    const titles = ["Owner", "Count", "Entries", "Process instances", "Clusters"];
+    const tr = document.createElement("tr");
+    titles.forEach((title, i) => {
+      const th = document.createElement("th");
+      th.textContent = title;
+      th.scope = "col";
+      if (i) th.className = "num";
+      tr.append(th);
+    });
+    head.append(tr);
+    const body = document.createElement("tbody");
+    const rows = who[file.id].owners;
+    for (const o of owners) {
+      if (ids.length && !ids.includes(o.id)) continue;
+      const mine = rows.find((r) => r.id === o.id);
+      const at = mine ? lineRow(mine.lines, line) : -1;
+      const row = document.createElement("tr");
+      row.dataset.owner = o.id;
+      const name = cell(label(o));
+      name.title = label(o);
+      row.append(name);
+      const clusters = o.clusters.length;
+      if (at < 0) {
+        row.className = "not-run";
+        row.append(cell(setMode ? "not executed" : "0", "num"), countCell(0), countCell(0), cell(clusters ? "0" : "\u2013", "num"));
+      } else {
+        const l = mine.lines;
+        const count = l[at + LINE.count];
+        row.append(cell(setMode ? "executed" : countText(count), "num"),
+          cell(countText(l[at + LINE.entries]) + " of " + countText(o.reports), "num"),
+          cell(countText(l[at + LINE.instances]) + " of " + countText(o.instances), "num"),
+          cell(clusters ? countText(l[at + LINE.clusters]) + " of " + countText(clusters) : "\u2013", "num"));
+      }
+      body.append(row);
+    }
+    table.append(head, body);
+    const note = document.createElement("p");
+    note.className = "meta";
+    note.textContent = "Entries: the owner's pods, containers or host processes that executed the line; " +
+      "process instances: theirs (restarts included); clusters: those recorded at download.";
+    section.append(heading, table, note);
+    return section;
+  }
+
+  // The position in `lines` (flat rows of fields.WHO_LINE, by line) of the row of `line`, or -1.
+  function lineRow(lines, line) {
+    const width = Object.keys(LINE).length;
+    let lo = 0, hi = lines.length / width - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1, at = mid * width, value = lines[at + LINE.line];
+      if (value === line) return at;
+      if (value < line) lo = mid + 1; else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  // The labels of the owners, for the filter; their ids, from labels and back.
+  const labels = () => [...byLabel.keys()];
+  const idsOf = (chosen) => [...chosen].map((l) => byLabel.get(l)).filter(Boolean).map((o) => o.id);
+  const labelsOf = (ids) => ids.map((id) => byId.get(Number(id))).filter(Boolean).map(label);
+
+  cc.who = Object.freeze({ enabled, labels, idsOf, labelsOf, whenLoaded, whenFile, files, functions, payload, panel });
+})(coverageCollector);
