@@ -368,8 +368,8 @@
       if (cc.who.enabled) {
         // a click on a line says who ran it
         table.addEventListener("click", (event) => {
-          const row = event.target.closest("tr");
-          if (row && !event.target.closest("a")) showWho(file, Number(row.id.slice(1)));
+          const row = event.target.closest("tr[id]");
+          if (row && !event.target.closest("a, tr.who-row")) showWho(file, Number(row.id.slice(1)));
         });
       }
       if (line) {
@@ -390,21 +390,26 @@
     };
     if (loaded[file.id]) pending(); else loadScript("../data/" + data.binary.hash + "/g" + file.group + ".js");
   }
-  // Who ran `line` of `file` (open in the viewer): a panel above the source, that line the
+  // Who ran `line` of `file` (open in the viewer): a row under that line, which becomes the
   // target (in the hash: a reload shows that line).
   function showWho(file, line) {
     if (!line) return;
     cc.who.whenFile(file, () => {
-      const viewer = $("#viewer");
-      const old = $("#who-ran");
-      if (old) old.remove();
-      const table = viewer.querySelector("table.source");
-      if (!table) return;
-      for (const row of table.querySelectorAll("tr.target")) row.classList.remove("target");
       const row = document.getElementById("L" + line);
-      if (row) row.classList.add("target");
+      if (!row) return;
+      const old = $("tr.who-row");
+      if (old) old.remove();
+      for (const other of document.querySelectorAll("table.source tr.target")) other.classList.remove("target");
+      row.classList.add("target");
       updateHash({ line: String(line) });
-      viewer.insertBefore(cc.who.panel(file, line, ownerIds), table);
+      const detail = document.createElement("tr");
+      detail.className = "who-row";
+      const td = document.createElement("td");
+      td.colSpan = row.cells.length;
+      td.append(cc.who.panel(file, line, ownerIds, () => detail.remove()));
+      detail.append(td);
+      row.after(detail);
+      detail.querySelector("button").focus({ preventScroll: true });
     });
   }
 

@@ -141,20 +141,21 @@
 
   // "Who ran line `line` of `file`": a table of the page's owners (those `ids` only, when
   // some are chosen): count, and how many of its entries, their process instances and its
-  // clusters executed the line.
-  function panel(file, line, ids) {
+  // clusters executed the line. Its close button calls `close`.
+  function panel(file, line, ids, close) {
     const section = document.createElement("section");
     section.className = "who-ran";
     section.id = "who-ran";
     section.setAttribute("aria-label", "Who ran line " + line);
     const heading = document.createElement("h3");
     heading.textContent = "Who ran line " + line;
-    const close = document.createElement("button");
-    close.type = "button";
-    close.className = "close";
-    close.textContent = "close";
-    close.addEventListener("click", () => section.remove());
-    heading.append(" ", close);
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "close";
+    button.textContent = "close";
+    button.setAttribute("aria-label", "Close who ran line " + line);
+    button.addEventListener("click", close);
+    heading.append(" ", button);
     const table = document.createElement("table");
     table.className = "rows who";
     const head = document.createElement("thead");
