@@ -6,8 +6,8 @@
   const { cell, pathCell, countCell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, showTab, focusSearchOnSlash, shortcutsHelp, loadScript } = cc.ui;
   const FN = cc.fields.function, CHUNK = cc.fields.sourceChunk;
 
-  // The data files call these three (ccFiles, ccSource, ccFunctions): the only globals
-  // besides coverageCollector, named by the data files' format.
+  // The data files call these three (ccFiles, ccSource, ccFunctions; report-who.js has two
+  // more): the only globals besides coverageCollector, named by the data files' format.
   const loaded = {}, sources = {};
   let pending = null;
   window.ccFiles = (payloads) => {
