@@ -406,7 +406,9 @@
       detail.className = "who-row";
       const td = document.createElement("td");
       td.colSpan = row.cells.length;
-      td.append(cc.who.panel(file, line, ownerIds, () => detail.remove()));
+      // closed, the focus goes back to the viewer (where j, k and w act)
+      const close = () => { detail.remove(); $("#viewer").focus({ preventScroll: true }); };
+      td.append(cc.who.panel(file, line, ownerIds, close));
       detail.append(td);
       row.after(detail);
       detail.querySelector("button").focus({ preventScroll: true });
