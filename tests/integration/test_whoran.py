@@ -252,6 +252,10 @@ def test_the_owner_filter_shows_those_owners_numbers(
         else:
             assert ("hit" if expected else "miss") in classes.split(), number
             assert int(count) == expected, number
+    # the tree's totals
+    statements = sum(s for s, _ in files.values())
+    page.click("nav.tabs button[data-tab=tree]")
+    expect(page.locator("#tree summary").first).to_contain_text(f"({total:,}/{statements:,})")
     # the functions: covdata func's percent of each, for these owners
     dirs = [d for ns in chosen for d in owners[ns].dirs]
     expected_functions = _functions(go_toolchain, dirs)
