@@ -346,12 +346,14 @@ class OwnerEntryCounters:
 
 
 def binary_owner_entries(db: Database, binary_id: int) -> Iterator[OwnerEntryCounters]:
-    """The entries of every owner of a binary, owner after owner (by id), one at a time: a
-    caller holds one entry's counters at a time, however many an owner has."""
+    """The entries of every owner of a binary that merges several, owner after owner (by
+    id), one at a time: a caller holds one entry's counters at a time, however many an owner
+    has (an owner of one entry has nothing to tell apart: its counters are that entry's)."""
     for owner_id, cluster, instances, blob in db.connection.execute(
         "SELECT x.owner_id, e.cluster, e.instances, e.counts_blob FROM owner_entries x "
         "JOIN owners o ON o.id = x.owner_id JOIN entries e ON e.id = x.entry_id "
-        "WHERE o.binary_id = ? AND e.counts_blob IS NOT NULL ORDER BY x.owner_id, e.id",
+        "WHERE o.binary_id = ? AND o.entries > 1 AND e.counts_blob IS NOT NULL "
+        "ORDER BY x.owner_id, e.id",
         (binary_id,),
     ):
         yield OwnerEntryCounters(owner_id, cluster, instances, blobs.unpack_counts(blob))

@@ -68,10 +68,10 @@ TALLY = (
 """An owner's statements per category since the baseline, in the index's data files
 (report/model.py's `Tallies.to_row()`; `rebuilt` is null when not known)."""
 
-WHO_LINE = ("line", "count", "entries", "instances", "clusters")
-"""A line an owner executed, in `data/<hash>/w<group>.js` (report/whoran.py): its number
-(1-based), the owner's count, and how many of the owner's entries, their process instances
-and clusters executed it. Lines travel as flat rows of these: a file has thousands."""
+WHO_RUN = ("repeat", "entries", "instances", "clusters")
+"""What an owner's entries executed, in `data/<hash>/w<group>.js` (report/whoran.py): over the
+lines the owner executed, in order, runs of `repeat` lines that as many of its entries, their
+process instances and its clusters executed. Flat, as spans are: a file has thousands."""
 
 PAGE_FUNCTION = "percent"
 """What the page appends to each function row: its percent (results.py's rule), sorted on."""
@@ -90,7 +90,7 @@ FIELDS: dict[str, dict[str, int]] = {
     "sourceChunk": _positions(_names(SourceChunk)),
     "span": _positions(SPAN),
     "tally": _positions(TALLY),
-    "whoLine": _positions(WHO_LINE),
+    "whoRun": _positions(WHO_RUN),
 }
 """Per positional format, each name's position: what report.js reads as
 `coverageCollector.fields`."""

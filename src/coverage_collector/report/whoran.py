@@ -9,15 +9,17 @@ itself: the files load only when the page needs them, so a page stays as small a
                                functions' calls (files, tree, functions and totals of any
                                set of owners)
     data/<hash>/w<group>.js    ccWho([...]): per file of the group (the files of g<group>.js),
-                               its blocks and, per owner, their counts and its executed
-                               lines (source colours and "who ran this line")
+                               its blocks and, per owner, their counts and, for an owner of
+                               several entries, what its entries executed (source colours
+                               and "who ran this line")
 
 Everything is numbers in flat arrays (a binary has tens of thousands of units): runs of
-executed units as (gap, length) pairs, sparse (index, count) pairs, and lines as rows of
-report/fields.py's WHO_LINE. The counts are the owners' merged counters that compile
-stores; the entries, instances and clusters of a line come from the counters of each entry
-an owner merges. A line's count is `results.line_counts`' (the largest count of the blocks
-touching it), computed for all files of a binary at once by laying their lines end to end.
+executed units as (gap, length) pairs, executed blocks as (gap, count) pairs, and lines as
+runs of report/fields.py's WHO_RUN (the lines of a block mostly run alike). The counts are
+the owners' merged counters that compile stores; the entries, instances and clusters of a
+line come from the counters of each entry an owner merges. A line's count is
+`results.line_counts`' (the largest count of the blocks touching it), computed for all
+files of a binary at once by laying their lines end to end.
 """
 
 from __future__ import annotations
@@ -153,11 +155,10 @@ class _LineSpace:
 
 
 @dataclass
-class _OwnerLines:
-    """One owner's lines in the space: count, and how many entries, instances and clusters
-    executed each."""
+class _EntryLines:
+    """Per line of the space: how many of one owner's entries, their process instances and
+    its clusters executed it."""
 
-    counts: IntArray
     entries: IntArray
     instances: IntArray
     clusters: dict[str, BoolArray]
@@ -170,66 +171,70 @@ def who_payloads(
     entries: Iterable[OwnerEntryCounters],
 ) -> dict[int, list[Json]]:
     """Return, per data group, the payloads of its `w<group>.js`: per file its blocks' lines,
-    the block of each coverage range and, per owner that executed any of it, its blocks'
-    counts (sparse) and its executed lines (rows of fields.WHO_LINE)."""
+    the block of each coverage range and, per owner that executed any of it, the counts of
+    its executed blocks as (blocks skipped, count) pairs and, for an owner of several
+    `entries`, runs of fields.WHO_RUN over its executed lines (a one-entry owner's lines are
+    its entry's: the page knows its instances and cluster)."""
     if not files:
         return {}
     space = _LineSpace.of(meta, files)
-    per_owner: dict[int, _OwnerLines] = {}
-    counts_of: dict[int, np.ndarray] = {}
-    for owner in owners:
-        counts_of[owner.owner_id] = owner.counts
-        zeros = np.zeros(space.total, dtype=np.int64)
-        per_owner[owner.owner_id] = _OwnerLines(space.lines(owner.counts), zeros, zeros.copy(), {})
+    counts_of = {owner.owner_id: owner.counts for owner in owners}
+    lines_of = {owner_id: space.lines(counts) for owner_id, counts in counts_of.items()}
+    spread: dict[int, _EntryLines] = {}
     for entry in entries:
-        lines = per_owner.get(entry.owner_id)
-        if lines is None:
+        if entry.owner_id not in counts_of:
             continue
+        zeros = np.zeros(space.total, dtype=np.int64)
+        mine = spread.setdefault(entry.owner_id, _EntryLines(zeros, zeros.copy(), {}))
         ran = space.lines(entry.counts) > 0
-        lines.entries += ran
-        lines.instances += ran * entry.instances
+        mine.entries += ran
+        mine.instances += ran * entry.instances
         if entry.cluster:
-            seen = lines.clusters.setdefault(entry.cluster, np.zeros(space.total, dtype=bool))
+            seen = mine.clusters.setdefault(entry.cluster, np.zeros(space.total, dtype=bool))
             seen |= ran
     groups: dict[int, list[Json]] = defaultdict(list)
     block = 0
     for index, file in enumerate(files):
         first = int(space.offsets[index])
         window = slice(first, first + file.n_lines)
-        mine = slice(block, block + len(file.units))
-        block = mine.stop
-        starts, ends = space.blocks.start_line[mine] - first, space.blocks.end_line[mine] - first
+        mine_blocks = slice(block, block + len(file.units))
+        block = mine_blocks.stop
+        starts = space.blocks.start_line[mine_blocks] - first
+        ends = space.blocks.end_line[mine_blocks] - first
         payload: Json = {
             "id": file.file_id,
             "blocks": np.column_stack((starts, ends)).ravel().tolist(),
             "spanBlock": file.span_blocks,
             "owners": [],
         }
-        for owner_id, lines in per_owner.items():
-            counts = lines.counts[window]
-            ran = np.flatnonzero(counts > 0)
+        for owner_id, lines in lines_of.items():
+            ran = np.flatnonzero(lines[window] > 0) + first
             if not len(ran):
                 continue
             block_counts = int64_counts(counts_of[owner_id][file.units])
             executed = np.flatnonzero(block_counts)
-            clusters = np.zeros(len(ran), dtype=np.int64)
-            for seen in lines.clusters.values():
-                clusters += seen[window][ran]
-            rows = np.column_stack(
-                (
-                    ran + 1,
-                    counts[ran],
-                    lines.entries[window][ran],
-                    lines.instances[window][ran],
-                    clusters,
+            gaps = executed - np.r_[0, executed[:-1] + 1]
+            row: Json = {
+                "id": owner_id,
+                "counts": np.column_stack((gaps, block_counts[executed])).ravel().tolist(),
+            }
+            several = spread.get(owner_id)
+            if several is not None:
+                clusters = np.zeros(len(ran), dtype=np.int64)
+                for seen in several.clusters.values():
+                    clusters += seen[ran]
+                row["ran"] = _row_runs(
+                    np.column_stack((several.entries[ran], several.instances[ran], clusters))
                 )
-            )
-            payload["owners"].append(
-                {
-                    "id": owner_id,
-                    "counts": np.column_stack((executed, block_counts[executed])).ravel().tolist(),
-                    "lines": rows.ravel().tolist(),
-                }
-            )
+            payload["owners"].append(row)
         groups[file.group].append(payload)
     return dict(groups)
+
+
+def _row_runs(rows: IntArray) -> list[int]:
+    """`rows` as (repeats, *row) runs of equal rows: the lines of a block run alike."""
+    change = np.r_[True, (rows[1:] != rows[:-1]).any(axis=1)]
+    starts = np.flatnonzero(change)
+    lengths = np.diff(np.r_[starts, len(rows)])
+    out: list[int] = np.column_stack((lengths, rows[starts])).ravel().tolist()
+    return out

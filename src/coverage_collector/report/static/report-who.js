@@ -10,7 +10,7 @@
   const { data, $ } = cc.page;
   const { percentOf, countText } = cc.format;
   const { cell, countCell, loadScript } = cc.ui;
-  const LINE = cc.fields.whoLine, SPAN = cc.fields.span;
+  const RUN = cc.fields.whoRun, SPAN = cc.fields.span;
   const enabled = Boolean(data.who);
   const setMode = Boolean(data.binary) && data.binary.mode === "set";
   const merge = setMode ? (a, b) => (a || b ? 1 : 0) : (a, b) => a + b;
@@ -115,28 +115,59 @@
     return { covered, calls };
   }
 
-  // A file's coverage payload as the owners `ids` alone would make it: each block's count is
-  // the merge of theirs, a line's the largest of its blocks' (results.line_counts), each
-  // range's its block's.
-  function payload(original, file, ids) {
-    const mine = who[file.id];
+  // Per block of a file's who data `mine`, the merge of the counts of the owners `ids`.
+  function blockCounts(mine, ids) {
     const blocks = new Float64Array(mine.blocks.length / 2);
     for (const o of mine.owners) {
       if (!ids.includes(o.id)) continue;
-      for (let i = 0; i < o.counts.length; i += 2) blocks[o.counts[i]] = merge(blocks[o.counts[i]], o.counts[i + 1]);
-    }
-    const counts = original.counts.map(() => -1);
-    for (let b = 0; b < blocks.length; b++) {
-      for (let line = mine.blocks[2 * b]; line <= mine.blocks[2 * b + 1]; line++) {
-        if (line >= 1 && line <= counts.length) counts[line - 1] = Math.max(counts[line - 1], blocks[b]);
+      for (let i = 0, at = 0; i < o.counts.length; i += 2, at++) { // (blocks skipped, count)
+        at += o.counts[i];
+        blocks[at] = merge(blocks[at], o.counts[i + 1]);
       }
     }
+    return blocks;
+  }
+
+  // Per line (`n` of them), the largest count of the blocks touching it, -1 when none does
+  // (results.line_counts; the blocks' lines are already cut to the file's).
+  function lineCounts(mine, blocks, n) {
+    const counts = new Array(n).fill(-1);
+    for (let b = 0; b < blocks.length; b++) {
+      for (let line = mine.blocks[2 * b]; line <= mine.blocks[2 * b + 1]; line++) {
+        if (line >= 1 && line <= n) counts[line - 1] = Math.max(counts[line - 1], blocks[b]);
+      }
+    }
+    return counts;
+  }
+
+  // A file's coverage payload as the owners `ids` alone would make it: each block's count is
+  // the merge of theirs, a line's the largest of its blocks', each range's its block's.
+  function payload(original, file, ids) {
+    const mine = who[file.id];
+    const blocks = blockCounts(mine, ids);
+    const counts = lineCounts(mine, blocks, original.counts.length);
     const spans = original.spans.map((span, i) => {
       const out = [...span];
       out[SPAN.count] = blocks[mine.spanBlock[i]];
       return out;
     });
     return { ...original, counts, spans };
+  }
+
+  // What the entries of owner `o` executed of `line` (it ran the line): [entries, process
+  // instances, clusters]. An owner of one entry: that entry, all of the owner's instances and
+  // clusters; of several: its `ran` runs over the lines it executed, in order.
+  function entriesOf(o, row, mine, line) {
+    if (!row.ran) return [1, o.instances, o.clusters.length];
+    const lines = lineCounts(mine, blockCounts(mine, [o.id]), line);
+    let rank = 0;
+    for (let i = 0; i < line - 1; i++) if (lines[i] > 0) rank++;
+    const width = Object.keys(RUN).length;
+    for (let at = 0; at < row.ran.length; at += width) {
+      if (rank < row.ran[at + RUN.repeat]) return [row.ran[at + RUN.entries], row.ran[at + RUN.instances], row.ran[at + RUN.clusters]];
+      rank -= row.ran[at + RUN.repeat];
+    }
+    return [0, 0, 0];
   }
 
   // "Who ran line `line` of `file`": a table of the page's owners (those `ids` only, when
@@ -170,27 +201,26 @@
     });
     head.append(tr);
     const body = document.createElement("tbody");
-    const rows = who[file.id].owners;
+    const mine = who[file.id];
     for (const o of owners) {
       if (ids.length && !ids.includes(o.id)) continue;
-      const mine = rows.find((r) => r.id === o.id);
-      const at = mine ? lineRow(mine.lines, line) : -1;
+      const theirs = mine.owners.find((r) => r.id === o.id);
+      const count = theirs ? lineCounts(mine, blockCounts(mine, [o.id]), line)[line - 1] : 0;
       const row = document.createElement("tr");
       row.dataset.owner = o.id;
       const name = cell(label(o));
       name.title = label(o);
       row.append(name);
       const clusters = o.clusters.length;
-      if (at < 0) {
+      if (!(count > 0)) {
         row.className = "not-run";
         row.append(cell(setMode ? "not executed" : "0", "num"), countCell(0), countCell(0), cell(clusters ? "0" : "\u2013", "num"));
       } else {
-        const l = mine.lines;
-        const count = l[at + LINE.count];
+        const [entries, instances, ran] = entriesOf(o, theirs, mine, line);
         row.append(cell(setMode ? "executed" : countText(count), "num"),
-          cell(countText(l[at + LINE.entries]) + " of " + countText(o.reports), "num"),
-          cell(countText(l[at + LINE.instances]) + " of " + countText(o.instances), "num"),
-          cell(clusters ? countText(l[at + LINE.clusters]) + " of " + countText(clusters) : "\u2013", "num"));
+          cell(countText(entries) + " of " + countText(o.reports), "num"),
+          cell(countText(instances) + " of " + countText(o.instances), "num"),
+          cell(clusters ? countText(ran) + " of " + countText(clusters) : "\u2013", "num"));
       }
       body.append(row);
     }
@@ -201,18 +231,6 @@
       "process instances: theirs (restarts included); clusters: those recorded at download.";
     section.append(heading, table, note);
     return section;
-  }
-
-  // The position in `lines` (flat rows of fields.WHO_LINE, by line) of the row of `line`, or -1.
-  function lineRow(lines, line) {
-    const width = Object.keys(LINE).length;
-    let lo = 0, hi = lines.length / width - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1, at = mid * width, value = lines[at + LINE.line];
-      if (value === line) return at;
-      if (value < line) lo = mid + 1; else hi = mid - 1;
-    }
-    return -1;
   }
 
   // The labels of the owners, for the filter; their ids, from labels and back.
