@@ -86,7 +86,7 @@ def test_who_ran_each_line_with_entries_instances_and_clusters(meta: MetaFile) -
         OwnerEntryCounters(10, "a", 2, u64(3, 0, 0, 4)),
         OwnerEntryCounters(10, "b", 1, u64(4, 0, 0, 5)),
     ]
-    groups = whoran.who_payloads(meta, files, owners(), entries)
+    groups = dict(whoran.who_payloads(meta, files, owners(), entries))
     assert groups == {
         0: [
             {
@@ -119,5 +119,6 @@ def test_an_entry_that_ran_one_line_of_a_block_counts_for_that_block_only(
         OwnerEntryCounters(10, "a", 2, u64(7, 0, 0, 4)),
         OwnerEntryCounters(10, "b", 1, u64(0, 0, 0, 5)),
     ]
-    (payload,) = whoran.who_payloads(meta, files, owners()[:1], entries)[0]
+    ((group, (payload,)),) = whoran.who_payloads(meta, files, owners()[:1], entries)
+    assert group == 0
     assert payload["owners"] == [{"id": 10, "counts": [0, 7], "ran": [2, 1, 2, 1]}]

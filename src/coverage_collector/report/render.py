@@ -492,7 +492,7 @@ def _write_who(
     groups = whoran.who_payloads(
         model.meta, shown, binary_owner_counts(db, binary_id), binary_owner_entries(db, binary_id)
     )
-    for group, payloads in groups.items():
+    for group, payloads in groups:
         names.append(f"data/{meta_hash}/w{group}.js")
         _write(os.path.join(context.out, names[-1]), f"ccWho({to_json(payloads)});\n")
     return names

@@ -24,8 +24,7 @@ files of a binary at once by laying their lines end to end.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +34,7 @@ import numpy.typing as npt
 from coverage_collector.analysis import function_stats, units_by_file
 from coverage_collector.covdata.model import BoolArray, MetaFile
 from coverage_collector.database.owners import OwnerCountsRow, OwnerEntryCounters
-from coverage_collector.results import Blocks, block_order, int64_counts, line_counts
+from coverage_collector.results import LineMap, block_order, int64_counts
 
 Json = dict[str, Any]
 IntArray = npt.NDArray[np.int64]
@@ -123,10 +122,11 @@ class _LineSpace:
 
     offsets: IntArray
     """The first line of each file, 0-based, in the space."""
-    total: int
     units: IntArray
-    blocks: Blocks
-    """All blocks, start and end lines clipped to their file and moved to the space."""
+    start_line: IntArray
+    end_line: IntArray
+    """The blocks' lines, cut to their file and moved to the space."""
+    lines: LineMap
 
     @classmethod
     def of(cls, meta: MetaFile, files: Sequence[FileBlocks]) -> _LineSpace:
@@ -137,21 +137,16 @@ class _LineSpace:
         size, shift = sizes[per_unit], offsets[per_unit]
         start = np.clip(meta.start_line[units], 1, size) + shift
         end = np.clip(meta.end_line[units], 1, size) + shift
-        zero = np.zeros(len(units), dtype=np.int64)
-        empty = zero.copy()
-        return cls(offsets, int(sizes.sum()), units, Blocks(start, zero, end, empty, zero))
+        return cls(offsets, units, start, end, LineMap.of(start, end, int(sizes.sum())))
 
-    def lines(self, counts: np.ndarray) -> IntArray:
-        """Per line of the space, the largest count (of `counts`, per unit of the binary) of
-        the blocks touching it, or -1 (results.line_counts)."""
-        blocks = Blocks(
-            self.blocks.start_line,
-            self.blocks.start_col,
-            self.blocks.end_line,
-            self.blocks.end_col,
-            int64_counts(counts[self.units]),
-        )
-        return line_counts(blocks, self.total)
+    @property
+    def total(self) -> int:
+        return self.lines.n_lines
+
+    def executed(self, counts: np.ndarray) -> BoolArray:
+        """Per line of the space, whether a block touching it has a count in `counts` (per
+        unit of the binary): results.line_counts(...) > 0."""
+        return self.lines.executed(counts[self.units])
 
 
 @dataclass
@@ -159,8 +154,8 @@ class _EntryLines:
     """Per line of the space: how many of one owner's entries, their process instances and
     its clusters executed it."""
 
-    entries: IntArray
-    instances: IntArray
+    entries: npt.NDArray[np.int32]
+    instances: npt.NDArray[np.int32]
     clusters: dict[str, BoolArray]
 
 
@@ -169,46 +164,50 @@ def who_payloads(
     files: Sequence[FileBlocks],
     owners: Iterable[OwnerCountsRow],
     entries: Iterable[OwnerEntryCounters],
-) -> dict[int, list[Json]]:
-    """Return, per data group, the payloads of its `w<group>.js`: per file its blocks' lines,
-    the block of each coverage range and, per owner that executed any of it, the counts of
-    its executed blocks as (blocks skipped, count) pairs and, for an owner of several
-    `entries`, runs of fields.WHO_RUN over its executed lines (a one-entry owner's lines are
-    its entry's: the page knows its instances and cluster)."""
+) -> Iterator[tuple[int, list[Json]]]:
+    """Yield each data group (`files` come group after group) with the payloads of its
+    `w<group>.js`, one group at a time (a big binary's are tens of MB as lists): per file its
+    blocks' lines, the block of each coverage range and, per owner that executed any of it,
+    the counts of its executed blocks as (blocks skipped, count) pairs and, for an owner of
+    several `entries`, runs of fields.WHO_RUN over its executed lines (a one-entry owner's
+    lines are its entry's: the page knows its instances and cluster)."""
     if not files:
-        return {}
+        return
     space = _LineSpace.of(meta, files)
     counts_of = {owner.owner_id: owner.counts for owner in owners}
-    lines_of = {owner_id: space.lines(counts) for owner_id, counts in counts_of.items()}
+    ran_of = {owner_id: space.executed(counts) for owner_id, counts in counts_of.items()}
     spread: dict[int, _EntryLines] = {}
     for entry in entries:
         if entry.owner_id not in counts_of:
             continue
-        zeros = np.zeros(space.total, dtype=np.int64)
+        zeros = np.zeros(space.total, dtype=np.int32)
         mine = spread.setdefault(entry.owner_id, _EntryLines(zeros, zeros.copy(), {}))
-        ran = space.lines(entry.counts) > 0
+        ran = space.executed(entry.counts)
         mine.entries += ran
         mine.instances += ran * entry.instances
         if entry.cluster:
             seen = mine.clusters.setdefault(entry.cluster, np.zeros(space.total, dtype=bool))
             seen |= ran
-    groups: dict[int, list[Json]] = defaultdict(list)
+    group: list[Json] = []
     block = 0
     for index, file in enumerate(files):
+        if group and files[index - 1].group != file.group:
+            yield files[index - 1].group, group
+            group = []
         first = int(space.offsets[index])
         window = slice(first, first + file.n_lines)
         mine_blocks = slice(block, block + len(file.units))
         block = mine_blocks.stop
-        starts = space.blocks.start_line[mine_blocks] - first
-        ends = space.blocks.end_line[mine_blocks] - first
+        starts = space.start_line[mine_blocks] - first
+        ends = space.end_line[mine_blocks] - first
         payload: Json = {
             "id": file.file_id,
             "blocks": np.column_stack((starts, ends)).ravel().tolist(),
             "spanBlock": file.span_blocks,
             "owners": [],
         }
-        for owner_id, lines in lines_of.items():
-            ran = np.flatnonzero(lines[window] > 0) + first
+        for owner_id, executed_lines in ran_of.items():
+            ran = np.flatnonzero(executed_lines[window]) + first
             if not len(ran):
                 continue
             block_counts = int64_counts(counts_of[owner_id][file.units])
@@ -220,15 +219,15 @@ def who_payloads(
             }
             several = spread.get(owner_id)
             if several is not None:
-                clusters = np.zeros(len(ran), dtype=np.int64)
+                clusters = np.zeros(len(ran), dtype=np.int32)
                 for seen in several.clusters.values():
                     clusters += seen[ran]
                 row["ran"] = _row_runs(
                     np.column_stack((several.entries[ran], several.instances[ran], clusters))
                 )
             payload["owners"].append(row)
-        groups[file.group].append(payload)
-    return dict(groups)
+        group.append(payload)
+    yield files[-1].group, group
 
 
 def _row_runs(rows: IntArray) -> list[int]:
