@@ -4,6 +4,8 @@
     <output>/data/index/*.js          the index's owners, as columns (report/ownertable.py)
     <output>/binaries/<hash>.html     one page per binary (files and functions as JSON)
     <output>/data/<hash>/<file>.js    one file's coverage (line counts, ranges), on demand
+    <output>/data/<hash>/owners.js    a binary several owners run: each owner's coverage, and
+    <output>/data/<hash>/w<group>.js  per file who ran each line, on demand (report/whoran.py)
     <output>/data/src/<digest>.js     a source file, highlighted once for all binaries
     <output>/static/report.{css,js}   one stylesheet, one script, no CDN
 
