@@ -212,16 +212,13 @@
       name.title = label(o);
       row.append(name);
       const clusters = o.clusters.length;
-      if (!(count > 0)) {
-        row.className = "not-run";
-        row.append(cell(setMode ? "not executed" : "0", "num"), countCell(0), countCell(0), cell(clusters ? "0" : "\u2013", "num"));
-      } else {
-        const [entries, instances, ran] = entriesOf(o, theirs, mine, line);
-        row.append(cell(setMode ? "executed" : countText(count), "num"),
-          cell(countText(entries) + " of " + countText(o.reports), "num"),
-          cell(countText(instances) + " of " + countText(o.instances), "num"),
-          cell(clusters ? countText(ran) + " of " + countText(clusters) : "\u2013", "num"));
-      }
+      // not run: no entry, instance or cluster ran it
+      const [entries, instances, ran] = count > 0 ? entriesOf(o, theirs, mine, line) : [0, 0, 0];
+      if (!(count > 0)) row.className = "not-run";
+      row.append(cell(setMode ? (count > 0 ? "executed" : "not executed") : countText(Math.max(count, 0)), "num"),
+        cell(countText(entries) + " of " + countText(o.reports), "num"),
+        cell(countText(instances) + " of " + countText(o.instances), "num"),
+        cell(clusters ? countText(ran) + " of " + countText(clusters) : "\u2013", "num"));
       body.append(row);
     }
     table.append(head, body);
