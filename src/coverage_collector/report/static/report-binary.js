@@ -390,6 +390,7 @@
     };
     if (loaded[file.id]) pending(); else loadScript("../data/" + data.binary.hash + "/g" + file.group + ".js");
   }
+
   // Who ran `line` of `file` (open in the viewer): a row under that line, which becomes the
   // target (in the hash: a reload shows that line).
   function showWho(file, line) {
