@@ -18,8 +18,9 @@ counters of different process instances are summed, saturating at 2**64 - 1 (nev
 wrapping; covdata's own outputs saturate at 2**32 - 1 on top of that, in covdata/); in
 set mode they are OR-ed (0 or 1); merging two modes gives the larger (set < count <
 atomic). `merge_counts` merges aligned vectors, `merge_runs` runs of a sorted vector (the
-same block in several builds), `merge_count` two numbers. covdata's batch sums (fastmerge)
-and unit table (profile) merge through them too; its per-record merges (`merge -pcombine`,
+same block in several builds), `merge_count` two numbers (`countrules`: no numpy).
+covdata's batch sums (fastmerge), unit table (profile) and small inputs (small) merge through
+them too; its per-record merges (`merge -pcombine`,
 `subtract`) keep their own 32-bit arithmetic, cheaper on short records.
 
 **Per-line counts.** A line's count is the largest count of the blocks that touch it, -1
@@ -35,10 +36,11 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from coverage_collector.countrules import U64_MAX, merge_count, merged_mode
 from coverage_collector.covdata.arrays import run_offsets
 from coverage_collector.covdata.model import CounterMode
 
-U64_MAX = (1 << 64) - 1
+__all__ = ["U64_MAX", "merge_count", "merged_mode"]  # the rules on single numbers live apart
 INT64_MAX = (1 << 63) - 1
 UNTRACKED = -1
 """The count of a line no block touches."""
@@ -156,20 +158,6 @@ def merge_runs(counts: npt.ArrayLike, starts: npt.ArrayLike, mode: CounterMode |
     high = np.add.reduceat(values >> half, first) + (low >> half)
     total = (high << half) | (low & np.uint64(0xFFFFFFFF))
     return np.where(high >> half != 0, np.uint64(U64_MAX), total)
-
-
-def merge_count(a: int, b: int, mode: CounterMode | int) -> int:
-    """Return two counters merged: OR-ed in set mode (0 or 1), else summed, saturating at
-    2**64 - 1."""
-    if mode == CounterMode.SET:
-        return int(bool(a or b))
-    return min(a + b, U64_MAX)
-
-
-def merged_mode(a: CounterMode | int, b: CounterMode | int) -> CounterMode:
-    """Return the mode of data of modes `a` and `b` merged: the larger one (set < count <
-    atomic), as covdata's `merge` and `percent` upgrade it."""
-    return CounterMode(max(a, b))
 
 
 # --------------------------------------------------------------------------------------------

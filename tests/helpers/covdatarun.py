@@ -6,11 +6,14 @@ standard error and the exit status. Expected values always come from Go.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from coverage_collector.covdata.counters import read_counters
+from coverage_collector.covdata.small import LIMIT_VARIABLE
 from tests.helpers.gofixtures import cache_root, covdata, go_env
 
 PRODUCED_BY = b" * produced by:"
@@ -30,14 +33,37 @@ class Run:
         return cls(result.stdout, result.stderr, result.returncode)
 
 
-def ours(args: list[str]) -> Run:
-    """Run `coverage-collector covdata ARGS` in a fresh process."""
+FULL_PATH = {LIMIT_VARIABLE: "0"}
+"""Environment that sends every input to the full (numpy) path."""
+SMALL_PATH = {LIMIT_VARIABLE: str(1 << 40)}
+"""Environment that sends every clean input to the small (numpy-free) path."""
+
+
+def ours(args: list[str], env: dict[str, str] | None = None) -> Run:
+    """Run `coverage-collector covdata ARGS` in a fresh process, with `env` added to the
+    environment (e.g. `FULL_PATH`)."""
     result = subprocess.run(
         [sys.executable, "-m", "coverage_collector", "covdata", *args],
         capture_output=True,
         check=False,
+        env={**os.environ, **(env or {})},
     )
     return Run.of(result)
+
+
+def counter_contents(directory: Path) -> list[tuple[str, dict[str, str], list[tuple[int, ...]]]]:
+    """Decode every counter file of `directory`: meta hash, args, records with counters
+    (covdata names its outputs with pid 0; Go orders their string tables at random)."""
+    contents = []
+    for path in sorted(directory.glob("covcounters.*")):
+        decoded = read_counters(str(path))
+        records = [
+            (int(p), int(f), *decoded.counters(i).tolist())
+            for i, (p, f) in enumerate(zip(decoded.layout.pkgs, decoded.layout.funcs, strict=True))
+        ]
+        assert path.name.split(".")[2] == "0"  # pid 0, as covdata names its outputs
+        contents.append((decoded.meta_hash.hex(), decoded.args, records))
+    return sorted(contents)
 
 
 def theirs(go_toolchain: Path, args: list[str]) -> Run:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from coverage_collector.covdata.counters import read_counters
 from coverage_collector.covdata.meta import read_meta
+from tests.helpers.covdatarun import FULL_PATH, counter_contents
 from tests.helpers.gofixtures import (
     DATASET_NAMES,
     Dataset,
@@ -30,11 +31,13 @@ PACKAGE_PATTERNS = {
 
 
 def ours(args: list[str]) -> subprocess.CompletedProcess[bytes]:
-    """Run `coverage-collector covdata ARGS` in a fresh process."""
+    """Run `coverage-collector covdata ARGS` in a fresh process, on the full path whatever
+    the input's size (test_covdata_small checks the numpy-free path on the same data)."""
     return subprocess.run(
         [sys.executable, "-m", "coverage_collector", "covdata", *args],
         capture_output=True,
         check=False,
+        env={**os.environ, **FULL_PATH},
     )
 
 
@@ -153,24 +156,10 @@ def test_merge_matches_go(
     go_metas = {p.name: p.read_bytes() for p in go_out.glob("covmeta.*")}
     our_metas = {p.name: p.read_bytes() for p in our_out.glob("covmeta.*")}
     assert our_metas == go_metas
-    assert _counter_contents(our_out) == _counter_contents(go_out)
+    assert counter_contents(our_out) == counter_contents(go_out)
     assert _profile_of(our_out, go_toolchain, tmp_path, "a") == _profile_of(
         go_out, go_toolchain, tmp_path, "b"
     )
-
-
-def _counter_contents(directory: Path) -> list[tuple[str, dict[str, str], list[tuple[int, ...]]]]:
-    """Decode every counter file of `directory`: meta hash, args, records with counters."""
-    contents = []
-    for path in sorted(directory.glob("covcounters.*")):
-        decoded = read_counters(str(path))
-        records = [
-            (int(p), int(f), *decoded.counters(i).tolist())
-            for i, (p, f) in enumerate(zip(decoded.layout.pkgs, decoded.layout.funcs, strict=True))
-        ]
-        assert path.name.split(".")[2] == "0"  # pid 0, as covdata names its outputs
-        contents.append((decoded.meta_hash.hex(), decoded.args, records))
-    return sorted(contents)
 
 
 SUBTRACTIONS = [
@@ -196,7 +185,7 @@ def test_subtract_intersect_match_go(
     i_arg = "-i=" + ",".join(map(str, dirs))
     go_out, our_out = write_both(go_toolchain, tmp_path, [command, i_arg, *flags])
     assert {p.name for p in our_out.glob("covmeta.*")} == {p.name for p in go_out.glob("covmeta.*")}
-    assert _counter_contents(our_out) == _counter_contents(go_out)
+    assert counter_contents(our_out) == counter_contents(go_out)
 
 
 @pytest.mark.parametrize("command", ["subtract", "intersect"])
@@ -225,8 +214,8 @@ def test_subtract_intersect_work_where_go_panics(
         go_out.mkdir()
         result = go(go_toolchain, [command, "-i=" + ",".join(split), f"-o={go_out}"], tmp_path)
         assert result.returncode == 0, result.stderr
-        ours_for_tag = [c for c in _counter_contents(tmp_path / "ours") if c[0] == tag]
-        assert ours_for_tag == _counter_contents(go_out)
+        ours_for_tag = [c for c in counter_contents(tmp_path / "ours") if c[0] == tag]
+        assert ours_for_tag == counter_contents(go_out)
 
 
 def test_decoder_reads_every_unit_of_gofmt(go_datasets: dict[str, Dataset]) -> None:

@@ -11,7 +11,7 @@ from coverage_collector.covdata import fastmerge
 from coverage_collector.covdata.accumulate import accumulate
 from coverage_collector.covdata.counters import read_counters
 from coverage_collector.covdata.meta import read_meta
-from coverage_collector.covdata.writer import encode_counter_file
+from coverage_collector.covdata.writer import FuncCounters, encode_counter_file
 from tests.helpers.gofixtures import Dataset, require_dataset
 
 
@@ -96,3 +96,26 @@ def test_a_record_running_past_its_file_is_refused(
     victim.write_bytes(bytes(raw))
     with pytest.raises(fastmerge.IrregularInputError):
         fastmerge.merge_files(meta, [str(victim), *map(str, sources[1:])], meta.mode, print)
+
+
+def test_a_regular_record_cut_short_is_refused(
+    go_datasets: dict[str, Dataset], tmp_path: Path
+) -> None:
+    # The last record has the right numCounters for its function, but the file ends before
+    # its counters do (its footer is read as counters, as Go reads it, and still too few):
+    # neither walk may take the next file's values as the rest of them.
+    data = require_dataset(go_datasets, "gofmt")
+    meta = read_meta(str(data.meta_files()[0]))
+    units = meta.units_per_func()
+    func = int(np.argmax(units))
+    assert units[func] > 40
+    pkg = int(meta.func_pkg[func])
+    record = FuncCounters(pkg, func - meta.packages[pkg].first_func, [1] * int(units[func]))
+    whole = encode_counter_file(meta.file_hash, {}, [record])
+    footer = 16
+    cut = whole[: len(whole) - footer - 30] + whole[len(whole) - footer :]
+    victim = tmp_path / f"covcounters.{meta.hash_hex}.1.1"
+    victim.write_bytes(cut)
+    others = [str(p) for p in data.counter_files()[:3]]
+    with pytest.raises(fastmerge.IrregularInputError):
+        fastmerge.merge_files(meta, [str(victim), *others], meta.mode, print)

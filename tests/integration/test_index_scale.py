@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -269,3 +269,66 @@ def test_a_deep_link_opens_the_same_view(page: Any, rendered: Rendered) -> None:
     binaries = {r[0] for r in rows(page, "#binaries")}
     assert binaries == {rendered.scale.binaries[o.binary].name for o in wanted}
     assert page.evaluate("location.hash").endswith("&tab=binaries")
+
+
+TIERS = ("excellent", "good", "moderate", "poor", "critical")
+
+
+def tier(percent: float) -> str:
+    """The prior tool's classes (reference-tool.md §8.4): 70, 50, 30 and 15 percent."""
+    bounds = ((70.0, "excellent"), (50.0, "good"), (30.0, "moderate"), (15.0, "poor"))
+    return next((name for bound, name in bounds if percent >= bound), "critical")
+
+
+def tier_badges(page: Any, box: str) -> dict[str, str]:
+    """The badges of the tier distribution `box`: tier -> the count it shows."""
+    badges = page.query_selector_all(f"{box} .tier-badge")
+    return {
+        next(c for c in b.get_attribute("class").split() if c in TIERS): b.inner_text().split()[-1]
+        for b in badges
+    }
+
+
+def expected_tiers(
+    owners: list[ScaleOwner], scale: ScaleCollection
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Owners and binaries (each once) per tier, as the badges write the counts."""
+    by_owner = Counter(tier(o.percent) for o in owners)
+    binaries = {o.binary for o in owners}
+    by_binary = Counter(
+        tier(Numbers(scale.binaries[b].statements, scale.binaries[b].covered).percent_rounded(1))
+        for b in binaries
+    )
+    return (
+        {name: f"{count:,}" for name, count in by_owner.items()},
+        {name: f"{count:,}" for name, count in by_binary.items()},
+    )
+
+
+def test_the_tier_distribution_follows_the_filters(page: Any, rendered: Rendered) -> None:
+    # Owners and binaries per coverage tier, of the owners shown (each binary once), as
+    # counted in Python from the generated rows; an owners' badge filters by its tier.
+    expected = Expected(rendered.scale)
+    IndexSession(page, rendered.index)
+    default = expected.owners()
+    owners, binaries = expected_tiers(default, rendered.scale)
+    assert len(owners) == 5  # the generated coverage spans every tier
+    assert tier_badges(page, "#tiers-owners") == owners
+    assert tier_badges(page, "#tiers-binaries") == binaries
+    page.fill("#search", "team-01")
+    wanted = expected.owners("team-01")
+    assert (
+        tier_badges(page, "#tiers-owners"),
+        tier_badges(page, "#tiers-binaries"),
+    ) == expected_tiers(wanted, rendered.scale)
+    page.fill("#search", "")
+    page.click("#tiers-owners .tier-badge.poor")
+    poor = [o for o in default if tier(o.percent) == "poor"]
+    assert page.inner_text("#shown") == f"{len(poor)} of {OWNERS} owners shown"
+    assert page.get_attribute("#tiers-owners .tier-badge.poor", "aria-pressed") == "true"
+    assert tier_badges(page, "#tiers-owners") == {"poor": f"{len(poor):,}"}
+    assert "level=poor" in page.evaluate("location.hash")
+    page.click("#tiers-owners .tier-badge.poor")  # pressed again: no tier filter
+    assert page.inner_text("#shown") == f"{len(default)} of {OWNERS} owners shown"
+    label = page.get_attribute("#tiers-owners .stack", "aria-label")
+    assert label.startswith("Owners by coverage tier: Excellent: ")

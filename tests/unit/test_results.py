@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from coverage_collector.covdata.model import CounterMode
-from coverage_collector.covdata.profile import _pct as covdata_percent
+from coverage_collector.covdata.textreport import pct as covdata_percent
 from coverage_collector.results import (
     INT64_MAX,
     U64_MAX,

@@ -9,7 +9,7 @@ a time and falls back to this module for anything unusual.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,10 +17,10 @@ import numpy as np
 from coverage_collector.covdata.arrays import run_offsets
 from coverage_collector.covdata.counters import RECORD_HEADER, CounterFile
 from coverage_collector.covdata.model import BoolArray, CounterMode, IntArray, MetaFile, U32Array
+from coverage_collector.covdata.policy import Warn
 from coverage_collector.exceptions import CovDataError
 
 U32_MAX = 0xFFFFFFFF
-Warn = Callable[[str], None]
 
 
 @dataclass

@@ -48,13 +48,12 @@ import os
 import sys
 
 from coverage_collector import goflags
-from coverage_collector.covdata.commands import Request, run
-from coverage_collector.covdata.counters import CounterDecodeError
-from coverage_collector.covdata.debugdump import banner
+from coverage_collector.covdata.decodeerrors import CounterDecodeError, MetaDecodeError
 from coverage_collector.covdata.goerrors import path_error
 from coverage_collector.covdata.gowording import go_error
-from coverage_collector.covdata.meta import MetaDecodeError
 from coverage_collector.covdata.metagroups import InputDirError
+from coverage_collector.covdata.request import Outcome, Request
+from coverage_collector.covdata.small import run_small
 from coverage_collector.covdata.trace import STDOUT, StdoutFailedError, Trace, write_stderr
 from coverage_collector.covdata.usage import COMMANDS, command_usage, flags_of, overview
 from coverage_collector.exceptions import CollectorError, CovDataError
@@ -104,7 +103,7 @@ def _run(command: str | None, args: list[str]) -> int:
         return EXIT_ERROR
     request.trace.dbg(1, "starting perform")
     try:
-        outcome = run(command, request)
+        outcome = _perform(command, request)
     except InputDirError as exc:  # the reader's error: Go's main prints it and goes on
         _stderr(f"error: {exc.message}\n")
         request.trace.dbg(1, "leaving main")
@@ -125,6 +124,16 @@ def _run(command: str | None, args: list[str]) -> int:
     STDOUT.write(outcome.stdout)
     request.trace.dbg(1, "leaving main")
     return EXIT_OK
+
+
+def _perform(command: str, request: Request) -> Outcome:
+    """Run the subcommand: small inputs without numpy, anything else on the full path."""
+    outcome = run_small(command, request)
+    if outcome is None:
+        from coverage_collector.covdata.commands import run
+
+        outcome = run(command, request)
+    return outcome
 
 
 def _decode_failed(command: str, exc: MetaDecodeError | CounterDecodeError, trace: Trace) -> int:
@@ -159,6 +168,8 @@ def _parse(command: str, args: list[str]) -> Request:
             _create(flags.string(profile))
     _setup(command, flags)
     if command == "debugdump":
+        from coverage_collector.covdata.debugdump import banner
+
         STDOUT.write(banner(PROGRAM, args))
     return Request(
         inputs=flags.string("i").split(","),

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from coverage_collector.covdata.accumulate import U32_MAX, UnitCounters, Warn, accumulate
 from coverage_collector.covdata.counters import CounterFile
 from coverage_collector.covdata.debugdump import dump_groups
-from coverage_collector.covdata.goerrors import errno_text, path_error
+from coverage_collector.covdata.goerrors import path_error
 from coverage_collector.covdata.meta import read_meta
 from coverage_collector.covdata.metagroups import MetaGroup, collect_meta_groups, read_input
 from coverage_collector.covdata.model import CounterMode, MetaFile
@@ -30,8 +29,13 @@ from coverage_collector.covdata.reader import (
     package_filter,
     read_meta_group,
 )
-from coverage_collector.covdata.trace import STDOUT, Output, Trace
+from coverage_collector.covdata.request import Outcome, Request
+from coverage_collector.covdata.textreport import pkglist_report
+from coverage_collector.covdata.trace import Trace
 from coverage_collector.covdata.writer import (
+    COPY_FAILED,
+    COUNTERS_FAILED,
+    META_FAILED,
     FuncCounters,
     FuncDesc,
     PackageBuilder,
@@ -39,32 +43,9 @@ from coverage_collector.covdata.writer import (
     encode_counter_file,
     encode_meta_file,
     merged_meta_hash,
-    write_new,
+    write_output,
 )
 from coverage_collector.exceptions import CovDataError
-
-
-@dataclass
-class Request:
-    """What a covdata subcommand was asked to do."""
-
-    inputs: list[str]
-    output: str = ""
-    packages: str = ""
-    pcombine: bool = False
-    live: bool = False
-    """debugdump: only functions that have counter records."""
-    warn: Warn = field(default=lambda message: None)
-    trace: Trace = field(default_factory=Trace)
-    stdout: Output = STDOUT
-    """Where debugdump streams its dump (other commands return `Outcome.stdout`)."""
-
-
-@dataclass
-class Outcome:
-    """What a subcommand produced: bytes for stdout."""
-
-    stdout: bytes = b""
 
 
 def _scan(request: Request) -> list[MetaGroup]:
@@ -140,8 +121,7 @@ def pkglist(request: Request) -> Outcome:
     outcome = Outcome()
     profile = build_profile(request, relaxed=True)
     if profile is not None:
-        lines = sorted(profile.packages, key=lambda p: p.encode("utf-8", "surrogateescape"))
-        outcome.stdout = "".join(f"{p}\n" for p in lines).encode("utf-8", "surrogateescape")
+        outcome.stdout = pkglist_report(profile.packages)
     return outcome
 
 
@@ -151,41 +131,6 @@ def debugdump(request: Request) -> Outcome:
         _scan(request), request.packages, request.live, request.stdout, request.trace, request.warn
     )
     return Outcome()
-
-
-@dataclass(frozen=True)
-class _WriteFailure:
-    """covdata's messages for an output file it can't open or can't write (`{path}`,
-    `{reason}`: Go's errno text); they name the file twice, as Go wraps its errors."""
-
-    open: str
-    write: str
-
-
-_COPY_FAILED = _WriteFailure(
-    "opening output meta-data file {path}: open {path}: {reason}",
-    "writing output meta-data file {path}: write {path}: {reason}",
-)
-_META_FAILED = _WriteFailure(
-    "unable to open output meta-data file {path}: open {path}: {reason}",
-    "error writing {path}: error writing {path}: write {path}: {reason}\n",
-)
-_COUNTERS_FAILED = _WriteFailure(
-    "opening counter data file {path}: open {path}: {reason}",
-    "counter file write failed: write error: write {path}: {reason}",
-)
-
-
-def _write_file(directory: str, name: str, data: bytes, failure: _WriteFailure) -> None:
-    """Write output file `name` into `directory`; raise covdata's `failure` message
-    when that fails (the directory is never created: covdata doesn't create it)."""
-    try:
-        write_new(directory, name, data)
-    except OSError as exc:
-        written = exc.filename == os.path.join(directory, name)  # else opening failed
-        template = failure.write if written else failure.open
-        path = os.path.normpath(os.path.join(directory, name))
-        raise CovDataError(template.format(path=path, reason=errno_text(exc))) from None
 
 
 def _meta_group_records(
@@ -213,17 +158,17 @@ def _emit_meta_group(
     chosen = [i for i, keep in enumerate(_selection(meta, matcher)) if keep]
     if matcher is None:
         original = read_input(meta.path, "meta-data file")
-        _write_file(request.output, os.path.basename(meta.path), original, _COPY_FAILED)
+        write_output(request.output, os.path.basename(meta.path), original, COPY_FAILED)
         file_hash = meta.file_hash
     else:
         blobs = [meta.packages[i].blob for i in chosen]
         file_hash = merged_meta_hash(blobs)
         data = encode_meta_file(file_hash, blobs, mode, meta.granularity)
-        _write_file(request.output, f"covmeta.{file_hash.hex()}", data, _META_FAILED)
+        write_output(request.output, f"covmeta.{file_hash.hex()}", data, META_FAILED)
     records = _meta_group_records(meta, counters, chosen)
     request.trace.counter_writes(len(chosen), ((r.pkg, r.func, len(r.counters)) for r in records))
     data = encode_counter_file(file_hash, args.as_args(), records)
-    _write_file(request.output, counter_file_name(file_hash), data, _COUNTERS_FAILED)
+    write_output(request.output, counter_file_name(file_hash), data, COUNTERS_FAILED)
 
 
 def merge(request: Request) -> Outcome:
@@ -319,7 +264,7 @@ class _Combiner:
         blobs = [builder.encode() for builder in self.builders.values()]
         file_hash = merged_meta_hash(blobs)
         data = encode_meta_file(file_hash, blobs, merger.mode, merger.granularity)
-        _write_file(directory, f"covmeta.{file_hash.hex()}", data, _META_FAILED)
+        write_output(directory, f"covmeta.{file_hash.hex()}", data, META_FAILED)
         records = [
             FuncCounters(pkg_index, index, counts)
             for pkg_index, table in enumerate(self.counters.values())
@@ -329,7 +274,7 @@ class _Combiner:
             len(self.builders), ((r.pkg, r.func, len(r.counters)) for r in records)
         )
         counter_data = encode_counter_file(file_hash, self.args.as_args(), records)
-        _write_file(directory, counter_file_name(file_hash), counter_data, _COUNTERS_FAILED)
+        write_output(directory, counter_file_name(file_hash), counter_data, COUNTERS_FAILED)
 
 
 def _merge_counts(held: np.ndarray | None, new: np.ndarray, mode: int) -> np.ndarray:

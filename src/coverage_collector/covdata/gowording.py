@@ -17,8 +17,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from coverage_collector.covdata.counters import CounterDecodeError
-from coverage_collector.covdata.meta import MetaDecodeError
+from coverage_collector.covdata.decodeerrors import CounterDecodeError, MetaDecodeError
 from coverage_collector.covdata.trace import MMAP_THRESHOLD
 
 _COUNTER_MAGIC = b"\x00cwm"

@@ -1,21 +1,29 @@
 """Decode `covmeta.<hash>` files (go-coverage-format.md §2) into a columnar `MetaFile`.
 
 Function records of a package are decoded with one vectorised ULEB128 pass; only
-files with odd function offsets fall back to reading records one by one.
+files with odd function offsets fall back to reading records one by one. The header,
+package table and string tables are read by `metaformat`.
 """
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
 import numpy as np
 
 from coverage_collector.covdata import uleb
 from coverage_collector.covdata.arrays import run_offsets
+from coverage_collector.covdata.decodeerrors import MetaDecodeError
+from coverage_collector.covdata.metaformat import (
+    BLOB_HEADER_SIZE,
+    UNIT_FIELDS,
+    failure,
+    parse_blob_header,
+    parse_meta,
+    read_string_table,
+)
 from coverage_collector.covdata.metagroups import read_input
 from coverage_collector.covdata.model import (
-    STRING_CODEC,
     CounterMode,
     Granularity,
     IntArray,
@@ -24,23 +32,8 @@ from coverage_collector.covdata.model import (
     U32Array,
     enum_or_raw,
 )
-from coverage_collector.exceptions import CovDataError
 
-META_MAGIC = b"\x00cvm"
-META_VERSION = 1
-FILE_HEADER = struct.Struct("<4sIQQ16sIIBB6x")
-BLOB_HEADER = struct.Struct("<IIII16s4xII")  # Length, PkgName, PkgPath, ModulePath, hash, ...
-BLOB_HEADER_SIZE = 44
-UNIT_FIELDS = 5
-
-
-class MetaDecodeError(CovDataError):
-    """A meta-data file is corrupt or truncated; `path` names it (covdata's messages
-    are worded from it, see `covdata.gowording`)."""
-
-    def __init__(self, message: str, *, path: str) -> None:
-        super().__init__(message)
-        self.path = path
+__all__ = ["MetaDecodeError", "decode_meta", "read_meta", "read_string_table"]
 
 
 @dataclass
@@ -54,122 +47,52 @@ class _FuncColumns:
     units: U32Array  # shape (total units, 5)
 
 
-def read_string_table(data: bytes, pos: int, end: int) -> tuple[list[str], int]:
-    """Read a Go string table from `data[pos:end]`; return the strings and the end offset.
-
-    The lengths are read first; a table that is all ASCII (the usual case: import paths,
-    file and function names) is then decoded once and sliced, not decoded string by string.
-    """
-    read = uleb.read
-    starts: list[int] = []
-    stops: list[int] = []
-    try:
-        count, pos = read(data, pos)
-        if count > end - pos:
-            raise IndexError
-        first = pos
-        for _ in range(count):
-            length = data[pos]
-            if length < 0x80:
-                pos += 1
-            else:
-                length, pos = read(data, pos)
-            starts.append(pos)
-            pos += length
-            stops.append(pos)
-            if pos > end:
-                raise IndexError
-    except IndexError:
-        raise ValueError("string table runs past its end") from None
-    if not starts:
-        return [], pos
-    table = data[first:pos]
-    if table.isascii():
-        text = table.decode("ascii")
-        return [text[a - first : b - first] for a, b in zip(starts, stops, strict=True)], pos
-    return [data[a:b].decode(*STRING_CODEC) for a, b in zip(starts, stops, strict=True)], pos
-
-
 def decode_meta(data: bytes, path: str = "<meta>") -> MetaFile:
     """Decode the bytes of a meta-data file named `path`.
 
     Raises `MetaDecodeError` naming `path` and the defect for any corrupt input.
     """
-
-    def fail(defect: str) -> MetaDecodeError:
-        return MetaDecodeError(f"Couldn't decode meta-data file {path}: {defect}", path=path)
-
-    if len(data) < FILE_HEADER.size:
-        what = "file is empty" if not data else f"file is only {len(data)} bytes"
-        raise fail(f"{what}; a meta-data header needs {FILE_HEADER.size}")
-    magic, version, total_len, entries, file_hash, _, strtab_len, mode, gran = (
-        FILE_HEADER.unpack_from(data)
-    )
-    if magic != META_MAGIC:
-        hint = " (this looks like a text profile)" if data.startswith(b"mode:") else ""
-        raise fail(f"bad magic {magic!r}, not a Go coverage meta-data file{hint}")
-    if version > META_VERSION:
-        raise fail(f"unknown version {version} (expected {META_VERSION})")
-    table_end = FILE_HEADER.size + 16 * entries
-    if table_end + strtab_len > len(data):
-        raise fail(f"header announces {entries} packages but the file is truncated")
-    offsets = struct.unpack_from(f"<{entries}Q", data, FILE_HEADER.size)
-    lengths = struct.unpack_from(f"<{entries}Q", data, FILE_HEADER.size + 8 * entries)
-    for index, (offset, length) in enumerate(zip(offsets, lengths, strict=True)):
-        if offset > total_len or length > total_len:
-            raise fail(f"insane package {index} offset/length {offset}/{length} > {total_len}")
-        if offset + length > len(data):
-            raise fail(f"package {index} runs past the end of the file (truncated)")
-
+    layout = parse_meta(data, path)
     packages: list[PackageMeta] = []
     columns: list[_FuncColumns] = []
     local_strings: list[list[str]] = []
     first_func = 0
-    for index, (offset, length) in enumerate(zip(offsets, lengths, strict=True)):
-        blob = data[offset : offset + length]
+    for index, blob in enumerate(layout.blobs):
         try:
             package, strings, cols = _decode_blob(blob, first_func)
         except ValueError as exc:
-            raise fail(f"package {index}: {exc}") from None
+            raise failure(path, f"package {index}: {exc}") from None
         packages.append(package)
         local_strings.append(strings)
         columns.append(cols)
         first_func += package.num_funcs
-    return _assemble(path, file_hash, mode, gran, packages, local_strings, columns)
+    return _assemble(
+        path, layout.file_hash, layout.mode, layout.granularity, packages, local_strings, columns
+    )
 
 
 def _decode_blob(blob: bytes, first_func: int) -> tuple[PackageMeta, list[str], _FuncColumns]:
     """Decode one package blob; raise ValueError describing the defect."""
-    if len(blob) < BLOB_HEADER_SIZE:
-        raise ValueError(f"blob of {len(blob)} bytes is shorter than its header")
-    declared_len, name_idx, path_idx, module_idx, meta_hash, _, num_funcs = BLOB_HEADER.unpack_from(
-        blob
-    )
-    offsets_end = BLOB_HEADER_SIZE + 4 * num_funcs
-    if offsets_end > len(blob):
-        raise ValueError(f"{num_funcs} function offsets do not fit in the blob")
-    strings, strtab_end = read_string_table(blob, offsets_end, len(blob))
-    for idx in (name_idx, path_idx, module_idx):
-        if idx >= len(strings):
-            raise ValueError(f"string index {idx} outside the table of {len(strings)}")
+    header = parse_blob_header(blob)
+    num_funcs = header.num_funcs
     func_offsets = np.frombuffer(blob, dtype="<u4", count=num_funcs, offset=BLOB_HEADER_SIZE)
     minimum = BLOB_HEADER_SIZE + 4 * np.arange(num_funcs)
-    bad = np.flatnonzero((func_offsets < minimum) | (func_offsets > declared_len))
+    bad = np.flatnonzero((func_offsets < minimum) | (func_offsets > header.declared_len))
     if len(bad):
         raise ValueError(f"malformed func offset {int(func_offsets[bad[0]])}")
-    cols = _decode_functions(blob, func_offsets.astype(np.int64), strtab_end)
-    if len(cols.name) and max(int(cols.name.max()), int(cols.file.max())) >= len(strings):
+    cols = _decode_functions(blob, func_offsets.astype(np.int64), header.records_start)
+    if len(cols.name) and max(int(cols.name.max()), int(cols.file.max())) >= len(header.strings):
         raise ValueError("function name or file index outside the string table")
     package = PackageMeta(
-        path=strings[path_idx],
-        name=strings[name_idx],
-        module=strings[module_idx],
-        meta_hash=meta_hash,
+        path=header.path,
+        name=header.name,
+        module=header.module,
+        meta_hash=header.meta_hash,
         blob=blob,
         first_func=first_func,
         num_funcs=num_funcs,
     )
-    return package, strings, cols
+    return package, header.strings, cols
 
 
 def _decode_functions(blob: bytes, offsets: IntArray, region_start: int) -> _FuncColumns:

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
-IntArray = npt.NDArray[np.int64]
-U32Array = npt.NDArray[np.uint32]
-BoolArray = npt.NDArray[np.bool_]
+    IntArray = npt.NDArray[np.int64]
+    U32Array = npt.NDArray[np.uint32]
+    BoolArray = npt.NDArray[np.bool_]
+else:  # names for annotations only: this module loads without numpy (see `covdata.small`)
+    IntArray = U32Array = BoolArray = "numpy.ndarray"
 
 STRING_CODEC = ("utf-8", "surrogateescape")
 """Go strings are bytes; this keeps invalid UTF-8 round-trippable through `str`."""
@@ -133,4 +137,6 @@ class MetaFile:
 
     def units_per_func(self) -> IntArray:
         """Return the number of units of every function."""
+        import numpy as np
+
         return np.diff(self.func_units)

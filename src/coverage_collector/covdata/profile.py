@@ -13,16 +13,17 @@ from typing import BinaryIO
 import numpy as np
 
 from coverage_collector import results
-from coverage_collector.covdata.model import (
-    CounterMode,
-    MetaFile,
-    U32Array,
-    go_bytes,
-    go_name,
+from coverage_collector.covdata.model import CounterMode, MetaFile, U32Array, go_bytes
+from coverage_collector.covdata.textreport import (
+    FuncLine,
+    UnitColumns,
+    func_report,
+    mode_line,
+    percent_report,
+    unit_lines,
 )
 
 U32_MAX = 0xFFFFFFFF
-TAB_WIDTH = 8
 
 
 @dataclass
@@ -45,8 +46,6 @@ class UnitTable:
 SORT_ORDER = ("pkg", "file", "start_line", "end_line", "start_col", "end_col", "stmts", "func")
 """covdata's order (end line before start column), then the function name and the literal
 flag, which covdata leaves unspecified, to make duplicates adjacent."""
-TEXT_LINE = "{}:{}.{},{}.{} {} {}\n"
-"""A unit's line: file, start line.column, end line.column, statements, count."""
 TEXT_CHUNK = 1 << 16
 """Lines of a text profile formatted and written at a time: the whole text of a large binary
 (tens of MB as Python strings) is never held at once."""
@@ -168,30 +167,26 @@ class Profile:
 
     def write_textfmt(self, handle: BinaryIO) -> None:
         """Write the text profile (`mode:` line plus one line per unit) to `handle`."""
-        handle.write(go_bytes(f"mode: {go_name(self.mode)}\n"))
+        handle.write(mode_line(self.mode))
         if not self._parts:
             return
         table, names = self.units()
         for lo in range(0, len(table.counts), TEXT_CHUNK):
             part = slice(lo, lo + TEXT_CHUNK)
-            text = "".join(
-                map(
-                    TEXT_LINE.format,
-                    [names[i] for i in table.file[part].tolist()],
-                    table.start_line[part].tolist(),
-                    table.start_col[part].tolist(),
-                    table.end_line[part].tolist(),
-                    table.end_col[part].tolist(),
-                    table.stmts[part].tolist(),
-                    table.counts[part].tolist(),
-                )
+            columns = UnitColumns(
+                [names[i] for i in table.file[part].tolist()],
+                table.start_line[part].tolist(),
+                table.start_col[part].tolist(),
+                table.end_line[part].tolist(),
+                table.end_col[part].tolist(),
+                table.stmts[part].tolist(),
+                table.counts[part].tolist(),
             )
-            handle.write(go_bytes(text))
+            handle.write(unit_lines(columns))
 
     def percent(self) -> bytes:
         """Return one `coverage: N% of statements` line per import path."""
-        total: dict[str, int] = {}
-        covered: dict[str, int] = {}
+        totals: dict[str, tuple[int, int]] = {}
         if self._parts:
             table, names = self.units()
             stmts = table.stmts.astype(np.int64)
@@ -201,18 +196,12 @@ class Profile:
             )
             present = np.bincount(table.pkg, minlength=len(names))
             for rank in np.flatnonzero(present).tolist():
-                total[names[rank]] = int(all_per_pkg[rank])
-                covered[names[rank]] = int(cov_per_pkg[rank])
-        out = []
-        for path in sorted(self.packages, key=go_bytes):
-            out.append(f"\t{path}\t\t")
-            if total.get(path):
-                out.append(f"coverage: {100.0 * covered[path] / total[path]:.1f}% of statements\n")
-        return go_bytes("".join(out))
+                totals[names[rank]] = (int(cov_per_pkg[rank]), int(all_per_pkg[rank]))
+        return percent_report(self.packages, totals)
 
     def funcs(self) -> bytes:
         """Return the per-function table with its `total` row, tab-aligned like covdata."""
-        rows: list[tuple[str, str, str]] = []
+        lines: list[FuncLine] = []
         all_stmts = covered_stmts = 0
         if self._parts:
             table, names = self.units()
@@ -228,8 +217,8 @@ class Profile:
                 group_cov = np.add.reduceat(np.where(table.counts != 0, stmts, 0), starts)
                 all_stmts = int(group_total.sum())
                 covered_stmts = int(group_cov.sum())
-                rows = [
-                    (f"{names[f]}:{line}:", names[fn], _pct(c, t))
+                lines = [
+                    FuncLine(names[f], line, names[fn], c, t)
                     for f, line, fn, lit, c, t in zip(
                         table.file[starts].tolist(),
                         table.start_line[starts].tolist(),
@@ -241,8 +230,7 @@ class Profile:
                     )
                     if not lit
                 ]
-        rows.append(("total", "(statements)", _pct(covered_stmts, all_stmts)))
-        return go_bytes(tabulate(rows))
+        return func_report(lines, covered_stmts, all_stmts)
 
 
 def pack_keys(columns: list[np.ndarray]) -> list[np.ndarray]:
@@ -267,25 +255,3 @@ def pack_keys(columns: list[np.ndarray]) -> list[np.ndarray]:
     if key is not None:
         keys.append(key)
     return keys
-
-
-def _pct(covered: int, total: int) -> str:
-    return f"{100.0 * covered / max(total, 1):.1f}%"
-
-
-def tabulate(rows: list[tuple[str, str, str]]) -> str:
-    """Align three-cell rows as `text/tabwriter` does with covdata's settings.
-
-    covdata uses minwidth 1, tabwidth 8, padding 1 and tab padding: each of the first
-    two columns is as wide as its widest cell plus one, rounded up to a tab stop,
-    and filled with tabs. Widths count runes, as Go does.
-    """
-    widths = []
-    for col in (0, 1):
-        width = max(*(len(row[col]) + 1 for row in rows), 1)
-        widths.append(-(-width // TAB_WIDTH) * TAB_WIDTH)
-
-    def pad(text: str, width: int) -> str:
-        return text + "\t" * -(-(width - len(text)) // TAB_WIDTH)
-
-    return "".join(f"{pad(a, widths[0])}{pad(b, widths[1])}{c}\n" for a, b, c in rows)

@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from coverage_collector.covdata.counters import read_counters
 from coverage_collector.covdata.metagroups import MetaGroup
 from coverage_collector.covdata.model import MetaFile
 
@@ -98,6 +97,8 @@ class VisitReplay:
     def counter_lines(self, path: str) -> list[str]:
         """Return the `ctr visit` lines of counter file `path`, in record order
         (records Go warns about and ignores have none)."""
+        from coverage_collector.covdata.counters import read_counters  # numpy: -v 5 only
+
         layout = read_counters(path).layout
         n_funcs = [package.num_funcs for package in self.meta.packages]
         lines = []
@@ -185,6 +186,8 @@ class Trace:
             self.dbg(2, template.format(path=ref.path, index=ref.dir_index))
             if self.level < 5:
                 continue
+            from coverage_collector.covdata.counters import read_counters
+
             counter_file = read_counters(ref.path)
             layout = counter_file.layout
             for record in range(len(layout)):

@@ -2,16 +2,21 @@
 
 Go's readers accept any encoding and keep the low 64 bits (a shift of 64 or more
 contributes nothing), so bytes past the tenth of one value are ignored here too.
+The vectorised functions import numpy when called: `read` and `encode` serve the
+numpy-free small-input path (`covdata.small`).
 """
 
 from __future__ import annotations
 
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
-U8 = npt.NDArray[np.uint8]
-U64 = npt.NDArray[np.uint64]
-I64 = npt.NDArray[np.int64]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    U8 = npt.NDArray[np.uint8]
+    U64 = npt.NDArray[np.uint64]
+    I64 = npt.NDArray[np.int64]
 
 _MAX_USEFUL_BYTES = 10  # 10 * 7 = 70 >= 64 bits
 
@@ -22,6 +27,8 @@ def decode(buf: U8) -> tuple[U64, I64]:
     Returns the values and the byte offset at which each one starts. A trailing
     run of continuation bytes (an unfinished value) is not returned.
     """
+    import numpy as np
+
     ends = np.flatnonzero(buf < 0x80)
     starts = np.empty(len(ends), dtype=np.int64)
     if len(ends):
@@ -39,6 +46,8 @@ def decode_u32(buf: U8) -> tuple[npt.NDArray[np.uint32], I64]:
 
     Returns the values and the index of each value's last byte.
     """
+    import numpy as np
+
     ends = np.flatnonzero(buf < 0x80)
     values = buf[ends].astype(np.uint32)
     if len(ends) != len(buf):  # some values span several bytes
@@ -53,6 +62,8 @@ def decode_u32(buf: U8) -> tuple[npt.NDArray[np.uint32], I64]:
 
 def _decode_multibyte(buf: U8, first: I64, last: I64) -> U64:
     """Return the values of the multi-byte groups `buf[first[i]:last[i] + 1]`."""
+    import numpy as np
+
     lengths = last - first + 1
     out = np.zeros(len(first), dtype=np.uint64)
     for k in range(min(int(lengths.max()), _MAX_USEFUL_BYTES)):
@@ -97,6 +108,8 @@ def encode(value: int) -> bytes:
 
 def encode_array(values: npt.NDArray[np.uint64]) -> bytes:
     """Return the concatenated minimal encodings of `values` (vectorised)."""
+    import numpy as np
+
     values = values.astype(np.uint64)
     nbytes = np.ones(len(values), dtype=np.int64)
     for k in range(1, _MAX_USEFUL_BYTES):

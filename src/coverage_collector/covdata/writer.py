@@ -9,22 +9,29 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from coverage_collector.covdata import uleb
-from coverage_collector.covdata.counters import (
+from coverage_collector.covdata.counterformat import (
     COUNTER_MAGIC,
     COUNTER_VERSION,
     FLAVOR_ULEB,
     FOOTER,
     SEGMENT_HEADER,
 )
-from coverage_collector.covdata.counters import FILE_HEADER as COUNTER_HEADER
+from coverage_collector.covdata.counterformat import FILE_HEADER as COUNTER_HEADER
+from coverage_collector.covdata.goerrors import errno_text
 from coverage_collector.covdata.hashing import fnv128a, func_desc_bytes
-from coverage_collector.covdata.meta import BLOB_HEADER, FILE_HEADER, META_MAGIC, META_VERSION
+from coverage_collector.covdata.metaformat import (
+    BLOB_HEADER,
+    FILE_HEADER,
+    META_MAGIC,
+    META_VERSION,
+)
 from coverage_collector.covdata.model import U32Array, go_bytes
+from coverage_collector.exceptions import CovDataError
 
 EMPTY_STRING_TABLE = b"\x01\x00"  # one string, ""
+SCALAR_VALUES = 1 << 12
+"""Counter files of up to this many counters are encoded value by value (no numpy to load)."""
 
 
 def string_table(strings: Sequence[str]) -> bytes:
@@ -124,7 +131,7 @@ class PackageBuilder:
             for unit in func.units:
                 values.extend(unit)
             values.append(1 if func.lit else 0)
-            records.append(uleb.encode_array(np.array(values, dtype=np.uint64)))
+            records.append(encode_values(values))
         digest = fnv128a(
             b"".join([go_bytes(self.path), go_bytes(self.name), go_bytes(self.module)])
             + b"".join(f.identity() for f in self.funcs)
@@ -147,7 +154,12 @@ class FuncCounters:
 
     pkg: int
     func: int
-    counters: U32Array
+    counters: U32Array | Sequence[int]
+
+
+def encode_values(values: Sequence[int]) -> bytes:
+    """Return the minimal ULEB128 encodings of a few `values`, one after the other."""
+    return b"".join(map(uleb.encode, values))
 
 
 def encode_counter_file(
@@ -170,7 +182,13 @@ def encode_counter_file(
     written = SEGMENT_HEADER.size + len(table) + len(arg_bytes)
     arg_bytes += b"\x00" * (-written % 4)
     segment = SEGMENT_HEADER.pack(len(records), len(table), len(arg_bytes))
-    if records:
+    if sum(len(r.counters) for r in records) <= SCALAR_VALUES:
+        body = b"".join(
+            encode_values([len(r.counters), r.pkg, r.func, *map(int, r.counters)]) for r in records
+        )
+    else:
+        import numpy as np
+
         stream = np.concatenate(
             [
                 np.concatenate([[len(r.counters), r.pkg, r.func], r.counters]).astype(np.uint64)
@@ -178,8 +196,6 @@ def encode_counter_file(
             ]
         )
         body = uleb.encode_array(stream)
-    else:
-        body = b""
     header = COUNTER_HEADER.pack(COUNTER_MAGIC, COUNTER_VERSION, meta_hash, FLAVOR_ULEB, 0)
     footer = FOOTER.pack(COUNTER_MAGIC, 1)
     return b"".join([header, segment, table, arg_bytes, body, footer])
@@ -208,3 +224,38 @@ def write_new(directory: str, name: str, data: bytes) -> str:
             raise OSError(exc.errno, exc.strerror, path) from None
         raise
     return path
+
+
+@dataclass(frozen=True)
+class WriteFailure:
+    """covdata's messages for an output file it can't open or can't write (`{path}`,
+    `{reason}`: Go's errno text); they name the file twice, as Go wraps its errors."""
+
+    open: str
+    write: str
+
+
+COPY_FAILED = WriteFailure(
+    "opening output meta-data file {path}: open {path}: {reason}",
+    "writing output meta-data file {path}: write {path}: {reason}",
+)
+META_FAILED = WriteFailure(
+    "unable to open output meta-data file {path}: open {path}: {reason}",
+    "error writing {path}: error writing {path}: write {path}: {reason}\n",
+)
+COUNTERS_FAILED = WriteFailure(
+    "opening counter data file {path}: open {path}: {reason}",
+    "counter file write failed: write error: write {path}: {reason}",
+)
+
+
+def write_output(directory: str, name: str, data: bytes, failure: WriteFailure) -> None:
+    """Write output file `name` into `directory`; raise covdata's `failure` message
+    when that fails (the directory is never created: covdata doesn't create it)."""
+    try:
+        write_new(directory, name, data)
+    except OSError as exc:
+        written = exc.filename == os.path.join(directory, name)  # else opening failed
+        template = failure.write if written else failure.open
+        path = os.path.normpath(os.path.join(directory, name))
+        raise CovDataError(template.format(path=path, reason=errno_text(exc))) from None

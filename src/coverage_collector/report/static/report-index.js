@@ -5,7 +5,7 @@
 // the same view.
 ((cc) => {
   const { data, baseline, $ } = cc.page;
-  const { LEVELS, percentText } = cc.format;
+  const { LEVELS, percentText, countText } = cc.format;
   const { cell, countCell, coverageCell, deltaCell, multiSelect, sortable, tabs, showTab, simpleTable, focusSearchOnSlash, shortcutsHelp } = cc.ui;
   const TALLY = cc.fields.tally;
   const MULTI = ["namespace", "type", "level", "source", "cluster"];
@@ -48,6 +48,8 @@
       table.show(rows);
       const stats = cc.owners.stats(rows);
       updateStats(t, stats);
+      drawTiers($("#tiers-owners"), "Owners", "owners", stats.ownerTiers, filters.level, render);
+      drawTiers($("#tiers-binaries"), "Binaries", "binaries", stats.binaryTiers, null, null);
       shownBinaries = stats.seen;
       views.update();
       writeHash();
@@ -166,12 +168,60 @@
   }
 
   function updateStats(t, stats) {
-    const { countText } = cc.format;
     $("#stat-owners").textContent = countText(stats.owners);
     $("#stat-binaries").textContent = countText(stats.binaries);
     $("#stat-statements").textContent = countText(stats.statements);
     $("#stat-coverage").textContent = stats.statements ? percentText(100 * stats.covered / stats.statements) : "-";
     $("#shown").textContent = stats.owners + " of " + t.n + " owners shown";
+  }
+
+  // The tier distribution (the prior tool's badges): a bar split by tier and a badge per tier
+  // with a count, of the rows shown. The owners' badges choose that tier in the level filter.
+  const TIER_RANGES = { excellent: "70% or more", good: "50-70%", moderate: "30-50%", poor: "15-30%", critical: "under 15%" };
+  function drawTiers(box, label, noun, counts, filter, onChange) {
+    const total = counts.reduce((a, b) => a + b, 0);
+    const title = document.createElement("span");
+    title.className = "label";
+    title.textContent = label;
+    const stack = document.createElement("div");
+    stack.className = "stack";
+    stack.setAttribute("role", "img");
+    const parts = [];
+    const badges = [];
+    LEVELS.forEach((tier, k) => {
+      if (!counts[k] && !(filter && filter.chosen.has(tier))) return;
+      const share = total ? 100 * counts[k] / total : 0;
+      const words = tierName(tier) + ": " + countText(counts[k]) + " " + noun + " (" + percentText(share) + ", coverage " + TIER_RANGES[tier] + ")";
+      parts.push(words);
+      const segment = document.createElement("span");
+      segment.className = tier;
+      segment.style.width = share + "%";
+      segment.title = words;
+      stack.append(segment);
+      const badge = document.createElement(filter ? "button" : "span");
+      badge.className = "tier-badge " + tier;
+      badge.textContent = tierName(tier) + " " + countText(counts[k]);
+      badge.title = words;
+      if (filter) {
+        badge.type = "button";
+        badge.setAttribute("aria-pressed", String(filter.chosen.has(tier)));
+        badge.addEventListener("click", () => {
+          const chosen = new Set(filter.chosen);
+          if (chosen.has(tier)) chosen.delete(tier); else chosen.add(tier);
+          filter.choose([...chosen]);
+          onChange();
+        });
+      }
+      badges.push(badge);
+    });
+    stack.setAttribute("aria-label", label + " by coverage tier: " + (parts.join("; ") || "none shown"));
+    const keep = box.querySelector("button:focus") ? box.querySelector("button:focus").className : null;
+    box.replaceChildren(title, stack, ...badges);
+    if (keep) { const again = box.getElementsByClassName(keep)[0]; if (again) again.focus(); }
+  }
+
+  function tierName(tier) {
+    return tier[0].toUpperCase() + tier.slice(1);
   }
 
   function tallies(row) {

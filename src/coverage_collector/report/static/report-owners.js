@@ -73,6 +73,7 @@
     const sourceIndex = new Map();
     t.binaryStatements = new Float64Array(t.binaryIds.length);
     t.binaryCovered = new Float64Array(t.binaryIds.length);
+    t.binaryLevel = new Uint8Array(t.binaryIds.length);
     t.binarySource = new Int32Array(t.binaryIds.length);
     t.binaryIds.forEach((id, i) => {
       const b = data.binaries[id];
@@ -80,6 +81,7 @@
       if (!sourceIndex.has(source)) { sourceIndex.set(source, sources.length); sources.push(source); }
       t.binaryStatements[i] = b.statements;
       t.binaryCovered[i] = b.covered;
+      t.binaryLevel[i] = LEVELS.indexOf(level(b.percent));
       t.binarySource[i] = sourceIndex.get(source);
     });
     t.sources = sources;
@@ -204,19 +206,24 @@
   }
 
   // What the cards show for `rows`: each binary counted once.
+  // What the cards and the tier distribution show for `rows`: owners and binaries (each
+  // binary once), their statements, and how many owners and binaries fall in each tier.
   function stats(rows) {
     const t = table();
     const seen = new Uint8Array(t.binaryIds.length);
+    const ownerTiers = new Array(LEVELS.length).fill(0), binaryTiers = new Array(LEVELS.length).fill(0);
     let binaries = 0, statements = 0, covered = 0;
     for (let k = 0; k < rows.length; k++) {
+      ownerTiers[t.level[rows[k]]]++;
       const b = t.dense[rows[k]];
       if (seen[b]) continue;
       seen[b] = 1;
       binaries++;
+      binaryTiers[t.binaryLevel[b]]++;
       statements += t.binaryStatements[b];
       covered += t.binaryCovered[b];
     }
-    return { owners: rows.length, binaries, statements, covered, seen };
+    return { owners: rows.length, binaries, statements, covered, seen, ownerTiers, binaryTiers };
   }
 
   // The details of `row` (pods, hosts, images, ...), or null while their file loads;
