@@ -7,9 +7,9 @@
 // Merging the chosen owners' counters follows results.py's engine, as `fixed` follows its
 // percent rule: summed, OR-ed in set mode (counts beyond 2**53 lose precision here).
 ((cc) => {
-  const { data, $ } = cc.page;
+  const { data } = cc.page;
   const { percentOf, countText } = cc.format;
-  const { cell, countCell, loadScript } = cc.ui;
+  const { cell, loadScript } = cc.ui;
   const RUN = cc.fields.whoRun, SPAN = cc.fields.span;
   const enabled = Boolean(data.who);
   const setMode = Boolean(data.binary) && data.binary.mode === "set";
@@ -20,9 +20,13 @@
   const who = {}; // file id -> its ccWho payload
   const onWho = []; // [file id, callback] waiting for their w<group>.js
 
-  // Each owner once, labelled for the filter: namespace/owner (type), unique on the page.
+  // Each owner once, labelled for the filter: namespace/owner (type), and its id should two
+  // owners of the page read alike.
   const owners = enabled ? data.owners : [];
-  const label = (o) => (o.namespace || "(host)") + "/" + o.owner + " (" + o.type + ")";
+  const named = (o) => (o.namespace || "(host)") + "/" + o.owner + " (" + o.type + ")";
+  const alike = new Map();
+  for (const o of owners) alike.set(named(o), (alike.get(named(o)) || 0) + 1);
+  const label = (o) => named(o) + (alike.get(named(o)) > 1 ? " #" + o.id : "");
   const byLabel = new Map(owners.map((o) => [label(o), o]));
   const byId = new Map(owners.map((o) => [o.id, o]));
 
