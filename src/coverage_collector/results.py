@@ -197,21 +197,58 @@ class Blocks:
             np.asarray(c, dtype=np.int64) for c in (start_line, start_col, end_line, end_col)
         ]
         columns.append(int64_counts(counts))
-        order = np.lexsort((columns[1], columns[0]))
+        order = block_order(columns[0], columns[1])
         return cls(*(c[order] for c in columns))
 
     def __len__(self) -> int:
         return len(self.counts)
 
 
+def block_order(start_line: npt.ArrayLike, start_col: npt.ArrayLike) -> npt.NDArray[np.intp]:
+    """Return the permutation that sorts blocks as cover sorts them: by start line, then
+    start column, ties in their given order (`Blocks.of`; the report's per-owner data files
+    name blocks by their position in this order)."""
+    return np.lexsort((np.asarray(start_col), np.asarray(start_line)))
+
+
 def line_counts(blocks: Blocks, n_lines: int) -> npt.NDArray[np.int64]:
     """Return per line (index 0 is line 1) the largest count of the blocks touching it, or
     `UNTRACKED`."""
-    result = np.full(n_lines, UNTRACKED, dtype=np.int64)
-    if not len(blocks) or not n_lines:
+    return LineMap.of(blocks.start_line, blocks.end_line, n_lines).counts(blocks.counts)
+
+
+@dataclass(frozen=True)
+class LineMap:
+    """Which lines each block touches (its start to its end line, cut to `n_lines`): built
+    once, it gives the per-line counts of many counter vectors of the same blocks (the report
+    computes a binary's lines for each of its owners and their entries)."""
+
+    n_lines: int
+    line: npt.NDArray[np.int64]
+    """Per (block, line touched) pair: the line's index."""
+    block: npt.NDArray[np.int64]
+    """Per pair: the block's index."""
+
+    @classmethod
+    def of(cls, start_line: npt.ArrayLike, end_line: npt.ArrayLike, n_lines: int) -> LineMap:
+        if not n_lines:
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(0, empty, empty)
+        first = np.clip(np.asarray(start_line, dtype=np.int64), 1, n_lines) - 1
+        last = np.clip(np.asarray(end_line, dtype=np.int64), 1, n_lines) - 1
+        block, offset = run_offsets(np.maximum(last - first + 1, 0))
+        return cls(n_lines, first[block] + offset, block)
+
+    def counts(self, counts: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """Return per line the largest of `counts` (per block) of the blocks touching it,
+        or `UNTRACKED`."""
+        result = np.full(self.n_lines, UNTRACKED, dtype=np.int64)
+        np.maximum.at(result, self.line, int64_counts(counts)[self.block])
         return result
-    first = np.clip(blocks.start_line, 1, n_lines) - 1
-    last = np.clip(blocks.end_line, 1, n_lines) - 1
-    owner, offset = run_offsets(np.maximum(last - first + 1, 0))
-    np.maximum.at(result, first[owner] + offset, blocks.counts[owner])
-    return result
+
+    def executed(self, counts: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Return per line whether a block touching it has a count (`counts(...) > 0`,
+        without the per-element maximum)."""
+        result = np.zeros(self.n_lines, dtype=bool)
+        result[self.line[np.asarray(counts)[self.block] != 0]] = True
+        return result

@@ -149,3 +149,34 @@ def test_j_and_k_jump_block_by_block_from_the_deep_linked_line(
     page.wait_for_selector(f"table.source tr#L{middle}.target")
     page.keyboard.press("j")
     expect(page.locator("table.source tr.target")).to_have_id(f"L{starts[1]}")
+
+
+def test_the_keyboard_chooses_owners_and_asks_who_ran_a_line(
+    page: Any, sample_report: Path
+) -> None:
+    # a binary two owners run: Tab and Space choose an owner, w says who ran the target line
+    binary = sample_report.parent / BINARY
+    page.goto(f"{binary.as_uri()}#file={MAIN_GO}&line=20")
+    page.wait_for_selector("table.source tr#L20.target")
+    button = page.locator("#filter-owner > button")
+    _tab_to(page, "#filter-owner > button")
+    page.keyboard.press("Enter")
+    expect(button).to_have_attribute("aria-expanded", "true")
+    _tab_to(page, "#filter-owner input[type=checkbox]")
+    page.keyboard.press("Space")
+    expect(button).to_contain_text("Owners (1)")
+    expect(page.locator("#card-percent-label")).to_contain_text("1 of 2 owners")
+    _clean(page, "binary page, one owner chosen")
+    page.keyboard.press("Escape")
+    _tab_to(page, "#viewer")
+    page.keyboard.press("w")
+    panel = page.locator("#who-ran")
+    expect(panel).to_contain_text("Who ran line 20")
+    expect(panel.locator("tbody tr")).to_have_count(1)  # the chosen owner's
+    _clean(page, "who ran a line")
+    # its close button has the focus: Enter closes it, the focus goes back to the viewer
+    page.keyboard.press("Enter")
+    expect(panel).to_have_count(0)
+    assert page.evaluate("document.activeElement.id") == "viewer"
+    page.keyboard.press("?")
+    expect(page.locator(".shortcuts[role=dialog]")).to_contain_text("who ran the target line")

@@ -22,12 +22,13 @@ from typing import Any
 
 import pytest
 
-from coverage_collector import compile, database, summary
+from coverage_collector import compile, database, sources, summary
 from coverage_collector.collection import list_entries
 from coverage_collector.database import entries, owners
-from coverage_collector.demo import producer_keys
+from coverage_collector.demo import SAMPLE_ORIGIN, SOURCES, producer_keys
 from tests.helpers.browser import rows
 from tests.helpers.clirunner import run_cli
+from tests.helpers.gofixtures import cache_root, covdata, go_env
 from tests.helpers.s3fixtures import MotoServer, S3Env
 
 SAMPLE = resources.files("coverage_collector") / "sample_collection" / "coverage"
@@ -294,3 +295,71 @@ def test_the_index_filters_owners_by_cluster(
     )
     # A deep link carries the filter.
     assert "cluster=" in page.evaluate("location.hash")
+
+
+WHO = """line => {
+  document.querySelector(`#L${line} td.code`).click();
+  const rows = [...document.querySelectorAll("#who-ran tbody tr")];
+  return rows.map((r) => [...r.cells].map((c) => c.textContent));
+}"""
+
+
+def test_who_ran_a_line_counts_the_clusters_of_the_entries_that_ran_it(
+    bucket: str, moto_s3: MotoServer, go_toolchain: Path, tmp_path: Path, page: Any
+) -> None:
+    # inventory-api in three clusters: for each line of main.go, an owner's entries, process
+    # instances and clusters that ran it, per `go tool covdata textfmt` of each entry
+    collection = tmp_path / "c"
+    assert (
+        download(collection, bucket, moto_s3, "--prefix", PARENT, "--clusters", "ci-op-*").status
+        == 0
+    )
+    assert compile.run(compile.Options(collection=str(collection), max_concurrency=1)).ok
+    with resources.as_file(SOURCES) as bundles:
+        options = sources.Options(
+            collection=str(collection),
+            inspect_images=False,
+            git_mirrors={SAMPLE_ORIGIN: str(bundles)},
+        )
+        assert sources.run(options).ok
+    assert run_cli("cluster", "render", "--collection", str(collection)).status == 0
+    # namespace -> per entry: (cluster, instances, (path, line) executed)
+    ran: dict[str, list[tuple[str, int, set[tuple[str, int]]]]] = {}
+    for entry in sorted((collection / "coverage").iterdir()):
+        meta = json.loads((entry / "metadata.json").read_text())
+        if meta["binary_name"] != "inventory-api":
+            continue
+        out = tmp_path / f"{entry.name}.txt"
+        result = covdata(
+            go_toolchain, ["textfmt", f"-i={entry}", f"-o={out}"], go_env(cache_root())
+        )
+        assert result.returncode == 0, result.stderr
+        lines = set()
+        for text in out.read_text().splitlines()[1:]:
+            where, _, count = text.rsplit(" ", 2)
+            path, _, span = where.rpartition(":")
+            first, last = (int(p.split(".")[0]) for p in span.split(","))
+            if int(count) and not path.endswith("/coverage_server.go"):  # not the application
+                lines.update((path, n) for n in range(first, last + 1))
+        instances = len(list(entry.glob("covcounters.*")))
+        ran.setdefault(meta["namespace"], []).append((meta["cluster"], instances, lines))
+    assert sorted(len(v) for v in ran.values()) == [3, 9]
+    executed = sorted(set().union(*(lines for v in ran.values() for _, _, lines in v)))
+    # lines some entries ran and others did not (else the counts would tell nothing)
+    assert any(key not in lines for v in ran.values() for _, _, lines in v for key in executed)
+    page_url = (collection / "html" / "binaries" / "a37943a73234300660ce220a18304548.html").as_uri()
+    for path in sorted({path for path, _ in executed}):
+        page.goto("about:blank")
+        page.goto(f"{page_url}#file={path}")
+        page.click("table.source tr.hit td.code >> nth=0")  # its data loads once
+        page.wait_for_selector("#who-ran")
+        for line in sorted(n for p, n in executed if p == path):
+            shown = {row[0].split("/")[0]: row[2:] for row in page.evaluate(WHO, line)}
+            for namespace, owned in ran.items():
+                them = [(cluster, n) for cluster, n, lines in owned if (path, line) in lines]
+                clusters = {cluster for cluster, _, _ in owned}
+                assert shown[namespace] == [
+                    f"{len(them)} of {len(owned)}",
+                    f"{sum(n for _, n in them)} of {sum(n for _, n, _ in owned)}",
+                    f"{len({c for c, _ in them})} of {len(clusters)}",
+                ], (path, line, namespace)

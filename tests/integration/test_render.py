@@ -236,8 +236,8 @@ def test_the_script_adds_one_global_and_the_data_files_callbacks(
     page: Any, sample_report: Path, tmp_path: Path
 ) -> None:
     # report.js lives under `coverageCollector`; the binary pages' data files call ccFiles,
-    # ccSource and ccFunctions (their format), the index's coverageCollector.owners: no other
-    # name is added to the window
+    # ccSource, ccFunctions, ccOwners and ccWho (their format), the index's
+    # coverageCollector.owners: no other name is added to the window
     blank = tmp_path / "blank.html"
     blank.write_text("<!doctype html><title>blank</title>", encoding="utf-8")
     page.goto(blank.as_uri())
@@ -250,11 +250,11 @@ def test_the_script_adds_one_global_and_the_data_files_callbacks(
             page.click("nav.tabs button[data-tab=functions]")
             page.wait_for_selector("#functions tbody tr")
         added = set(page.evaluate("Object.getOwnPropertyNames(window)")) - before
-        assert added <= {"ccFiles", "ccSource", "ccFunctions"}
+        assert added <= {"ccFiles", "ccSource", "ccFunctions", "ccOwners", "ccWho"}
         parts = page.evaluate("Object.keys(coverageCollector)")
         assert set(parts) == {
             "fields", "page", "format", "ui", "source", "owners", "virtual", "index", "map",
-            "binary",
+            "who", "binary",
         }  # fmt: skip
 
 

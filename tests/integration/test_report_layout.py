@@ -86,3 +86,28 @@ def test_numbers_right_aligned_and_paths_cut_in_the_middle(page: Any, sample_rep
     # on focus the whole path shows
     cell.locator("xpath=..").focus()
     assert not head.evaluate("e => e.scrollWidth > e.clientWidth")
+
+
+@pytest.mark.parametrize("width", [800, 1400, 1920])
+def test_an_owners_view_and_who_ran_a_line_overlap_nothing(
+    page: Any, sample_report: Path, width: int
+) -> None:
+    # issue 18, item 3: the owner filter and the row saying who ran a line, at every width
+    page.set_viewport_size({"width": width, "height": 900})
+    binary = sample_report.parent / BINARY
+    page.goto(f"{binary.as_uri()}#file={MAIN_GO}")
+    page.wait_for_selector("table.source tr")
+    page.click("#filter-owner > button")
+    page.locator("#filter-owner input[type=checkbox]").first.check()
+    assert _overlaps(page) == [], "owner filter open"
+    page.keyboard.press("Escape")
+    page.click("table.source tr.hit td.code >> nth=3")
+    panel = page.wait_for_selector("#who-ran")
+    assert _overlaps(page) == [], "who ran a line"
+    viewer = page.locator("#viewer").bounding_box()
+    box = panel.bounding_box()
+    assert (
+        box["x"] >= viewer["x"] and box["x"] + box["width"] <= viewer["x"] + viewer["width"] + 0.5
+    )
+    panel.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / f"binary-who-ran-{width}.png"))

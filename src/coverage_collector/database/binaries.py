@@ -289,7 +289,7 @@ def named_functions(db: Database, binary_id: int) -> list[FunctionStats]:
         for row in db.connection.execute(
             "SELECT func_id, file_id, package, name, literal, start_line, units, statements, "
             "covered, executions FROM binary_functions WHERE binary_id = ? AND literal = 0 "
-            "ORDER BY file_id, start_line",
+            "ORDER BY file_id, start_line, func_id",
             (binary_id,),
         )
     ]

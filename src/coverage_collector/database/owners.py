@@ -313,3 +313,47 @@ def delete_owners(db: Database, keys: Iterable[str]) -> None:
 
 def owner_count(db: Database) -> int:
     return int(db.connection.execute("SELECT count(*) FROM owners").fetchone()[0])
+
+
+@dataclass(frozen=True)
+class OwnerCountsRow:
+    """One owner of a binary and its merged counters (per unit of the binary)."""
+
+    owner_id: int
+    counts: np.ndarray
+
+
+def binary_owner_counts(db: Database, binary_id: int) -> Iterator[OwnerCountsRow]:
+    """The merged counters of each owner of a binary, one owner at a time, by id."""
+    for owner_id, blob in db.connection.execute(
+        "SELECT id, counts_blob FROM owners WHERE binary_id = ? AND counts_blob IS NOT NULL "
+        "ORDER BY id",
+        (binary_id,),
+    ):
+        yield OwnerCountsRow(owner_id, blobs.unpack_counts(blob))
+
+
+@dataclass(frozen=True)
+class OwnerEntryCounters:
+    """An entry an owner's counters merge: its counters, its process instances and its
+    cluster (what "who ran this line" counts per owner)."""
+
+    owner_id: int
+    cluster: str
+    """'' when download recorded none."""
+    instances: int
+    counts: np.ndarray
+
+
+def binary_owner_entries(db: Database, binary_id: int) -> Iterator[OwnerEntryCounters]:
+    """The entries of every owner of a binary that merges several, owner after owner (by
+    id), one at a time: a caller holds one entry's counters at a time, however many an owner
+    has (an owner of one entry has nothing to tell apart: its counters are that entry's)."""
+    for owner_id, cluster, instances, blob in db.connection.execute(
+        "SELECT x.owner_id, e.cluster, e.instances, e.counts_blob FROM owner_entries x "
+        "JOIN owners o ON o.id = x.owner_id JOIN entries e ON e.id = x.entry_id "
+        "WHERE o.binary_id = ? AND o.entries > 1 AND e.counts_blob IS NOT NULL "
+        "ORDER BY x.owner_id, e.id",
+        (binary_id,),
+    ):
+        yield OwnerEntryCounters(owner_id, cluster, instances, blobs.unpack_counts(blob))

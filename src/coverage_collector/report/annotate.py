@@ -39,6 +39,41 @@ def coverage_spans(source: bytes, blocks: Blocks) -> list[Span]:
     """
     if not len(blocks) or not source:
         return []
+    owner, line, low, high, starts = _ranges(source, blocks)
+    counts = blocks.counts[owner]
+    if source.isascii():
+        a, b = low - starts[line], high - starts[line]
+        return list(zip(line.tolist(), a.tolist(), b.tolist(), counts.tolist(), strict=True))
+    text = _LineText(source, starts)
+    return [
+        (ln, text.char(ln, lo), text.char(ln, hi), c)
+        for ln, lo, hi, c in zip(
+            line.tolist(), low.tolist(), high.tolist(), counts.tolist(), strict=True
+        )
+    ]
+
+
+def span_blocks(source: bytes, blocks: Blocks) -> list[int]:
+    """The index in `blocks` of each range `coverage_spans` returns, in its order: what lets
+    the page colour the ranges again with the counts of some owners only (report/whoran.py)."""
+    if not len(blocks) or not source:
+        return []
+    owner: list[int] = _ranges(source, blocks)[0].tolist()
+    return owner
+
+
+_Ranges = tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+]
+
+
+def _ranges(source: bytes, blocks: Blocks) -> _Ranges:
+    """Per range: its block's index, its line index, its first and end byte offsets; and
+    each line's first byte."""
     newlines = np.flatnonzero(np.frombuffer(source, dtype=np.uint8) == 0x0A)
     starts = np.concatenate(([0], newlines + 1)).astype(np.int64)  # each line's first byte
     line_end = np.concatenate((newlines + 1, [len(source)])).astype(np.int64)
@@ -56,18 +91,7 @@ def coverage_spans(source: bytes, blocks: Blocks) -> list[Span]:
     low = np.maximum(begin[owner], starts[line])
     high = np.minimum(end[owner], line_end[line])
     keep = (low < high) | ((low == high) & (sl[owner] == el[owner]))
-    owner, line, low, high = owner[keep], line[keep], low[keep], high[keep]
-    counts = blocks.counts[owner]
-    if source.isascii():
-        a, b = low - starts[line], high - starts[line]
-        return list(zip(line.tolist(), a.tolist(), b.tolist(), counts.tolist(), strict=True))
-    text = _LineText(source, starts)
-    return [
-        (ln, text.char(ln, lo), text.char(ln, hi), c)
-        for ln, lo, hi, c in zip(
-            line.tolist(), low.tolist(), high.tolist(), counts.tolist(), strict=True
-        )
-    ]
+    return owner[keep], line[keep], low[keep], high[keep], starts
 
 
 def _offsets(

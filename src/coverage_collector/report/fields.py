@@ -68,6 +68,11 @@ TALLY = (
 """An owner's statements per category since the baseline, in the index's data files
 (report/model.py's `Tallies.to_row()`; `rebuilt` is null when not known)."""
 
+WHO_RUN = ("repeat", "entries", "instances", "clusters")
+"""What an owner's entries executed, in `data/<hash>/w<group>.js` (report/whoran.py): over the
+lines the owner executed, in order, runs of `repeat` lines that as many of its entries, their
+process instances and its clusters executed. Flat, as spans are: a file has thousands."""
+
 PAGE_FUNCTION = "percent"
 """What the page appends to each function row: its percent (results.py's rule), sorted on."""
 
@@ -85,6 +90,7 @@ FIELDS: dict[str, dict[str, int]] = {
     "sourceChunk": _positions(_names(SourceChunk)),
     "span": _positions(SPAN),
     "tally": _positions(TALLY),
+    "whoRun": _positions(WHO_RUN),
 }
 """Per positional format, each name's position: what report.js reads as
 `coverageCollector.fields`."""

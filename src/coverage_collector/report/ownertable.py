@@ -86,6 +86,8 @@ class OwnerColumns:
     namespace: list[int]
     type: list[int]
     owner: list[str]
+    id: list[int]
+    """The owner's id: its binary's page shows that owner alone with `#owner=<id>`."""
     binary_name: list[int]
     binary: list[int]
     """The binary's id (a key of the page's `binaries`)."""
@@ -111,6 +113,7 @@ class OwnerColumns:
             namespace=[words.namespace.code(o.namespace) for o in rows],
             type=[words.type.code(o.type) for o in rows],
             owner=[o.owner for o in rows],
+            id=[o.id for o in rows],
             binary_name=[words.binary_name.code(o.binary) for o in rows],
             binary=[int(o.binary_id) for o in rows],
             pods=[len(o.pods) for o in rows],
@@ -129,6 +132,7 @@ class OwnerColumns:
             "namespace": self.namespace,
             "type": self.type,
             "owner": self.owner,
+            "id": self.id,
             "binaryName": self.binary_name,
             "binary": self.binary,
             "pods": self.pods,

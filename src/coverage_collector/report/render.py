@@ -4,6 +4,8 @@
     <output>/data/index/*.js          the index's owners, as columns (report/ownertable.py)
     <output>/binaries/<hash>.html     one page per binary (files and functions as JSON)
     <output>/data/<hash>/<file>.js    one file's coverage (line counts, ranges), on demand
+    <output>/data/<hash>/owners.js    a binary several owners run: each owner's coverage, and
+    <output>/data/<hash>/w<group>.js  per file who ran each line, on demand (report/whoran.py)
     <output>/data/src/<digest>.js     a source file, highlighted once for all binaries
     <output>/static/report.{css,js}   one stylesheet, one script, no CDN
 
@@ -40,10 +42,12 @@ from coverage_collector.analysis import blocks_by_file, units_by_file
 from coverage_collector.collection import Collection
 from coverage_collector.compile.store import BinaryModels, stored_excludes
 from coverage_collector.database import Database
-from coverage_collector.database.binaries import binary_counts, binary_row
+from coverage_collector.database.binaries import binary_counts, binary_row, named_functions
+from coverage_collector.database.owners import binary_owner_counts, binary_owner_entries
 from coverage_collector.diff.run import BinaryDiff
 from coverage_collector.progress import Reporter
-from coverage_collector.report.annotate import coverage_spans, highlight
+from coverage_collector.report import whoran
+from coverage_collector.report.annotate import coverage_spans, highlight, span_blocks
 from coverage_collector.report.contrast import readable_css
 from coverage_collector.report.delta import Comparison, baseline_line_counts, line_categories
 from coverage_collector.report.fields import FIELDS, SourceChunk, script
@@ -79,17 +83,9 @@ stays loadable and under the report's per-file limit)."""
 STATIC = resources.files("coverage_collector.report") / "static"
 TEMPLATES = resources.files("coverage_collector.report") / "templates"
 SCRIPT_MODULES = (
-    "page",
-    "format",
-    "ui",
-    "source",
-    "owners",
-    "virtual",
-    "index",
-    "map",
-    "binary",
+    "page", "format", "ui", "source", "owners", "virtual", "index", "map", "who", "binary",
     "main",
-)
+)  # fmt: skip
 """static/report-<module>.js, in the order they make static/report.js: each adds its part
 of the `coverageCollector` object, using those before it (no build step, no module loader:
 ES modules do not load from file://)."""
@@ -389,7 +385,9 @@ def _render_binary(
     counts = binary_counts(context.db, binary.id)
     blocks = blocks_by_file(model.meta, model.app, counts)
     codes = binary_diff.unit_codes if binary_diff is not None else None
-    units = units_by_file(model.meta, model.app) if codes is not None else {}
+    by_owner = len(page.owners) > 1  # its page says who ran each line (report/whoran.py)
+    units = units_by_file(model.meta, model.app) if codes is not None or by_owner else {}
+    shown: list[whoran.FileBlocks] = []
     written: set[str] = set()
     group: list[dict[str, Any]] = []
     group_size = 0
@@ -442,7 +440,16 @@ def _render_binary(
             payload["bases"] = baseline_line_counts(meta, mine, binary_diff, n_lines)
         group.append(payload)
         group_size += len(spans)
+        if by_owner:
+            spans_of = span_blocks(source, file_blocks_)
+            shown.append(
+                whoran.file_blocks(
+                    model.meta, file.id, grouped.group, n_lines, units[file.path], spans_of
+                )
+            )
     flush()
+    if by_owner:
+        written.update(_write_who(context, binary.id, meta_hash, page, shown))
     page = replace(page, files=tuple(files))
     # functions load on demand, like sources: the page itself stays small
     functions = [f.to_json() for f in load_functions(context.db, binary.id)]
@@ -456,6 +463,8 @@ def _render_binary(
     if context.comparison is not None:
         extra["baseline"] = context.comparison.binary_header(binary_diff)
         data["baseline"] = {"name": context.comparison.name, "lines": codes is not None}
+    if by_owner:
+        data["who"] = True
     _write(
         os.path.join(out, "binaries", f"{meta_hash}.html"),
         context.page("binary.html.j2", page=page, data=data, **extra),
@@ -466,6 +475,31 @@ def _render_binary(
         f"binaries/{meta_hash}.html",
     ]
     return written_files, page.files
+
+
+def _write_who(
+    context: RenderContext,
+    binary_id: int,
+    meta_hash: str,
+    page: BinaryPage,
+    shown: list[whoran.FileBlocks],
+) -> list[str]:
+    """Write a shared binary's per-owner data files (report/whoran.py); return them."""
+    db, model = context.db, context.models.get(binary_id)
+    paths = {f.path: f.id for f in page.files}
+    func_ids = [f.func_id for f in named_functions(db, binary_id)]
+    owners = whoran.owners_payload(
+        model.meta, model.app, paths, func_ids, binary_owner_counts(db, binary_id)
+    )
+    names = [f"data/{meta_hash}/owners.js"]
+    _write(os.path.join(context.out, names[0]), f"ccOwners({to_json(owners)});\n")
+    groups = whoran.who_payloads(
+        model.meta, shown, binary_owner_counts(db, binary_id), binary_owner_entries(db, binary_id)
+    )
+    for group, payloads in groups:
+        names.append(f"data/{meta_hash}/w{group}.js")
+        _write(os.path.join(context.out, names[-1]), f"ccWho({to_json(payloads)});\n")
+    return names
 
 
 class SourceCache:

@@ -3,11 +3,11 @@
 ((cc) => {
   const { data, baseline, $ } = cc.page;
   const { LEVELS, level, percentOf, percentText, countText } = cc.format;
-  const { cell, pathCell, countCell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, showTab, focusSearchOnSlash, shortcutsHelp, changeSummary, addChanges } = cc.ui;
+  const { cell, pathCell, countCell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, showTab, focusSearchOnSlash, shortcutsHelp, changeSummary, addChanges, loadScript } = cc.ui;
   const FN = cc.fields.function, CHUNK = cc.fields.sourceChunk;
 
-  // The data files call these three (ccFiles, ccSource, ccFunctions): the only globals
-  // besides coverageCollector, named by the data files' format.
+  // The data files call these three (ccFiles, ccSource, ccFunctions; report-who.js has two
+  // more): the only globals besides coverageCollector, named by the data files' format.
   const loaded = {}, sources = {};
   let pending = null;
   window.ccFiles = (payloads) => {
@@ -26,22 +26,12 @@
     if (pending) pending();
   };
 
-  function loadScript(src) {
-    const script = document.createElement("script");
-    script.src = src;
-    script.addEventListener("error", () => {
-      const viewer = $("#viewer");
-      if (!viewer) return;
-      const problem = document.createElement("p");
-      problem.className = "no-source-reason";
-      problem.textContent = "Could not load " + src + " (the report is incomplete: render it again).";
-      viewer.append(problem);
-    });
-    document.head.append(script);
-  }
+  // The owners the page is restricted to (ids; none: every owner), module "who".
+  let ownerIds = [];
 
   // The page's state in the URL hash (file, line, q, level, sort, order, tab, layout,
-  // changed, map: the folder the map shows): a reload or a shared link shows the same view. `changes` replace those keys
+  // changed, owner, map: the folder the map shows): a reload or a shared link shows the
+  // same view. `changes` replace those keys
   // (an empty value or list removes one); the other keys stay.
   function updateHash(changes) {
     const old = /^#file\d+$/.test(location.hash); // the prior tool's #file<i>: start anew
@@ -67,7 +57,8 @@
 
   function initBinary() {
     const state = { key: "path", direction: 1, current: null };
-    const files = data.files;
+    const allFiles = data.files;
+    let files = allFiles; // with owners chosen: their numbers
     const saved = new URLSearchParams(/^#file\d+$/.test(location.hash) ? "" : location.hash.slice(1));
     const target = parseHash(files); // read before the first render writes the hash
     const render = () => {
@@ -77,6 +68,7 @@
       updateHash({
         q: typed, level: [...levels], change: [...changes], sort: state.key === "path" ? "" : state.key,
         order: state.direction < 0 ? "desc" : "", changed: changedOnly ? "only" : "",
+        owner: ownerIds.map(String),
       });
       const rows = files.filter((f) => (!query || f.path.toLowerCase().includes(query)) &&
         (!levels.size || levels.has(level(f.percent))) && (!changedOnly || f.changed) &&
@@ -94,7 +86,8 @@
         body.append(tr);
       }
       $("#files tbody").replaceChildren(body);
-      $("#shown").textContent = rows.length + " of " + files.length + " files shown";
+      $("#shown").textContent = rows.length + " of " + files.length + " files shown" +
+        (ownerIds.length ? ", numbers of " + ownerIds.length + " of " + data.owners.length + " owners" : "");
     };
     const levelFilter = multiSelect($("#filter-level"), "Coverage levels", LEVELS, () => render());
     const levels = levelFilter.chosen;
@@ -135,6 +128,7 @@
       ["j, k", baseline && baseline.lines ? "next, previous block of newly covered or lost lines"
         : "next, previous block of lines not executed"],
       ["[, ]", "previous, next file of the list"],
+      ...(cc.who.enabled ? [["w", "who ran the target line (or click a line)"]] : []),
     ]);
     document.addEventListener("keydown", (event) => {
       if (document.activeElement.tagName === "INPUT") return;
@@ -143,6 +137,7 @@
         if (baseline && baseline.lines) cc.source.jumpChanges(event.key === "j" ? 1 : -1);
         else cc.source.jumpUncovered(event.key === "j" ? 1 : -1);
       }
+      if (event.key === "w" && cc.who.enabled) whoOfTarget(files);
       if (event.key === "[" || event.key === "]") {
         const order = state.order || [];
         const index = order.findIndex((f) => f.id === state.current);
@@ -154,17 +149,50 @@
     const open = (file, line) => { state.current = file.id; openFile(file, line); render(); };
     buildTree($("#tree"), files, open);
     let map = null; // drawn when first shown: its size is its column's
+    const drawMap = (folder) => cc.map.build($("#map"), files, open, (shown) => updateHash({ map: shown }), folder);
+    // The owner filter (a binary several owners run): files, tree, functions, totals and the
+    // source's colours become those of the chosen owners, from data loaded on demand.
+    const ownerFilter = cc.who.enabled
+      ? multiSelect($("#filter-owner"), "Owners", cc.who.labels(), () => applyOwners())
+      : null;
+    const cards = [...document.querySelectorAll(".cards .value")].map((e) => [e, e.textContent]);
+    const refresh = () => {
+      files = ownerIds.length ? cc.who.files(allFiles, ownerIds) : allFiles;
+      render();
+      buildTree($("#tree"), files, open);
+      if (map) map = drawMap(new URLSearchParams(location.hash.slice(1)).get("map"));
+      refreshFunctions();
+      let statements = 0, covered = 0;
+      for (const f of files) { statements += f.statements; covered += f.covered; }
+      for (const [element, text] of cards) element.textContent = text; // every owner's
+      if (ownerIds.length) {
+        $("#card-percent").textContent = percentText(percentOf(covered, statements));
+        $("#card-covered").textContent = countText(covered);
+      }
+      $("#card-percent-label").textContent = ownerIds.length
+        ? "coverage of " + ownerIds.length + " of " + data.owners.length + " owners" : "coverage";
+      const current = files.find((f) => f.id === state.current);
+      if (current) openFile(current, Number(new URLSearchParams(location.hash.slice(1)).get("line") || 0));
+    };
+    const applyOwners = () => {
+      ownerIds = cc.who.idsOf(ownerFilter.chosen);
+      if (ownerIds.length) cc.who.whenLoaded(refresh); else refresh();
+    };
+    if (ownerFilter) {
+      ownerFilter.choose(cc.who.labelsOf(saved.getAll("owner")));
+      if (ownerFilter.chosen.size) applyOwners();
+    }
     const onTab = (name) => {
       if (name === "functions") loadFunctions(files, open);
       if (name === "map") {
         if (map) map.redraw();
-        else map = cc.map.build($("#map"), files, open, (folder) => updateHash({ map: folder }), saved.get("map"));
+        else map = drawMap(saved.get("map"));
       }
       updateHash({ tab: name === "files" ? "" : name });
     };
     tabs(onTab);
     if (["tree", "functions", "map"].includes(saved.get("tab"))) showTab(saved.get("tab"), onTab);
-    if (target.file) { state.current = target.file.id; openFile(target.file, target.line); render(); }
+    if (target.file) { state.current = target.file.id; openFile(files.find((f) => f.id === target.file.id), target.line); render(); }
   }
 
   // The package tree: directories with coverage rolled up from their files.
@@ -259,19 +287,25 @@
     container.replaceChildren(tools, tree);
   }
 
-  // Functions load on demand from data/<hash>/functions.js.
-  let functionsLoaded = false;
+  // Functions load on demand from data/<hash>/functions.js; with owners chosen, their
+  // numbers (refreshFunctions shows them again when the choice changes).
+  let functionsLoaded = false, refreshFunctions = () => {};
   function loadFunctions(files, open) {
     if (functionsLoaded) return;
     functionsLoaded = true;
     const byId = new Map(files.map((f) => [f.id, f]));
     window.ccFunctions = (rows) => {
       // each row gets its percent, at the position report/fields.py names for it
-      const items = rows.map((r) => {
-        const item = [...r];
-        item[FN.percent] = percentOf(r[FN.covered], r[FN.statements]);
-        return item;
-      });
+      let items = [];
+      const compute = () => {
+        const numbers = ownerIds.length ? cc.who.functions(rows.length, ownerIds) : null;
+        items = rows.map((r, k) => {
+          const item = [...r];
+          if (numbers) { item[FN.covered] = numbers.covered[k]; item[FN.executions] = numbers.calls[k]; }
+          item[FN.percent] = percentOf(item[FN.covered], item[FN.statements]);
+          return item;
+        });
+      };
       const state = { key: String(FN.file), direction: 1 };
       const render = () => {
         const never = $("#never-executed").checked;
@@ -294,7 +328,8 @@
       };
       $("#never-executed").addEventListener("input", render);
       sortable($("#functions"), state, render);
-      render();
+      refreshFunctions = () => { compute(); render(); };
+      refreshFunctions();
     };
     const script = document.createElement("script");
     script.src = "../data/" + data.binary.hash + "/functions.js";
@@ -347,7 +382,17 @@
       return;
     }
     const show = (payload) => {
-      viewer.replaceChildren(heading, stats, ...since, cc.source.table(payload, sources[payload.src], file));
+      const ids = ownerIds;
+      const shown = ids.length ? cc.who.payload(payload, file, ids) : payload;
+      const table = cc.source.table(shown, sources[payload.src], file);
+      viewer.replaceChildren(heading, stats, ...since, table);
+      if (cc.who.enabled) {
+        // a click on a line says who ran it
+        table.addEventListener("click", (event) => {
+          const row = event.target.closest("tr[id]");
+          if (row && !event.target.closest("a, tr.who-row")) showWho(file, Number(row.id.slice(1)));
+        });
+      }
       if (line) {
         const row = document.getElementById("L" + line);
         if (row) { row.classList.add("target"); row.scrollIntoView({ block: "center" }); }
@@ -362,9 +407,42 @@
         return;
       }
       pending = null;
-      show(payload);
+      if (ownerIds.length) cc.who.whenFile(file, () => show(payload)); else show(payload);
     };
     if (loaded[file.id]) pending(); else loadScript("../data/" + data.binary.hash + "/g" + file.group + ".js");
   }
+
+  // Who ran `line` of `file` (open in the viewer): a row under that line, which becomes the
+  // target (in the hash: a reload shows that line).
+  function showWho(file, line) {
+    if (!line) return;
+    cc.who.whenFile(file, () => {
+      const row = document.getElementById("L" + line);
+      if (!row) return;
+      const old = $("tr.who-row");
+      if (old) old.remove();
+      for (const other of document.querySelectorAll("table.source tr.target")) other.classList.remove("target");
+      row.classList.add("target");
+      updateHash({ line: String(line) });
+      const detail = document.createElement("tr");
+      detail.className = "who-row";
+      const td = document.createElement("td");
+      td.colSpan = row.cells.length;
+      // closed, the focus goes back to the viewer (where j, k and w act)
+      const close = () => { detail.remove(); $("#viewer").focus({ preventScroll: true }); };
+      td.append(cc.who.panel(file, line, ownerIds, close));
+      detail.append(td);
+      row.after(detail);
+      detail.querySelector("button").focus({ preventScroll: true });
+    });
+  }
+
+  // w: who ran the target line (or the first line executed) of the open file.
+  function whoOfTarget(files) {
+    const file = files.find((f) => f.path === new URLSearchParams(location.hash.slice(1)).get("file"));
+    const row = document.querySelector("table.source tr.target") || document.querySelector("table.source tr.hit");
+    if (file && row) showWho(file, Number(row.id.slice(1)));
+  }
+
   cc.binary = Object.freeze({ init: initBinary });
 })(coverageCollector);

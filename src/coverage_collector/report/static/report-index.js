@@ -243,8 +243,11 @@
     if (errors) name.append(badge(errors + " errors", "bad"));
     if (binary.confidence === "none") name.append(badge("no source", "warn"));
     const link = document.createElement("a");
-    link.href = binary.page;
+    // a binary that several owners run: its page restricted to this owner
+    const shared = t.binaryOwners[t.dense[i]] > 1;
+    link.href = binary.page + (shared ? "#owner=" + t.id[i] : "");
     link.textContent = t.words.binaryName[t.binaryName[i]];
+    if (shared) link.title = "the binary's page with this owner's coverage only";
     const binaryCell = cell("");
     binaryCell.append(link);
     const namespace = t.words.namespace[t.namespace[i]] || HOST;

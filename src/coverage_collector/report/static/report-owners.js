@@ -53,7 +53,7 @@
     const t = {
       n: meta.rows, words,
       namespace: numbers((c) => c.namespace, Int32Array), type: numbers((c) => c.type, Int32Array),
-      owner: values((c) => c.owner), binaryName: numbers((c) => c.binaryName, Int32Array),
+      owner: values((c) => c.owner), id: numbers((c) => c.id, Int32Array), binaryName: numbers((c) => c.binaryName, Int32Array),
       binary: numbers((c) => c.binary, Int32Array), pods: numbers((c) => c.pods, Int32Array),
       containers: values((c) => c.containers), statements: numbers((c) => c.statements, Float64Array),
       covered: numbers((c) => c.covered, Float64Array), percent: numbers((c) => c.percent, Float64Array),
@@ -86,11 +86,13 @@
     });
     t.sources = sources;
     t.dense = new Int32Array(t.n);
+    t.binaryOwners = new Int32Array(t.binaryIds.length); // how many owners run each binary
     t.level = new Uint8Array(t.n);
     t.search = new Array(t.n);
     const namespaces = words.namespace, binaryNames = words.binaryName;
     for (let i = 0; i < t.n; i++) {
       t.dense[i] = denseOf.get(t.binary[i]);
+      t.binaryOwners[t.dense[i]]++;
       t.level[i] = LEVELS.indexOf(level(t.percent[i]));
       // what the search box looks in, lower-cased once
       t.search[i] = [namespaces[t.namespace[i]], t.owner[i], binaryNames[t.binaryName[i]], ...t.containers[i]]

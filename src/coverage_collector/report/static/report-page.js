@@ -5,8 +5,8 @@
 // The report's script is these report-*.js modules, written one after the other into
 // static/report.js by `cluster render` (report/render.py, SCRIPT_MODULES), after the
 // positions of the positional rows (report/fields.py). Each module adds one frozen object
-// to the one global, `coverageCollector`; the only other globals are the three functions the
-// data files call (ccFiles, ccSource, ccFunctions: report-binary.js).
+// to the one global, `coverageCollector`; the only other globals are the functions the data
+// files call (ccFiles, ccSource, ccFunctions: report-binary.js; ccOwners, ccWho: report-who.js).
 ((cc) => {
   const data = JSON.parse(document.getElementById("cc-data").textContent);
   cc.page = Object.freeze({

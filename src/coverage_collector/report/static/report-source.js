@@ -105,7 +105,7 @@
   // current target, a deep-linked line included. A block is a run of lines of one kind;
   // lines no block covers (blank lines, comments) inside a run do not split it.
   function jumpBlocks(step, kindOf) {
-    const rows = [...document.querySelectorAll("table.source tr")];
+    const rows = [...document.querySelectorAll("table.source > tbody > tr[id]")]; // not who ran a line's
     const starts = [];
     let previous = "";
     rows.forEach((row, index) => {

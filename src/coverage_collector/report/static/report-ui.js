@@ -237,6 +237,22 @@
     });
   }
 
+  // Load a data file (a script: the report opens from file://, where fetch is refused); when
+  // it is missing, say so in the viewer.
+  function loadScript(src) {
+    const script = document.createElement("script");
+    script.src = src;
+    script.addEventListener("error", () => {
+      const viewer = $("#viewer");
+      if (!viewer) return;
+      const problem = document.createElement("p");
+      problem.className = "no-source-reason";
+      problem.textContent = "Could not load " + src + " (the report is incomplete: render it again).";
+      viewer.append(problem);
+    });
+    document.head.append(script);
+  }
+
   function focusSearchOnSlash() {
     activateWithKeys();
     document.addEventListener("keydown", (event) => {
@@ -249,6 +265,6 @@
 
   cc.ui = Object.freeze({
     changeSummary, addChanges, cell, pathCell, countCell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, showTab,
-    simpleTable, focusSearchOnSlash, shortcutsHelp,
+    simpleTable, focusSearchOnSlash, shortcutsHelp, loadScript,
   });
 })(coverageCollector);
