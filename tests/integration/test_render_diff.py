@@ -384,7 +384,8 @@ def test_files_and_folders_count_their_lines_by_category(
     )
     page.wait_for_selector("table.source")
     name = collections.baseline.name
-    expected = f"Since {name}: {change_summary(tallies[AUDIT])}"
+    columns = " \u00b7 each line's count: the baseline's, then today's"
+    expected = f"Since {name}: {change_summary(tallies[AUDIT])}{columns}"
     assert page.inner_text("#viewer .changes") == expected
     assert "new code" in expected  # round() is new in v2
     page.click("nav.tabs button[data-tab=tree]")

@@ -357,7 +357,8 @@
     if (baseline) { // the file's statements by category of change, as text
       const changes = document.createElement("p");
       changes.className = "meta changes";
-      changes.textContent = "Since " + baseline.name + ": " + changeSummary(file.diff);
+      changes.textContent = "Since " + baseline.name + ": " + changeSummary(file.diff) +
+        (baseline.lines ? " \u00b7 each line's count: the baseline's, then today's" : "");
       since.push(changes);
     }
     if (file.upstream) { // the file in its repository at the binary's commit
