@@ -110,27 +110,23 @@ def cluster(pristine_cluster: ClusterCollection, tmp_path: Path) -> ClusterColle
 # Binaries built from local repositories, compiled, cloned and resolved (tests/sourcefixtures.py)
 
 from coverage_collector import compile, sources  # noqa: E402
-from tests.helpers.sourcefixtures import Built, build_binaries, make_sourced_collection  # noqa: E402
+from tests.helpers.sourcefixtures import (  # noqa: E402
+    Built,
+    build_binaries,
+    compile_and_resolve_sample,
+    make_sourced_collection,
+)
 
 
 @pytest.fixture(scope="session")
 def sample_collection(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's sample collection, compiled, with its sources cloned from the bundled git
     bundles and resolved. Shared: tests read it (and may render into it), never change it."""
-    from importlib import resources
-
-    from coverage_collector.demo import SAMPLE_ORIGIN, SOURCES, copy_sample
+    from coverage_collector.demo import copy_sample
 
     collection = tmp_path_factory.mktemp("sample") / "sample-collection"
     copy_sample(str(collection))
-    assert compile.run(compile.Options(collection=str(collection))).ok
-    with resources.as_file(SOURCES) as bundles:
-        options = sources.Options(
-            collection=str(collection),
-            inspect_images=False,
-            git_mirrors={SAMPLE_ORIGIN: str(bundles)},
-        )
-        assert sources.run(options).ok
+    compile_and_resolve_sample(collection)
     return collection
 
 

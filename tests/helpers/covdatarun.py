@@ -108,3 +108,19 @@ def assert_same_debugdump(go_toolchain: Path, args: list[str]) -> Run:
     assert_same_run(expected, ours(["debugdump", *args]))
     assert b"\n/* WARNING" in b"\n" + expected.stdout
     return expected
+
+
+def assert_same_merge(go_toolchain: Path, go_out: Path, our_out: Path, work: Path) -> None:
+    """Assert that `our_out` holds what Go's merge wrote to `go_out`: the same meta files
+    byte for byte, the same counter records, and the same text profile as Go's own `covdata
+    textfmt` reads both (Go writes its counter files' string tables in map order)."""
+    go_metas = {p.name: p.read_bytes() for p in go_out.glob("covmeta.*")}
+    assert {p.name: p.read_bytes() for p in our_out.glob("covmeta.*")} == go_metas
+    assert counter_contents(our_out) == counter_contents(go_out)
+    profiles = []
+    for tag, directory in (("go", go_out), ("ours", our_out)):
+        text = work / f"{tag}-merged.txt"
+        result = theirs(go_toolchain, ["textfmt", f"-i={directory}", f"-o={text}"])
+        assert result.status == 0, result.stderr
+        profiles.append(text.read_bytes())
+    assert profiles[0] == profiles[1]

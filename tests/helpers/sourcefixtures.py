@@ -233,3 +233,21 @@ def make_sourced_collection(root: Path, built: list[Built]) -> None:
             hostname="node-1",
         ).write(str(entry))
         SourceInfo(source_url=item.source_url, source_commit=item.source_commit).write(str(entry))
+
+
+def compile_and_resolve_sample(collection: Path) -> None:
+    """Compile `collection` (entries of the demo's sample services) and clone and resolve its
+    sources from the git bundles shipped with the sample (no network)."""
+    from importlib import resources
+
+    from coverage_collector import compile, sources
+    from coverage_collector.demo import SAMPLE_ORIGIN, SOURCES
+
+    assert compile.run(compile.Options(collection=str(collection), max_concurrency=1)).ok
+    with resources.as_file(SOURCES) as bundles:
+        options = sources.Options(
+            collection=str(collection),
+            inspect_images=False,
+            git_mirrors={SAMPLE_ORIGIN: str(bundles)},
+        )
+        assert sources.run(options).ok

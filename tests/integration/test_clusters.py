@@ -22,14 +22,15 @@ from typing import Any
 
 import pytest
 
-from coverage_collector import compile, database, sources, summary
+from coverage_collector import compile, database, summary
 from coverage_collector.collection import list_entries
 from coverage_collector.database import entries, owners
-from coverage_collector.demo import SAMPLE_ORIGIN, SOURCES, producer_keys
+from coverage_collector.demo import producer_keys
 from tests.helpers.browser import rows
 from tests.helpers.clirunner import run_cli
 from tests.helpers.gofixtures import cache_root, covdata, go_env
 from tests.helpers.s3fixtures import MotoServer, S3Env
+from tests.helpers.sourcefixtures import compile_and_resolve_sample
 
 SAMPLE = resources.files("coverage_collector") / "sample_collection" / "coverage"
 PARENT = "openshift-ci/coverage"
@@ -314,14 +315,7 @@ def test_who_ran_a_line_counts_the_clusters_of_the_entries_that_ran_it(
         download(collection, bucket, moto_s3, "--prefix", PARENT, "--clusters", "ci-op-*").status
         == 0
     )
-    assert compile.run(compile.Options(collection=str(collection), max_concurrency=1)).ok
-    with resources.as_file(SOURCES) as bundles:
-        options = sources.Options(
-            collection=str(collection),
-            inspect_images=False,
-            git_mirrors={SAMPLE_ORIGIN: str(bundles)},
-        )
-        assert sources.run(options).ok
+    compile_and_resolve_sample(collection)
     assert run_cli("cluster", "render", "--collection", str(collection)).status == 0
     # namespace -> per entry: (cluster, instances, (path, line) executed)
     ran: dict[str, list[tuple[str, int, set[tuple[str, int]]]]] = {}

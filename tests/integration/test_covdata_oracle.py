@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from coverage_collector.covdata.meta import read_meta
-from tests.helpers.covdatarun import FULL_PATH, counter_contents
+from tests.helpers.covdatarun import FULL_PATH, assert_same_merge, counter_contents
 from tests.helpers.gofixtures import (
     DATASET_NAMES,
     Dataset,
@@ -103,13 +103,6 @@ def test_percent_writes_textfmt_too(
     assert (tmp_path / "ours.txt").read_bytes() == (tmp_path / "go.txt").read_bytes()
 
 
-def _profile_of(directory: Path, go_toolchain: Path, tmp_path: Path, tag: str) -> bytes:
-    out = tmp_path / f"{tag}.txt"
-    result = go(go_toolchain, ["textfmt", f"-i={directory}", f"-o={out}"], tmp_path)
-    assert result.returncode == 0, result.stderr
-    return out.read_bytes()
-
-
 def write_both(go_toolchain: Path, tmp_path: Path, args: list[str]) -> tuple[Path, Path]:
     """Run a covdata command that writes a directory with Go and with us; return both dirs."""
     go_out, our_out = tmp_path / "go", tmp_path / "ours"
@@ -153,13 +146,7 @@ def test_merge_matches_go(
     # merge: identical meta files, counter files equal in content and readable by covdata.
     data = require_dataset(go_datasets, name)
     go_out, our_out = write_both(go_toolchain, tmp_path, ["merge", data.i_arg, *flags])
-    go_metas = {p.name: p.read_bytes() for p in go_out.glob("covmeta.*")}
-    our_metas = {p.name: p.read_bytes() for p in our_out.glob("covmeta.*")}
-    assert our_metas == go_metas
-    assert counter_contents(our_out) == counter_contents(go_out)
-    assert _profile_of(our_out, go_toolchain, tmp_path, "a") == _profile_of(
-        go_out, go_toolchain, tmp_path, "b"
-    )
+    assert_same_merge(go_toolchain, go_out, our_out, tmp_path)
 
 
 SUBTRACTIONS = [

@@ -16,7 +16,7 @@ from coverage_collector.covdata import small
 from coverage_collector.covdata.request import Request
 from coverage_collector.covdata.writer import FuncCounters, encode_counter_file
 from coverage_collector.demo import SAMPLE
-from tests.helpers.covdatarun import SMALL_PATH, Run, counter_contents, ours, theirs
+from tests.helpers.covdatarun import SMALL_PATH, Run, assert_same_merge, ours, theirs
 from tests.helpers.gofixtures import DATASET_NAMES, Dataset, require_dataset
 
 REPORTS = ["percent", "func", "pkglist"]
@@ -117,13 +117,7 @@ def test_merge_matches_go(
     expected = theirs(go_toolchain, ["merge", data.i_arg, *flags, f"-o={go_out}"])
     actual = ours(["merge", data.i_arg, *flags, f"-o={our_out}"], SMALL_PATH)
     assert (actual.status, actual.stderr) == (expected.status, expected.stderr) == (0, b"")
-    go_metas = {p.name: p.read_bytes() for p in go_out.glob("covmeta.*")}
-    assert {p.name: p.read_bytes() for p in our_out.glob("covmeta.*")} == go_metas
-    assert counter_contents(our_out) == counter_contents(go_out)
-    go_text = theirs(go_toolchain, ["textfmt", f"-i={go_out}", f"-o={tmp_path / 'go.txt'}"])
-    our_text = theirs(go_toolchain, ["textfmt", f"-i={our_out}", f"-o={tmp_path / 'our.txt'}"])
-    assert go_text.status == our_text.status == 0
-    assert (tmp_path / "our.txt").read_bytes() == (tmp_path / "go.txt").read_bytes()
+    assert_same_merge(go_toolchain, go_out, our_out, tmp_path)
 
 
 def _add_counter_file(directory: Path, data: Dataset, records: list[FuncCounters]) -> None:

@@ -13,48 +13,18 @@ entries of owners of several only: one entry's lines are its owner's).
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from coverage_collector.analysis import DEFAULT_EXCLUDES, application_units
-from coverage_collector.covdata.model import CounterMode, Granularity, MetaFile
+from coverage_collector.covdata.model import MetaFile
 from coverage_collector.database.owners import OwnerCountsRow, OwnerEntryCounters
 from coverage_collector.report import whoran
-
-
-def i64(*values: int) -> np.ndarray:
-    return np.array(values, dtype=np.int64)
-
-
-def u32(*values: int) -> np.ndarray:
-    return np.array(values, dtype=np.uint32)
-
-
-def u64(*values: int) -> np.ndarray:
-    return np.array(values, dtype=np.uint64)
+from tests.helpers.handmeta import hand_meta, i64, u64
 
 
 @pytest.fixture
 def meta() -> MetaFile:
-    return MetaFile(
-        path="covmeta.x",
-        file_hash=bytes(16),
-        mode=CounterMode.COUNT,
-        granularity=Granularity.PERBLOCK,
-        packages=(),
-        strings=["main", "helper", "a.go", "b.go", "x/coverage_server.go", "serve", "empty"],
-        func_pkg=i64(0, 0, 0, 0),
-        func_name=i64(0, 1, 5, 6),
-        func_file=i64(2, 3, 4, 3),
-        func_lit=np.zeros(4, dtype=bool),
-        func_units=i64(0, 2, 3, 4, 4),
-        start_line=u32(10, 12, 3, 1),
-        start_col=u32(2, 2, 1, 1),
-        end_line=u32(11, 14, 5, 2),
-        end_col=u32(3, 4, 9, 9),
-        stmts=u32(2, 3, 4, 5),
-        unit_func=i64(0, 0, 1, 2),
-    )
+    return hand_meta()
 
 
 def owners() -> list[OwnerCountsRow]:
