@@ -817,6 +817,26 @@ def demo(output: str, no_s3: bool) -> None:
         raise SystemExit(ERR)
 
 
+@cli.command("inject", short_help="Put the coverage server into every Go main package.")
+@click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--remove", is_flag=True, help="Take the injected server out again.")
+@click.option(
+    "--verbosity",
+    type=click.Choice(list(logs.VERBOSITY_LEVELS)),
+    default=DEFAULTS["verbosity"],
+    show_default=True,
+    help="Log verbosity.",
+)
+def inject_command(dirs: tuple[str, ...], remove: bool, verbosity: str) -> None:
+    """Copy the coverage server (coverage_server.go) into every main package under DIRS,
+    as the release build does: then `go build -cover` gives a binary that `collect` can
+    scrape. Idempotent; nested modules, vendor/, .git/ and node_modules/ are left out."""
+    from coverage_collector import inject
+
+    logs.configure(verbosity, None)
+    run_stage(inject.run, inject.Options(dirs=dirs, remove=remove))
+
+
 @cli.command("help", short_help="Show the help of a command, e.g. help cluster compile.")
 @click.argument("command", nargs=-1)
 @click.pass_context

@@ -27,6 +27,8 @@ STAGES = (
     "bigquery",
     "diff",
 )
+BUILD_TOOLS = ("inject",)
+"""Stages that work on source trees, not on a collection."""
 REFUSED = RefusedSource("binary", "main.go", "a symbolic link")
 
 
@@ -34,7 +36,7 @@ def package(name: str) -> ModuleType:
     return importlib.import_module(f"coverage_collector.{name}")
 
 
-@pytest.mark.parametrize("name", STAGES)
+@pytest.mark.parametrize("name", STAGES + BUILD_TOOLS)
 def test_every_stage_exports_options_summary_and_run(name: str) -> None:
     module = package(name)
     assert {"Options", "Summary", "run"} <= set(vars(module))
