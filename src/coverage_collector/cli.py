@@ -304,6 +304,59 @@ def download_command(
     run_stage(download.run, options)
 
 
+@cluster.command("import", short_help="Add GOCOVERDIR directories to <collection>/coverage/.")
+@collection_options(creates=True)
+@click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--namespace", default="", help="Namespace of the pod that ran the processes.")
+@click.option("--pod", default="", help="Pod that ran them (none: host processes).")
+@click.option("--container", default="", help="Container that ran them.")
+@click.option(
+    "--host", default="", help="Node or host (default: unknown-host for pods, this machine's name)."
+)
+@click.option("--owner-kind", default="", help="Owner kind, e.g. Deployment (default: inferred).")
+@click.option("--owner-name", default="", help="Owner name (default: inferred from the pod).")
+@click.option("--image", default="", help="Container image.")
+@click.option("--binary", default="", help="Binary name (default: the program's argv[0]).")
+@click.option(
+    "--layout",
+    default=None,
+    metavar="TEMPLATE",
+    help="Read identities from the paths below each DIR, e.g. '{namespace}/{pod}/{container}' "
+    "(fields: namespace, pod, container, host, image, owner_kind, owner_name, binary, cluster).",
+)
+def import_command(
+    collection: str,
+    max_concurrency: int,
+    dirs: tuple[str, ...],
+    namespace: str,
+    pod: str,
+    container: str,
+    host: str,
+    owner_kind: str,
+    owner_name: str,
+    image: str,
+    binary: str,
+    layout: str | None,
+) -> None:
+    """Import directories of covmeta/covcounters files (a GOCOVERDIR, or what `kubectl cp`
+    copied out of pods) into <collection>/coverage/, as entries compile reads like
+    downloaded ones. Snapshots of one process count once, also across repeated imports."""
+    from coverage_collector import gocoverdir
+
+    identity = gocoverdir.Identity(
+        namespace=namespace,
+        pod=pod,
+        container=container,
+        host=host,
+        image=image,
+        owner_kind=owner_kind,
+        owner_name=owner_name,
+        binary=binary,
+    )
+    options = gocoverdir.Options(collection=collection, dirs=dirs, identity=identity, layout=layout)
+    run_stage(gocoverdir.run, options)
+
+
 @cluster.command("compile", short_help="Compile coverage/ into coverage.db (incremental).")
 @collection_options
 @click.option(

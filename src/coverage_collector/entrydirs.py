@@ -17,10 +17,17 @@ import re
 import stat
 from dataclasses import dataclass
 
+from coverage_collector import trust
 from coverage_collector.collection import METADATA_FILE, Collection, list_entries
 
 MAX_NAME = 200
+MAX_COMPONENT = 253
+"""Characters in a name component (Kubernetes names are at most 253)."""
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
+META_NAME = re.compile(r"covmeta\.([0-9a-f]{32})\Z")
+COUNTER_NAME = re.compile(r"covcounters\.([0-9a-f]{32})\.(0|[1-9][0-9]{0,17})\.([0-9]{1,20})\Z")
+"""Go's names of coverage files, as an entry holds them. A pid without leading zeros:
+`042` and `42` would be one pid under two keys."""
 
 
 @dataclass(frozen=True, order=True)
@@ -53,6 +60,19 @@ class EntryId:
         if self.cluster:
             parts.append(self.cluster)
         return json.dumps(parts)
+
+
+def component(value: str, label: str, *, max_length: int = MAX_COMPONENT) -> str:
+    """`value` as a checked key component, or UntrustedValueError naming `label`.
+
+    Refused: what `trust.text` refuses (invalid Unicode, control characters, over
+    `max_length` characters) and the names `.` and `..`, which mean something else to
+    every file system and URL. Empty components (`ns//pod`) are odd but harmless.
+    """
+    trust.text(value, label, max_length=max_length)
+    if value in (".", ".."):
+        raise trust.UntrustedValueError(label, f"is {value!r}")
+    return value
 
 
 def safe_component(text: str) -> str:
@@ -129,30 +149,43 @@ def existing_entries(collection: str) -> dict[EntryId, str]:
     return found
 
 
-def assign_dir_names(collection: str, entries: list[EntryId]) -> dict[EntryId, str]:
-    """Give every entry a safe, stable directory name in `<collection>/coverage`.
+class DirNames:
+    """Safe, stable directory names for entries in `<collection>/coverage` (which must
+    exist), handed out one entry at a time, so that a long-running writer (collect) names
+    entries as it meets them the way download names a whole listing.
 
     An entry keeps the directory it had (one an older version wrote without a cluster is
-    adopted); a new one gets the prior tool's dash-joined
-    name when that keeps every component exactly and is free, otherwise that name
-    (sanitised, shortened) plus a hash of its full identity. A directory without
-    `metadata.json` (an interrupted older run) is not taken: the entry whose name it is
-    replaces it, so a rerun never writes a second directory next to it.
+    adopted); a new one gets the prior tool's dash-joined name when that keeps every
+    component exactly and is free, otherwise that name (sanitised, shortened) plus a hash
+    of its full identity. A directory without `metadata.json` (an interrupted older run)
+    is not taken: the entry whose name it is replaces it, so a rerun never writes a second
+    directory next to it.
     """
-    known = existing_entries(collection)
-    root = Collection(collection).coverage
-    taken = {n for n in os.listdir(root) if not is_orphan(os.path.join(root, n))}
-    names: dict[EntryId, str] = {}
-    for entry in sorted(entries):
-        name = known.get(entry)
+
+    def __init__(self, collection: str) -> None:
+        self._known = existing_entries(collection)
+        root = Collection(collection).coverage
+        self._taken = {n for n in os.listdir(root) if not is_orphan(os.path.join(root, n))}
+        self._names: dict[EntryId, str] = {}
+
+    def name(self, entry: EntryId) -> str:
+        """The directory name of `entry` (the same one every time it is asked)."""
+        name = self._names.get(entry) or self._known.get(entry)
         if name is None and entry.cluster:
             # Written before clusters were recorded: the first cluster with its identity
             # adopts it (and records itself in it), so a rerun adds no second directory.
-            name = known.pop(dataclasses.replace(entry, cluster=""), None)
+            name = self._known.pop(dataclasses.replace(entry, cluster=""), None)
         if name is None:
             plain = plain_dir_name(entry)
-            exact = plain_name_is_exact(entry) and plain not in taken
+            exact = plain_name_is_exact(entry) and plain not in self._taken
             name = plain if exact else hashed_dir_name(entry)
-            taken.add(name)
-        names[entry] = name
-    return names
+            self._taken.add(name)
+        self._names[entry] = name
+        return name
+
+
+def assign_dir_names(collection: str, entries: list[EntryId]) -> dict[EntryId, str]:
+    """Give every entry of a listing its directory name (`DirNames`), in sorted order so
+    that the names do not depend on the listing's order."""
+    names = DirNames(collection)
+    return {entry: names.name(entry) for entry in sorted(entries)}

@@ -20,24 +20,18 @@ the string, never a normalised instant), and names derived from them keep a hash
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from coverage_collector import trust
 from coverage_collector.collection import parse_discovery
-from coverage_collector.entrydirs import EntryId
+from coverage_collector.entrydirs import COUNTER_NAME, META_NAME, EntryId, component
 
 POD_DEPTH = 8
 HOST_DEPTH = 5
 HOST_MARKER = "_host_"
-META_NAME = re.compile(r"covmeta\.([0-9a-f]{32})\Z")
-COUNTER_NAME = re.compile(r"covcounters\.([0-9a-f]{32})\.(0|[1-9][0-9]{0,17})\.([0-9]{1,20})\Z")
-"""A pid without leading zeros: `042` and `42` would be one pid under two keys."""
 INFO_NAME = "info.json"
-MAX_COMPONENT = 253
-"""Characters in a name component (Kubernetes names are at most 253)."""
 MAX_IMAGE = 512
 """Characters in the image component (a registry path, a tag and a digest)."""
 
@@ -186,19 +180,6 @@ def _locate(obj: RemoteObject, parts: list[str], cluster: str) -> Located | None
         component(value, label)
     component(image, "image", max_length=MAX_IMAGE)
     return Located(obj, entry, discovery, image, name)
-
-
-def component(value: str, label: str, *, max_length: int = MAX_COMPONENT) -> str:
-    """`value` as a checked key component, or UntrustedValueError naming `label`.
-
-    Refused: what `trust.text` refuses (invalid Unicode, control characters, over
-    `max_length` characters) and the names `.` and `..`, which mean something else to
-    every file system and URL. Empty components (`ns//pod`) are odd but harmless.
-    """
-    trust.text(value, label, max_length=max_length)
-    if value in (".", ".."):
-        raise trust.UntrustedValueError(label, f"is {value!r}")
-    return value
 
 
 def plan_entries(located: list[Located]) -> list[EntryPlan]:
