@@ -870,6 +870,105 @@ def demo(output: str, no_s3: bool) -> None:
         raise SystemExit(ERR)
 
 
+@cli.command("collect", short_help="Scrape coverage servers into a collection or to S3.")
+@click.option(
+    "--collection",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write entries into this collection (created when missing).",
+)
+@click.option("--upload", metavar="s3://BUCKET/PREFIX", default=None, help="Upload to S3 instead.")
+@click.option(
+    "--endpoint-url", envvar="AWS_ENDPOINT_URL", default=None, help="S3-compatible endpoint."
+)
+@click.option("--profile", default=None, help="AWS profile (default: the standard chain).")
+@click.option("--region", default=None, help="AWS region.")
+@click.option(
+    "--target", "targets", multiple=True, metavar="URL", help="A server, http://HOST:PORT."
+)
+@click.option(
+    "--discover",
+    type=click.Choice(["host"]),
+    default=None,
+    help="Find servers: 'host' = LISTEN sockets of this machine in --port-range.",
+)
+@click.option(
+    "--port-range", default="53700-53799", show_default=True, help="Ports --discover looks at."
+)
+@click.option("--once", is_flag=True, help="One snapshot of each server, then exit.")
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds to poll (default: until SIGTERM or Ctrl-C); a last snapshot ends the run.",
+)
+@click.option("--host", default="", help="Host name to record (default: this machine's).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds allowed for each request.",
+)
+@click.option(
+    "--max-concurrency",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Servers polled at once.",
+)
+@click.option(
+    "--verbosity",
+    type=click.Choice(list(logs.VERBOSITY_LEVELS)),
+    default=DEFAULTS["verbosity"],
+    show_default=True,
+    help="Log verbosity.",
+)
+def collect_command(
+    collection: str | None,
+    upload: str | None,
+    endpoint_url: str | None,
+    profile: str | None,
+    region: str | None,
+    targets: tuple[str, ...],
+    discover: str | None,
+    port_range: str,
+    once: bool,
+    duration: float | None,
+    host: str,
+    timeout: float,
+    max_concurrency: int,
+    verbosity: str,
+) -> None:
+    """Scrape the coverage servers of instrumented binaries (see `inject`) and write what
+    they serve into a collection (entries as `cluster download` writes them) or to S3 in
+    the producer's layout (`cluster download` reads it back). Polls on the producer's
+    schedule unless --once; exits 1 when any server failed."""
+    from coverage_collector import collect
+
+    try:
+        ports = collect.PortRange.parse(port_range)
+    except ValueError as exc:
+        raise UsageError(f"--port-range: {exc}") from None
+    logs.configure(verbosity, collection)
+    options = collect.Options(
+        collection=collection,
+        upload=upload,
+        endpoint_url=endpoint_url,
+        profile=profile,
+        region=region,
+        targets=targets,
+        discover=discover,
+        port_range=ports,
+        once=once,
+        duration=duration,
+        host=host,
+        timeout=timeout,
+        max_concurrency=max_concurrency,
+    )
+    run_stage(collect.run, options)
+
+
 @cli.command("inject", short_help="Put the coverage server into every Go main package.")
 @click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
 @click.option("--remove", is_flag=True, help="Take the injected server out again.")
