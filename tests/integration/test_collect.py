@@ -5,6 +5,10 @@ the snapshots the servers served, fetched independently here with urllib."""
 from __future__ import annotations
 
 import json
+import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +22,7 @@ from coverage_collector.cli import main
 from coverage_collector.collect import PortRange
 from coverage_collector.compile import DEFAULT_EXCLUDES
 from tests.helpers.clusterfixtures import Expected, covdata_numbers, stored_numbers
+from tests.helpers.gofixtures import PROGRAMS, cache_root, go_env
 from tests.helpers.s3fixtures import MotoServer, S3Env
 from tests.helpers.servedfixtures import (
     Binaries,
@@ -122,8 +127,28 @@ def test_discover_host_finds_servers_by_their_listening_sockets(
     assert compiled_binaries(tmp_path / "c") == expected
 
 
+def tick_count(go: Path, covdir: Path) -> int:
+    """How often `work.Tick` ran, by `go tool covdata textfmt` (its first block's count)."""
+    out = covdir.parent / f"{covdir.name}.profile"
+    subprocess.run(
+        [str(go), "tool", "covdata", "textfmt", f"-i={covdir}", f"-o={out}"],
+        check=True,
+        env=go_env(cache_root()),
+        capture_output=True,
+    )
+    source = (PROGRAMS / "served" / "work" / "work.go").read_text().splitlines()
+    line = next(n for n, text in enumerate(source, 1) if text.startswith("func Tick"))
+    counts = [
+        int(row.rsplit(" ", 1)[1])
+        for row in out.read_text().splitlines()[1:]
+        if row.startswith("example.com/served/work/work.go:")
+        and int(row.split(":")[1].split(".")[0]) == line + 1  # the body's first block
+    ]
+    return max(counts)
+
+
 def test_a_continuous_run_follows_restarts_execs_and_growing_counters(
-    binaries: Binaries, servers: Served, tmp_path: Path
+    binaries: Binaries, servers: Served, go_toolchain: Path, tmp_path: Path
 ) -> None:
     ticking = servers.start(binaries.server, "tick", env={"SERVED_TICK": "20ms"})
     restarted = servers.start(binaries.server, "first-life")
@@ -159,9 +184,15 @@ def test_a_continuous_run_follows_restarts_execs_and_growing_counters(
     pids = sorted(i["pid"] for i in metadata["instances"])
     assert pids == sorted([ticking.pid, restarted.pid, again.pid, execing.pid])
     assert (tmp_path / "c" / "coverage" / "n-other").is_dir()  # the exec'd program
-    # the counters grew: the Tick function ran more often in the last snapshot than early
-    newest = next(entry.glob(f"covcounters.*.{ticking.pid}.*")).read_bytes()
-    assert newest != early.counters and len(newest) >= len(early.counters)
+    # the counters grew: Go's own covdata counts more runs of Tick in the last snapshot
+    write_snapshot(tmp_path / "early", early)
+    newest = next(entry.glob(f"covcounters.*.{ticking.pid}.*"))
+    late = tmp_path / "late"
+    late.mkdir()
+    for path in (newest, *entry.glob("covmeta.*")):
+        shutil.copy2(path, late / path.name)
+    before, after = tick_count(go_toolchain, tmp_path / "early"), tick_count(go_toolchain, late)
+    assert after > before + 100  # 20 ms ticks over more than ten seconds
     summary_of_compile = compile.run(compile.Options(collection=str(tmp_path / "c")))
     assert summary_of_compile.ok
 
@@ -200,3 +231,24 @@ def test_upload_to_s3_is_what_download_reads_back(
     assert fetched.ok and fetched.host_entries == 2 and fetched.instances == 2
     expected = oracle(go_toolchain, [a, b], tmp_path / "oracle")
     assert compiled_binaries(collection) == expected
+
+
+def test_sigterm_ends_a_run_after_a_last_snapshot(
+    binaries: Binaries, servers: Served, tmp_path: Path
+) -> None:
+    process = servers.start(binaries.server, "x", env={"SERVED_TICK": "10ms"})
+    collection = tmp_path / "c"
+    argv = [sys.executable, "-m", "coverage_collector", "collect", "--target", process.url]
+    argv += ["--collection", str(collection), "--host", "n"]
+    collector = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    entry = collection / "coverage" / "n-server"
+    while not (entry / "metadata.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.5)
+    collector.send_signal(signal.SIGTERM)
+    _, err = collector.communicate(timeout=30)
+    assert collector.returncode == 0, err
+    assert "servers: 1 process instances" in err
+    snapshots = int(err.split("snapshots: ", 1)[1].split()[0])
+    assert snapshots >= 3  # the first, one a second, and the last on SIGTERM
