@@ -26,9 +26,10 @@ STAGES = (
     "codecov",
     "bigquery",
     "diff",
+    "gocoverdir",
 )
-BUILD_TOOLS = ("inject",)
-"""Stages that work on source trees, not on a collection."""
+BUILD_TOOLS = ("inject", "collect")
+"""Stages that need no collection: inject works on source trees, collect may upload."""
 REFUSED = RefusedSource("binary", "main.go", "a symbolic link")
 
 
