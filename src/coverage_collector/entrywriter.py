@@ -21,6 +21,7 @@ import contextlib
 import os
 import threading
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 
 from coverage_collector import outputs
@@ -69,21 +70,51 @@ def discovery_time(nanoseconds: int) -> str:
     return datetime.fromtimestamp(nanoseconds // 1_000_000_000, UTC).strftime(DISCOVERY_FORMAT)
 
 
+@dataclass
+class _EntryState:
+    """What the writer knows of one entry directory while it writes it."""
+
+    path: str
+    placement: Placement
+    instances: dict[str, RecordedInstance]
+    """Listed in `metadata.json`, by counter file (read once, then kept here)."""
+    written: dict[str, bytes]
+    """Small files (meta, info) as last written, so an unchanged one is not rewritten."""
+    dirty: bool = False
+    """`metadata.json` lags behind `instances` (a newer snapshot of a listed instance)."""
+    lock: threading.Lock = dataclass_field(default_factory=threading.Lock)
+
+
 class EntryWriter:
     """Writes entries of one collection; safe to call from several threads (one lock per
-    entry, so two servers of one entry never interleave their `metadata.json` updates)."""
+    entry, so two servers of one entry never interleave their `metadata.json` updates).
+
+    A collector writes the same entries many times a minute: each entry's `metadata.json`
+    is read once, and rewritten when an instance appears (so it never lists a file that is
+    not there, nor leaves one out); a newer snapshot of a listed instance only marks it
+    stale, and `flush` (or `write(..., flush=True)`) brings it up to date.
+    """
 
     def __init__(self, collection: str) -> None:
         self.collection = Collection(collection)
         os.makedirs(self.collection.coverage, exist_ok=True)
         self._names = DirNames(collection)
         self._lock = threading.Lock()
-        self._entry_locks: dict[EntryId, threading.Lock] = {}
+        self._entries: dict[EntryId, _EntryState] = {}
 
     def directory(self, entry: EntryId) -> str:
         """The entry directory of `entry` (named once, then always the same)."""
         with self._lock:
             return self.collection.entry(self._names.name(entry))
+
+    def _state(self, placement: Placement) -> _EntryState:
+        with self._lock:
+            state = self._entries.get(placement.entry)
+            if state is None:
+                path = self.collection.entry(self._names.name(placement.entry))
+                state = _EntryState(path, placement, _listed(path), {})
+                self._entries[placement.entry] = state
+            return state
 
     def write(
         self,
@@ -93,30 +124,68 @@ class EntryWriter:
         instances: list[InstanceSnapshot],
         info: bytes | None = None,
         replaces: list[str] | None = None,
+        *,
+        flush: bool = True,
     ) -> str:
         """Write the binary `meta_hash` (its `meta` bytes) and `instances` into the entry of
         `placement`; `info` is the `info.json` to keep (None: leave what is there);
         `replaces` names counter files the new ones supersede (removed before
-        `metadata.json` stops listing them).
+        `metadata.json` stops listing them). Without `flush`, `metadata.json` is rewritten
+        only when the instances listed change.
 
         Returns the entry's directory. DataError names a file that could not be written.
         """
-        path = self.directory(placement.entry)
-        with self._lock:
-            lock = self._entry_locks.setdefault(placement.entry, threading.Lock())
-        with lock:
-            _write_if_changed(os.path.join(path, f"covmeta.{meta_hash}"), meta)
-            for instance in instances:
-                target = os.path.join(path, instance.file_name(meta_hash))
-                _write_if_changed(target, instance.counters)
+        state = self._state(placement)
+        path = state.path
+        with state.lock:
+            state.placement = placement
+            _write_once(state, f"covmeta.{meta_hash}", meta)
             if info is not None:
-                _write_if_changed(os.path.join(path, INFO_FILE), info)
+                _write_once(state, INFO_FILE, info)
+            listed_before = set(state.instances)
+            for instance in instances:
+                name = instance.file_name(meta_hash)
+                outputs.write_bytes(os.path.join(path, name), instance.counters)
+                state.instances[name] = _recorded(instance, meta_hash)
             for name in replaces or ():
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(os.path.join(path, name))
-            recorded = [_recorded(i, meta_hash) for i in instances]
-            _metadata(path, placement, recorded).write(path)
+                state.instances.pop(name, None)
+            state.dirty = True
+            if flush or set(state.instances) != listed_before:
+                _flush(state)
         return path
+
+    def flush(self) -> None:
+        """Bring every stale `metadata.json` up to date."""
+        with self._lock:
+            states = list(self._entries.values())
+        for state in states:
+            with state.lock:
+                if state.dirty:
+                    _flush(state)
+
+
+def _listed(path: str) -> dict[str, RecordedInstance]:
+    """The instances the entry at `path` lists whose files are there (none when new)."""
+    try:
+        listed = read_metadata(path).instances
+    except EntryFileError:
+        return {}
+    return {i.counter_file: i for i in listed if os.path.exists(os.path.join(path, i.counter_file))}
+
+
+def _write_once(state: _EntryState, name: str, data: bytes) -> None:
+    """Write a small file of the entry unless this writer (or an earlier run) already has."""
+    if state.written.get(name) == data:
+        return
+    _write_if_changed(os.path.join(state.path, name), data)
+    state.written[name] = data
+
+
+def _flush(state: _EntryState) -> None:
+    _metadata(state.placement, list(state.instances.values())).write(state.path)
+    state.dirty = False
 
 
 def _recorded(instance: InstanceSnapshot, meta_hash: str) -> RecordedInstance:
@@ -128,18 +197,10 @@ def _recorded(instance: InstanceSnapshot, meta_hash: str) -> RecordedInstance:
     )
 
 
-def _metadata(path: str, placement: Placement, new: list[RecordedInstance]) -> EntryMetadata:
-    """The entry's `metadata.json`: the instances it listed (whose files are still here),
-    updated by `new`, and the times derived from them as download derives them."""
-    try:
-        listed = read_metadata(path).instances
-    except EntryFileError:
-        listed = ()
-    by_file = {
-        i.counter_file: i for i in listed if os.path.exists(os.path.join(path, i.counter_file))
-    }
-    by_file.update((i.counter_file, i) for i in new)
-    instances = sorted(by_file.values(), key=lambda i: (i.discovery_time, i.counter_file))
+def _metadata(placement: Placement, listed: list[RecordedInstance]) -> EntryMetadata:
+    """The entry's `metadata.json` for its instances, with the times derived from them as
+    download derives them."""
+    instances = sorted(listed, key=lambda i: (i.discovery_time, i.counter_file))
     entry = placement.entry
     first = min((i.first_seen for i in instances), default="")
     last = max((i.last_modified for i in instances), default="")

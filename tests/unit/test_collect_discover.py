@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from coverage_collector.collect.client import Endpoint
-from coverage_collector.collect.discover import PortRange, host_endpoints, listening
+from coverage_collector.collect.discover import (
+    PortRange,
+    host_endpoints,
+    listening,
+    local_addresses,
+    namespace_endpoints,
+)
 from coverage_collector.collect.run import interval
 from coverage_collector.collect.sinks import sanitized
 
@@ -49,7 +55,8 @@ def test_host_endpoints_keep_the_port_range_and_reach_wildcards_on_loopback(
 
 def test_the_real_tables_of_this_machine_parse() -> None:
     # whatever listens here, every entry is a port in range with an address
-    for endpoint in host_endpoints(PortRange(1, 65535)):
+    everything = PortRange(1, 65535)
+    for endpoint in host_endpoints(everything) + namespace_endpoints(everything):
         assert 1 <= endpoint.port <= 65535 and endpoint.host
 
 
@@ -75,3 +82,48 @@ def test_keys_are_sanitised_as_the_producer_does() -> None:
     image = "quay.io/org/repo@sha256:abc"
     assert sanitized(image) == "quay.io-org-repo-sha256-abc"
     assert sanitized("/x") == "x" and sanitized("") == "unknown"
+
+
+FIB_TRIE = """\
+Main:
+  +-- 0.0.0.0/0 3 0 5
+     +-- 10.244.0.0/24 2 0 2
+        |-- 10.244.0.5
+           /32 host LOCAL
+        |-- 10.244.0.255
+           /32 link BROADCAST
+     +-- 127.0.0.0/8 2 0 2
+        |-- 127.0.0.1
+           /32 host LOCAL
+"""
+POD_TCP = """\
+  sl  local_address rem_address   st
+   0: 00000000:D1B4 00000000:0000 0A
+   1: 0100007F:D1B5 00000000:0000 0A
+   2: 0900000A:D1B6 00000000:0000 0A
+   3: 00000000:0050 00000000:0000 0A
+"""
+
+
+def fake_proc(root: Path) -> Path:
+    """A /proc with this process (namespace 1), one more process in it, two processes of a
+    pod (namespace 2) and one whose namespace cannot be read."""
+    for pid, namespace in (("self", 1), ("10", 1), ("20", 2), ("21", 2), ("30", None)):
+        (root / pid / "ns").mkdir(parents=True)
+        (root / pid / "net").mkdir()
+        if namespace is not None:
+            (root / pid / "ns" / "net").symlink_to(f"net:[{namespace}]")
+        (root / pid / "net" / "tcp").write_text(POD_TCP if namespace != 1 else TCP)
+        (root / pid / "net" / "fib_trie").write_text(FIB_TRIE)
+    return root
+
+
+def test_other_network_namespaces_are_reached_on_their_own_addresses(tmp_path: Path) -> None:
+    # 0xD1B4 = 53684: a wildcard socket (reached on the pod IP), a loopback-only one (not
+    # reachable from here), one bound to 10.0.0.9; port 80 is out of range
+    found = namespace_endpoints(PortRange(53600, 53699), str(fake_proc(tmp_path)))
+    assert found == [Endpoint("10.244.0.5", 53684), Endpoint("10.0.0.9", 53686)]
+
+
+def test_local_addresses_of_a_fib_trie() -> None:
+    assert local_addresses(FIB_TRIE) == ["10.244.0.5"]

@@ -2,14 +2,19 @@
 LISTEN sockets in `/proc/net/tcp` and `/proc/net/tcp6` whose port is in the range, each
 then confirmed by `HEAD /health` answering `X-Art-Coverage-Server: 1` (`client.probe`).
 
-Only this network namespace is read: with `hostNetwork` (the DaemonSet in `deploy/`) that
+This network namespace is read first: with `hostNetwork` (the DaemonSet in `deploy/`) that
 is the node's, which holds the host processes and the hostNetwork pods. A socket bound to
 the wildcard address is reached on loopback; one bound to an address, on that address.
+Then every other network namespace a process of `/proc` is in (pods, with `hostPID`), once
+each: its sockets are reached on the namespace's own addresses (its `fib_trie`'s local
+ones, the pod IP), a wildcard socket on each of them; loopback-only ones cannot be reached
+from here and are left out.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass
 
 from coverage_collector.collect.client import Endpoint
@@ -76,14 +81,71 @@ def reachable(address: str) -> str:
 
 def host_endpoints(ports: PortRange, tables: tuple[str, ...] = PROC_TCP) -> list[Endpoint]:
     """The endpoints of LISTEN sockets in `ports`, from this namespace's tables (sorted)."""
-    found: set[Endpoint] = set()
-    for path in tables:
-        try:
-            with open(path, encoding="ascii", errors="replace") as handle:
-                text = handle.read()
-        except OSError:
-            continue
-        for address, port in listening(text):
-            if port in ports:
-                found.add(Endpoint(reachable(address), port))
+    found = {
+        Endpoint(reachable(address), port)
+        for path in tables
+        for address, port in listening(_read(path))
+        if port in ports
+    }
     return sorted(found, key=lambda e: (e.port, e.host))
+
+
+def namespace_endpoints(ports: PortRange, proc: str = "/proc") -> list[Endpoint]:
+    """The endpoints of LISTEN sockets in `ports` in every network namespace of the
+    processes under `proc` other than this one's, reached on their own addresses (sorted)."""
+    seen = {_namespace(f"{proc}/self")}
+    found: set[Endpoint] = set()
+    for name in _pids(proc):
+        namespace = _namespace(f"{proc}/{name}")
+        if namespace is None or namespace in seen:
+            continue  # unknown (not ours to read) or already read
+        seen.add(namespace)
+        addresses = local_addresses(_read(f"{proc}/{name}/net/fib_trie"))
+        for table in ("tcp", "tcp6"):
+            for address, port in listening(_read(f"{proc}/{name}/net/{table}")):
+                if port not in ports or ipaddress.ip_address(address).is_loopback:
+                    continue
+                wildcard = address in ("0.0.0.0", "::")
+                found.update(Endpoint(a, port) for a in (addresses if wildcard else [address]))
+    return sorted(found, key=lambda e: (e.port, e.host))
+
+
+def local_addresses(fib_trie: str) -> list[str]:
+    """The local, not loopback IPv4 addresses of a `/proc/<pid>/net/fib_trie` (sorted)."""
+    found: set[str] = set()
+    previous = ""
+    for line in fib_trie.splitlines():
+        text = line.strip()
+        if text.startswith("|--"):
+            previous = text[3:].strip()
+        elif text == "/32 host LOCAL" and previous:
+            try:
+                if not ipaddress.ip_address(previous).is_loopback:
+                    found.add(previous)
+            except ValueError:
+                continue
+    return sorted(found)
+
+
+def _pids(proc: str) -> list[str]:
+    try:
+        return sorted((n for n in os.listdir(proc) if n.isdigit()), key=int)
+    except OSError:
+        return []
+
+
+def _namespace(process: str) -> str | None:
+    """The network namespace of a `/proc/<pid>` directory (`net:[inode]`), None if unknown."""
+    try:
+        return os.readlink(f"{process}/ns/net")
+    except OSError:
+        return None
+
+
+def _read(path: str) -> str:
+    """A `/proc` table's text ('' when it cannot be read: the process is gone)."""
+    try:
+        with open(path, encoding="ascii", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return ""

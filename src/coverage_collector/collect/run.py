@@ -37,7 +37,7 @@ from coverage_collector.collect.client import (
     coverage,
     probe,
 )
-from coverage_collector.collect.discover import PortRange, host_endpoints
+from coverage_collector.collect.discover import PortRange, host_endpoints, namespace_endpoints
 from coverage_collector.collect.protocol import (
     ProtocolError,
     ServerIdentity,
@@ -146,11 +146,14 @@ def run(options: Options, *, sink: Sink | None = None) -> Summary:
     sink = sink or _sink(options)
     host = component(options.host or socket.gethostname(), "host")
     collector = _Collector(options, targets, sink, host)
-    if options.once:
-        collector.once()
-    else:
-        with _stop_on_signals(collector.stop):
-            collector.loop()
+    try:
+        if options.once:
+            collector.once()
+        else:
+            with _stop_on_signals(collector.stop):
+                collector.loop()
+    finally:
+        sink.flush()
     return collector.summary
 
 
@@ -209,7 +212,10 @@ class _Collector:
         """The targets and, with `--discover host`, this machine's listening ports."""
         found = list(self.targets)
         if self.options.discover == "host":
-            found.extend(e for e in host_endpoints(self.options.port_range) if e not in found)
+            ports = self.options.port_range
+            for endpoint in host_endpoints(ports) + namespace_endpoints(ports):
+                if endpoint not in found:
+                    found.append(endpoint)
         return found
 
     def meet(self, endpoint: Endpoint) -> tuple[Endpoint, ServerIdentity] | None:
@@ -314,6 +320,7 @@ class _Collector:
             while not self.stop.is_set() and (deadline is None or time.monotonic() < deadline):
                 now = time.monotonic()
                 if now >= next_scan:
+                    self.sink.flush()  # now and then, so a killed run leaves little stale
                     self._rescan(pool)
                     next_scan = now + RESCAN
                 for endpoint, server in list(self.servers.items()):

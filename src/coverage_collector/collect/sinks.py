@@ -53,6 +53,9 @@ class Sink(Protocol):
     def write(self, instance: Instance, snapshot: Snapshot) -> None:
         """Store `snapshot`, the newest of `instance` (its meta-data is on the instance)."""
 
+    def flush(self) -> None:
+        """Finish what `write` left for later (the end of a run, or now and then)."""
+
 
 class LocalSink:
     """Snapshots into `<collection>/coverage/<entry>/`."""
@@ -68,7 +71,12 @@ class LocalSink:
             instance.meta,
             [InstanceSnapshot(snapshot.pid, started, snapshot.timestamp_ns, snapshot.counters)],
             info=instance.identity.info_json(instance.address, instance.port),
+            flush=False,
         )
+
+    def flush(self) -> None:
+        """Bring the entries' `metadata.json` up to date with the newest snapshots."""
+        self.writer.flush()
 
 
 class UploadError(CollectorError):
@@ -109,6 +117,9 @@ class S3Sink:
         if info_key not in instance.uploaded:
             self._put(info_key, instance.identity.info_json(instance.address, instance.port))
             instance.uploaded.add(info_key)
+
+    def flush(self) -> None:
+        """Nothing waits: every snapshot is uploaded as it is taken."""
 
     def _put(self, key: str, data: bytes) -> None:
         try:
