@@ -24,7 +24,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -150,7 +150,7 @@ def run(options: Options, *, sink: Sink | None = None) -> Summary:
         if options.once:
             collector.once()
         else:
-            with _stop_on_signals(collector.stop):
+            with _stop_on_signals(collector.request_stop):
                 collector.loop()
     finally:
         sink.flush()
@@ -178,14 +178,14 @@ def _sink(options: Options) -> Sink:
 
 
 @contextlib.contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM and SIGINT set `stop` (the run then ends after a last snapshot)."""
+def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGTERM and SIGINT call `stop` (the run then ends after a last snapshot)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     for sig in previous:
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda *_: stop())
     try:
         yield
     finally:
@@ -203,6 +203,7 @@ class _Collector:
         self.host = host
         self.summary = Summary()
         self.stop = threading.Event()
+        self.wake = threading.Event()
         self.servers: dict[Endpoint, _Server] = {}
         self._lock = threading.Lock()
 
@@ -310,39 +311,47 @@ class _Collector:
 
     def loop(self) -> None:
         """Poll on the schedule until the duration is over or `stop` is set, then take a
-        last snapshot of every live server."""
-        deadline = (
-            None if self.options.duration is None else time.monotonic() + self.options.duration
-        )
+        last snapshot of every live server.
+
+        The loop sleeps until the next server not being polled is due, or a poll ends:
+        with more servers due than workers, it waits for a worker instead of spinning.
+        """
+        duration = self.options.duration
+        deadline = None if duration is None else time.monotonic() + duration
         next_scan = 0.0
         pending: dict[Endpoint, Future[None]] = {}
         with ThreadPoolExecutor(max_workers=self.options.max_concurrency) as pool:
             while not self.stop.is_set() and (deadline is None or time.monotonic() < deadline):
+                self.wake.clear()  # before looking: a poll ending from now on wakes the wait
                 now = time.monotonic()
                 if now >= next_scan:
                     self.sink.flush()  # now and then, so a killed run leaves little stale
                     self._rescan(pool)
                     next_scan = now + RESCAN
+                idle = []
                 for endpoint, server in list(self.servers.items()):
-                    busy = endpoint in pending and not pending[endpoint].done()
-                    if not server.done and not busy and server.due <= now:
+                    if server.done or (endpoint in pending and not pending[endpoint].done()):
+                        continue
+                    if server.due <= now:
                         server.due = now + interval(now - server.first_seen)
-                        pending[endpoint] = pool.submit(self.snapshot, server)
-                self.stop.wait(self._sleep(deadline, next_scan))
+                        pending[endpoint] = future = pool.submit(self.snapshot, server)
+                        future.add_done_callback(lambda _: self.wake.set())
+                    else:
+                        idle.append(server.due)
+                wake = min([next_scan, *idle, *([deadline] if deadline else [])])
+                self.wake.wait(max(0.0, min(wake - time.monotonic(), 1.0)))
             for future in pending.values():
                 future.result()
             live = [s for s in self.servers.values() if not s.done]
             list(pool.map(self.snapshot, live))
+
+    def request_stop(self) -> None:
+        """End the run (after a last snapshot of every live server)."""
+        self.stop.set()
+        self.wake.set()
 
     def _rescan(self, pool: ThreadPoolExecutor) -> None:
         """Meet the servers on ports not being polled (new ones, or ones that went away)."""
         fresh = [e for e in self.candidates() if e not in self.servers or self.servers[e].done]
         for met in pool.map(self.meet, fresh):
             self.adopt(met)
-
-    def _sleep(self, deadline: float | None, next_scan: float) -> float:
-        """Seconds until something is due (at most a tenth of a second late)."""
-        wake = [next_scan, *(s.due for s in self.servers.values() if not s.done)]
-        if deadline is not None:
-            wake.append(deadline)
-        return max(0.0, min(min(wake) - time.monotonic(), 0.1))
