@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -72,6 +73,28 @@ def redirect(handler: BaseHTTPRequestHandler) -> None:
     handler.send_header("Location", "http://169.254.169.254/latest/meta-data/")
     handler.send_header("Content-Length", "0")
     handler.end_headers()
+
+
+def silent(handler: BaseHTTPRequestHandler) -> None:
+    time.sleep(3)  # accepts, never answers in time
+
+
+def flaky(failures: int) -> Answer:
+    """503 for the first `failures` requests, then a valid answer."""
+    seen = [0]
+    valid = json_answer()
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        seen[0] += 1
+        if seen[0] <= failures:
+            handler.send_response(503)
+            identity(handler)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+        else:
+            valid(handler)
+
+    return answer
 
 
 class Hostile:
@@ -165,3 +188,24 @@ def test_a_well_formed_answer_is_written(hostile: Hostile, tmp_path: Path) -> No
     assert (entry / f"covmeta.{H}").read_bytes() == META
     [counters] = entry.glob("covcounters.*")
     assert counters.read_bytes() == COUNTERS and counters.name.startswith(f"covcounters.{H}.7.")
+
+
+def test_transient_failures_are_retried_and_silence_times_out(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    recovers, never, mute = hostile.serve(flaky(2)), hostile.serve(flaky(99)), hostile.serve(silent)
+    options = collect.Options(
+        collection=str(tmp_path / "c"),
+        targets=(recovers, never, mute),
+        once=True,
+        host="n",
+        timeout=0.5,
+    )
+    started = time.monotonic()
+    summary = collect.run(options)
+    assert time.monotonic() - started < 15
+    assert summary.snapshots == 1  # two 503s, then the answer: retried with backoff
+    failures = dict(summary.failures)
+    assert set(failures) == {never, mute}
+    assert failures[never].endswith("HTTP 503")
+    assert failures[mute].endswith("timed out")
