@@ -888,9 +888,24 @@ def demo(output: str, no_s3: bool) -> None:
 )
 @click.option(
     "--discover",
-    type=click.Choice(["host"]),
+    type=click.Choice(["host", "kubernetes"]),
     default=None,
-    help="Find servers: 'host' = LISTEN sockets of this machine in --port-range.",
+    help="Find servers: 'host' = LISTEN sockets of this machine in --port-range; "
+    "'kubernetes' = pods' ports through the API server's port-forward.",
+)
+@click.option(
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    metavar="GLOB",
+    help="With --discover kubernetes: namespaces to look in (default: all).",
+)
+@click.option("--selector", default=None, help="With --discover kubernetes: a label selector.")
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Kubeconfig (default: $KUBECONFIG, ~/.kube/config, else in-cluster).",
 )
 @click.option(
     "--port-range", default="53700-53799", show_default=True, help="Ports --discover looks at."
@@ -932,6 +947,9 @@ def collect_command(
     region: str | None,
     targets: tuple[str, ...],
     discover: str | None,
+    namespaces: tuple[str, ...],
+    selector: str | None,
+    kubeconfig: str | None,
     port_range: str,
     once: bool,
     duration: float | None,
@@ -959,6 +977,9 @@ def collect_command(
         region=region,
         targets=targets,
         discover=discover,
+        namespaces=namespaces,
+        selector=selector,
+        kubeconfig=kubeconfig,
         port_range=ports,
         once=once,
         duration=duration,

@@ -13,7 +13,8 @@ from __future__ import annotations
 import http.client
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from coverage_collector.collect.protocol import ServerIdentity, parse_identity
@@ -30,12 +31,21 @@ class ServerError(Exception):
     """A request failed (after its retries); the message says how, in one line."""
 
 
+class Tunnel(Protocol):
+    """How to reach an endpoint that is not on this machine's network (a pod's port
+    through the API server's port-forward)."""
+
+    def connect(self, port: int, timeout: float) -> socket.socket: ...
+
+
 @dataclass(frozen=True)
 class Endpoint:
-    """Where a coverage server listens."""
+    """Where a coverage server listens: `host:port`, or a pod's port (`host` is then
+    `namespace/pod`, reached through `tunnel`)."""
 
     host: str
     port: int
+    tunnel: Tunnel | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def parse(cls, url: str) -> Endpoint:
@@ -47,6 +57,9 @@ class Endpoint:
 
     @property
     def url(self) -> str:
+        """The endpoint as messages name it: its URL, or `pod NAMESPACE/POD:PORT`."""
+        if self.tunnel is not None:
+            return f"pod {self.host}:{self.port}"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
@@ -81,8 +94,24 @@ def request(
     raise ServerError(failure)
 
 
+class _TunneledConnection(http.client.HTTPConnection):
+    """An HTTP connection over a tunnel's socket (`Host` names the server's own port)."""
+
+    def __init__(self, endpoint: Endpoint, timeout: float) -> None:
+        super().__init__("127.0.0.1", endpoint.port, timeout=timeout)
+        self.endpoint = endpoint
+
+    def connect(self) -> None:
+        assert self.endpoint.tunnel is not None
+        self.sock = self.endpoint.tunnel.connect(self.endpoint.port, self.timeout or 30.0)
+
+
 def _once(endpoint: Endpoint, method: str, path: str, timeout: float, cap: int) -> Response:
-    connection = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=timeout)
+    connection = (
+        _TunneledConnection(endpoint, timeout)
+        if endpoint.tunnel is not None
+        else http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=timeout)
+    )
     try:
         connection.request(method, path, headers={"Accept-Encoding": "identity"})
         reply = connection.getresponse()

@@ -1,7 +1,8 @@
 """`coverage-collector collect`: scrape coverage servers into a collection or to S3.
 
-Servers come from `--target` addresses and from `--discover host` (LISTEN sockets of this
-machine in the port range, confirmed by `HEAD /health`). Each server is one process
+Servers come from `--target` addresses, from `--discover host` (LISTEN sockets of this
+machine in the port range, confirmed by `HEAD /health`) and from `--discover kubernetes`
+(pods' ports through the API server's port-forward: `kubernetes.py`). Each server is one process
 instance (its pid and binary, from the identity headers on every answer); the first
 snapshot is a full `GET /coverage`, the next ones `?nometa=1`.
 
@@ -27,6 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from coverage_collector import logs, trust
 from coverage_collector.collect.client import (
@@ -49,6 +51,9 @@ from coverage_collector.collect.sinks import Instance, Sink, UploadError
 from coverage_collector.entrydirs import EntryId, component
 from coverage_collector.exceptions import UsageError
 from coverage_collector.stage import ExitFromOk
+
+if TYPE_CHECKING:
+    from coverage_collector.collect.kubernetes import Cluster, PodTarget
 
 RESCAN = 10.0
 """Seconds between discoveries in a continuous run (the producer's host scanner's)."""
@@ -76,6 +81,12 @@ class Options:
     region: str | None = None
     targets: tuple[str, ...] = ()
     discover: str | None = None
+    """'host', 'kubernetes' or None (only the targets)."""
+    namespaces: tuple[str, ...] = ()
+    """Globs of the namespaces `--discover kubernetes` looks in (none: all)."""
+    selector: str | None = None
+    """A label selector of the pods `--discover kubernetes` looks at."""
+    kubeconfig: str | None = None
     port_range: PortRange = field(default_factory=PortRange)
     once: bool = False
     duration: float | None = None
@@ -139,10 +150,10 @@ class _Server:
 def run(options: Options, *, sink: Sink | None = None) -> Summary:
     """Collect as `options` says into `sink` (default: the one the options name)."""
     targets = _targets(options)
-    if options.discover not in (None, "host"):
-        raise UsageError(f"--discover {options.discover}: only 'host' is supported")
+    if options.discover not in (None, "host", "kubernetes"):
+        raise UsageError(f"--discover {options.discover}: 'host' or 'kubernetes'")
     if not targets and options.discover is None:
-        raise UsageError("nothing to collect: give --target URL or --discover host")
+        raise UsageError("nothing to collect: give --target URL or --discover host|kubernetes")
     sink = sink or _sink(options)
     host = component(options.host or socket.gethostname(), "host")
     collector = _Collector(options, targets, sink, host)
@@ -205,6 +216,7 @@ class _Collector:
         self.stop = threading.Event()
         self.wake = threading.Event()
         self.servers: dict[Endpoint, _Server] = {}
+        self._cluster: Cluster | None = None
         self._lock = threading.Lock()
 
     # -- discovery
@@ -212,12 +224,40 @@ class _Collector:
     def candidates(self) -> list[Endpoint]:
         """The targets and, with `--discover host`, this machine's listening ports."""
         found = list(self.targets)
+        ports = self.options.port_range
         if self.options.discover == "host":
-            ports = self.options.port_range
             for endpoint in host_endpoints(ports) + namespace_endpoints(ports):
                 if endpoint not in found:
                     found.append(endpoint)
+        elif self.options.discover == "kubernetes":
+            found.extend(self._pod_endpoints())
         return found
+
+    def _pod_endpoints(self) -> list[Endpoint]:
+        """Every port of the range of every running pod, tried in order through the API
+        server; a pod's scan stops after `MISSES` ports in a row without a server."""
+        from coverage_collector.collect.kubernetes import MISSES, Cluster, pod_endpoint
+
+        if self._cluster is None:
+            self._cluster = Cluster(self.options.kubeconfig)
+        cluster = self._cluster
+        pods = cluster.pods(self.options.namespaces, self.options.selector)
+
+        def scan(target: PodTarget) -> list[Endpoint]:
+            found, misses = [], 0
+            for port in range(self.options.port_range.first, self.options.port_range.last + 1):
+                endpoint = pod_endpoint(cluster, target, port)
+                if self.meet(endpoint) is None:
+                    misses += 1
+                    if misses >= MISSES:
+                        break
+                else:
+                    found.append(endpoint)
+                    misses = 0
+            return found
+
+        with ThreadPoolExecutor(max_workers=self.options.max_concurrency) as pool:
+            return [e for endpoints in pool.map(scan, pods) for e in endpoints]
 
     def meet(self, endpoint: Endpoint) -> tuple[Endpoint, ServerIdentity] | None:
         """Probe `endpoint`: the identity of the server there, or None (a failure for a
@@ -247,9 +287,24 @@ class _Collector:
         )
 
     def _instance(self, endpoint: Endpoint, identity: ServerIdentity) -> Instance:
+        """A new instance at `endpoint`: a pod's container, or a host process of `host`."""
         self.summary.add(servers=1)
-        entry = EntryId(self.host, "", self.host, "", identity.binary, True)
-        return Instance(entry, identity, endpoint.host, endpoint.port, time.time_ns())
+        now = time.time_ns()
+        target = getattr(endpoint.tunnel, "target", None)
+        if target is None:
+            entry = EntryId(self.host, "", self.host, "", identity.binary, True)
+            return Instance(entry, identity, endpoint.host, endpoint.port, now)
+        _, image = target.container_for(endpoint.port)
+        return Instance(
+            target.entry(endpoint.port, identity.binary),
+            identity,
+            endpoint.host,
+            endpoint.port,
+            now,
+            image=image,
+            owner_kind=target.owner_kind,
+            owner_name=target.owner_name,
+        )
 
     # -- snapshots
 

@@ -8,6 +8,7 @@ back unchanged:
     {host}/_host_/{discoveryTime}/{binary}/covcounters.<H>.<pid>.<1|2>  each snapshot, toggling
     {host}/_host_/{discoveryTime}/{binary}/info.json                  once
 
+and `{host}/{ns}/{pod}/{container}/{discoveryTime}/{image}/{binary}/` for pods' servers
 (the toggle: a torn upload never replaces the only copy of the newest snapshot).
 """
 
@@ -42,6 +43,9 @@ class Instance:
     port: int
     discovered_ns: int
     """When the collector first saw this instance (Unix nanoseconds)."""
+    image: str = ""
+    owner_kind: str = ""
+    owner_name: str = ""
     meta_hash: str = ""
     meta: bytes = b""
     snapshots: int = 0
@@ -66,7 +70,7 @@ class LocalSink:
     def write(self, instance: Instance, snapshot: Snapshot) -> None:
         started = instance.discovered_ns // 1_000_000_000 * 1_000_000_000
         self.writer.write(
-            Placement(instance.entry),
+            Placement(instance.entry, instance.image, instance.owner_kind, instance.owner_name),
             instance.meta_hash,
             instance.meta,
             [InstanceSnapshot(snapshot.pid, started, snapshot.timestamp_ns, snapshot.counters)],
@@ -99,10 +103,15 @@ class S3Sink:
         self._lock = threading.Lock()
 
     def directory(self, instance: Instance) -> str:
-        """The key prefix of the instance's files (host processes: `{host}/_host_/...`)."""
+        """The key prefix of the instance's files: `{host}/_host_/{time}/{binary}/` for a
+        host process, `{host}/{ns}/{pod}/{container}/{time}/{image}/{binary}/` for a pod's."""
         entry = instance.entry
         when = discovery_time(instance.discovered_ns)
-        return f"{self.prefix}{entry.host}/{HOST_MARKER}/{when}/{sanitized(entry.binary)}/"
+        binary = sanitized(entry.binary)
+        if entry.host_process:
+            return f"{self.prefix}{entry.host}/{HOST_MARKER}/{when}/{binary}/"
+        pod = f"{entry.host}/{entry.namespace}/{entry.pod}/{entry.container}"
+        return f"{self.prefix}{pod}/{when}/{sanitized(instance.image)}/{binary}/"
 
     def write(self, instance: Instance, snapshot: Snapshot) -> None:
         base = self.directory(instance)
