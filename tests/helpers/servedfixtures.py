@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.request
@@ -24,7 +25,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coverage_collector import inject
+from coverage_collector import compile, inject
+from coverage_collector.compile import DEFAULT_EXCLUDES
+from tests.helpers.clusterfixtures import Expected, covdata_numbers, stored_numbers
 from tests.helpers.gofixtures import PROGRAMS, cache_root, go_env
 
 PORT_HEADER = "X-Art-Coverage-Server"
@@ -213,3 +216,29 @@ def write_snapshot(directory: Path, snapshot: Snapshot) -> None:
     if snapshot.meta_name:
         (directory / snapshot.meta_name).write_bytes(snapshot.meta)
     (directory / snapshot.counters_name).write_bytes(snapshot.counters)
+
+
+def oracle(go: Path, processes: list[Process], scratch: Path) -> dict[str, Expected]:
+    """`go tool covdata` on a snapshot of each process fetched here, by binary name.
+
+    The servers do not tick, so their application counters stand still: what collect
+    fetched is what this fetches (only the server's own code, excluded, differs)."""
+    dirs: dict[str, list[Path]] = {}
+    for process in processes:
+        snapshot = fetch(process.url)
+        directory = scratch / str(process.pid)
+        write_snapshot(directory, snapshot)
+        dirs.setdefault(snapshot.headers["X-Art-Coverage-Binary"], []).append(directory)
+    return {
+        binary: covdata_numbers(go, found, scratch / f"merged-{binary}", DEFAULT_EXCLUDES)
+        for binary, found in dirs.items()
+    }
+
+
+def compiled_binaries(collection: Path) -> dict[str, Expected]:
+    """Compile `collection`; each binary's numbers, by binary name."""
+    summary = compile.run(compile.Options(collection=str(collection), max_concurrency=1))
+    assert summary.ok, summary.lines()
+    conn = sqlite3.connect(collection / "coverage.db")
+    rows = conn.execute("SELECT id, name FROM binaries").fetchall()
+    return {name: stored_numbers(conn, "binaries", key) for key, name in rows}

@@ -20,17 +20,16 @@ import pytest
 from coverage_collector import collect, compile, download
 from coverage_collector.cli import main
 from coverage_collector.collect import PortRange
-from coverage_collector.compile import DEFAULT_EXCLUDES
-from tests.helpers.clusterfixtures import Expected, covdata_numbers, stored_numbers
 from tests.helpers.gofixtures import PROGRAMS, cache_root, go_env
 from tests.helpers.s3fixtures import MotoServer, S3Env
 from tests.helpers.servedfixtures import (
     Binaries,
-    Process,
     Served,
     build_served,
+    compiled_binaries,
     fetch,
     free_port_block,
+    oracle,
     served,
     write_snapshot,
 )
@@ -44,34 +43,6 @@ def binaries(go_toolchain: Path, tmp_path_factory: pytest.TempPathFactory) -> Bi
 @pytest.fixture
 def servers() -> Iterator[Served]:
     yield from served(free_port_block())
-
-
-def oracle(go: Path, processes: list[Process], scratch: Path) -> dict[str, Expected]:
-    """`go tool covdata` on a snapshot of each process fetched here, by binary name.
-
-    The servers do not tick, so their application counters stand still: what collect
-    fetched is what this fetches (only the server's own code, excluded, differs)."""
-    dirs: dict[str, list[Path]] = {}
-    for process in processes:
-        snapshot = fetch(process.url)
-        directory = scratch / str(process.pid)
-        write_snapshot(directory, snapshot)
-        dirs.setdefault(snapshot.headers["X-Art-Coverage-Binary"], []).append(directory)
-    return {
-        binary: covdata_numbers(go, found, scratch / f"merged-{binary}", DEFAULT_EXCLUDES)
-        for binary, found in dirs.items()
-    }
-
-
-def compiled_binaries(collection: Path) -> dict[str, Expected]:
-    """Compile `collection`; each binary's numbers, by binary name."""
-    import sqlite3
-
-    summary = compile.run(compile.Options(collection=str(collection), max_concurrency=1))
-    assert summary.ok, summary.lines()
-    conn = sqlite3.connect(collection / "coverage.db")
-    rows = conn.execute("SELECT id, name FROM binaries").fetchall()
-    return {name: stored_numbers(conn, "binaries", key) for key, name in rows}
 
 
 def test_once_with_targets_equals_covdata_and_names_the_failure(

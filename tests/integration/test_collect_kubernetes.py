@@ -16,8 +16,15 @@ import pytest
 
 from coverage_collector.cli import main
 from tests.helpers.kubefixtures import TOKEN, FakePod, StandIn, stand_in
-from tests.helpers.servedfixtures import Binaries, Served, build_served, free_port_block, served
-from tests.integration.test_collect import compiled_binaries, oracle
+from tests.helpers.servedfixtures import (
+    Binaries,
+    Served,
+    build_served,
+    compiled_binaries,
+    free_port_block,
+    oracle,
+    served,
+)
 
 pytest.importorskip("kubernetes")
 POD_PORT = 53700
