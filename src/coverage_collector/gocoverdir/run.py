@@ -207,13 +207,14 @@ def _import_binary(
     held = _held_snapshots(entry_path, meta_hash, max_bytes, summary)
     counts = {}
     usable = []
-    for snapshot in held + files.counters:
+    sources = [(entry_path, s) for s in held] + [(path, s) for s in files.counters]
+    for where, snapshot in sources:
         if snapshot.name in counts:
             continue  # the same file imported again: the entry's copy stands for both
         try:
             counts[snapshot.name] = counts_of(meta, snapshot)
         except CovDataError as exc:
-            summary.refused.append((os.path.join(path, snapshot.name), exc.message))
+            summary.refused.append((os.path.join(where, snapshot.name), exc.message))
             continue
         usable.append(snapshot)
     instances = group_instances(usable, counts)
