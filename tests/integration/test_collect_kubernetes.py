@@ -9,13 +9,17 @@ The numbers compile stores equal `go tool covdata` on snapshots fetched independ
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from coverage_collector import download
 from coverage_collector.cli import main
 from tests.helpers.kubefixtures import TOKEN, FakePod, StandIn, stand_in
+from tests.helpers.s3fixtures import MotoServer, S3Env
 from tests.helpers.servedfixtures import (
     Binaries,
     Served,
@@ -98,3 +102,43 @@ def test_an_unreachable_api_server_is_one_clear_error(
     argv = ["collect", "--discover", "kubernetes", "--kubeconfig", str(missing), "--once"]
     assert main([*argv, "--collection", str(tmp_path / "c")]) == 1
     assert "Kubernetes configuration" in capsys.readouterr().err
+
+
+def test_pods_uploaded_to_s3_are_what_download_reads_back(
+    binaries: Binaries,
+    servers: Served,
+    go_toolchain: Path,
+    tmp_path: Path,
+    moto_s3: MotoServer,
+    s3: Any,
+    s3_env: S3Env,
+) -> None:
+    api = servers.start(binaries.server, "lengthy")
+    image = "quay.io/shop/api:v2"
+    pods = [FakePod("shop", "api-0", "node-1", "server", image, {POD_PORT: api.port},
+                    owner=("StatefulSet", "api"))]  # fmt: skip
+    bucket = f"kube-{int(time.time() * 1000)}"
+    s3.create_bucket(Bucket=bucket)
+    server_gen = stand_in(pods)
+    standin: StandIn = next(server_gen)
+    try:
+        kubeconfig = standin.kubeconfig(tmp_path / "kubeconfig")
+        argv = ["collect", "--discover", "kubernetes", "--kubeconfig", str(kubeconfig), "--once"]
+        argv += ["--upload", f"s3://{bucket}/ci/c1", "--endpoint-url", moto_s3.endpoint]
+        assert main(argv) == 0
+    finally:
+        next(server_gen, None)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert {"/".join(k.split("/")[2:6]) for k in keys} == {"node-1/shop/api-0/server"}
+    assert {k.split("/")[7] for k in keys} == {"quay.io-shop-api-v2"}
+    options = download.Options(
+        collection=str(tmp_path / "d"),
+        bucket=bucket,
+        prefixes=("ci/c1",),
+        endpoint_url=moto_s3.endpoint,
+        region="us-east-1",
+    )
+    fetched = download.run(options)
+    assert fetched.ok and (fetched.pod_entries, fetched.instances) == (1, 1)
+    expected = oracle(go_toolchain, [api], tmp_path / "oracle")
+    assert compiled_binaries(tmp_path / "d") == expected
