@@ -41,6 +41,8 @@ from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 
+from coverage_collector import inject
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES_DIR = REPO_ROOT / "samples" / "services"
 DEFAULT_OUTPUT = REPO_ROOT / "src" / "coverage_collector" / "sample_collection"
@@ -422,7 +424,6 @@ def go_env() -> dict[str, str]:
     return {**os.environ, **GO_ENV}
 
 
-INJECTED_SERVER = Path(__file__).resolve().parent / "inject" / "coverage_server.go"
 
 
 def build(service: Service, bindir: Path) -> Path:
@@ -430,7 +431,7 @@ def build(service: Service, bindir: Path) -> Path:
 
     Like doozer, copy the coverage server into the package main before building.
     """
-    shutil.copyfile(INJECTED_SERVER, Path(service.source_dir) / INJECTED_SERVER.name)
+    inject.run(inject.Options(dirs=(service.source_dir,)))
     out = bindir / service.binary
     cmd = ["go", "build", "-cover", "-covermode=atomic", "-o", str(out), "."]
     subprocess.run(cmd, cwd=service.source_dir, env=go_env(), check=True)

@@ -304,6 +304,59 @@ def download_command(
     run_stage(download.run, options)
 
 
+@cluster.command("import", short_help="Add GOCOVERDIR directories to <collection>/coverage/.")
+@collection_options(creates=True)
+@click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--namespace", default="", help="Namespace of the pod that ran the processes.")
+@click.option("--pod", default="", help="Pod that ran them (none: host processes).")
+@click.option("--container", default="", help="Container that ran them.")
+@click.option(
+    "--host", default="", help="Node or host (default: unknown-host for pods, this machine's name)."
+)
+@click.option("--owner-kind", default="", help="Owner kind, e.g. Deployment (default: inferred).")
+@click.option("--owner-name", default="", help="Owner name (default: inferred from the pod).")
+@click.option("--image", default="", help="Container image.")
+@click.option("--binary", default="", help="Binary name (default: the program's argv[0]).")
+@click.option(
+    "--layout",
+    default=None,
+    metavar="TEMPLATE",
+    help="Read identities from the paths below each DIR, e.g. '{namespace}/{pod}/{container}' "
+    "(fields: namespace, pod, container, host, image, owner_kind, owner_name, binary, cluster).",
+)
+def import_command(
+    collection: str,
+    max_concurrency: int,
+    dirs: tuple[str, ...],
+    namespace: str,
+    pod: str,
+    container: str,
+    host: str,
+    owner_kind: str,
+    owner_name: str,
+    image: str,
+    binary: str,
+    layout: str | None,
+) -> None:
+    """Import directories of covmeta/covcounters files (a GOCOVERDIR, or what `kubectl cp`
+    copied out of pods) into <collection>/coverage/, as entries compile reads like
+    downloaded ones. Snapshots of one process count once, also across repeated imports."""
+    from coverage_collector import gocoverdir
+
+    identity = gocoverdir.Identity(
+        namespace=namespace,
+        pod=pod,
+        container=container,
+        host=host,
+        image=image,
+        owner_kind=owner_kind,
+        owner_name=owner_name,
+        binary=binary,
+    )
+    options = gocoverdir.Options(collection=collection, dirs=dirs, identity=identity, layout=layout)
+    run_stage(gocoverdir.run, options)
+
+
 @cluster.command("compile", short_help="Compile coverage/ into coverage.db (incremental).")
 @collection_options
 @click.option(
@@ -815,6 +868,146 @@ def demo(output: str, no_s3: bool) -> None:
             failed = not summary.ok
     if demo_module.run_demo(output) or failed:
         raise SystemExit(ERR)
+
+
+@cli.command("collect", short_help="Scrape coverage servers into a collection or to S3.")
+@click.option(
+    "--collection",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write entries into this collection (created when missing).",
+)
+@click.option("--upload", metavar="s3://BUCKET/PREFIX", default=None, help="Upload to S3 instead.")
+@click.option(
+    "--endpoint-url", envvar="AWS_ENDPOINT_URL", default=None, help="S3-compatible endpoint."
+)
+@click.option("--profile", default=None, help="AWS profile (default: the standard chain).")
+@click.option("--region", default=None, help="AWS region.")
+@click.option(
+    "--target", "targets", multiple=True, metavar="URL", help="A server, http://HOST:PORT."
+)
+@click.option(
+    "--discover",
+    type=click.Choice(["host", "kubernetes"]),
+    default=None,
+    help="Find servers: 'host' = LISTEN sockets of this machine in --port-range; "
+    "'kubernetes' = pods' ports through the API server's port-forward.",
+)
+@click.option(
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    metavar="GLOB",
+    help="With --discover kubernetes: namespaces to look in (default: all).",
+)
+@click.option("--selector", default=None, help="With --discover kubernetes: a label selector.")
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Kubeconfig (default: $KUBECONFIG, ~/.kube/config, else in-cluster).",
+)
+@click.option(
+    "--port-range", default="53700-53799", show_default=True, help="Ports --discover looks at."
+)
+@click.option("--once", is_flag=True, help="One snapshot of each server, then exit.")
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds to poll (default: until SIGTERM or Ctrl-C); a last snapshot ends the run.",
+)
+@click.option("--host", default="", help="Host name to record (default: this machine's).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds allowed for each request.",
+)
+@click.option(
+    "--max-concurrency",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Servers polled at once.",
+)
+@click.option(
+    "--verbosity",
+    type=click.Choice(list(logs.VERBOSITY_LEVELS)),
+    default=DEFAULTS["verbosity"],
+    show_default=True,
+    help="Log verbosity.",
+)
+def collect_command(
+    collection: str | None,
+    upload: str | None,
+    endpoint_url: str | None,
+    profile: str | None,
+    region: str | None,
+    targets: tuple[str, ...],
+    discover: str | None,
+    namespaces: tuple[str, ...],
+    selector: str | None,
+    kubeconfig: str | None,
+    port_range: str,
+    once: bool,
+    duration: float | None,
+    host: str,
+    timeout: float,
+    max_concurrency: int,
+    verbosity: str,
+) -> None:
+    """Scrape the coverage servers of instrumented binaries (see `inject`) and write what
+    they serve into a collection (entries as `cluster download` writes them) or to S3 in
+    the producer's layout (`cluster download` reads it back). Polls on the producer's
+    schedule unless --once; exits 1 when any server failed."""
+    from coverage_collector import collect
+
+    try:
+        ports = collect.PortRange.parse(port_range)
+    except ValueError as exc:
+        raise UsageError(f"--port-range: {exc}") from None
+    logs.configure(verbosity, collection)
+    options = collect.Options(
+        collection=collection,
+        upload=upload,
+        endpoint_url=endpoint_url,
+        profile=profile,
+        region=region,
+        targets=targets,
+        discover=discover,
+        namespaces=namespaces,
+        selector=selector,
+        kubeconfig=kubeconfig,
+        port_range=ports,
+        once=once,
+        duration=duration,
+        host=host,
+        timeout=timeout,
+        max_concurrency=max_concurrency,
+    )
+    run_stage(collect.run, options)
+
+
+@cli.command("inject", short_help="Put the coverage server into every Go main package.")
+@click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--remove", is_flag=True, help="Take the injected server out again.")
+@click.option(
+    "--verbosity",
+    type=click.Choice(list(logs.VERBOSITY_LEVELS)),
+    default=DEFAULTS["verbosity"],
+    show_default=True,
+    help="Log verbosity.",
+)
+def inject_command(dirs: tuple[str, ...], remove: bool, verbosity: str) -> None:
+    """Copy the coverage server (coverage_server.go) into every main package under DIRS,
+    as the release build does: then `go build -cover` gives a binary that `collect` can
+    scrape. Idempotent; nested modules, vendor/, .git/ and node_modules/ are left out."""
+    from coverage_collector import inject
+
+    logs.configure(verbosity, None)
+    run_stage(inject.run, inject.Options(dirs=dirs, remove=remove))
 
 
 @cli.command("help", short_help="Show the help of a command, e.g. help cluster compile.")

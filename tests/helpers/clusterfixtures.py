@@ -244,17 +244,25 @@ def expected_numbers(
     excludes: Sequence[str],
 ) -> Expected:
     """Copy the entries' files into one directory and ask `go tool covdata` about it."""
+    dirs = [collection.entry_dir(name) for name in entry_names]
+    return covdata_numbers(collection.go, dirs, scratch, excludes)
+
+
+def covdata_numbers(
+    go: Path, dirs: Sequence[Path], scratch: Path, excludes: Sequence[str]
+) -> Expected:
+    """Copy the coverage files of `dirs` into one directory and ask `go tool covdata`."""
     if scratch.exists():
         shutil.rmtree(scratch)
     scratch.mkdir(parents=True)
-    for name in entry_names:
-        for path in collection.entry_dir(name).glob("cov*"):
+    for directory in dirs:
+        for path in directory.glob("cov*"):
             shutil.copy2(path, scratch / path.name)
     out = scratch.parent / f"{scratch.name}.txt"
     env = go_env(cache_root())
     for args in (["textfmt", f"-i={scratch}", f"-o={out}"], ["func", f"-i={scratch}"]):
         proc = subprocess.run(
-            [str(collection.go), "tool", "covdata", *args], capture_output=True, env=env, check=True
+            [str(go), "tool", "covdata", *args], capture_output=True, env=env, check=True
         )
     files: dict[str, list[int]] = {}
     for line in out.read_text(encoding="utf-8").splitlines()[1:]:

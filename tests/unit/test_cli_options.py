@@ -84,7 +84,8 @@ SUBCOMMANDS = {
 
 
 def test_every_cluster_subcommand_takes_the_group_options() -> None:
-    assert set(SUBCOMMANDS) | {"download"} == set(cli.cluster.commands)
+    creating = {"download", "import"}  # they make the collection, so it need not exist
+    assert set(SUBCOMMANDS) | creating == set(cli.cluster.commands)
     for name, extra in SUBCOMMANDS.items():
         result = run_cli("cluster", "--collection", "no-such-dir", name, *extra)
         assert result.status == 1, (name, result.err)
@@ -241,3 +242,27 @@ def test_a_prefix_holding_nothing_is_an_error_naming_a_near_prefix(tmp_path: Pat
         download.run(options, store=EmptyPrefixStore({}))
     assert "check --bucket and --prefix" in str(unrelated.value.hint)
     assert not (tmp_path / "c").exists()
+
+
+def test_import_passes_identity_flags_and_layout(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from coverage_collector import gocoverdir
+
+    calls: list[gocoverdir.Options] = []
+
+    def fake(options: gocoverdir.Options) -> gocoverdir.Summary:
+        calls.append(options)
+        return gocoverdir.Summary()
+
+    monkeypatch.setattr(gocoverdir, "run", fake)
+    c = str(tmp_path / "c")
+    flags = ["--namespace", "ns", "--pod", "p", "--owner-kind", "Job", "--owner-name", "j"]
+    assert run_cli("cluster", "import", "--collection", c, *flags, "d1", "d2").status == 0
+    assert run_cli("cluster", "--collection", c, "import", "--layout", "{pod}", "d").status == 0
+    first, second = calls
+    assert first.dirs == ("d1", "d2") and first.layout is None
+    assert first.identity == gocoverdir.Identity(
+        namespace="ns", pod="p", owner_kind="Job", owner_name="j"
+    )
+    assert (second.dirs, second.layout, second.collection) == (("d",), "{pod}", c)

@@ -11,16 +11,18 @@ from hypothesis import strategies as st
 
 from coverage_collector import download
 from coverage_collector.download.layout import (
-    EntryId,
     RemoteObject,
     classify,
     depth_hint,
     discovery_number,
-    hashed_dir_name,
     parse_discovery,
+    plan_entries,
+)
+from coverage_collector.entrydirs import (
+    EntryId,
+    hashed_dir_name,
     plain_dir_name,
     plain_name_is_exact,
-    plan_entries,
     safe_component,
 )
 

@@ -26,7 +26,10 @@ STAGES = (
     "codecov",
     "bigquery",
     "diff",
+    "gocoverdir",
 )
+BUILD_TOOLS = ("inject", "collect")
+"""Stages that need no collection: inject works on source trees, collect may upload."""
 REFUSED = RefusedSource("binary", "main.go", "a symbolic link")
 
 
@@ -34,7 +37,7 @@ def package(name: str) -> ModuleType:
     return importlib.import_module(f"coverage_collector.{name}")
 
 
-@pytest.mark.parametrize("name", STAGES)
+@pytest.mark.parametrize("name", STAGES + BUILD_TOOLS)
 def test_every_stage_exports_options_summary_and_run(name: str) -> None:
     module = package(name)
     assert {"Options", "Summary", "run"} <= set(vars(module))

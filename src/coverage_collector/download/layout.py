@@ -20,60 +20,20 @@ the string, never a normalised instant), and names derived from them keep a hash
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from coverage_collector import trust
 from coverage_collector.collection import parse_discovery
+from coverage_collector.entrydirs import COUNTER_NAME, META_NAME, EntryId, component
 
 POD_DEPTH = 8
 HOST_DEPTH = 5
 HOST_MARKER = "_host_"
-META_NAME = re.compile(r"covmeta\.([0-9a-f]{32})\Z")
-COUNTER_NAME = re.compile(r"covcounters\.([0-9a-f]{32})\.(0|[1-9][0-9]{0,17})\.([0-9]{1,20})\Z")
-"""A pid without leading zeros: `042` and `42` would be one pid under two keys."""
 INFO_NAME = "info.json"
-MAX_NAME = 200
-MAX_COMPONENT = 253
-"""Characters in a name component (Kubernetes names are at most 253)."""
 MAX_IMAGE = 512
 """Characters in the image component (a registry path, a tag and a digest)."""
-_SAFE = re.compile(r"[^A-Za-z0-9._-]")
-
-
-@dataclass(frozen=True, order=True)
-class EntryId:
-    """Who ran the binary: one entry per (host, namespace, pod, container, binary) and
-    cluster. The same pod or host name in two clusters is two entries (two machines, two
-    processes), so their instances can never share a counter file."""
-
-    host: str
-    namespace: str
-    pod: str
-    container: str
-    binary: str
-    host_process: bool
-    cluster: str = ""
-    """The cluster prefix the entry was listed under ('' when an older download did not
-    record it)."""
-
-    def as_json(self) -> str:
-        """The identity as text, for hashes: without the cluster when it is not known, so
-        the names derived from entries of older collections stay what they were."""
-        parts: list[object] = [
-            self.host,
-            self.namespace,
-            self.pod,
-            self.container,
-            self.binary,
-            self.host_process,
-        ]
-        if self.cluster:
-            parts.append(self.cluster)
-        return json.dumps(parts)
 
 
 @dataclass(frozen=True)
@@ -222,19 +182,6 @@ def _locate(obj: RemoteObject, parts: list[str], cluster: str) -> Located | None
     return Located(obj, entry, discovery, image, name)
 
 
-def component(value: str, label: str, *, max_length: int = MAX_COMPONENT) -> str:
-    """`value` as a checked key component, or UntrustedValueError naming `label`.
-
-    Refused: what `trust.text` refuses (invalid Unicode, control characters, over
-    `max_length` characters) and the names `.` and `..`, which mean something else to
-    every file system and URL. Empty components (`ns//pod`) are odd but harmless.
-    """
-    trust.text(value, label, max_length=max_length)
-    if value in (".", ".."):
-        raise trust.UntrustedValueError(label, f"is {value!r}")
-    return value
-
-
 def plan_entries(located: list[Located]) -> list[EntryPlan]:
     """Group coverage objects into entries and pick each instance's newest snapshot.
 
@@ -291,42 +238,6 @@ def printable(text: str) -> str:
     characters and invalid Unicode shown as escapes, on one line."""
     valid = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return trust.terminal(trust.scrub(valid))
-
-
-def safe_component(text: str) -> str:
-    """Return `text` reduced to `[A-Za-z0-9._-]`, never `.`/`..`-like or empty."""
-    cleaned = _SAFE.sub("_", text)
-    if not cleaned or cleaned.startswith("."):
-        cleaned = "_" + cleaned
-    return cleaned
-
-
-def _name_parts(entry: EntryId) -> list[str]:
-    if entry.host_process:
-        return [entry.host, entry.binary]
-    return [entry.host, entry.namespace, entry.pod, entry.container, entry.binary]
-
-
-def plain_dir_name(entry: EntryId) -> str:
-    """Return the prior tool's dash-joined entry name, made safe for any key."""
-    return "-".join(safe_component(p) for p in _name_parts(entry))
-
-
-def plain_name_is_exact(entry: EntryId) -> bool:
-    """Tell whether the plain name keeps every component as it is and fits.
-
-    Otherwise a component was sanitised or the name would be shortened, and only
-    `hashed_dir_name` (which keeps a hash of the full identity) tells entries apart.
-    """
-    parts = _name_parts(entry)
-    exact = all(p and safe_component(p) == p for p in parts)
-    return exact and len(plain_dir_name(entry)) <= MAX_NAME
-
-
-def hashed_dir_name(entry: EntryId) -> str:
-    """Return a collision-free name: the readable name, shortened, plus an identity hash."""
-    digest = hashlib.sha256(entry.as_json().encode("utf-8", "surrogateescape")).hexdigest()[:12]
-    return f"{plain_dir_name(entry)[: MAX_NAME - 13]}-{digest}"
 
 
 def depth_hint(listing: Listing, prefix: str) -> str | None:

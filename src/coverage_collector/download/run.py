@@ -23,13 +23,11 @@ What a kill, a full disk or a failed write can leave behind, and how it is repai
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import difflib
 import fnmatch
 import functools
 import os
 import shutil
-import stat
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -44,7 +42,6 @@ from coverage_collector.collection import (
     EntryMetadata,
     RecordedInstance,
     json_bytes,
-    list_entries,
     parse_discovery,
     read_json_object,
     read_metadata,
@@ -58,7 +55,6 @@ from coverage_collector.download.files import (
     write_if_changed,
 )
 from coverage_collector.download.layout import (
-    EntryId,
     EntryPlan,
     Listing,
     Refused,
@@ -66,14 +62,12 @@ from coverage_collector.download.layout import (
     checked_cluster,
     classify,
     depth_hint,
-    hashed_dir_name,
     normalise_prefix,
-    plain_dir_name,
-    plain_name_is_exact,
     plan_entries,
     printable,
 )
 from coverage_collector.download.store import FetchError, ObjectStore
+from coverage_collector.entrydirs import assign_dir_names, is_directory, is_orphan
 from coverage_collector.exceptions import DataError
 from coverage_collector.progress import Reporter
 from coverage_collector.stage import ExitFromOk
@@ -330,27 +324,9 @@ def sweep_partials(root: str) -> None:
     """Remove the partial entry directories an interrupted run left in `root`."""
     for name in os.listdir(root):
         path = os.path.join(root, name)
-        if name.startswith(PARTIAL_PREFIX) and _is_directory(path):
+        if name.startswith(PARTIAL_PREFIX) and is_directory(path):
             log.info("removing %s, left by an interrupted download", printable(path))
             shutil.rmtree(path, ignore_errors=True)
-
-
-def _is_directory(path: str) -> bool:
-    """A real directory, not a symlink to one."""
-    try:
-        return stat.S_ISDIR(os.lstat(path).st_mode)
-    except OSError:
-        return False
-
-
-def _is_orphan(path: str) -> bool:
-    """An entry directory without `metadata.json`: an older version was interrupted."""
-    name = os.path.basename(path)
-    return (
-        not name.startswith(".")
-        and _is_directory(path)
-        and not os.path.lexists(os.path.join(path, METADATA_FILE))
-    )
 
 
 class _EntryJob:
@@ -364,7 +340,7 @@ class _EntryJob:
     def __init__(self, plan: EntryPlan, root: str, name: str) -> None:
         self.plan = plan
         self.final = os.path.join(root, name)
-        if _is_orphan(self.final):
+        if is_orphan(self.final):
             log.info("replacing %s: it has no %s", printable(self.final), METADATA_FILE)
             shutil.rmtree(self.final, ignore_errors=True)
         fresh = not os.path.lexists(self.final)
@@ -507,52 +483,3 @@ def metadata(
         first_seen=rfc3339(min(times)) if times else "",
         last_seen=max(modified) if modified else "",
     )
-
-
-def existing_entries(collection: str) -> dict[EntryId, str]:
-    """Return the collection's entries, by identity, from their `metadata.json`."""
-    found: dict[EntryId, str] = {}
-    for entry in list_entries(collection):
-        if entry.problems:
-            continue  # unreadable metadata: its directory keeps its name, reused by nobody
-        m = entry.metadata
-        identity = EntryId(
-            m.hostname,
-            m.namespace,
-            m.pod_name,
-            m.container_name,
-            m.binary_name,
-            m.host_process,
-            m.cluster,
-        )
-        found.setdefault(identity, entry.name)
-    return found
-
-
-def assign_dir_names(collection: str, entries: list[EntryId]) -> dict[EntryId, str]:
-    """Give every entry a safe, stable directory name in `<collection>/coverage`.
-
-    An entry keeps the directory it had (one an older version wrote without a cluster is
-    adopted); a new one gets the prior tool's dash-joined
-    name when that keeps every component exactly and is free, otherwise that name
-    (sanitised, shortened) plus a hash of its full identity. A directory without
-    `metadata.json` (an interrupted older run) is not taken: the entry whose name it is
-    replaces it, so a rerun never writes a second directory next to it.
-    """
-    known = existing_entries(collection)
-    root = Collection(collection).coverage
-    taken = {n for n in os.listdir(root) if not _is_orphan(os.path.join(root, n))}
-    names: dict[EntryId, str] = {}
-    for entry in sorted(entries):
-        name = known.get(entry)
-        if name is None and entry.cluster:
-            # Written before clusters were recorded: the first cluster with its identity
-            # adopts it (and records itself in it), so a rerun adds no second directory.
-            name = known.pop(dataclasses.replace(entry, cluster=""), None)
-        if name is None:
-            plain = plain_dir_name(entry)
-            exact = plain_name_is_exact(entry) and plain not in taken
-            name = plain if exact else hashed_dir_name(entry)
-            taken.add(name)
-        names[entry] = name
-    return names
