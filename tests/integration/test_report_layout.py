@@ -39,7 +39,7 @@ def _overlaps(page: Any) -> list[str]:
     return list(page.evaluate(OVERLAPS, list(PANELS)))
 
 
-@pytest.mark.parametrize("width", [800, 1000, 1200, 1400, 1920])
+@pytest.mark.parametrize("width", [800, 1000, 1200, 1400, 1920, 2560])
 def test_no_panels_overlap_at_any_width(page: Any, sample_report: Path, width: int) -> None:
     page.set_viewport_size({"width": width, "height": 900})
     binary = sample_report.parent / BINARY
@@ -88,7 +88,7 @@ def test_numbers_right_aligned_and_paths_cut_in_the_middle(page: Any, sample_rep
     assert not head.evaluate("e => e.scrollWidth > e.clientWidth")
 
 
-@pytest.mark.parametrize("width", [800, 1400, 1920])
+@pytest.mark.parametrize("width", [800, 1400, 1920, 2560])
 def test_an_owners_view_and_who_ran_a_line_overlap_nothing(
     page: Any, sample_report: Path, width: int
 ) -> None:
