@@ -424,8 +424,6 @@ def go_env() -> dict[str, str]:
     return {**os.environ, **GO_ENV}
 
 
-
-
 def build(service: Service, bindir: Path) -> Path:
     """Build one service the way the instrumented release build does.
 
