@@ -47,10 +47,11 @@ def read_regular(
     most the size `fstat` reports. Raises `CovDataError` naming `path` and the defect.
     """
     item = _Input(path, kind)
-    target = _resolve(item, os.path.dirname(path) if root is None else root)
+    target, info = _resolve(item, os.path.dirname(path) if root is None else root)
     try:
-        # stat first: merely opening some devices acts on them
-        regular.require_regular(os.stat(target, follow_symlinks=False))
+        # stat first: merely opening some devices acts on them (a path that is no symlink
+        # was stat'ed by `_resolve` already)
+        regular.require_regular(info or os.stat(target, follow_symlinks=False))
         return regular.read_file(target, limit, follow_symlinks=False)
     except regular.NotRegularError as exc:
         raise item.refuse(f"not a regular file ({exc.file_type})") from None
@@ -60,17 +61,17 @@ def read_regular(
         raise item.refuse(exc.strerror or str(exc)) from None
 
 
-def _resolve(item: _Input, root: str) -> str:
-    """Return the path to open: `item.path` itself, or the real target of a symlink
-    that stays inside `root`."""
+def _resolve(item: _Input, root: str) -> tuple[str, os.stat_result | None]:
+    """Return the path to open: `item.path` itself (with its `lstat`), or the real target
+    of a symlink that stays inside `root` (with None: it is still to be stat'ed)."""
     try:
-        is_link = stat.S_ISLNK(os.lstat(item.path).st_mode)
+        info = os.lstat(item.path)
     except OSError as exc:
         raise item.refuse(exc.strerror or str(exc)) from None
-    if not is_link:
-        return item.path
+    if not stat.S_ISLNK(info.st_mode):
+        return item.path, info
     target = os.path.realpath(item.path)
     real_root = os.path.realpath(root)
     if os.path.commonpath([target, real_root]) != real_root:  # the root itself: a directory
         raise item.refuse("a symlink to a file outside its input directory")
-    return target
+    return target, None
