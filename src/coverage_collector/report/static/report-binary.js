@@ -395,6 +395,7 @@
         });
       }
       if (line) {
+        table.ensure(line);
         const row = document.getElementById("L" + line);
         if (row) { row.classList.add("target"); row.scrollIntoView({ block: "center" }); }
       }
@@ -418,6 +419,8 @@
   function showWho(file, line) {
     if (!line) return;
     cc.who.whenFile(file, () => {
+      const table = document.querySelector("table.source");
+      if (table && table.ensure) table.ensure(line);
       const row = document.getElementById("L" + line);
       if (!row) return;
       const old = $("tr.who-row");

@@ -23,7 +23,12 @@
   }
 
   // A file's lines as a table: line number (a link to the line upstream, when the file has
-  // one), count, highlighted code with coverage spans.
+  // one), count, highlighted code with coverage spans. A file of more than LAZY_LINES lines
+  // gets its rows BLOCK lines at a time, as they come near the view (placeholders of the
+  // same height hold the place): a generated file of 100,000 lines shows at once instead of
+  // after seconds of building and laying out rows nobody looks at. `ensure(line)` builds a
+  // line's block (deep links, j/k), `kinds` answers j/k from the data, not the rows.
+  const LAZY_LINES = 4000, BLOCK = 1000;
   function table(payload, lines, file) {
     const table = document.createElement("table");
     table.className = "source src";
@@ -34,39 +39,81 @@
       const line = span[SPAN.line];
       (spans[line] = spans[line] || []).push({ start: span[SPAN.start], end: span[SPAN.end], count: span[SPAN.count] });
     }
-    lines.forEach((html, index) => {
-      const count = payload.counts[index] ?? -1;
-      const tr = document.createElement("tr");
-      tr.id = "L" + (index + 1);
-      tr.className = count < 0 ? "untracked" : count > 0 ? "hit" : "miss";
-      const number = cell(file && file.upstream ? "" : String(index + 1), "line-num");
-      if (file && file.upstream) {
-        const link = document.createElement("a");
-        link.href = file.upstream + file.anchor + (index + 1);
-        link.rel = "noopener noreferrer";
-        link.textContent = String(index + 1);
-        link.tabIndex = -1; // one Tab stop per file (the viewer's upstream link), not per line
-        number.append(link);
+    const row = (index) => lineRow(payload, lines[index], index, file, setMode, spans[index]);
+    const columns = payload.bases ? 4 : 3;
+    const placeholders = [];
+    if (lines.length <= LAZY_LINES) {
+      for (let index = 0; index < lines.length; index++) body.append(row(index));
+    } else {
+      for (let first = 0; first < lines.length; first += BLOCK) {
+        const holder = document.createElement("tr");
+        holder.className = "pending";
+        holder.dataset.first = first;
+        const td = document.createElement("td");
+        td.colSpan = columns;
+        td.style.height = "calc(" + Math.min(BLOCK, lines.length - first) + " * 1.5em)";
+        holder.append(td);
+        placeholders.push(holder);
+        body.append(holder);
       }
-      const category = payload.cats ? LINE_CATEGORIES[payload.cats[index]] : undefined;
-      if (category) {
-        tr.classList.add("delta-" + category[0]);
-        tr.dataset.delta = payload.cats[index];
-        number.title = category[2] + ": " + category[1];
-        number.dataset.cat = category[2];
-      }
-      const executions = cell(count < 0 ? "" : setMode ? (count > 0 ? "hit" : "miss") : String(count), "exec");
-      if (count >= 0) executions.title = count === 0 ? "not executed" : setMode ? "executed" : "executed " + count + " times";
-      const code = document.createElement("td");
-      code.className = "code";
-      code.innerHTML = html;  // produced and escaped by the report generator
-      if (spans[index]) wrapRanges(code, spans[index]);
-      if (payload.bases) tr.append(number, baselineCell(payload.bases[index] ?? -1, count, setMode), executions, code);
-      else tr.append(number, executions, code);
-      body.append(tr);
-    });
+    }
+    const fill = (block) => {
+      const holder = placeholders[block];
+      if (!holder || !holder.parentNode) return;
+      const first = Number(holder.dataset.first);
+      const rows = document.createDocumentFragment();
+      for (let index = first; index < Math.min(first + BLOCK, lines.length); index++) rows.append(row(index));
+      holder.replaceWith(rows);
+      placeholders[block] = null;
+      if (observer) observer.unobserve(holder);
+    };
+    let observer = null;
+    if (placeholders.length) {
+      fill(0);
+      requestAnimationFrame(() => { // attached by now: watch from the viewer that scrolls it
+        if (typeof IntersectionObserver !== "function") { placeholders.forEach((_, b) => fill(b)); return; }
+        observer = new IntersectionObserver((seen) => {
+          for (const entry of seen) if (entry.isIntersecting) fill(Number(entry.target.dataset.first) / BLOCK);
+        }, { root: table.closest(".viewer"), rootMargin: "1500px 0px" });
+        for (const holder of placeholders) if (holder) observer.observe(holder);
+      });
+    }
     table.append(body);
+    table.ensure = (line) => fill(Math.floor((line - 1) / BLOCK));
+    table.kinds = { counts: payload.counts, cats: payload.cats, size: lines.length };
     return table;
+  }
+
+  function lineRow(payload, html, index, file, setMode, lineSpans) {
+    const count = payload.counts[index] ?? -1;
+    const tr = document.createElement("tr");
+    tr.id = "L" + (index + 1);
+    tr.className = count < 0 ? "untracked" : count > 0 ? "hit" : "miss";
+    const number = cell(file && file.upstream ? "" : String(index + 1), "line-num");
+    if (file && file.upstream) {
+      const link = document.createElement("a");
+      link.href = file.upstream + file.anchor + (index + 1);
+      link.rel = "noopener noreferrer";
+      link.textContent = String(index + 1);
+      link.tabIndex = -1; // one Tab stop per file (the viewer's upstream link), not per line
+      number.append(link);
+    }
+    const category = payload.cats ? LINE_CATEGORIES[payload.cats[index]] : undefined;
+    if (category) {
+      tr.classList.add("delta-" + category[0]);
+      tr.dataset.delta = payload.cats[index];
+      number.title = category[2] + ": " + category[1];
+      number.dataset.cat = category[2];
+    }
+    const executions = cell(count < 0 ? "" : setMode ? (count > 0 ? "hit" : "miss") : String(count), "exec");
+    if (count >= 0) executions.title = count === 0 ? "not executed" : setMode ? "executed" : "executed " + count + " times";
+    const code = document.createElement("td");
+    code.className = "code";
+    code.innerHTML = html;  // produced and escaped by the report generator
+    if (lineSpans) wrapRanges(code, lineSpans);
+    if (payload.bases) tr.append(number, baselineCell(payload.bases[index] ?? -1, count, setMode), executions, code);
+    else tr.append(number, executions, code);
+    return tr;
   }
 
   // Wrap the character ranges {start, end, count} of a line in coverage spans, splitting the
@@ -103,34 +150,39 @@
 
   // j/k: move the target to the next (previous) block of marked lines after (before) the
   // current target, a deep-linked line included. A block is a run of lines of one kind;
-  // lines no block covers (blank lines, comments) inside a run do not split it.
+  // lines no block covers (blank lines, comments) inside a run do not split it. The kinds
+  // come from the file's data, so lines whose rows are not built yet count too.
   function jumpBlocks(step, kindOf) {
-    const rows = [...document.querySelectorAll("table.source > tbody > tr[id]")]; // not who ran a line's
+    const table = document.querySelector("table.source");
+    if (!table || !table.kinds) return;
+    const { counts, cats, size } = table.kinds;
     const starts = [];
     let previous = "";
-    rows.forEach((row, index) => {
-      if (row.classList.contains("untracked")) return;
-      const kind = kindOf(row);
+    for (let index = 0; index < size; index++) {
+      const count = counts[index] ?? -1;
+      if (count < 0) continue; // untracked
+      const kind = kindOf(count, cats ? cats[index] : undefined);
       if (kind && kind !== previous) starts.push(index);
       previous = kind;
-    });
+    }
     if (!starts.length) return;
-    const current = document.querySelector("table.source tr.target");
-    const at = current ? rows.indexOf(current) : -1;
+    const current = table.querySelector("tr.target");
+    const at = current ? Number(current.id.slice(1)) - 1 : -1;
     let next;
     if (at < 0) next = step > 0 ? starts[0] : starts[starts.length - 1];
     else if (step > 0) next = starts.find((i) => i > at) ?? starts[0];
     else next = [...starts].reverse().find((i) => i < at) ?? starts[starts.length - 1];
+    table.ensure(next + 1);
+    const row = document.getElementById("L" + (next + 1));
     if (current) current.classList.remove("target");
-    rows[next].classList.add("target");
-    rows[next].scrollIntoView({ block: "center" });
+    row.classList.add("target");
+    row.scrollIntoView({ block: "center" });
   }
 
   // Without a baseline: blocks of lines not executed.
-  const jumpUncovered = (step) => jumpBlocks(step, (row) => (row.classList.contains("miss") ? "miss" : ""));
+  const jumpUncovered = (step) => jumpBlocks(step, (count) => (count === 0 ? "miss" : ""));
   // With a baseline: blocks of newly covered or of lost lines.
-  const jumpChanges = (step) =>
-    jumpBlocks(step, (row) => (row.dataset.delta === "n" || row.dataset.delta === "l" ? row.dataset.delta : ""));
+  const jumpChanges = (step) => jumpBlocks(step, (count, cat) => (cat === "n" || cat === "l" ? cat : ""));
 
   cc.source = Object.freeze({ table, jumpUncovered, jumpChanges });
 })(coverageCollector);
