@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -70,18 +71,33 @@ def build_served(go: Path, work: Path) -> Binaries:
 
 
 def free_port_block(size: int = 60) -> int:
-    """A first port with `size` free ports after it (best effort: ports are probed)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            start = probe.getsockname()[1]
+    """A first port with `size` free ports after it (best effort: ports are probed).
+
+    Blocks are looked for below the kernel's ephemeral range first: right after a run of
+    many connections, hundreds of its ports sit in TIME_WAIT for a minute, scattered so
+    that a block of 200 ports inside it is rarely free."""
+    low = _ephemeral_low()
+    candidates = [random.randrange(10_000, max(low - size, 10_001)) for _ in range(50)]
+    for start in candidates:
         if start + size < 65000 and all(_free(p) for p in range(start, start + size)):
             return start
     raise RuntimeError("no block of free ports")
 
 
+def _ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range (32768 when it can't be read)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as handle:
+            return int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def _free(port: int) -> bool:
+    """Whether a server could listen on `port` now: Go's listeners set SO_REUSEADDR, so a
+    port held only by connections in TIME_WAIT (a previous run's) counts as free."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
