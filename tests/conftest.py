@@ -239,3 +239,27 @@ def sample_report(sample_collection: Path) -> Path:
     from coverage_collector import report
 
     return Path(report.run(report.Options(collection=str(sample_collection))).index)
+
+
+# --------------------------------------------------------------------------------------------
+# Live coverage servers: programs built with the shipped server (tests/helpers/servedfixtures.py)
+
+from tests.helpers.servedfixtures import (  # noqa: E402
+    Binaries,
+    Served,
+    build_served,
+    free_port_block,
+    served,
+)
+
+
+@pytest.fixture(scope="session")
+def binaries(go_toolchain: Path, tmp_path_factory: pytest.TempPathFactory) -> Binaries:
+    """The served programs built with `inject` and `go build -cover`, once per session."""
+    return build_served(go_toolchain, tmp_path_factory.mktemp("served"))
+
+
+@pytest.fixture
+def servers() -> Iterator[Served]:
+    """Servers started by a test, on a block of free ports; stopped after it."""
+    yield from served(free_port_block())

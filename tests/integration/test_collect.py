@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,24 +24,11 @@ from tests.helpers.s3fixtures import MotoServer, S3Env
 from tests.helpers.servedfixtures import (
     Binaries,
     Served,
-    build_served,
     compiled_binaries,
     fetch,
-    free_port_block,
     oracle,
-    served,
     write_snapshot,
 )
-
-
-@pytest.fixture(scope="module")
-def binaries(go_toolchain: Path, tmp_path_factory: pytest.TempPathFactory) -> Binaries:
-    return build_served(go_toolchain, tmp_path_factory.mktemp("served"))
-
-
-@pytest.fixture
-def servers() -> Iterator[Served]:
-    yield from served(free_port_block())
 
 
 def test_once_with_targets_equals_covdata_and_names_the_failure(

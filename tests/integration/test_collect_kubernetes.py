@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +22,12 @@ from tests.helpers.s3fixtures import MotoServer, S3Env
 from tests.helpers.servedfixtures import (
     Binaries,
     Served,
-    build_served,
     compiled_binaries,
-    free_port_block,
     oracle,
-    served,
 )
 
 pytest.importorskip("kubernetes")
 POD_PORT = 53700
-
-
-@pytest.fixture(scope="module")
-def binaries(go_toolchain: Path, tmp_path_factory: pytest.TempPathFactory) -> Binaries:
-    return build_served(go_toolchain, tmp_path_factory.mktemp("served"))
-
-
-@pytest.fixture
-def servers() -> Iterator[Served]:
-    yield from served(free_port_block())
 
 
 def test_pods_are_found_through_the_api_and_scraped_through_port_forward(

@@ -8,7 +8,6 @@ import json
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,22 +20,9 @@ from tests.helpers.gofixtures import cache_root, go_env
 from tests.helpers.servedfixtures import (
     Binaries,
     Served,
-    build_served,
     fetch,
-    free_port_block,
-    served,
     write_snapshot,
 )
-
-
-@pytest.fixture(scope="module")
-def binaries(go_toolchain: Path, tmp_path_factory: pytest.TempPathFactory) -> Binaries:
-    return build_served(go_toolchain, tmp_path_factory.mktemp("served"))
-
-
-@pytest.fixture
-def servers() -> Iterator[Served]:
-    yield from served(free_port_block())
 
 
 def run_to_exit(servers: Served, binary: Path, covdir: Path, *args: str, tick: str = "") -> str:

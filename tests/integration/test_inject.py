@@ -7,7 +7,6 @@ import json
 import subprocess
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,23 +16,10 @@ from tests.helpers.gofixtures import cache_root, go_env
 from tests.helpers.servedfixtures import (
     Binaries,
     Served,
-    build_served,
     fetch,
-    free_port_block,
     identity,
-    served,
     write_snapshot,
 )
-
-
-@pytest.fixture(scope="module")
-def binaries(go_toolchain: Path, tmp_path_factory: pytest.TempPathFactory) -> Binaries:
-    return build_served(go_toolchain, tmp_path_factory.mktemp("served"))
-
-
-@pytest.fixture
-def servers() -> Iterator[Served]:
-    yield from served(free_port_block())
 
 
 def test_inject_finds_exactly_the_main_packages_of_a_real_tree(binaries: Binaries) -> None:
