@@ -311,7 +311,10 @@ def test_an_object_that_always_fails_is_named_and_exits_1(
             expected, go_toolchain, tmp_path / "expected", present
         ), expected.dedup_key
         meta = json.loads((directory / "metadata.json").read_text())
-        assert [i["pid"] for i in meta["instances"]] == [i.pid for i in present]
+        # listed by discovery time, then pid (the fixture's order is run order)
+        assert [(i["discovery_time"], i["pid"]) for i in meta["instances"]] == sorted(
+            (i.discovery_time, i.pid) for i in present
+        )
         assert len(list(directory.glob("covcounters.*"))) == len(present)
     assert not [p for p in collection.rglob("*") if p.name.startswith((".tmp-", ".partial-"))]
 
