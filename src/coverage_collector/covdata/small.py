@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from itertools import accumulate, groupby
+from itertools import groupby
 
 from coverage_collector.countrules import merge_count
 from coverage_collector.covdata import uleb
@@ -199,12 +199,11 @@ def _merge_outputs(request: Request, groups: list[MetaGroup]) -> list[_Output]:
             file_hash = merged_meta_hash(blobs)
             data = encode_meta_file(file_hash, blobs, meta.mode, meta.granularity)
             outputs.append(_Output(f"covmeta.{file_hash.hex()}", data, META_FAILED))
-        first = [0, *accumulate(len(funcs) for _, funcs in meta.packages)]
         records = [
-            FuncCounters(new_index, func, counters.counts[first[pkg] + func])
+            FuncCounters(new_index, func, counters.counts[pkg][func])
             for new_index, pkg in enumerate(chosen)
-            for func in range(len(meta.packages[pkg][1]))
-            if counters.executed[first[pkg] + func]
+            for func, ran in enumerate(counters.executed[pkg])
+            if ran
         ]
         data = encode_counter_file(file_hash, counters.args.as_args(), records)
         outputs.append(_Output("", data, COUNTERS_FAILED, file_hash))
@@ -264,10 +263,10 @@ def _read_u32(data: bytes, pos: int) -> tuple[int, int]:
 class SmallCounters:
     """One binary's merged counter files."""
 
-    counts: list[list[int]]
-    """Per function (packages in order, functions in order): a counter per unit."""
-    executed: list[bool]
-    """Per function: whether any file had a record of it."""
+    counts: list[list[list[int]]]
+    """Per package, per function (in index order): a counter per unit."""
+    executed: list[list[bool]]
+    """Per package, per function: whether any file had a record of it."""
     args: ArgsSummary
 
 
@@ -275,9 +274,8 @@ def merge_counters(meta: SmallMeta, paths: list[str], mode: CounterMode | int) -
     """Merge counter files `paths` of binary `meta`: OR-ed in set mode, else summed. Only
     what Go writes is taken (ULEB records of known functions with one counter per unit,
     sums within 32 bits); anything else raises `_NotSmallError`."""
-    first = [0, *accumulate(len(funcs) for _, funcs in meta.packages)]  # per package
-    totals = [[0] * len(f.units) for _, funcs in meta.packages for f in funcs]
-    executed = [False] * len(totals)
+    totals = [[[0] * len(f.units) for f in funcs] for _, funcs in meta.packages]
+    executed = [[False] * len(funcs) for _, funcs in meta.packages]
     args = ArgsSummary()
     for path in paths:
         data = read_input(path, "counter data file")
@@ -292,32 +290,31 @@ def merge_counters(meta: SmallMeta, paths: list[str], mode: CounterMode | int) -
             func, pos = _read_u32(data, pos)
             if pkg >= len(meta.packages) or func >= len(meta.packages[pkg][1]):
                 raise _NotSmallError  # covdata warns about it: the full path does
-            index = first[pkg] + func
-            held = totals[index]
+            held = totals[pkg][func]
             if n_counters != len(held) or not n_counters:
                 raise _NotSmallError
-            executed[index] = True
+            executed[pkg][func] = True
             for slot in range(n_counters):
                 value, pos = _read_u32(data, pos)
                 held[slot] = merge_count(held[slot], value, mode)
-    if any(count > U32_MAX for counts in totals for count in counts):
+    if any(count > U32_MAX for package in totals for counts in package for count in counts):
         raise _NotSmallError  # covdata warns about the overflow: the full path does
     return SmallCounters(totals, executed, args)
 
 
 def _selected_units(
-    meta: SmallMeta, counts: list[list[int]], matcher: PackageFilter | None, packages: set[str]
+    meta: SmallMeta,
+    counts: list[list[list[int]]],
+    matcher: PackageFilter | None,
+    packages: set[str],
 ) -> list[_Unit]:
     """Return the units of the packages `matcher` selects; add their paths to `packages`."""
     units = []
-    index = 0
-    for path, functions in meta.packages:
-        selected = matcher is None or matcher(path)
-        if selected:
+    for (path, functions), package_counts in zip(meta.packages, counts, strict=True):
+        if matcher is None or matcher(path):
             packages.add(path)
-            for offset, function in enumerate(functions):
-                units.extend(_function_units(path, function, counts[index + offset]))
-        index += len(functions)
+            for function, function_counts in zip(functions, package_counts, strict=True):
+                units.extend(_function_units(path, function, function_counts))
     return units
 
 
