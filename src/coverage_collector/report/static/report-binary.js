@@ -3,7 +3,7 @@
 ((cc) => {
   const { data, baseline, $ } = cc.page;
   const { LEVELS, level, percentOf, percentText, countText } = cc.format;
-  const { cell, pathCell, countCell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, showTab, focusSearchOnSlash, shortcutsHelp, changeSummary, addChanges, loadScript } = cc.ui;
+  const { cell, pathCell, countCell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, showTab, focusSearchOnSlash, shortcutsHelp, changeSummary, folderTree, loadScript } = cc.ui;
   const FN = cc.fields.function, CHUNK = cc.fields.sourceChunk;
 
   // The data files call these three (ccFiles, ccSource, ccFunctions; report-who.js has two
@@ -195,35 +195,15 @@
     if (target.file) { state.current = target.file.id; openFile(files.find((f) => f.id === target.file.id), target.line); render(); }
   }
 
-  // The package tree: directories with coverage rolled up from their files.
   // The package tree: directories with coverage rolled up from their files. A chain of
   // folders with one sub-folder and no file is one entry (a/b/c/); the first two levels are
   // open, the rest closed until asked (1,464 files were all open at once); each folder shows
   // a bar; "expand all", "collapse all" and a search over file paths act on the whole tree.
   function buildTree(container, files, open) {
-    const node = () => ({ dirs: new Map(), files: [], statements: 0, covered: 0, diff: null });
-    const root = node();
-    for (const f of files) {
-      let at = root;
-      at.statements += f.statements; at.covered += f.covered; at.diff = addChanges(at.diff, f.diff);
-      for (const part of f.path.split("/").slice(0, -1)) {
-        if (!at.dirs.has(part)) at.dirs.set(part, node());
-        at = at.dirs.get(part);
-        at.statements += f.statements; at.covered += f.covered; at.diff = addChanges(at.diff, f.diff);
-      }
-      at.files.push(f);
-    }
-    const merged = (name, at) => {
-      while (at.dirs.size === 1 && !at.files.length) {
-        const [[child, sub]] = at.dirs;
-        name += child + "/";
-        at = sub;
-      }
-      return [name, at];
-    };
+    const root = folderTree(files);
     const leaves = [];
-    const render = (start, startName, depth) => {
-      const [name, at] = depth ? merged(startName, start) : [startName, start];
+    const render = (at, depth) => {
+      const name = at.name;
       const details = document.createElement("details");
       details.open = depth < 2;
       const summary = document.createElement("summary");
@@ -243,7 +223,7 @@
         summary.append(changes);
       }
       details.append(summary);
-      for (const [child, sub] of [...at.dirs].sort()) details.append(render(sub, child + "/", depth + 1));
+      for (const [, sub] of [...at.dirs].sort()) details.append(render(sub, depth + 1));
       for (const f of at.files) {
         const leaf = document.createElement("div");
         leaf.className = "leaf cov " + level(f.percent);
@@ -256,7 +236,7 @@
       }
       return details;
     };
-    const tree = render(root, "(all files)", 0);
+    const tree = render(root, 0);
     const tools = document.createElement("div");
     tools.className = "tree-tools";
     const search = document.createElement("input");

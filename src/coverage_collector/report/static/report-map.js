@@ -7,34 +7,6 @@
   const SVG = "http://www.w3.org/2000/svg";
   const LABEL_MIN_WIDTH = 56, LABEL_MIN_HEIGHT = 30, INSIDE_LEVELS = 2;
 
-  // Folders and files of `files` as a tree whose nodes sum their files' statements; a chain
-  // of folders with one sub-folder and no file is one node ("a/b/c/"), as in the tree view.
-  function hierarchy(files) {
-    const node = (name, path) => ({ name, path, dirs: new Map(), files: [], statements: 0, covered: 0 });
-    const root = node("(all files)", "");
-    for (const f of files) {
-      if (!f.statements) continue;
-      let at = root;
-      at.statements += f.statements; at.covered += f.covered;
-      for (const part of f.path.split("/").slice(0, -1)) {
-        if (!at.dirs.has(part)) at.dirs.set(part, node(part + "/", at.path + part + "/"));
-        at = at.dirs.get(part);
-        at.statements += f.statements; at.covered += f.covered;
-      }
-      at.files.push(f);
-    }
-    const merge = (at) => {
-      while (at.dirs.size === 1 && !at.files.length && at !== root) {
-        const [sub] = at.dirs.values();
-        sub.name = at.name + sub.name;
-        at = sub;
-      }
-      at.dirs = new Map([...at.dirs].map(([key, sub]) => [key, merge(sub)]));
-      return at;
-    };
-    return merge(root);
-  }
-
   // The children of folder `at` to draw: sub-folders and files, largest first.
   function children(at) {
     const items = [
@@ -99,7 +71,7 @@
   // told the folder shown ("" for all), `start` is the folder to show first.
   function build(container, files, open, onZoom, start) {
     // a map of one rectangle says nothing: the map starts where the folders first divide
-    let root = hierarchy(files);
+    let root = cc.ui.folderTree(files);
     for (let only = children(root); only.length === 1 && only[0].folder; only = children(root)) root = only[0].folder;
     const find = (path) => {
       let at = root;
@@ -228,5 +200,5 @@
     return text.length <= most ? text : "..." + text.slice(text.length - most + 3);
   }
 
-  cc.map = Object.freeze({ build, squarify, hierarchy });
+  cc.map = Object.freeze({ build, squarify });
 })(coverageCollector);

@@ -31,6 +31,35 @@
     return sum;
   }
 
+  // Folders and files of `files` as a tree whose nodes add up their files' statements and
+  // changes (`diff`); a chain of folders with one sub-folder and no file is one node
+  // ("a/b/c/"). The tree view and the map draw it.
+  function folderTree(files) {
+    const node = (name, path) => ({ name, path, dirs: new Map(), files: [], statements: 0, covered: 0, diff: null });
+    const root = node("(all files)", "");
+    const add = (at, f) => { at.statements += f.statements; at.covered += f.covered; at.diff = addChanges(at.diff, f.diff); };
+    for (const f of files) {
+      let at = root;
+      add(at, f);
+      for (const part of f.path.split("/").slice(0, -1)) {
+        if (!at.dirs.has(part)) at.dirs.set(part, node(part + "/", at.path + part + "/"));
+        at = at.dirs.get(part);
+        add(at, f);
+      }
+      at.files.push(f);
+    }
+    const merge = (at) => {
+      while (at.dirs.size === 1 && !at.files.length && at !== root) {
+        const [sub] = at.dirs.values();
+        sub.name = at.name + sub.name;
+        at = sub;
+      }
+      at.dirs = new Map([...at.dirs].map(([key, sub]) => [key, merge(sub)]));
+      return at;
+    };
+    return merge(root);
+  }
+
   // The change in points, signed and coloured, its categories as a tooltip.
   function deltaCell(item) {
     const td = cell(item.deltaText, "num delta" + (item.direction ? " " + item.direction : ""));
@@ -264,7 +293,7 @@
   }
 
   cc.ui = Object.freeze({
-    changeSummary, addChanges, cell, pathCell, countCell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, showTab,
+    changeSummary, addChanges, folderTree, cell, pathCell, countCell, coverageCell, deltaCell, multiSelect, compare, sortable, tabs, showTab,
     simpleTable, focusSearchOnSlash, shortcutsHelp, loadScript,
   });
 })(coverageCollector);
