@@ -36,11 +36,10 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from coverage_collector.countrules import U64_MAX, merge_count, merged_mode
+from coverage_collector.countrules import U64_MAX, merge_count, merged_mode  # noqa: F401 - re-exported: the rules on single numbers
 from coverage_collector.covdata.arrays import run_offsets
 from coverage_collector.covdata.model import CounterMode
 
-__all__ = ["U64_MAX", "merge_count", "merged_mode"]  # the rules on single numbers live apart
 INT64_MAX = (1 << 63) - 1
 UNTRACKED = -1
 """The count of a line no block touches."""
