@@ -6,13 +6,14 @@ compared with Go byte for byte; test_covdata_oracle runs the full path on the sa
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from coverage_collector.covdata import small
+from coverage_collector.covdata import small, speedups
 from coverage_collector.covdata.request import Request
 from coverage_collector.covdata.writer import FuncCounters, encode_counter_file
 from coverage_collector.demo import SAMPLE
@@ -172,7 +173,7 @@ def test_a_sum_past_32_bits_falls_back_to_the_full_path(
 
 def _units(data: Dataset, package: int, function: int) -> int:
     meta = small.read_small_meta(str(data.meta_files()[0]))
-    return len(meta.packages[package][1][function].units)
+    return meta.packages[package].functions[function].n_units
 
 
 def test_a_sample_entry_runs_without_numpy() -> None:
@@ -192,13 +193,28 @@ def test_a_sample_entry_runs_without_numpy() -> None:
         assert full.stdout.count(b"\n") >= 2
 
 
-def test_large_input_takes_the_full_path(
+def test_large_input_takes_the_full_path_without_the_kernels(
     go_datasets: dict[str, Dataset], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Above the limit nothing is read on the small path.
+    # Above the limit, without the compiled kernels, nothing is read on the small path.
     monkeypatch.delenv(small.LIMIT_VARIABLE, raising=False)
+    monkeypatch.setattr(speedups, "KERNELS", None)
     data = require_dataset(go_datasets, "gofmt")
     sizes = sum(p.stat().st_size for d in data.dirs for p in d.iterdir())
     assert sizes > small.SMALL_INPUT_BYTES
     request = Request(inputs=[str(d) for d in data.dirs])
     assert small.run_small("percent", request) is None
+
+
+@pytest.mark.parametrize(("command", "taken"), [("percent", True), ("textfmt", False)])
+def test_with_the_kernels_large_input_of_one_binary_takes_the_small_path(
+    go_datasets: dict[str, Dataset], monkeypatch: pytest.MonkeyPatch, command: str, taken: bool
+) -> None:
+    # percent needs no unit table for one binary: the kernels take it at any size; textfmt's
+    # sorted table is numpy's job.
+    if speedups.KERNELS is None:
+        pytest.skip("the compiled kernels were not built (checked in test_speedups)")
+    monkeypatch.delenv(small.LIMIT_VARIABLE, raising=False)
+    data = require_dataset(go_datasets, "gofmt")
+    request = Request(inputs=[str(d) for d in data.dirs], output=os.devnull)
+    assert (small.run_small(command, request) is not None) is taken

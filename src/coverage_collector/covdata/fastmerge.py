@@ -5,6 +5,9 @@ concatenated record sections; the record chains of all its files are followed
 in lockstep (one vectorised step per record index, across files); then every
 counter is sent to its unit with a running sum and `add.at`, chunk by chunk.
 
+With the compiled kernels (`speedups`), each file's records are instead checked and added
+in one C loop (`_speedups.merge_records`), faster than either walk.
+
 Only the regular case is handled here: ULEB files whose records all name known
 functions with exactly one counter per unit (what Go writes). Anything else
 raises `IrregularInputError`, and the caller merges the meta group with `accumulate`, which
@@ -22,6 +25,7 @@ from itertools import groupby
 import numpy as np
 
 from coverage_collector import results
+from coverage_collector.covdata import speedups
 from coverage_collector.covdata.accumulate import UnitCounters, Warn, finish
 from coverage_collector.covdata.arrays import run_offsets
 from coverage_collector.covdata.counters import (
@@ -90,6 +94,9 @@ def sum_files(
     executed = np.zeros(meta.n_funcs, dtype=bool)
     args: list[dict[str, str]] = []
     given: Sequence[bytes | None] = [None] * len(paths) if contents is None else contents
+    if speedups.KERNELS is not None:
+        _sum_compiled(meta, list(zip(paths, given, strict=True)), totals, executed, args)
+        return totals, executed, args
     for batch_files in _split(list(zip(paths, given, strict=True))):
         batch = _read_batch(batch_files)
         starts = _walk(batch)
@@ -98,6 +105,33 @@ def sum_files(
         executed[funcs] = True
         args.extend(h.args for h in batch.headers)
     return totals, executed, args
+
+
+def _sum_compiled(
+    meta: MetaFile,
+    files: list[tuple[str, bytes | None]],
+    totals: np.ndarray,
+    executed: np.ndarray,
+    args: list[dict[str, str]],
+) -> None:
+    """`sum_files` with the compiled kernel: file by file, one file's bytes held at a time."""
+    tables = (
+        np.array([p.first_func for p in meta.packages], dtype=np.int64),
+        np.array([p.num_funcs for p in meta.packages], dtype=np.int64),
+        np.ascontiguousarray(meta.func_units, dtype=np.int64),
+    )
+    for path, given in files:
+        data = read_input(path, "counter data file") if given is None else given
+        header = parse_header(data, path)
+        if header.flavor != FLAVOR_ULEB:
+            raise IrregularInputError
+        try:
+            speedups.KERNELS.merge_records(
+                data, header.records_start, header.n_entries, *tables, totals, executed
+            )
+        except ValueError:
+            raise IrregularInputError from None
+        args.append(header.args)
 
 
 def _split(files: list[tuple[str, bytes | None]]) -> Iterator[list[tuple[str, bytes | None]]]:

@@ -15,15 +15,18 @@ rule and message. Both paths are checked against `go tool covdata` on the same d
 from __future__ import annotations
 
 import os
+from array import array
 from dataclasses import dataclass, replace
-from itertools import groupby
+from itertools import compress, groupby
+from typing import TypeAlias
 
 from coverage_collector.countrules import merge_count
-from coverage_collector.covdata import uleb
+from coverage_collector.covdata import speedups, uleb
 from coverage_collector.covdata.counterformat import FLAVOR_ULEB, parse_header
 from coverage_collector.covdata.metaformat import (
     BLOB_HEADER_SIZE,
     UNIT_FIELDS,
+    BlobHeader,
     parse_blob_header,
     parse_meta,
 )
@@ -61,6 +64,9 @@ LIMIT_VARIABLE = "COVERAGE_COLLECTOR_COVDATA_SMALL_BYTES"
 """Overrides `SMALL_INPUT_BYTES`: 0 sends everything to the full path; the tests run both
 paths against Go on every data set with it."""
 SMALL_COMMANDS = frozenset({"textfmt", "percent", "func", "pkglist", "merge"})
+SCALABLE_COMMANDS = frozenset({"percent", "pkglist", "merge"})
+"""Commands that, with the compiled kernels, take this path at any size: they need no
+sorted unit table (`textfmt` and `func` do; numpy sorts it faster)."""
 U32_MAX = 0xFFFFFFFF
 Position = tuple[int, int, int, int, int]
 """A unit: start line, start column, end line, end column, statements."""
@@ -70,14 +76,33 @@ class _NotSmallError(Exception):
     """The input is not clean, small input: the full path handles it."""
 
 
+Record = tuple[int, int, int, bool]
+"""A function record: its number of units, name and file (string indexes), literal flag."""
+FunctionTables: TypeAlias = "tuple[array[int], array[int], array[int]]"
+"""Where each function's counters go: each package's first function and number of
+functions, each function's first unit (and one past the last unit)."""
+
+
 @dataclass(frozen=True)
 class SmallFunction:
-    """A function of a meta-data file and its units, in counter-slot order."""
+    """A function of a meta-data file: its units are `units[first_unit:][:n_units]`."""
 
     name: str
     file: str
     literal: bool
-    units: list[Position]
+    first_unit: int
+    n_units: int
+
+
+@dataclass(frozen=True)
+class SmallPackage:
+    """A package of a meta-data file and its functions, in index order."""
+
+    path: str
+    functions: list[SmallFunction]
+    first_func: int
+    """Index of its first function among all functions of the file."""
+    first_unit: int
 
 
 @dataclass(frozen=True)
@@ -87,13 +112,36 @@ class SmallMeta:
     path: str
     mode: CounterMode | int
     granularity: Granularity | int
-    packages: list[tuple[str, list[SmallFunction]]]
-    """Import path and functions of each package, in package-index order."""
+    packages: list[SmallPackage]
+    """In package-index order."""
     file_hash: bytes
     raw: bytes
     """The file's bytes (`merge` copies them)."""
     blobs: list[bytes]
     """Each package's raw blob (`merge -pkg` re-encodes a file from them)."""
+    units: array[int]
+    """Every unit (line, column, end line, end column, statements), function by function."""
+    unique_units: bool
+    """Whether each unit key is known to appear once (then reports need no unit table)."""
+
+    @property
+    def n_units(self) -> int:
+        return len(self.units) // UNIT_FIELDS
+
+    @property
+    def n_funcs(self) -> int:
+        return sum(len(package.functions) for package in self.packages)
+
+    def function_tables(self) -> FunctionTables:
+        """Return the tables `merge_records` places counters with."""
+        functions = [f for package in self.packages for f in package.functions]
+        func_units = array("q", [f.first_unit for f in functions])
+        func_units.append(self.n_units)
+        return (
+            array("q", [package.first_func for package in self.packages]),
+            array("q", [len(package.functions) for package in self.packages]),
+            func_units,
+        )
 
 
 @dataclass(frozen=True)
@@ -120,15 +168,19 @@ class _Unit:
 
 
 def run_small(command: str, request: Request) -> Outcome | None:
-    """Run `command` on small, clean input; None when the full path must run it."""
+    """Run `command` on small or (with the compiled kernels) regular input; None when the
+    full path must run it."""
     if command not in SMALL_COMMANDS or request.trace.level > 0 or request.pcombine:
         return None
     groups = collect_meta_groups(request.inputs).groups  # its errors are the full path's too
     try:
-        if not groups or _input_bytes(groups) > small_input_bytes():
+        if not groups:
+            return None
+        small = _input_bytes(groups) <= small_input_bytes()
+        if not small and not (_scales() and command in SCALABLE_COMMANDS):
             return None
         if command != "merge":
-            return _report(command, request, groups)
+            return _report(command, request, groups, small)
         outputs = _merge_outputs(request, groups)
     except (_NotSmallError, CollectorError, OSError, ValueError, IndexError, KeyError):
         return None
@@ -144,26 +196,40 @@ def small_input_bytes() -> int:
     return int(text) if text.isdigit() else SMALL_INPUT_BYTES
 
 
+def _scales() -> bool:
+    """Whether input of any size may come here: the kernels are built and no limit is set."""
+    return speedups.KERNELS is not None and not os.environ.get(LIMIT_VARIABLE, "").isdigit()
+
+
 def _input_bytes(groups: list[MetaGroup]) -> int:
     paths = [g.meta_path for g in groups] + [r.path for g in groups for r in g.counter_files]
     return sum(os.stat(path).st_size for path in paths)
 
 
-def _report(command: str, request: Request, groups: list[MetaGroup]) -> Outcome:
-    """Read every meta group as `commands.build_profile` does, then print `command`."""
+def _report(command: str, request: Request, groups: list[MetaGroup], small: bool) -> Outcome:
+    """Read every meta group as `commands.build_profile` does, then print `command`.
+
+    One binary whose unit keys are all different needs no unit table for `percent` and
+    `pkglist`: they come straight from the merged counters, at any size. Otherwise the
+    units are sorted and merged here only when the input is small."""
     matcher = package_filter(request.packages)
     merger = ModeMerger(relaxed=command != "textfmt")
-    report_mode: CounterMode | int | None = None
-    packages: set[str] = set()
-    units: list[_Unit] = []
+    metas = []
     for group in groups:
         meta = read_small_meta(group.meta_path)
         merger.visit(meta)
-        counts = merge_counters(meta, _paths(group), merger.mode).counts
-        if report_mode is None:
-            report_mode = meta.mode
-        units.extend(_selected_units(meta, counts, matcher, packages))
-    assert report_mode is not None
+        metas.append((meta, merge_counters(meta, _paths(group), merger.mode).totals))
+    report_mode = metas[0][0].mode
+    packages = {p.path for meta, _ in metas for p in meta.packages if _chosen(matcher, p)}
+    direct = len(metas) == 1 and metas[0][0].unique_units and command in SCALABLE_COMMANDS
+    if not direct and not small:
+        raise _NotSmallError
+    if command == "pkglist":
+        return Outcome(pkglist_report(packages))
+    if direct and not (command == "percent" and request.output):
+        meta, counts = metas[0]
+        return Outcome(percent_report(packages, _direct_totals(meta, counts, matcher)))
+    units = [u for meta, counts in metas for u in _selected_units(meta, counts, matcher)]
     table = _merge_duplicates(sorted(units, key=lambda u: u.key), report_mode)
     if command == "textfmt" or (command == "percent" and request.output):
         _write_textfmt(request.output, report_mode, table)
@@ -171,9 +237,27 @@ def _report(command: str, request: Request, groups: list[MetaGroup]) -> Outcome:
         return Outcome(percent_report(packages, _package_totals(table)))
     if command == "func":
         return Outcome(_func_table(table))
-    if command == "pkglist":
-        return Outcome(pkglist_report(packages))
     return Outcome()
+
+
+def _chosen(matcher: PackageFilter | None, package: SmallPackage) -> bool:
+    return matcher is None or matcher(package.path)
+
+
+def _direct_totals(
+    meta: SmallMeta, counts: array[int], matcher: PackageFilter | None
+) -> dict[str, tuple[int, int]]:
+    """Return covered and total statements per chosen package of one binary whose unit keys
+    are all different (nothing to merge)."""
+    totals = {}
+    ends = [p.first_unit for p in meta.packages[1:]] + [meta.n_units]
+    for package, end in zip(meta.packages, ends, strict=True):
+        if _chosen(matcher, package):
+            first = package.first_unit
+            stmts = meta.units[UNIT_FIELDS * first + 4 : UNIT_FIELDS * end : UNIT_FIELDS]
+            covered = sum(compress(stmts, counts[first:end]))
+            totals[package.path] = (covered, sum(stmts))
+    return totals
 
 
 def _paths(group: MetaGroup) -> list[str]:
@@ -188,9 +272,7 @@ def _merge_outputs(request: Request, groups: list[MetaGroup]) -> list[_Output]:
     for group in groups:
         meta = read_small_meta(group.meta_path)
         counters = merge_counters(meta, _paths(group), meta.mode)
-        chosen = [
-            i for i, (path, _) in enumerate(meta.packages) if matcher is None or matcher(path)
-        ]
+        chosen = [i for i, package in enumerate(meta.packages) if _chosen(matcher, package)]
         if matcher is None:
             file_hash = meta.file_hash
             outputs.append(_Output(os.path.basename(meta.path), meta.raw, COPY_FAILED))
@@ -200,10 +282,10 @@ def _merge_outputs(request: Request, groups: list[MetaGroup]) -> list[_Output]:
             data = encode_meta_file(file_hash, blobs, meta.mode, meta.granularity)
             outputs.append(_Output(f"covmeta.{file_hash.hex()}", data, META_FAILED))
         records = [
-            FuncCounters(new_index, func, counters.counts[pkg][func])
+            FuncCounters(new_index, index, counters.totals[f.first_unit : f.first_unit + f.n_units])
             for new_index, pkg in enumerate(chosen)
-            for func, ran in enumerate(counters.executed[pkg])
-            if ran
+            for index, f in enumerate(meta.packages[pkg].functions)
+            if counters.executed[meta.packages[pkg].first_func + index]
         ]
         data = encode_counter_file(file_hash, counters.args.as_args(), records)
         outputs.append(_Output("", data, COUNTERS_FAILED, file_hash))
@@ -214,23 +296,53 @@ def read_small_meta(path: str) -> SmallMeta:
     """Decode meta-data file `path`; raise `_NotSmallError` for anything unusual."""
     raw = read_input(path, "meta-data file")
     layout = parse_meta(raw, path)
+    units = array("I")
+    packages = []
+    first_func = 0
+    unique = speedups.KERNELS is not None
+    for blob in layout.blobs:
+        header = parse_blob_header(blob)
+        records, package_units, duplicates = _decode_functions(blob, header)
+        unique = unique and not duplicates
+        first_unit = len(units) // UNIT_FIELDS
+        functions = []
+        unit = first_unit
+        strings = header.strings
+        for n_units, name, file, literal in records:
+            functions.append(SmallFunction(strings[name], strings[file], literal, unit, n_units))
+            unit += n_units
+        units.frombytes(package_units)
+        packages.append(SmallPackage(header.path, functions, first_func, first_unit))
+        first_func += len(functions)
+    if unique:
+        unique = _unit_keys_unique(packages, units)
     return SmallMeta(
         path,
         enum_or_raw(CounterMode, layout.mode),
         enum_or_raw(Granularity, layout.granularity),
-        [_read_package(blob) for blob in layout.blobs],
+        packages,
         layout.file_hash,
         raw,
         layout.blobs,
+        units,
+        unique,
     )
 
 
-def _read_package(blob: bytes) -> tuple[str, list[SmallFunction]]:
-    """Decode one package blob whose function records follow its string table back to back."""
-    header = parse_blob_header(blob)
-    strings = header.strings
+def _decode_functions(blob: bytes, header: BlobHeader) -> tuple[list[Record], bytes, bool]:
+    """Return a package's function records, its units (5 uint32 each) and whether a function
+    lists a unit twice (compiled: `_speedups.decode_functions`; in Python only small input
+    comes here, and the duplicate check is left to the unit table)."""
+    if speedups.KERNELS is not None:
+        try:
+            return speedups.KERNELS.decode_functions(
+                blob, header.records_start, header.num_funcs, header.declared_len
+            )
+        except ValueError:
+            raise _NotSmallError from None
     pos = header.records_start
-    functions = []
+    records: list[Record] = []
+    units = array("I")
     for index in range(header.num_funcs):
         at = BLOB_HEADER_SIZE + 4 * index
         if int.from_bytes(blob[at : at + 4], "little") != pos:
@@ -238,18 +350,39 @@ def _read_package(blob: bytes) -> tuple[str, list[SmallFunction]]:
         n_units, pos = _read_u32(blob, pos)
         name, pos = _read_u32(blob, pos)
         file, pos = _read_u32(blob, pos)
-        units = []
-        for _ in range(n_units):
-            fields = []
-            for _ in range(UNIT_FIELDS):
-                value, pos = _read_u32(blob, pos)
-                fields.append(value)
-            units.append((fields[0], fields[1], fields[2], fields[3], fields[4]))
+        for _ in range(UNIT_FIELDS * n_units):
+            value, pos = _read_u32(blob, pos)
+            units.append(value)
         literal, pos = _read_u32(blob, pos)
-        functions.append(SmallFunction(strings[name], strings[file], literal != 0, units))
+        records.append((n_units, name, file, literal != 0))
     if pos > header.declared_len or pos > len(blob):
         raise _NotSmallError
-    return header.path, functions
+    return records, units.tobytes(), True
+
+
+def _unit_keys_unique(packages: list[SmallPackage], units: array[int]) -> bool:
+    """Whether no unit key (import path, file, function, literal flag, position) appears
+    twice in one binary, so that reports can skip the unit table. Functions of one package
+    with the same file, name and flag (several `init`s of a file) are checked unit by unit."""
+    if len({package.path for package in packages}) != len(packages):
+        return False
+    for package in packages:
+        by_key: dict[tuple[str, str, bool], list[SmallFunction]] = {}
+        for function in package.functions:
+            by_key.setdefault((function.file, function.name, function.literal), []).append(function)
+        for same in by_key.values():
+            if len(same) > 1:
+                positions = [p for function in same for p in _positions(units, function)]
+                if len(set(positions)) != len(positions):
+                    return False
+    return True
+
+
+def _positions(units: array[int], function: SmallFunction) -> list[Position]:
+    """Return the units of `function` as (line, column, end line, end column, statements)."""
+    base = UNIT_FIELDS * function.first_unit
+    flat = units[base : base + UNIT_FIELDS * function.n_units]
+    return list(zip(flat[0::5], flat[1::5], flat[2::5], flat[3::5], flat[4::5], strict=True))
 
 
 def _read_u32(data: bytes, pos: int) -> tuple[int, int]:
@@ -263,10 +396,10 @@ def _read_u32(data: bytes, pos: int) -> tuple[int, int]:
 class SmallCounters:
     """One binary's merged counter files."""
 
-    counts: list[list[list[int]]]
-    """Per package, per function (in index order): a counter per unit."""
-    executed: list[list[bool]]
-    """Per package, per function: whether any file had a record of it."""
+    totals: array[int]
+    """Per unit of the meta file (in its order): the merged count."""
+    executed: bytearray
+    """Per function of the meta file: whether any file had a record of it."""
     args: ArgsSummary
 
 
@@ -274,8 +407,9 @@ def merge_counters(meta: SmallMeta, paths: list[str], mode: CounterMode | int) -
     """Merge counter files `paths` of binary `meta`: OR-ed in set mode, else summed. Only
     what Go writes is taken (ULEB records of known functions with one counter per unit,
     sums within 32 bits); anything else raises `_NotSmallError`."""
-    totals = [[[0] * len(f.units) for f in funcs] for _, funcs in meta.packages]
-    executed = [[False] * len(funcs) for _, funcs in meta.packages]
+    totals = array("Q", bytes(8 * meta.n_units))
+    executed = bytearray(meta.n_funcs)
+    tables = meta.function_tables()
     args = ArgsSummary()
     for path in paths:
         data = read_input(path, "counter data file")
@@ -283,46 +417,70 @@ def merge_counters(meta: SmallMeta, paths: list[str], mode: CounterMode | int) -
         if header.flavor != FLAVOR_ULEB:
             raise _NotSmallError
         args.add(header.args)
-        pos = header.records_start
-        for _ in range(header.n_entries):
-            n_counters, pos = _read_u32(data, pos)
-            pkg, pos = _read_u32(data, pos)
-            func, pos = _read_u32(data, pos)
-            if pkg >= len(meta.packages) or func >= len(meta.packages[pkg][1]):
-                raise _NotSmallError  # covdata warns about it: the full path does
-            held = totals[pkg][func]
-            if n_counters != len(held) or not n_counters:
-                raise _NotSmallError
-            executed[pkg][func] = True
-            for slot in range(n_counters):
-                value, pos = _read_u32(data, pos)
-                held[slot] = merge_count(held[slot], value, mode)
-    if any(count > U32_MAX for package in totals for counts in package for count in counts):
+        if speedups.KERNELS is not None:
+            try:
+                speedups.KERNELS.merge_records(
+                    data, header.records_start, header.n_entries, *tables, totals, executed
+                )
+            except ValueError:
+                raise _NotSmallError from None
+        else:
+            _merge_records(data, header.records_start, header.n_entries, tables, totals, executed)
+    if mode == CounterMode.SET:
+        totals = array("Q", map(bool, totals))
+    if totals and max(totals) > U32_MAX:
         raise _NotSmallError  # covdata warns about the overflow: the full path does
     return SmallCounters(totals, executed, args)
 
 
+def _merge_records(
+    data: bytes,
+    pos: int,
+    n_entries: int,
+    tables: FunctionTables,
+    totals: array[int],
+    executed: bytearray,
+) -> None:
+    """`_speedups.merge_records` in Python (small input only): sum one file's records."""
+    pkg_first, pkg_funcs, func_units = tables
+    for _ in range(n_entries):
+        n_counters, pos = _read_u32(data, pos)
+        pkg, pos = _read_u32(data, pos)
+        func, pos = _read_u32(data, pos)
+        if pkg >= len(pkg_first) or func >= pkg_funcs[pkg]:
+            raise _NotSmallError  # covdata warns about it: the full path does
+        index = pkg_first[pkg] + func
+        slot = func_units[index]
+        if n_counters != func_units[index + 1] - slot or not n_counters:
+            raise _NotSmallError
+        executed[index] = 1
+        for offset in range(slot, slot + n_counters):
+            value, pos = _read_u32(data, pos)
+            totals[offset] = merge_count(totals[offset], value, CounterMode.COUNT)
+
+
 def _selected_units(
-    meta: SmallMeta,
-    counts: list[list[list[int]]],
-    matcher: PackageFilter | None,
-    packages: set[str],
+    meta: SmallMeta, counts: array[int], matcher: PackageFilter | None
 ) -> list[_Unit]:
-    """Return the units of the packages `matcher` selects; add their paths to `packages`."""
+    """Return the units of the packages `matcher` selects."""
     units = []
-    for (path, functions), package_counts in zip(meta.packages, counts, strict=True):
-        if matcher is None or matcher(path):
-            packages.add(path)
-            for function, function_counts in zip(functions, package_counts, strict=True):
-                units.extend(_function_units(path, function, function_counts))
+    for package in meta.packages:
+        if _chosen(matcher, package):
+            for function in package.functions:
+                units.extend(_function_units(package.path, meta, function, counts))
     return units
 
 
-def _function_units(package: str, function: SmallFunction, counts: list[int]) -> list[_Unit]:
+def _function_units(
+    package: str, meta: SmallMeta, function: SmallFunction, counts: array[int]
+) -> list[_Unit]:
     """Return the units of `function` of `package`, keyed in covdata's order."""
     raw = (go_bytes(package), go_bytes(function.file), go_bytes(function.name))
+    first = function.first_unit
     units = []
-    for position, count in zip(function.units, counts, strict=True):
+    for position, count in zip(
+        _positions(meta.units, function), counts[first : first + function.n_units], strict=True
+    ):
         line, col, end_line, end_col, stmts = position
         key = (raw[0], raw[1], line, end_line, col, end_col, stmts, raw[2], function.literal)
         unit = _Unit(key, package, function.file, function.name, function.literal, position, count)

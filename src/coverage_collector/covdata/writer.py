@@ -6,10 +6,11 @@ import contextlib
 import os
 import struct
 import time
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from coverage_collector.covdata import uleb
+from coverage_collector.covdata import speedups, uleb
 from coverage_collector.covdata.counterformat import (
     COUNTER_MAGIC,
     COUNTER_VERSION,
@@ -155,6 +156,7 @@ class FuncCounters:
     pkg: int
     func: int
     counters: U32Array | Sequence[int]
+    """numpy's, a list, or an `array("Q")` (which the kernels encode without a copy)."""
 
 
 def encode_values(values: Sequence[int]) -> bytes:
@@ -182,7 +184,13 @@ def encode_counter_file(
     written = SEGMENT_HEADER.size + len(table) + len(arg_bytes)
     arg_bytes += b"\x00" * (-written % 4)
     segment = SEGMENT_HEADER.pack(len(records), len(table), len(arg_bytes))
-    if sum(len(r.counters) for r in records) <= SCALAR_VALUES:
+    if speedups.KERNELS is not None and all(isinstance(r.counters, array) for r in records):
+        values = array("Q")
+        for r in records:
+            values.extend((len(r.counters), r.pkg, r.func))
+            values.extend(r.counters)  # type: ignore[arg-type]
+        body = speedups.KERNELS.encode_uvarints(values)
+    elif sum(len(r.counters) for r in records) <= SCALAR_VALUES:
         body = b"".join(
             encode_values([len(r.counters), r.pkg, r.func, *map(int, r.counters)]) for r in records
         )
@@ -195,7 +203,8 @@ def encode_counter_file(
                 for r in records
             ]
         )
-        body = uleb.encode_array(stream)
+        kernels = speedups.KERNELS
+        body = uleb.encode_array(stream) if kernels is None else kernels.encode_uvarints(stream)
     header = COUNTER_HEADER.pack(COUNTER_MAGIC, COUNTER_VERSION, meta_hash, FLAVOR_ULEB, 0)
     footer = FOOTER.pack(COUNTER_MAGIC, 1)
     return b"".join([header, segment, table, arg_bytes, body, footer])
