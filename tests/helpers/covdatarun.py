@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from coverage_collector.covdata import speedups
 from coverage_collector.covdata.counters import read_counters
 from coverage_collector.covdata.small import LIMIT_VARIABLE
 from tests.helpers.gofixtures import cache_root, covdata, go_env
@@ -33,6 +36,22 @@ class Run:
         return cls(result.stdout, result.stderr, result.returncode)
 
 
+@contextmanager
+def python_paths() -> Iterator[None]:
+    """Run covdata in this process with the compiled kernels switched off (the subprocess
+    equivalent is `PYTHON_PATHS` in the environment)."""
+    saved = speedups.KERNELS
+    speedups.KERNELS = None
+    try:
+        yield
+    finally:
+        speedups.KERNELS = saved
+
+
+PYTHON_PATHS = {speedups.DISABLE_VARIABLE: "1"}
+"""Environment that switches the compiled kernels off (their Python paths run)."""
+KERNEL_MODES = {"compiled": {}, "python": PYTHON_PATHS}
+"""Environments with the compiled kernels (when built) and with their Python paths."""
 FULL_PATH = {LIMIT_VARIABLE: "0"}
 """Environment that sends every input to the full (numpy) path."""
 SMALL_PATH = {LIMIT_VARIABLE: str(1 << 40)}

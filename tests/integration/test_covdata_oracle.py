@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from coverage_collector.covdata.meta import read_meta
-from tests.helpers.covdatarun import FULL_PATH, assert_same_merge, counter_contents
+from tests.helpers.covdatarun import (
+    FULL_PATH,
+    KERNEL_MODES,
+    assert_same_merge,
+    counter_contents,
+)
 from tests.helpers.gofixtures import (
     DATASET_NAMES,
     Dataset,
@@ -30,14 +35,15 @@ PACKAGE_PATTERNS = {
 }
 
 
-def ours(args: list[str]) -> subprocess.CompletedProcess[bytes]:
+def ours(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run `coverage-collector covdata ARGS` in a fresh process, on the full path whatever
-    the input's size (test_covdata_small checks the numpy-free path on the same data)."""
+    the input's size (test_covdata_small checks the numpy-free path on the same data), with
+    `env` added to the environment."""
     return subprocess.run(
         [sys.executable, "-m", "coverage_collector", "covdata", *args],
         capture_output=True,
         check=False,
-        env={**os.environ, **FULL_PATH},
+        env={**os.environ, **FULL_PATH, **(env or {})},
     )
 
 
@@ -50,24 +56,28 @@ def dataset(request: pytest.FixtureRequest, go_datasets: dict[str, Dataset]) -> 
     return require_dataset(go_datasets, request.param)
 
 
+@pytest.mark.parametrize("kernels", KERNEL_MODES)
 @pytest.mark.parametrize("report", REPORTS)
 def test_reports_match_go(
-    report: str, dataset: Dataset, go_toolchain: Path, tmp_path: Path
+    report: str, kernels: str, dataset: Dataset, go_toolchain: Path, tmp_path: Path
 ) -> None:
     # percent, func and pkglist print exactly what covdata prints, on every data set
     # (orphaned counter files are skipped silently, as covdata skips them).
     expected = go(go_toolchain, [report, dataset.i_arg], tmp_path)
-    actual = ours([report, dataset.i_arg])
+    actual = ours([report, dataset.i_arg], KERNEL_MODES[kernels])
     assert expected.returncode == 0, expected.stderr
     assert (actual.stdout, actual.stderr) == (expected.stdout, expected.stderr)
     assert actual.returncode == 0
 
 
-def test_textfmt_matches_go(dataset: Dataset, go_toolchain: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kernels", KERNEL_MODES)
+def test_textfmt_matches_go(
+    kernels: str, dataset: Dataset, go_toolchain: Path, tmp_path: Path
+) -> None:
     # textfmt writes the same file; a mode clash fails in both, leaving an empty file.
     expected_file, actual_file = tmp_path / "go.txt", tmp_path / "ours.txt"
     expected = go(go_toolchain, ["textfmt", dataset.i_arg, f"-o={expected_file}"], tmp_path)
-    actual = ours(["textfmt", dataset.i_arg, "-o", str(actual_file)])
+    actual = ours(["textfmt", dataset.i_arg, "-o", str(actual_file)], KERNEL_MODES[kernels])
     if dataset.mode_clash:
         assert expected.returncode == actual.returncode == 1
         assert actual.stderr == expected.stderr

@@ -17,7 +17,14 @@ from coverage_collector.covdata import small, speedups
 from coverage_collector.covdata.request import Request
 from coverage_collector.covdata.writer import FuncCounters, encode_counter_file
 from coverage_collector.demo import SAMPLE
-from tests.helpers.covdatarun import SMALL_PATH, Run, assert_same_merge, ours, theirs
+from tests.helpers.covdatarun import (
+    KERNEL_MODES,
+    SMALL_PATH,
+    Run,
+    assert_same_merge,
+    ours,
+    theirs,
+)
 from tests.helpers.gofixtures import DATASET_NAMES, Dataset, require_dataset
 
 REPORTS = ["percent", "func", "pkglist"]
@@ -52,19 +59,29 @@ def taken(command: str, data: Dataset, output: str, monkeypatch: pytest.MonkeyPa
     return small.run_small(command, request) is not None
 
 
+@pytest.mark.parametrize("kernels", KERNEL_MODES)
 @pytest.mark.parametrize("report", REPORTS)
 def test_reports_match_go(
-    report: str, dataset: Dataset, go_toolchain: Path, monkeypatch: pytest.MonkeyPatch
+    report: str,
+    kernels: str,
+    dataset: Dataset,
+    go_toolchain: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Each report prints what covdata prints, and clean data does take the small path.
     assert taken(report, dataset, "", monkeypatch)
     expected = theirs(go_toolchain, [report, dataset.i_arg])
     assert expected.status == 0, expected.stderr
-    assert ours([report, dataset.i_arg], SMALL_PATH) == expected
+    assert ours([report, dataset.i_arg], {**SMALL_PATH, **KERNEL_MODES[kernels]}) == expected
 
 
+@pytest.mark.parametrize("kernels", KERNEL_MODES)
 def test_textfmt_matches_go(
-    dataset: Dataset, go_toolchain: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kernels: str,
+    dataset: Dataset,
+    go_toolchain: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The same text profile; a mode clash falls back to the full path and fails as Go does.
     go_file, our_file = tmp_path / "go.txt", tmp_path / "ours.txt"
@@ -72,7 +89,9 @@ def test_textfmt_matches_go(
         dataset.mode_clash
     )
     expected = theirs(go_toolchain, ["textfmt", dataset.i_arg, f"-o={go_file}"])
-    actual = ours(["textfmt", dataset.i_arg, f"-o={our_file}"], SMALL_PATH)
+    actual = ours(
+        ["textfmt", dataset.i_arg, f"-o={our_file}"], {**SMALL_PATH, **KERNEL_MODES[kernels]}
+    )
     assert (actual.status, actual.stderr) == (expected.status, expected.stderr)
     assert our_file.read_bytes() == go_file.read_bytes()
 
@@ -99,10 +118,12 @@ def test_percent_writes_the_profile_too(
     assert (tmp_path / "ours.txt").read_bytes() == (tmp_path / "go.txt").read_bytes()
 
 
+@pytest.mark.parametrize("kernels", KERNEL_MODES)
 @pytest.mark.parametrize(("name", "flags"), MERGES)
 def test_merge_matches_go(
     name: str,
     flags: list[str],
+    kernels: str,
     go_datasets: dict[str, Dataset],
     go_toolchain: Path,
     tmp_path: Path,
@@ -116,7 +137,8 @@ def test_merge_matches_go(
     go_out.mkdir()
     our_out.mkdir()
     expected = theirs(go_toolchain, ["merge", data.i_arg, *flags, f"-o={go_out}"])
-    actual = ours(["merge", data.i_arg, *flags, f"-o={our_out}"], SMALL_PATH)
+    env = {**SMALL_PATH, **KERNEL_MODES[kernels]}
+    actual = ours(["merge", data.i_arg, *flags, f"-o={our_out}"], env)
     assert (actual.status, actual.stderr) == (expected.status, expected.stderr) == (0, b"")
     assert_same_merge(go_toolchain, go_out, our_out, tmp_path)
 

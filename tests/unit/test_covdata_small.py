@@ -1,4 +1,5 @@
-"""The numpy-free small path against the full path on generated binaries.
+"""The numpy-free small path against the full path on generated binaries, each with and
+without the compiled kernels.
 
 The full path is checked byte for byte against `go tool covdata` (test_covdata_oracle);
 here random packages, functions, units and counters (overlapping positions, shared files,
@@ -26,6 +27,7 @@ from coverage_collector.covdata.writer import (
     encode_meta_file,
     merged_meta_hash,
 )
+from tests.helpers.covdatarun import python_paths
 
 SMALL = st.integers(min_value=1, max_value=4)
 UNITS = st.lists(st.tuples(SMALL, SMALL, SMALL, SMALL, st.integers(0, 3)), min_size=1, max_size=6)
@@ -107,12 +109,19 @@ def test_small_path_equals_full_path(
             directory.mkdir()
             _write_binary(directory, binary, mode, [r[index:] or r for r in runs])
             inputs.append(str(directory))
-        (root / "small").mkdir()
-        (root / "full").mkdir()
+        for name in ("small", "small-python", "full", "full-kernels"):
+            (root / name).mkdir()
         try:
-            expected = _outputs(run, command, inputs, root / "full", pkg)
+            with python_paths():  # the reference: the full path without the kernels
+                expected = _outputs(run, command, inputs, root / "full", pkg)
         except Exception as exc:  # noqa: BLE001 - a mode clash: small must hand over
             assert _outputs(small.run_small, command, inputs, root / "small", pkg)[0] is None, exc
+            with python_paths():
+                outcome = _outputs(small.run_small, command, inputs, root / "small-python", pkg)
+            assert outcome[0] is None, exc
             return
-        actual = _outputs(small.run_small, command, inputs, root / "small", pkg)
+        assert _outputs(small.run_small, command, inputs, root / "small", pkg) == expected
+        assert _outputs(run, command, inputs, root / "full-kernels", pkg) == expected
+        with python_paths():
+            actual = _outputs(small.run_small, command, inputs, root / "small-python", pkg)
         assert actual == expected
