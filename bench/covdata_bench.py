@@ -72,6 +72,7 @@ from tests.helpers.gofixtures import GO_MAIN, cache_root, go_binary, go_env
 
 from bench.benchlib import REPO, machine_info, write_results
 from bench.cluster_gen import STD_PACKAGES
+from coverage_collector.covdata import speedups
 
 BENCH_CACHE = Path.home() / ".cache" / "coverage-collector-bench"
 RESULTS = REPO / "bench" / "results"
@@ -692,6 +693,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="program runs in parallel (2)")
     parser.add_argument("--commands", default=",".join(COMMANDS), help=",".join(COMMANDS))
     parser.add_argument("--json", type=Path, help="results file (default bench/results/...)")
+    parser.add_argument(
+        "--python-paths",
+        action="store_true",
+        help="switch our compiled kernels off: what users without a C compiler get",
+    )
     opts = parser.parse_args(argv)
 
     catalogue = QUICK_SHAPES if opts.quick else SHAPES
@@ -706,7 +712,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown commands: {sorted(unknown)}")
     if runs < 1:
         parser.error("--runs must be positive")
-    json_path = opts.json or RESULTS / ("covdata-quick.json" if opts.quick else "covdata.json")
+    default_name = "covdata-quick" if opts.quick else "covdata"
+    default_name += "-python" if opts.python_paths else ""
+    json_path = opts.json or RESULTS / f"{default_name}.json"
     command_line = shlex.join(["python", *sys.argv]) if argv is None else shlex.join(argv)
 
     go = go_binary(GO_MAIN)
@@ -716,18 +724,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     # An installed package has its bytecode compiled (pip does it); with this variable set
     # (as in some CI images) every run of ours would compile all its modules again first.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if opts.python_paths:
+        env[speedups.DISABLE_VARIABLE] = "1"
+    elif speedups.KERNELS is None:
+        print("warning: the compiled kernels are not built: ours runs its Python paths")
     ours = Path(sys.executable).parent / "coverage-collector"
     if not ours.is_file():
         raise SystemExit(f"error: console script {ours} not found (pip install -e .)")
 
-    machine = machine_info(numpy=numpy_version(), go=GO_MAIN)
+    kernels = "compiled" if speedups.KERNELS is not None and not opts.python_paths else "python"
+    machine = machine_info(numpy=numpy_version(), go=GO_MAIN, covdata_kernels=kernels)
     print(f"command: {command_line}")
     print(
         f"machine: {machine['cpu_model']}, {machine['cores']} cores "
         f"({machine['usable_cores']} usable), {machine['memory']}, {machine['os']}; "
         f"load average {os.getloadavg()[0]:.2f}"
     )
-    print(f"python {machine['python']}, numpy {machine['numpy']}, go {GO_MAIN}", flush=True)
+    print(
+        f"python {machine['python']}, numpy {machine['numpy']}, go {GO_MAIN}, "
+        f"our kernels: {kernels}",
+        flush=True,
+    )
 
     dirs = prepare(shapes, go, env, max(1, opts.workers))
     covdata_bin = _go(go, env, ["tool", "-n", "covdata"]).decode().strip()
