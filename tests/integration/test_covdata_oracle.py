@@ -113,13 +113,16 @@ def test_percent_writes_textfmt_too(
     assert (tmp_path / "ours.txt").read_bytes() == (tmp_path / "go.txt").read_bytes()
 
 
-def write_both(go_toolchain: Path, tmp_path: Path, args: list[str]) -> tuple[Path, Path]:
-    """Run a covdata command that writes a directory with Go and with us; return both dirs."""
+def write_both(
+    go_toolchain: Path, tmp_path: Path, args: list[str], env: dict[str, str] | None = None
+) -> tuple[Path, Path]:
+    """Run a covdata command that writes a directory with Go and with us (`env` added to our
+    environment); return both dirs."""
     go_out, our_out = tmp_path / "go", tmp_path / "ours"
     go_out.mkdir()
     our_out.mkdir()  # covdata doesn't create its -o directory
     expected = go(go_toolchain, [*args, f"-o={go_out}"], tmp_path)
-    actual = ours([*args, f"-o={our_out}"])
+    actual = ours([*args, f"-o={our_out}"], env)
     assert expected.returncode == 0, expected.stderr
     assert actual.returncode == 0, actual.stderr
     return go_out, our_out
@@ -145,17 +148,20 @@ MERGES = [
 ]
 
 
+@pytest.mark.parametrize("kernels", KERNEL_MODES)
 @pytest.mark.parametrize(("name", "flags"), MERGES)
 def test_merge_matches_go(
     name: str,
     flags: list[str],
+    kernels: str,
     go_datasets: dict[str, Dataset],
     go_toolchain: Path,
     tmp_path: Path,
 ) -> None:
     # merge: identical meta files, counter files equal in content and readable by covdata.
     data = require_dataset(go_datasets, name)
-    go_out, our_out = write_both(go_toolchain, tmp_path, ["merge", data.i_arg, *flags])
+    args = ["merge", data.i_arg, *flags]
+    go_out, our_out = write_both(go_toolchain, tmp_path, args, KERNEL_MODES[kernels])
     assert_same_merge(go_toolchain, go_out, our_out, tmp_path)
 
 
@@ -167,11 +173,13 @@ SUBTRACTIONS = [
 ]
 
 
+@pytest.mark.parametrize("kernels", KERNEL_MODES)
 @pytest.mark.parametrize(("command", "name", "flags"), SUBTRACTIONS)
 def test_subtract_intersect_match_go(
     command: str,
     name: str,
     flags: list[str],
+    kernels: str,
     go_datasets: dict[str, Dataset],
     go_toolchain: Path,
     tmp_path: Path,
@@ -180,7 +188,8 @@ def test_subtract_intersect_match_go(
     data = require_dataset(go_datasets, name)
     dirs = list(data.dirs) if len(data.dirs) > 1 else [data.dirs[0], data.dirs[0]]
     i_arg = "-i=" + ",".join(map(str, dirs))
-    go_out, our_out = write_both(go_toolchain, tmp_path, [command, i_arg, *flags])
+    args = [command, i_arg, *flags]
+    go_out, our_out = write_both(go_toolchain, tmp_path, args, KERNEL_MODES[kernels])
     assert {p.name for p in our_out.glob("covmeta.*")} == {p.name for p in go_out.glob("covmeta.*")}
     assert counter_contents(our_out) == counter_contents(go_out)
 

@@ -9,21 +9,30 @@ values come from the Python functions (`small._decode_functions`, `small._merge_
 from __future__ import annotations
 
 import os
+import tempfile
 from array import array
+from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from coverage_collector.covdata import small, speedups, uleb
+from coverage_collector.covdata.commands import _MetaGroupFilter
 from coverage_collector.covdata.counterformat import parse_header
+from coverage_collector.covdata.hashing import fnv128a_python
+from coverage_collector.covdata.meta import read_meta
 from coverage_collector.covdata.metaformat import parse_blob_header
+from coverage_collector.covdata.model import CounterMode, Granularity
 from coverage_collector.covdata.writer import (
     FuncCounters,
     FuncDesc,
     PackageBuilder,
     encode_counter_file,
+    encode_meta_file,
+    merged_meta_hash,
 )
+from coverage_collector.exceptions import CovDataError
 from tests.helpers.covdatarun import python_paths
 
 KERNELS = speedups.KERNELS
@@ -197,3 +206,87 @@ def test_merge_records_saturates_at_64_bits_and_refuses_a_lying_header() -> None
 def test_encode_uvarints_is_minimal_uleb128(values: list[int]) -> None:
     assert KERNELS is not None
     assert KERNELS.encode_uvarints(array("Q", values)) == b"".join(map(uleb.encode, values))
+
+
+def _binary(directory: Path, shape: list[list[int]], mode: CounterMode) -> str:
+    """Write a meta file of packages with functions of `shape[p][f]` units; return its path."""
+    blobs = []
+    for p, functions in enumerate(shape):
+        builder = PackageBuilder(f"example.com/p{p}", f"p{p}", "example.com")
+        for f, n_units in enumerate(functions):
+            units = [(f + 1, k + 1, f + 1, k + 2, 1) for k in range(n_units)]
+            builder.add(FuncDesc(f"f{f}", "a.go", units, False))
+        blobs.append(builder.encode())
+    file_hash = merged_meta_hash(blobs)
+    path = directory / f"covmeta.{file_hash.hex()}"
+    path.write_bytes(encode_meta_file(file_hash, blobs, mode, Granularity.PERBLOCK))
+    return str(path)
+
+
+FILES = st.lists(st.tuples(st.integers(0, 2), st.lists(RECORD, max_size=6)), min_size=1, max_size=6)
+
+
+@needs_kernels
+@settings(max_examples=200, deadline=None)
+@example(  # a later file with two records of one function: judged on their sum, not each
+    shape=[[1]],
+    files=[(0, [(0, 0, [1], False)]), (1, [(0, 0, [0], False), (0, 0, [5], False)])],
+    intersect=True,
+    mode=CounterMode.COUNT,
+)
+@given(
+    shape=SHAPE,
+    files=FILES,
+    intersect=st.booleans(),
+    mode=st.sampled_from([CounterMode.SET, CounterMode.COUNT]),
+)
+def test_subtract_and_intersect_give_the_exact_paths_result(
+    shape: list, files: list, intersect: bool, mode: CounterMode
+) -> None:
+    # Files of the first input and of later ones (records of unknown functions, of the wrong
+    # length, repeated, past 32 bits): covdata's rules applied file by file, with the kernels
+    # (merge_records, filter_records) and without.
+    with tempfile.TemporaryDirectory() as temporary:
+        directory = Path(temporary)
+        meta = read_meta(_binary(directory, shape, mode))
+        paths = []
+        for index, (dir_index, picks) in enumerate(sorted(files, key=lambda f: f[0])):
+            records = []
+            for pkg, func, counts, wrong_length in picks:
+                known = pkg < len(shape) and func < len(shape[pkg])
+                n_units = (shape[pkg][func] if known else 2) + wrong_length
+                values = [counts[k % len(counts)] if counts else 0 for k in range(n_units)]
+                records.append(FuncCounters(pkg, func, values))
+            path = directory / f"covcounters.{meta.file_hash.hex()}.{index}.0"
+            path.write_bytes(encode_counter_file(meta.file_hash, {}, records))
+            paths.append((dir_index, str(path)))
+
+        def apply() -> tuple[list[int], list[bool], list[str]]:
+            warnings: list[str] = []
+            state = _MetaGroupFilter(meta, intersect)
+            current = -1
+            for dir_index, path in paths:
+                if dir_index != current:
+                    state.enter_dir(dir_index)
+                    current = dir_index
+                try:
+                    state.add_file(path, dir_index, warnings.append)
+                except CovDataError as exc:
+                    return [], [], [str(exc)]
+            state.prune()
+            result = state.result()
+            return result.counts.tolist(), result.executed_funcs.tolist(), warnings
+
+        compiled = apply()
+        with python_paths():
+            assert apply() == compiled
+
+
+@needs_kernels
+def test_fnv128a_is_gos_hash() -> None:
+    # Go's hash/fnv.New128a of "" is the offset basis; of "a", a published test vector.
+    assert KERNELS is not None and hasattr(KERNELS, "fnv128a")
+    assert KERNELS.fnv128a(b"").hex() == "6c62272e07bb014262b821756295c58d"
+    assert KERNELS.fnv128a(b"a").hex() == "d228cb696f1a8caf78912b704e4a8964"
+    data = bytes(range(256)) * 40
+    assert KERNELS.fnv128a(data) == fnv128a_python(data)

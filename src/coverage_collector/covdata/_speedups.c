@@ -195,6 +195,135 @@ get_array(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t itemsize, con
     return 1;
 }
 
+/* One counter file's function records with the tables that place them, once checked. */
+typedef struct {
+    Py_buffer views[7]; /* data, pkg_first, pkg_funcs, func_units, totals, functions, seen */
+    int held;           /* views acquired so far, released in reverse */
+    const uint8_t *bytes;
+    Py_ssize_t len, start, n_entries, n_funcs;
+    const int64_t *first, *nfuncs, *slots;
+} Records;
+
+static void
+release_records(Records *rec)
+{
+    while (rec->held > 0)
+        PyBuffer_Release(&rec->views[--rec->held]);
+}
+
+static int
+hold_array(Records *rec, PyObject *obj, int writable, Py_ssize_t itemsize, const char *kinds,
+           const char *name)
+{
+    if (!get_array(obj, &rec->views[rec->held], writable, itemsize, kinds, name))
+        return 0;
+    rec->held++;
+    return 1;
+}
+
+/* Take the arguments (data, start, n_entries, pkg_first, pkg_funcs, func_units, totals,
+ * functions[, seen]), check the tables against each other, then every record: a known
+ * function, one counter per unit (at least one), values within 32 bits, nothing past the
+ * data. Return 1, or 0 with an exception set (ValueError for irregular records). */
+static int
+check_records(Records *rec, PyObject *args, int with_seen)
+{
+    PyObject *o[9] = {NULL};
+    rec->held = 0;
+    if (!PyArg_UnpackTuple(args, "records", 8 + with_seen, 8 + with_seen, &o[0], &o[1], &o[2],
+                           &o[3], &o[4], &o[5], &o[6], &o[7], &o[8]))
+        return 0;
+    rec->start = PyNumber_AsSsize_t(o[1], NULL); /* a lying count, clipped, is too many */
+    rec->n_entries = PyNumber_AsSsize_t(o[2], NULL);
+    if ((rec->start == -1 || rec->n_entries == -1) && PyErr_Occurred())
+        return 0;
+    if (PyObject_GetBuffer(o[0], &rec->views[0], PyBUF_SIMPLE) < 0)
+        return 0;
+    rec->held = 1;
+    if (!hold_array(rec, o[3], 0, 8, "qlQL", "pkg_first")
+        || !hold_array(rec, o[4], 0, 8, "qlQL", "pkg_funcs")
+        || !hold_array(rec, o[5], 0, 8, "qlQL", "func_units")
+        || !hold_array(rec, o[6], 1, 8, "QL", "totals")
+        || !hold_array(rec, o[7], 1, 1, "?Bbc", "functions")
+        || (with_seen && !hold_array(rec, o[8], 1, 1, "?Bbc", "seen")))
+        return 0;
+    rec->bytes = rec->views[0].buf;
+    rec->len = rec->views[0].len;
+    rec->first = rec->views[1].buf;
+    rec->nfuncs = rec->views[2].buf;
+    rec->slots = rec->views[3].buf;
+    rec->n_funcs = rec->views[5].len;
+    const Py_ssize_t n_pkgs = rec->views[1].len / 8, n_units = rec->views[4].len / 8;
+    if (rec->views[2].len / 8 != n_pkgs || rec->views[3].len / 8 != rec->n_funcs + 1
+        || (with_seen && rec->views[6].len != rec->n_funcs)) {
+        PyErr_SetString(PyExc_TypeError, "inconsistent function tables");
+        return 0;
+    }
+    for (Py_ssize_t p = 0; p < n_pkgs; p++)
+        if (rec->first[p] < 0 || rec->nfuncs[p] < 0
+            || rec->first[p] + rec->nfuncs[p] > rec->n_funcs) {
+            PyErr_SetString(PyExc_TypeError, "a package's functions are outside func_units");
+            return 0;
+        }
+    for (Py_ssize_t f = 0; f < rec->n_funcs; f++)
+        if (rec->slots[f] < 0 || rec->slots[f] > rec->slots[f + 1]
+            || rec->slots[f + 1] > n_units) {
+            PyErr_SetString(PyExc_TypeError, "a function's units are outside totals");
+            return 0;
+        }
+    if (rec->start < 0 || rec->n_entries < 0 || rec->start > rec->len) {
+        irregular("records outside the data");
+        return 0;
+    }
+    Py_ssize_t pos = rec->start;
+    for (Py_ssize_t r = 0; r < rec->n_entries; r++) {
+        uint32_t n, pkg, fn, value;
+        if (!read_u32(rec->bytes, rec->len, &pos, &n)
+            || !read_u32(rec->bytes, rec->len, &pos, &pkg)
+            || !read_u32(rec->bytes, rec->len, &pos, &fn) || pkg >= n_pkgs
+            || fn >= rec->nfuncs[pkg]) {
+            irregular("a record of an unknown function");
+            return 0;
+        }
+        Py_ssize_t func = rec->first[pkg] + fn;
+        if (n == 0 || (int64_t)n != rec->slots[func + 1] - rec->slots[func]) {
+            irregular("a record with other than one counter per unit");
+            return 0;
+        }
+        for (uint32_t k = 0; k < n; k++)
+            if (!read_u32(rec->bytes, rec->len, &pos, &value)) {
+                irregular("a counter past 32 bits or past the data");
+                return 0;
+            }
+    }
+    return 1;
+}
+
+/* Read the header of the next (checked) record at *pos; return its function. */
+static Py_ssize_t
+next_record(const Records *rec, Py_ssize_t *pos, uint32_t *n)
+{
+    uint32_t pkg, fn;
+    read_u32(rec->bytes, rec->len, pos, n);
+    read_u32(rec->bytes, rec->len, pos, &pkg);
+    read_u32(rec->bytes, rec->len, pos, &fn);
+    return rec->first[pkg] + fn;
+}
+
+/* Read the next (checked) counter at *pos. */
+static inline uint32_t
+next_counter(const Records *rec, Py_ssize_t *pos)
+{
+    uint8_t byte = rec->bytes[*pos];
+    if (byte < 0x80) {
+        (*pos)++;
+        return byte;
+    }
+    uint32_t value;
+    read_u32(rec->bytes, rec->len, pos, &value);
+    return value;
+}
+
 PyDoc_STRVAR(merge_records_doc,
 "merge_records(data, start, n_entries, pkg_first, pkg_funcs, func_units, totals, executed)\n\n"
 "Add the counters of the `n_entries` ULEB128 function records at `data[start:]` to\n"
@@ -208,120 +337,97 @@ PyDoc_STRVAR(merge_records_doc,
 static PyObject *
 merge_records(PyObject *self, PyObject *args)
 {
-    PyObject *data_obj, *start_obj, *n_entries_obj, *pkg_first_obj, *pkg_funcs_obj,
-        *func_units_obj, *totals_obj, *executed_obj;
-    if (!PyArg_ParseTuple(args, "OOOOOOOO", &data_obj, &start_obj, &n_entries_obj,
-                          &pkg_first_obj, &pkg_funcs_obj, &func_units_obj, &totals_obj,
-                          &executed_obj))
+    Records rec;
+    if (!check_records(&rec, args, 0)) {
+        release_records(&rec);
         return NULL;
-    /* a header may announce any number of records: clipped, it is simply too many */
-    Py_ssize_t start = PyNumber_AsSsize_t(start_obj, NULL);
-    Py_ssize_t n_entries = PyNumber_AsSsize_t(n_entries_obj, NULL);
-    if ((start == -1 || n_entries == -1) && PyErr_Occurred())
-        return NULL;
-    Py_buffer data, pkg_first, pkg_funcs, func_units, totals, executed;
-    int got = 0;
-    PyObject *result = NULL;
-    if (PyObject_GetBuffer(data_obj, &data, PyBUF_SIMPLE) < 0)
-        return NULL;
-    got++;
-    if (!get_array(pkg_first_obj, &pkg_first, 0, 8, "qlQL", "pkg_first"))
-        goto done;
-    got++;
-    if (!get_array(pkg_funcs_obj, &pkg_funcs, 0, 8, "qlQL", "pkg_funcs"))
-        goto done;
-    got++;
-    if (!get_array(func_units_obj, &func_units, 0, 8, "qlQL", "func_units"))
-        goto done;
-    got++;
-    if (!get_array(totals_obj, &totals, 1, 8, "QL", "totals"))
-        goto done;
-    got++;
-    if (!get_array(executed_obj, &executed, 1, 1, "?Bbc", "executed"))
-        goto done;
-    got++;
-
-    const uint8_t *bytes = data.buf;
-    const Py_ssize_t len = data.len;
-    const int64_t *first = pkg_first.buf, *nfuncs = pkg_funcs.buf, *slots = func_units.buf;
-    const Py_ssize_t n_pkgs = pkg_first.len / 8, n_funcs = executed.len;
-    const Py_ssize_t n_units = totals.len / 8;
-    if (pkg_funcs.len / 8 != n_pkgs || func_units.len / 8 != n_funcs + 1) {
-        PyErr_SetString(PyExc_TypeError, "inconsistent function tables");
-        goto done;
     }
-    for (Py_ssize_t p = 0; p < n_pkgs; p++)
-        if (first[p] < 0 || nfuncs[p] < 0 || first[p] + nfuncs[p] > n_funcs) {
-            PyErr_SetString(PyExc_TypeError, "a package's functions are outside func_units");
-            goto done;
-        }
-    for (Py_ssize_t f = 0; f < n_funcs; f++)
-        if (slots[f] < 0 || slots[f] > slots[f + 1] || slots[f + 1] > n_units) {
-            PyErr_SetString(PyExc_TypeError, "a function's units are outside totals");
-            goto done;
-        }
-    if (start < 0 || n_entries < 0 || start > len) {
-        irregular("records outside the data");
-        goto done;
-    }
-    /* First pass: check every record; nothing is changed unless all are regular. */
-    Py_ssize_t pos = start;
-    for (Py_ssize_t r = 0; r < n_entries; r++) {
-        uint32_t n, pkg, fn, value;
-        if (!read_u32(bytes, len, &pos, &n) || !read_u32(bytes, len, &pos, &pkg)
-            || !read_u32(bytes, len, &pos, &fn) || pkg >= n_pkgs || fn >= nfuncs[pkg]) {
-            irregular("a record of an unknown function");
-            goto done;
-        }
-        Py_ssize_t func = first[pkg] + fn;
-        if (n == 0 || (int64_t)n != slots[func + 1] - slots[func]) {
-            irregular("a record with other than one counter per unit");
-            goto done;
-        }
-        for (uint32_t k = 0; k < n; k++)
-            if (!read_u32(bytes, len, &pos, &value)) {
-                irregular("a counter past 32 bits or past the data");
-                goto done;
-            }
-    }
-    /* Second pass: add. */
-    uint64_t *sums = totals.buf;
-    uint8_t *ran = executed.buf;
-    pos = start;
-    for (Py_ssize_t r = 0; r < n_entries; r++) {
-        uint32_t n, pkg, fn, value;
-        read_u32(bytes, len, &pos, &n);
-        read_u32(bytes, len, &pos, &pkg);
-        read_u32(bytes, len, &pos, &fn);
-        Py_ssize_t func = first[pkg] + fn;
+    uint64_t *sums = rec.views[4].buf;
+    uint8_t *ran = rec.views[5].buf;
+    Py_ssize_t pos = rec.start;
+    for (Py_ssize_t r = 0; r < rec.n_entries; r++) {
+        uint32_t n;
+        Py_ssize_t func = next_record(&rec, &pos, &n);
         ran[func] = 1;
-        uint64_t *slot = sums + slots[func];
+        uint64_t *slot = sums + rec.slots[func];
         for (uint32_t k = 0; k < n; k++) {
-            uint8_t byte = bytes[pos];
-            if (byte < 0x80) {
-                value = byte;
-                pos++;
-            }
-            else
-                read_u32(bytes, len, &pos, &value);
+            uint32_t value = next_counter(&rec, &pos);
             uint64_t sum = slot[k] + value;
             slot[k] = sum < value ? UINT64_MAX : sum;
         }
     }
-    result = Py_NewRef(Py_None);
-done:
-    if (got > 5)
-        PyBuffer_Release(&executed);
-    if (got > 4)
-        PyBuffer_Release(&totals);
-    if (got > 3)
-        PyBuffer_Release(&func_units);
-    if (got > 2)
-        PyBuffer_Release(&pkg_funcs);
-    if (got > 1)
-        PyBuffer_Release(&pkg_first);
-    PyBuffer_Release(&data);
-    return result;
+    release_records(&rec);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(filter_records_doc,
+"filter_records(data, start, n_entries, pkg_first, pkg_funcs, func_units, totals, kept,\n"
+"               seen, zero_executed)\n\n"
+"Apply one counter file of a later input to the result of `covdata subtract` (zero_executed\n"
+"true: zero each unit the file counted) or `intersect` (false: zero each unit it did not\n"
+"count), for the records of functions still marked in `kept`; mark those functions in\n"
+"`seen`. Arguments and checks as `merge_records`, and two records of one function are\n"
+"irregular too: irregular records change nothing.");
+
+static PyObject *
+filter_records(PyObject *self, PyObject *args)
+{
+    Records rec;
+    Py_ssize_t n_args = PyTuple_GET_SIZE(args);
+    if (n_args != 10) {
+        PyErr_SetString(PyExc_TypeError, "filter_records takes 10 arguments");
+        return NULL;
+    }
+    int zero_executed = PyObject_IsTrue(PyTuple_GET_ITEM(args, 9));
+    if (zero_executed < 0)
+        return NULL;
+    PyObject *head = PyTuple_GetSlice(args, 0, 9);
+    if (head == NULL)
+        return NULL;
+    int checked = check_records(&rec, head, 1);
+    Py_DECREF(head);
+    if (!checked) {
+        release_records(&rec);
+        return NULL;
+    }
+    /* Two records of one function would be judged one by one, not on their sum: covdata's
+     * exact path takes such a file (Go writes a function once per file). */
+    uint8_t *listed = calloc(rec.n_funcs ? rec.n_funcs : 1, 1);
+    if (listed == NULL) {
+        release_records(&rec);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t pos = rec.start;
+    for (Py_ssize_t r = 0; r < rec.n_entries; r++) {
+        uint32_t n;
+        Py_ssize_t func = next_record(&rec, &pos, &n);
+        if (listed[func]++) {
+            free(listed);
+            release_records(&rec);
+            return irregular("two records of one function");
+        }
+        for (uint32_t k = 0; k < n; k++)
+            next_counter(&rec, &pos);
+    }
+    free(listed);
+    uint64_t *totals = rec.views[4].buf;
+    const uint8_t *kept = rec.views[5].buf;
+    uint8_t *seen = rec.views[6].buf;
+    pos = rec.start;
+    for (Py_ssize_t r = 0; r < rec.n_entries; r++) {
+        uint32_t n;
+        Py_ssize_t func = next_record(&rec, &pos, &n);
+        uint64_t *slot = totals + rec.slots[func];
+        int live = kept[func] != 0;
+        seen[func] |= live;
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t value = next_counter(&rec, &pos);
+            if (live && (value != 0) == zero_executed)
+                slot[k] = 0;
+        }
+    }
+    release_records(&rec);
+    Py_RETURN_NONE;
 }
 
 PyDoc_STRVAR(encode_uvarints_doc,
@@ -354,10 +460,43 @@ encode_uvarints(PyObject *self, PyObject *arg)
     return out;
 }
 
+#if defined(__SIZEOF_INT128__)
+PyDoc_STRVAR(fnv128a_doc,
+"fnv128a(data) -> bytes\n\n"
+"Return the 16-byte big-endian FNV-1a-128 digest of `data` (Go's hash/fnv.New128a, the\n"
+"coverage hash of Go 1.24 and later).");
+
+static PyObject *
+fnv128a(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned __int128 prime = ((unsigned __int128)1 << 88) + 0x13B;
+    unsigned __int128 value = ((unsigned __int128)0x6C62272E07BB0142u << 64) | 0x62B821756295C58Du;
+    const uint8_t *bytes = view.buf;
+    for (Py_ssize_t i = 0; i < view.len; i++) {
+        value ^= bytes[i];
+        value *= prime;
+    }
+    PyBuffer_Release(&view);
+    uint8_t digest[16];
+    for (int i = 15; i >= 0; i--) {
+        digest[i] = (uint8_t)value;
+        value >>= 8;
+    }
+    return PyBytes_FromStringAndSize((const char *)digest, 16);
+}
+#endif
+
 static PyMethodDef methods[] = {
     {"decode_functions", decode_functions, METH_VARARGS, decode_functions_doc},
     {"merge_records", merge_records, METH_VARARGS, merge_records_doc},
+    {"filter_records", filter_records, METH_VARARGS, filter_records_doc},
     {"encode_uvarints", encode_uvarints, METH_O, encode_uvarints_doc},
+#if defined(__SIZEOF_INT128__)
+    {"fnv128a", fnv128a, METH_O, fnv128a_doc},
+#endif
     {NULL, NULL, 0, NULL},
 };
 

@@ -13,9 +13,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from coverage_collector.covdata import speedups
 from coverage_collector.covdata.accumulate import U32_MAX, UnitCounters, Warn, accumulate
-from coverage_collector.covdata.counters import CounterFile
+from coverage_collector.covdata.counterformat import parse_header, regular_header
+from coverage_collector.covdata.counters import CounterFile, decode_counters
 from coverage_collector.covdata.debugdump import dump_groups
+from coverage_collector.covdata.fastmerge import function_tables
 from coverage_collector.covdata.goerrors import path_error
 from coverage_collector.covdata.meta import read_meta
 from coverage_collector.covdata.metagroups import MetaGroup, collect_meta_groups, read_input
@@ -25,7 +28,6 @@ from coverage_collector.covdata.reader import (
     ArgsSummary,
     ModeMerger,
     PackageFilter,
-    iter_counter_files,
     package_filter,
     read_meta_group,
 )
@@ -208,6 +210,12 @@ class _Combiner:
 
     def add(self, meta: MetaFile, counters: UnitCounters, mode: int) -> None:
         verbose = self.trace.level >= 3  # trace lines only when asked: a build can have 200k
+        # plain lists, taken once: a function's units are then a slice, not five numpy calls
+        columns = (meta.start_line, meta.start_col, meta.end_line, meta.end_col, meta.stmts)
+        rows = list(zip(*(column.tolist() for column in columns), strict=True))
+        func_units = meta.func_units.tolist()
+        func_name, func_file = meta.func_name.tolist(), meta.func_file.tolist()
+        func_lit = [bool(lit) for lit in meta.func_lit.tolist()]
         for pkg_index, keep in enumerate(_selection(meta, self.matcher)):
             if not keep:
                 continue
@@ -222,22 +230,9 @@ class _Combiner:
             )
             table = self.counters.setdefault(package.path, {})
             for f in range(package.first_func, package.first_func + package.num_funcs):
-                lo, hi = int(meta.func_units[f]), int(meta.func_units[f + 1])
-                units = np.stack(
-                    [
-                        meta.start_line[lo:hi],
-                        meta.start_col[lo:hi],
-                        meta.end_line[lo:hi],
-                        meta.end_col[lo:hi],
-                        meta.stmts[lo:hi],
-                    ],
-                    axis=1,
-                ).tolist()
+                lo, hi = func_units[f], func_units[f + 1]
                 desc = FuncDesc(
-                    meta.strings[int(meta.func_name[f])],
-                    meta.strings[int(meta.func_file[f])],
-                    [tuple(u) for u in units],
-                    bool(meta.func_lit[f]),
+                    meta.strings[func_name[f]], meta.strings[func_file[f]], rows[lo:hi], func_lit[f]
                 )
                 known = len(builder.funcs)
                 index = builder.add(desc)
@@ -309,11 +304,11 @@ def _subtract_or_intersect(request: Request, intersect: bool) -> Outcome:
         request.trace.dbg(2, f"visitMetaDataFile(mdf={group.meta_path})")
         request.trace.merge_files(group, subtracting=True)
         state = _MetaGroupFilter(read_meta(group.meta_path), intersect)
-        for ref, counter_file in zip(group.counter_files, iter_counter_files(group), strict=True):
+        for ref in group.counter_files:
             if ref.dir_index != dir_index:
                 state.enter_dir(ref.dir_index)
                 dir_index = ref.dir_index
-            state.add(counter_file, dir_index, request.warn)
+            state.add_file(ref.path, dir_index, request.warn)
         state.prune()
         selected = _selection(state.meta, package_filter(request.packages))
         request.trace.merge_functions(state.meta, selected, state.kept, visit_packages=False)
@@ -331,6 +326,9 @@ class _MetaGroupFilter:
         self.totals = np.zeros(meta.n_units, dtype=np.uint64)
         self.kept = np.zeros(meta.n_funcs, dtype=bool)
         self.seen_later: np.ndarray | None = np.zeros(meta.n_funcs, bool) if intersect else None
+        self._tables: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._unused = np.zeros(meta.n_funcs, dtype=bool)
+        """What `filter_records` marks when nothing reads it (subtract)."""
 
     def enter_dir(self, dir_index: int) -> None:
         """Start the files of input `dir_index`."""
@@ -339,6 +337,27 @@ class _MetaGroupFilter:
         elif self.intersect:
             self.prune()
             self.seen_later = np.zeros(self.meta.n_funcs, dtype=bool)
+
+    def add_file(self, path: str, dir_index: int, warn: Warn) -> None:
+        """Read counter file `path`: apply it with the compiled kernels when it is regular,
+        else decode it and apply it by covdata's exact rules (`add`)."""
+        data = read_input(path, "counter data file")
+        header = parse_header(data, path)
+        if speedups.KERNELS is not None and regular_header(data, header):
+            if self._tables is None:
+                self._tables = function_tables(self.meta)
+            records = (data, header.records_start, header.n_entries, *self._tables, self.totals)
+            try:
+                if dir_index == 0:
+                    speedups.KERNELS.merge_records(*records, self.kept)
+                else:
+                    seen = self.seen_later if self.seen_later is not None else self._unused
+                    zero_executed = not self.intersect
+                    speedups.KERNELS.filter_records(*records, self.kept, seen, zero_executed)
+                return
+            except ValueError:
+                pass  # irregular records: the exact path names them, as covdata does
+        self.add(decode_counters(data, path), dir_index, warn)
 
     def add(self, counter_file: CounterFile, dir_index: int, warn: Warn) -> None:
         """Merge a file of the first input, or filter by a file of a later one."""
@@ -366,7 +385,9 @@ class _MetaGroupFilter:
             self.seen_later = None
 
     def result(self) -> UnitCounters:
-        return UnitCounters(np.minimum(self.totals, U32_MAX).astype(np.uint32), self.kept)
+        # the kernel sums the first input's files in set mode too: counted is 1
+        limit = 1 if self.meta.mode == CounterMode.SET else U32_MAX
+        return UnitCounters(np.minimum(self.totals, limit).astype(np.uint32), self.kept)
 
 
 COMMANDS: dict[str, Callable[[Request], Outcome]] = {

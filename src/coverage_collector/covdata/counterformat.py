@@ -130,3 +130,10 @@ def _read_args(data: bytes, pos: int, end: int, strings: list[str]) -> dict[str,
     if argc is not None and int(argc) > table_bytes:
         raise ValueError(f"argc {argc} is more than an args table of {table_bytes} bytes holds")
     return args
+
+
+def regular_header(data: bytes, header: CounterHeader) -> bool:
+    """Whether a counter file may take a fast path: ULEB records (what Go writes), the file
+    ending in a complete value, no more records announced than bytes. Anything else goes
+    to the exact path, which names the defect as covdata does."""
+    return header.flavor == FLAVOR_ULEB and data[-1] < 0x80 and header.n_entries <= len(data)

@@ -28,8 +28,8 @@ from coverage_collector import results
 from coverage_collector.covdata import speedups
 from coverage_collector.covdata.accumulate import UnitCounters, Warn, finish
 from coverage_collector.covdata.arrays import run_offsets
+from coverage_collector.covdata.counterformat import regular_header
 from coverage_collector.covdata.counters import (
-    FLAVOR_ULEB,
     RECORD_HEADER,
     CounterHeader,
     parse_header,
@@ -115,15 +115,11 @@ def _sum_compiled(
     args: list[dict[str, str]],
 ) -> None:
     """`sum_files` with the compiled kernel: file by file, one file's bytes held at a time."""
-    tables = (
-        np.array([p.first_func for p in meta.packages], dtype=np.int64),
-        np.array([p.num_funcs for p in meta.packages], dtype=np.int64),
-        np.ascontiguousarray(meta.func_units, dtype=np.int64),
-    )
+    tables = function_tables(meta)
     for path, given in files:
         data = read_input(path, "counter data file") if given is None else given
         header = parse_header(data, path)
-        if header.flavor != FLAVOR_ULEB:
+        if not regular_header(data, header):
             raise IrregularInputError
         try:
             speedups.KERNELS.merge_records(
@@ -132,6 +128,16 @@ def _sum_compiled(
         except ValueError:
             raise IrregularInputError from None
         args.append(header.args)
+
+
+def function_tables(meta: MetaFile) -> tuple[IntArray, IntArray, IntArray]:
+    """Return the tables the kernels place counters with: each package's first function
+    and number of functions, each function's first unit (and the end of the last)."""
+    return (
+        np.array([p.first_func for p in meta.packages], dtype=np.int64),
+        np.array([p.num_funcs for p in meta.packages], dtype=np.int64),
+        np.ascontiguousarray(meta.func_units, dtype=np.int64),
+    )
 
 
 def _split(files: list[tuple[str, bytes | None]]) -> Iterator[list[tuple[str, bytes | None]]]:
@@ -164,7 +170,7 @@ def _read_batch(batch_files: list[tuple[str, bytes | None]]) -> _Batch:
     for path, given in batch_files:
         data = read_input(path, "counter data file") if given is None else given
         header = parse_header(data, path)
-        if header.flavor != FLAVOR_ULEB or data[-1] >= 0x80 or header.n_entries > len(data):
+        if not regular_header(data, header):
             raise IrregularInputError
         headers.append(header)
         first_byte.append(len(joined))

@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Callable, Iterable
+from itertools import chain
 
+from coverage_collector.covdata import speedups
 from coverage_collector.covdata.model import MetaFile, go_bytes
 
 FNV128_OFFSET = 0x6C62272E07BB014262B821756295C58D
@@ -20,7 +22,16 @@ HashFn = Callable[[bytes], bytes]
 
 
 def fnv128a(data: bytes) -> bytes:
-    """Return the 16-byte big-endian FNV-1a-128 digest of `data` (Go's hash/fnv.New128a)."""
+    """Return the 16-byte big-endian FNV-1a-128 digest of `data` (Go's hash/fnv.New128a);
+    compiled where the kernels are built (`merge -pcombine` hashes megabytes)."""
+    kernel = getattr(speedups.KERNELS, "fnv128a", None)
+    if kernel is not None:
+        return bytes(kernel(data))
+    return fnv128a_python(data)
+
+
+def fnv128a_python(data: bytes) -> bytes:
+    """`fnv128a` in Python, one byte at a time."""
     value = FNV128_OFFSET
     for byte in data:
         value = ((value ^ byte) * FNV128_PRIME) & _MASK128
@@ -38,10 +49,11 @@ HASH_ERAS: dict[str, HashFn] = {"md5": md5, "fnv": fnv128a}
 
 def func_desc_bytes(name: str, file: str, units: Iterable[tuple[int, ...]], lit: bool) -> bytes:
     """Return the bytes cmd/cover hashes for one function (`hashFuncDesc`)."""
-    parts = [go_bytes(name), go_bytes(file)]
-    parts.extend(struct.pack("<5I", *unit) for unit in units)
-    parts.append(struct.pack("<I", 1 if lit else 0))
-    return b"".join(parts)
+    flat = list(chain.from_iterable(units))
+    if len(flat) % 5:
+        raise ValueError("a unit has other than 5 fields")
+    fields = struct.pack(f"<{len(flat) + 1}I", *flat, 1 if lit else 0)
+    return b"".join([go_bytes(name), go_bytes(file), fields])
 
 
 def package_hash(meta: MetaFile, pkg_index: int, era: str) -> bytes:

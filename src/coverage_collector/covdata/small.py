@@ -22,7 +22,7 @@ from typing import TypeAlias
 
 from coverage_collector.countrules import merge_count
 from coverage_collector.covdata import speedups, uleb
-from coverage_collector.covdata.counterformat import FLAVOR_ULEB, parse_header
+from coverage_collector.covdata.counterformat import parse_header, regular_header
 from coverage_collector.covdata.metaformat import (
     BLOB_HEADER_SIZE,
     UNIT_FIELDS,
@@ -414,7 +414,7 @@ def merge_counters(meta: SmallMeta, paths: list[str], mode: CounterMode | int) -
     for path in paths:
         data = read_input(path, "counter data file")
         header = parse_header(data, path)
-        if header.flavor != FLAVOR_ULEB:
+        if not regular_header(data, header):
             raise _NotSmallError
         args.add(header.args)
         if speedups.KERNELS is not None:

@@ -9,6 +9,7 @@ import time
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from coverage_collector.covdata import speedups, uleb
 from coverage_collector.covdata.counterformat import (
@@ -99,8 +100,10 @@ class FuncDesc:
     units: list[tuple[int, int, int, int, int]]
     lit: bool
 
+    @cached_property
     def identity(self) -> bytes:
-        """Return the bytes covdata hashes to recognise the same function."""
+        """The bytes covdata hashes to recognise the same function (asked for twice by
+        `merge -pcombine`: once to find the function, once to hash its package)."""
         return func_desc_bytes(self.name, self.file, self.units, self.lit)
 
 
@@ -116,7 +119,7 @@ class PackageBuilder:
 
     def add(self, func: FuncDesc) -> int:
         """Add `func` unless an identical one is present; return its function index."""
-        key = func.identity()
+        key = func.identity
         if key not in self._ids:
             self._ids[key] = len(self.funcs)
             self.funcs.append(func)
@@ -135,7 +138,7 @@ class PackageBuilder:
             records.append(encode_values(values))
         digest = fnv128a(
             b"".join([go_bytes(self.path), go_bytes(self.name), go_bytes(self.module)])
-            + b"".join(f.identity() for f in self.funcs)
+            + b"".join(f.identity for f in self.funcs)
         )
         table = strings.encode()
         offset = BLOB_HEADER.size + 4 * len(records) + len(table)
@@ -160,7 +163,9 @@ class FuncCounters:
 
 
 def encode_values(values: Sequence[int]) -> bytes:
-    """Return the minimal ULEB128 encodings of a few `values`, one after the other."""
+    """Return the minimal ULEB128 encodings of `values`, one after the other."""
+    if speedups.KERNELS is not None:
+        return speedups.KERNELS.encode_uvarints(array("Q", values))
     return b"".join(map(uleb.encode, values))
 
 
