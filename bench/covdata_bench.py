@@ -17,7 +17,9 @@ Data sets are cached in ``~/.cache/coverage-collector-bench/covdata-<shape>`` (t
 directory for ``-i`` is its ``covdata/`` sub-directory); an interrupted generation is resumed.
 ``gofmt-300`` is the first 300 counter files of ``gofmt-2000``, hard-linked.
 
-For ``textfmt -o=FILE``, ``percent``, ``func`` and ``merge -o=DIR`` it times, process to
+For ``textfmt -o=FILE``, ``percent``, ``func`` and ``merge -o=DIR`` (issue 17's commands), then
+``merge -pcombine``, ``subtract`` and ``intersect`` (their second input: every tenth counter
+file of the first), it times, process to
 process (wall clock, one child process per run, peak RSS from ``os.wait4``), three tools
 interleaved round-robin after one warm-up run each, so that other load on the machine hits all
 tools alike:
@@ -79,7 +81,47 @@ RESULTS = REPO / "bench" / "results"
 SAMPLE = REPO / "src" / "coverage_collector" / "sample_collection" / "coverage"
 SMALL_ENTRY = "inventory-api"
 """A sample-collection entry with several counter files: the small data shape."""
-COMMANDS: tuple[str, ...] = ("textfmt", "percent", "func", "merge")
+COMMANDS: tuple[str, ...] = (
+    "textfmt",
+    "percent",
+    "func",
+    "merge",
+    "merge-pcombine",
+    "subtract",
+    "intersect",
+)
+"""What is timed: issue 17's four commands, then the ones that write a directory from other
+inputs (``merge -pcombine``; ``subtract`` and ``intersect`` of the data set and every tenth
+of its counter files, see `tenth_input`)."""
+WRITES_DIRECTORY = frozenset({"merge", "merge-pcombine", "subtract", "intersect"})
+TWO_INPUTS = frozenset({"subtract", "intersect"})
+
+
+def command_args(command: str, covdir: Path, second: Path | None, target: Path) -> list[str]:
+    """Return the covdata arguments of bench command ``command``."""
+    name, *flags = command.split("-")
+    inputs = f"{covdir},{second}" if command in TWO_INPUTS else str(covdir)
+    args = [name, *(f"-{flag}" for flag in flags), f"-i={inputs}"]
+    if command == "textfmt" or command in WRITES_DIRECTORY:
+        args.append(f"-o={target}")
+    return args
+
+
+def tenth_input(key: str, covdir: Path) -> Path:
+    """Return (making it once) a directory of ``covdir``'s meta file and every tenth of its
+    counter files (hard links): the second input of ``subtract`` and ``intersect``."""
+    tenth = BENCH_CACHE / f"covdata-{key}-tenth"
+    if not tenth.is_dir():
+        partial = tenth.with_name(tenth.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        counters = sorted(covdir.glob("covcounters.*"))
+        for path in [*covdir.glob("covmeta.*"), *counters[::10]]:
+            os.link(path, partial / path.name)
+        partial.rename(tenth)
+    return tenth
+
+
 DATASET_FORMAT = 2
 """Bump when the way the data sets are generated changes (forces regeneration)."""
 MIN_UNITS = {"gofmt": 40_000, "compile": 200_000}
@@ -509,7 +551,7 @@ def output_digest(command: str, out: Outputs) -> str:
     h = hashlib.sha256(out.stdout.read_bytes())
     if command == "textfmt":
         h.update(b"\0-o\0" + out.target.read_bytes())
-    if command == "merge":
+    if command in WRITES_DIRECTORY:
         names = sorted(p.name for p in out.target.iterdir())
         for name in names:
             if name.startswith("covmeta."):
@@ -530,7 +572,7 @@ def merged_profile(out: Outputs, covdata: Tool, env: Mapping[str, str]) -> bytes
 def bench_command(
     command: str,
     tools: Sequence[Tool],
-    covdir: Path,
+    inputs: tuple[Path, Path | None],
     env: Mapping[str, str],
     runs: int,
     work: Path,
@@ -552,12 +594,9 @@ def bench_command(
             )
             shutil.rmtree(out.target, ignore_errors=True)
             out.target.unlink(missing_ok=True)
-            if command == "merge":
-                out.target.mkdir()  # Go's merge needs it to exist
-            args = [command, f"-i={covdir}"]
-            if command in ("textfmt", "merge"):
-                args.append(f"-o={out.target}")
-            argv = [*tool.prefix, *args]
+            if command in WRITES_DIRECTORY:
+                out.target.mkdir()  # Go's covdata needs it to exist
+            argv = [*tool.prefix, *command_args(command, *inputs, out.target)]
             sample, code = run_measured(argv, env, out.stdout, out.stderr)
             if code != 0:
                 raise SystemExit(
@@ -566,7 +605,8 @@ def bench_command(
                 )
             digest = output_digest(command, out)
             if rnd == 0:
-                readback = merged_profile(out, go_covdata, env) if command == "merge" else b""
+                writes = command in WRITES_DIRECTORY
+                readback = merged_profile(out, go_covdata, env) if writes else b""
                 reference = reference or (digest, readback)
                 if readback != reference[1]:
                     digest = ""
@@ -766,7 +806,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             n = opts.small_runs if shape.program == "sample" else runs
             for command in commands:
-                res = bench_command(command, tools, dirs[shape.key], env, n, Path(tmp))
+                covdir = dirs[shape.key]
+                second = tenth_input(shape.key, covdir) if command in TWO_INPUTS else None
+                res = bench_command(command, tools, (covdir, second), env, n, Path(tmp))
                 go_tool, direct, mine = res["go_tool"], res["covdata"], res["ours"]
                 row = Row(
                     shape.key,

@@ -83,7 +83,7 @@ def python_merge(data: bytes, start: int, n_entries: int, tables, n_units: int, 
     totals, executed = array("Q", bytes(8 * n_units)), bytearray(n_funcs)
     try:
         small._merge_records(data, start, n_entries, tables, totals, executed)
-    except (small._NotSmallError, IndexError):
+    except (small.NotSmallError, IndexError):
         return None
     finally:
         speedups.KERNELS = saved

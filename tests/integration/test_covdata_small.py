@@ -18,14 +18,16 @@ from coverage_collector.covdata.request import Request
 from coverage_collector.covdata.writer import FuncCounters, encode_counter_file
 from coverage_collector.demo import SAMPLE
 from tests.helpers.covdatarun import (
+    FULL_PATH,
     KERNEL_MODES,
     SMALL_PATH,
     Run,
     assert_same_merge,
+    counter_contents,
     ours,
     theirs,
 )
-from tests.helpers.gofixtures import DATASET_NAMES, Dataset, require_dataset
+from tests.helpers.gofixtures import DATASET_NAMES, Dataset, require_dataset, skip_or_fail
 
 REPORTS = ["percent", "func", "pkglist"]
 FILTERS = {
@@ -151,6 +153,66 @@ def _add_counter_file(directory: Path, data: Dataset, records: list[FuncCounters
         (directory / path.name).write_bytes(path.read_bytes())
     content = encode_counter_file(bytes.fromhex(tag), {}, records)
     (directory / f"covcounters.{tag}.4242.1").write_bytes(content)
+
+
+SUBTRACTIONS = [
+    ("subtract", "two_dirs", []),
+    ("intersect", "two_dirs", []),
+    ("intersect", "two_dirs", ["-pkg=example.com/lab/a"]),
+    ("subtract", "lab_count", []),
+    ("subtract", "go124", []),
+]
+
+
+@pytest.mark.parametrize(("command", "name", "flags"), SUBTRACTIONS)
+def test_subtract_intersect_match_go(
+    command: str,
+    name: str,
+    flags: list[str],
+    go_datasets: dict[str, Dataset],
+    go_toolchain: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # With the kernels, subtract and intersect take the small path and write what Go writes.
+    if speedups.KERNELS is None:
+        skip_or_fail("the compiled kernels were not built (checked in test_covdata_speedups)")
+    data = require_dataset(go_datasets, name)
+    dirs = list(data.dirs) if len(data.dirs) > 1 else [data.dirs[0], data.dirs[0]]
+    i_arg = "-i=" + ",".join(map(str, dirs))
+    (tmp_path / "probe").mkdir()
+    monkeypatch.setenv(small.LIMIT_VARIABLE, SMALL_PATH[small.LIMIT_VARIABLE])
+    probe = Request(inputs=[str(d) for d in dirs], output=str(tmp_path / "probe"))
+    assert small.run_small(command, probe) is not None
+    go_out, our_out = tmp_path / "go", tmp_path / "ours"
+    go_out.mkdir()
+    our_out.mkdir()
+    expected = theirs(go_toolchain, [command, i_arg, *flags, f"-o={go_out}"])
+    actual = ours([command, i_arg, *flags, f"-o={our_out}"], SMALL_PATH)
+    assert (actual.status, actual.stderr) == (expected.status, expected.stderr) == (0, b"")
+    assert {p.name for p in our_out.glob("covmeta.*")} == {p.name for p in go_out.glob("covmeta.*")}
+    assert counter_contents(our_out) == counter_contents(go_out)
+
+
+@pytest.mark.parametrize("command", ["subtract", "intersect"])
+def test_subtract_intersect_of_several_binaries_are_the_full_paths(
+    command: str, go_datasets: dict[str, Dataset], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where Go panics ("decreasing dir index"), the small path writes what the full path
+    # writes (test_covdata_oracle checks that against Go binary by binary).
+    if speedups.KERNELS is None:
+        skip_or_fail("the compiled kernels were not built (checked in test_covdata_speedups)")
+    data = require_dataset(go_datasets, "two_dirs_two_binaries")
+    (tmp_path / "probe").mkdir()
+    assert taken(command, data, str(tmp_path / "probe"), monkeypatch)
+    outputs = {}
+    for path, env in (("small", SMALL_PATH), ("full", FULL_PATH)):
+        (tmp_path / path).mkdir()
+        result = ours([command, data.i_arg, f"-o={tmp_path / path}"], env)
+        assert (result.status, result.stderr) == (0, b"")
+        outputs[path] = counter_contents(tmp_path / path)
+    assert outputs["small"] == outputs["full"]
+    assert len(outputs["small"]) == 2
 
 
 @pytest.mark.parametrize("command", ["percent", "merge"])

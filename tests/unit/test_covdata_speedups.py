@@ -77,7 +77,7 @@ def _python_decode(blob: bytes) -> tuple | str:
     with python_paths():
         try:
             records, units, _ = small._decode_functions(blob, parse_blob_header(blob))
-        except (small._NotSmallError, IndexError):
+        except (small.NotSmallError, IndexError):
             return "refused"
     return records, units
 
@@ -171,7 +171,7 @@ def test_merge_records_is_the_python_merge(
         with python_paths():
             small._merge_records(data, start, n_entries, tables, *expected)
         refused = False
-    except (small._NotSmallError, IndexError):
+    except (small.NotSmallError, IndexError):
         refused = True
     actual = array("Q", [7] * n_units), bytearray(n_funcs)
     assert KERNELS is not None

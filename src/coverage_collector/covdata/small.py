@@ -63,8 +63,10 @@ less time than importing numpy takes (measured in BENCHMARKS.md)."""
 LIMIT_VARIABLE = "COVERAGE_COLLECTOR_COVDATA_SMALL_BYTES"
 """Overrides `SMALL_INPUT_BYTES`: 0 sends everything to the full path; the tests run both
 paths against Go on every data set with it."""
-SMALL_COMMANDS = frozenset({"textfmt", "percent", "func", "pkglist", "merge"})
-SCALABLE_COMMANDS = frozenset({"percent", "pkglist", "merge"})
+FILTER_COMMANDS = frozenset({"subtract", "intersect"})
+"""Taken here only with the compiled kernels (`smallfilter`)."""
+SMALL_COMMANDS = frozenset({"textfmt", "percent", "func", "pkglist", "merge", *FILTER_COMMANDS})
+SCALABLE_COMMANDS = frozenset({"percent", "pkglist", "merge", *FILTER_COMMANDS})
 """Commands that, with the compiled kernels, take this path at any size: they need no
 sorted unit table (`textfmt` and `func` do; numpy sorts it faster)."""
 U32_MAX = 0xFFFFFFFF
@@ -72,7 +74,7 @@ Position = tuple[int, int, int, int, int]
 """A unit: start line, start column, end line, end column, statements."""
 
 
-class _NotSmallError(Exception):
+class NotSmallError(Exception):
     """The input is not clean, small input: the full path handles it."""
 
 
@@ -145,7 +147,7 @@ class SmallMeta:
 
 
 @dataclass(frozen=True)
-class _Output:
+class SmallOutput:
     """A file `merge` writes: named `name`, or a fresh counter-file name for `meta_hash`."""
 
     name: str
@@ -179,10 +181,15 @@ def run_small(command: str, request: Request) -> Outcome | None:
         small = _input_bytes(groups) <= small_input_bytes()
         if not small and not (_scales() and command in SCALABLE_COMMANDS):
             return None
-        if command != "merge":
+        if command in FILTER_COMMANDS:
+            from coverage_collector.covdata.smallfilter import filter_outputs
+
+            outputs = filter_outputs(request, groups, intersect=command == "intersect")
+        elif command == "merge":
+            outputs = _merge_outputs(request, groups)
+        else:
             return _report(command, request, groups, small)
-        outputs = _merge_outputs(request, groups)
-    except (_NotSmallError, CollectorError, OSError, ValueError, IndexError, KeyError):
+    except (NotSmallError, CollectorError, OSError, ValueError, IndexError, KeyError):
         return None
     for output in outputs:  # in the full path's order: a failure stops at the same file
         name = output.name or counter_file_name(output.meta_hash)
@@ -223,7 +230,7 @@ def _report(command: str, request: Request, groups: list[MetaGroup], small: bool
     packages = {p.path for meta, _ in metas for p in meta.packages if _chosen(matcher, p)}
     direct = len(metas) == 1 and metas[0][0].unique_units and command in SCALABLE_COMMANDS
     if not direct and not small:
-        raise _NotSmallError
+        raise NotSmallError
     if command == "pkglist":
         return Outcome(pkglist_report(packages))
     if direct and not (command == "percent" and request.output):
@@ -264,36 +271,49 @@ def _paths(group: MetaGroup) -> list[str]:
     return [ref.path for ref in group.counter_files]
 
 
-def _merge_outputs(request: Request, groups: list[MetaGroup]) -> list[_Output]:
+def _merge_outputs(request: Request, groups: list[MetaGroup]) -> list[SmallOutput]:
     """Return the files `merge` writes (without `-pcombine`): per binary, its meta file
-    (copied, or re-encoded with the packages `-pkg` selects) and one counter file."""
+    and one counter file."""
     matcher = package_filter(request.packages)
     outputs = []
     for group in groups:
         meta = read_small_meta(group.meta_path)
         counters = merge_counters(meta, _paths(group), meta.mode)
-        chosen = [i for i, package in enumerate(meta.packages) if _chosen(matcher, package)]
-        if matcher is None:
-            file_hash = meta.file_hash
-            outputs.append(_Output(os.path.basename(meta.path), meta.raw, COPY_FAILED))
-        else:
-            blobs = [meta.blobs[i] for i in chosen]
-            file_hash = merged_meta_hash(blobs)
-            data = encode_meta_file(file_hash, blobs, meta.mode, meta.granularity)
-            outputs.append(_Output(f"covmeta.{file_hash.hex()}", data, META_FAILED))
-        records = [
-            FuncCounters(new_index, index, counters.totals[f.first_unit : f.first_unit + f.n_units])
-            for new_index, pkg in enumerate(chosen)
-            for index, f in enumerate(meta.packages[pkg].functions)
-            if counters.executed[meta.packages[pkg].first_func + index]
-        ]
-        data = encode_counter_file(file_hash, counters.args.as_args(), records)
-        outputs.append(_Output("", data, COUNTERS_FAILED, file_hash))
+        args = counters.args.as_args()
+        outputs.extend(binary_outputs(meta, matcher, counters.totals, counters.executed, args))
     return outputs
 
 
+def binary_outputs(
+    meta: SmallMeta,
+    matcher: PackageFilter | None,
+    totals: array[int],
+    executed: bytearray,
+    args: dict[str, str],
+) -> list[SmallOutput]:
+    """Return one binary's output files: its meta file (copied, or re-encoded with the
+    packages `matcher` selects) and a counter file of the functions marked in `executed`."""
+    chosen = [i for i, package in enumerate(meta.packages) if _chosen(matcher, package)]
+    if matcher is None:
+        file_hash = meta.file_hash
+        meta_file = SmallOutput(os.path.basename(meta.path), meta.raw, COPY_FAILED)
+    else:
+        blobs = [meta.blobs[i] for i in chosen]
+        file_hash = merged_meta_hash(blobs)
+        data = encode_meta_file(file_hash, blobs, meta.mode, meta.granularity)
+        meta_file = SmallOutput(f"covmeta.{file_hash.hex()}", data, META_FAILED)
+    records = [
+        FuncCounters(new_index, index, totals[f.first_unit : f.first_unit + f.n_units])
+        for new_index, pkg in enumerate(chosen)
+        for index, f in enumerate(meta.packages[pkg].functions)
+        if executed[meta.packages[pkg].first_func + index]
+    ]
+    data = encode_counter_file(file_hash, args, records)
+    return [meta_file, SmallOutput("", data, COUNTERS_FAILED, file_hash)]
+
+
 def read_small_meta(path: str) -> SmallMeta:
-    """Decode meta-data file `path`; raise `_NotSmallError` for anything unusual."""
+    """Decode meta-data file `path`; raise `NotSmallError` for anything unusual."""
     raw = read_input(path, "meta-data file")
     layout = parse_meta(raw, path)
     units = array("I")
@@ -339,14 +359,14 @@ def _decode_functions(blob: bytes, header: BlobHeader) -> tuple[list[Record], by
                 blob, header.records_start, header.num_funcs, header.declared_len
             )
         except ValueError:
-            raise _NotSmallError from None
+            raise NotSmallError from None
     pos = header.records_start
     records: list[Record] = []
     units = array("I")
     for index in range(header.num_funcs):
         at = BLOB_HEADER_SIZE + 4 * index
         if int.from_bytes(blob[at : at + 4], "little") != pos:
-            raise _NotSmallError
+            raise NotSmallError
         n_units, pos = _read_u32(blob, pos)
         name, pos = _read_u32(blob, pos)
         file, pos = _read_u32(blob, pos)
@@ -356,7 +376,7 @@ def _decode_functions(blob: bytes, header: BlobHeader) -> tuple[list[Record], by
         literal, pos = _read_u32(blob, pos)
         records.append((n_units, name, file, literal != 0))
     if pos > header.declared_len or pos > len(blob):
-        raise _NotSmallError
+        raise NotSmallError
     return records, units.tobytes(), True
 
 
@@ -388,7 +408,7 @@ def _positions(units: array[int], function: SmallFunction) -> list[Position]:
 def _read_u32(data: bytes, pos: int) -> tuple[int, int]:
     value, pos = uleb.read(data, pos)
     if value > U32_MAX:
-        raise _NotSmallError
+        raise NotSmallError
     return value, pos
 
 
@@ -406,7 +426,7 @@ class SmallCounters:
 def merge_counters(meta: SmallMeta, paths: list[str], mode: CounterMode | int) -> SmallCounters:
     """Merge counter files `paths` of binary `meta`: OR-ed in set mode, else summed. Only
     what Go writes is taken (ULEB records of known functions with one counter per unit,
-    sums within 32 bits); anything else raises `_NotSmallError`."""
+    sums within 32 bits); anything else raises `NotSmallError`."""
     totals = array("Q", bytes(8 * meta.n_units))
     executed = bytearray(meta.n_funcs)
     tables = meta.function_tables()
@@ -415,7 +435,7 @@ def merge_counters(meta: SmallMeta, paths: list[str], mode: CounterMode | int) -
         data = read_input(path, "counter data file")
         header = parse_header(data, path)
         if not regular_header(data, header):
-            raise _NotSmallError
+            raise NotSmallError
         args.add(header.args)
         if speedups.KERNELS is not None:
             try:
@@ -423,13 +443,13 @@ def merge_counters(meta: SmallMeta, paths: list[str], mode: CounterMode | int) -
                     data, header.records_start, header.n_entries, *tables, totals, executed
                 )
             except ValueError:
-                raise _NotSmallError from None
+                raise NotSmallError from None
         else:
             _merge_records(data, header.records_start, header.n_entries, tables, totals, executed)
     if mode == CounterMode.SET:
         totals = array("Q", map(bool, totals))
     if totals and max(totals) > U32_MAX:
-        raise _NotSmallError  # covdata warns about the overflow: the full path does
+        raise NotSmallError  # covdata warns about the overflow: the full path does
     return SmallCounters(totals, executed, args)
 
 
@@ -448,11 +468,11 @@ def _merge_records(
         pkg, pos = _read_u32(data, pos)
         func, pos = _read_u32(data, pos)
         if pkg >= len(pkg_first) or func >= pkg_funcs[pkg]:
-            raise _NotSmallError  # covdata warns about it: the full path does
+            raise NotSmallError  # covdata warns about it: the full path does
         index = pkg_first[pkg] + func
         slot = func_units[index]
         if n_counters != func_units[index + 1] - slot or not n_counters:
-            raise _NotSmallError
+            raise NotSmallError
         executed[index] = 1
         for offset in range(slot, slot + n_counters):
             value, pos = _read_u32(data, pos)
