@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from array import array
 from dataclasses import dataclass, replace
+from functools import cached_property
 from itertools import compress, groupby
 from typing import TypeAlias
 
@@ -123,8 +124,13 @@ class SmallMeta:
     """Each package's raw blob (`merge -pkg` re-encodes a file from them)."""
     units: array[int]
     """Every unit (line, column, end line, end column, statements), function by function."""
-    unique_units: bool
-    """Whether each unit key is known to appear once (then reports need no unit table)."""
+    repeats_in_functions: bool
+    """Whether a function may list a unit twice (True when unknown: no kernels)."""
+
+    @cached_property
+    def unique_units(self) -> bool:
+        """Whether each unit key is known to appear once (then reports need no unit table)."""
+        return not self.repeats_in_functions and _unit_keys_unique(self.packages, self.units)
 
     @property
     def n_units(self) -> int:
@@ -319,11 +325,11 @@ def read_small_meta(path: str) -> SmallMeta:
     units = array("I")
     packages = []
     first_func = 0
-    unique = speedups.KERNELS is not None
+    repeats = speedups.KERNELS is None
     for blob in layout.blobs:
         header = parse_blob_header(blob)
         records, package_units, duplicates = _decode_functions(blob, header)
-        unique = unique and not duplicates
+        repeats = repeats or duplicates
         first_unit = len(units) // UNIT_FIELDS
         functions = []
         unit = first_unit
@@ -334,8 +340,6 @@ def read_small_meta(path: str) -> SmallMeta:
         units.frombytes(package_units)
         packages.append(SmallPackage(header.path, functions, first_func, first_unit))
         first_func += len(functions)
-    if unique:
-        unique = _unit_keys_unique(packages, units)
     return SmallMeta(
         path,
         enum_or_raw(CounterMode, layout.mode),
@@ -345,7 +349,7 @@ def read_small_meta(path: str) -> SmallMeta:
         raw,
         layout.blobs,
         units,
-        unique,
+        repeats,
     )
 
 

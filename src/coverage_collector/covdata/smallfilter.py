@@ -108,4 +108,8 @@ class _Filter:
         """Return the counters: 0 or 1 in set mode (the first input's files were summed),
         else capped at 2**32 - 1 as the full path caps them."""
         limit = 1 if self.meta.mode == CounterMode.SET else U32_MAX
+        if not self.totals or max(self.totals) <= limit:
+            return self.totals
+        if limit == 1:
+            return array("Q", map(bool, self.totals))
         return array("Q", [min(count, limit) for count in self.totals])
