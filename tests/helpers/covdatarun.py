@@ -56,6 +56,8 @@ FULL_PATH = {LIMIT_VARIABLE: "0"}
 """Environment that sends every input to the full (numpy) path."""
 SMALL_PATH = {LIMIT_VARIABLE: str(1 << 40)}
 """Environment that sends every clean input to the small (numpy-free) path."""
+PATHS = {"small": SMALL_PATH, "full": FULL_PATH}
+"""The small path and the full path, by name (for parametrized tests)."""
 
 
 def ours(args: list[str], env: dict[str, str] | None = None) -> Run:
@@ -120,11 +122,13 @@ def assert_same_run(expected: Run, actual: Run) -> None:
         assert go_lines[_program_line(go_lines)].startswith(b" *\t/")
 
 
-def assert_same_debugdump(go_toolchain: Path, args: list[str]) -> Run:
-    """Assert that our `debugdump ARGS` prints and exits as Go's (see `assert_same_run`);
-    return Go's run."""
+def assert_same_debugdump(
+    go_toolchain: Path, args: list[str], env: dict[str, str] | None = None
+) -> Run:
+    """Assert that our `debugdump ARGS` (`env` added to the environment) prints and exits as
+    Go's (see `assert_same_run`); return Go's run."""
     expected = theirs(go_toolchain, ["debugdump", *args])
-    assert_same_run(expected, ours(["debugdump", *args]))
+    assert_same_run(expected, ours(["debugdump", *args], env))
     assert b"\n/* WARNING" in b"\n" + expected.stdout
     return expected
 

@@ -14,17 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.covdatarun import assert_same_debugdump, ours
+from tests.helpers.covdatarun import PATHS, assert_same_debugdump, ours
 from tests.helpers.gofixtures import DATASET_NAMES, Dataset, require_dataset
 
 
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("name", DATASET_NAMES)
 def test_debugdump_matches_go(
-    name: str, go_datasets: dict[str, Dataset], go_toolchain: Path
+    name: str, path: str, go_datasets: dict[str, Dataset], go_toolchain: Path
 ) -> None:
-    # Every data set: modes, counter files with their args, functions, units, totals.
+    # Every data set, on the small (numpy-free) path and on the full one: modes, counter
+    # files with their args, functions, units, totals.
     data = require_dataset(go_datasets, name)
-    expected = assert_same_debugdump(go_toolchain, [data.i_arg])
+    expected = assert_same_debugdump(go_toolchain, [data.i_arg], PATHS[path])
     assert expected.status == 0
     assert b"\nFunc: " in expected.stdout or name == "empty_counters"
 
@@ -43,13 +45,14 @@ def test_debugdump_matches_go(
         ("go121", ["-live"]),
     ],
 )
+@pytest.mark.parametrize("path", PATHS)
 def test_debugdump_flags_match_go(
-    name: str, flags: list[str], go_datasets: dict[str, Dataset], go_toolchain: Path
+    name: str, flags: list[str], path: str, go_datasets: dict[str, Dataset], go_toolchain: Path
 ) -> None:
     # -live hides functions without counter records (their statements still count in the
     # totals); -pkg selects packages as everywhere else.
     data = require_dataset(go_datasets, name)
-    assert_same_debugdump(go_toolchain, [*flags, data.i_arg])
+    assert_same_debugdump(go_toolchain, [*flags, data.i_arg], PATHS[path])
 
 
 @pytest.mark.parametrize("level", ["-v=1", "-v=2", "-v=3", "-v=5"])

@@ -6,6 +6,7 @@ compared with Go byte for byte; test_covdata_oracle runs the full path on the sa
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -302,3 +303,12 @@ def test_with_the_kernels_large_input_of_one_binary_takes_the_small_path(
     data = require_dataset(go_datasets, "gofmt")
     request = Request(inputs=[str(d) for d in data.dirs], output=os.devnull)
     assert (small.run_small(command, request) is not None) is taken
+
+
+def test_debugdump_takes_the_small_path(dataset: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Clean data is dumped without numpy (test_covdata_debugdump compares it with Go's).
+    monkeypatch.setenv(small.LIMIT_VARIABLE, SMALL_PATH[small.LIMIT_VARIABLE])
+    out = io.BytesIO()
+    request = Request(inputs=[str(d) for d in dataset.dirs], stdout=out)
+    assert small.run_small("debugdump", request) is not None
+    assert out.getvalue().endswith(b"\n") and b"totalStmts: " in out.getvalue()

@@ -168,7 +168,7 @@ def _parse(command: str, args: list[str]) -> Request:
             _create(flags.string(profile))
     _setup(command, flags)
     if command == "debugdump":
-        from coverage_collector.covdata.debugdump import banner
+        from coverage_collector.covdata.dumpformat import banner
 
         STDOUT.write(banner(PROGRAM, args))
     return Request(

@@ -24,6 +24,7 @@ from typing import TypeAlias
 from coverage_collector.countrules import merge_count
 from coverage_collector.covdata import speedups, uleb
 from coverage_collector.covdata.counterformat import parse_header, regular_header
+from coverage_collector.covdata.dumpformat import DumpBinary, DumpPrinter
 from coverage_collector.covdata.metaformat import (
     BLOB_HEADER_SIZE,
     UNIT_FIELDS,
@@ -66,7 +67,9 @@ LIMIT_VARIABLE = "COVERAGE_COLLECTOR_COVDATA_SMALL_BYTES"
 paths against Go on every data set with it."""
 FILTER_COMMANDS = frozenset({"subtract", "intersect"})
 """Taken here only with the compiled kernels (`smallfilter`)."""
-SMALL_COMMANDS = frozenset({"textfmt", "percent", "func", "pkglist", "merge", *FILTER_COMMANDS})
+SMALL_COMMANDS = frozenset(
+    {"textfmt", "percent", "func", "pkglist", "merge", "debugdump", *FILTER_COMMANDS}
+)
 SCALABLE_COMMANDS = frozenset({"percent", "pkglist", "merge", *FILTER_COMMANDS})
 """Commands that, with the compiled kernels, take this path at any size: they need no
 sorted unit table (`textfmt` and `func` do; numpy sorts it faster)."""
@@ -102,6 +105,8 @@ class SmallPackage:
     """A package of a meta-data file and its functions, in index order."""
 
     path: str
+    name: str
+    module: str
     functions: list[SmallFunction]
     first_func: int
     """Index of its first function among all functions of the file."""
@@ -187,6 +192,11 @@ def run_small(command: str, request: Request) -> Outcome | None:
         small = _input_bytes(groups) <= small_input_bytes()
         if not small and not (_scales() and command in SCALABLE_COMMANDS):
             return None
+        if command == "debugdump":
+            from coverage_collector.covdata.smalldump import dump_binaries
+
+            binaries = dump_binaries(groups)  # everything read before a byte is printed
+            return _print_dump(request, binaries)
         if command in FILTER_COMMANDS:
             from coverage_collector.covdata.smallfilter import filter_outputs
 
@@ -200,6 +210,16 @@ def run_small(command: str, request: Request) -> Outcome | None:
     for output in outputs:  # in the full path's order: a failure stops at the same file
         name = output.name or counter_file_name(output.meta_hash)
         write_output(request.output, name, output.data, output.failure)
+    return Outcome()
+
+
+def _print_dump(request: Request, binaries: list[DumpBinary]) -> Outcome:
+    printer = DumpPrinter(
+        request.stdout, request.trace, request.live, package_filter(request.packages)
+    )
+    for binary in binaries:
+        printer.binary(binary)
+    printer.finish()
     return Outcome()
 
 
@@ -338,7 +358,9 @@ def read_small_meta(path: str) -> SmallMeta:
             functions.append(SmallFunction(strings[name], strings[file], literal, unit, n_units))
             unit += n_units
         units.frombytes(package_units)
-        packages.append(SmallPackage(header.path, functions, first_func, first_unit))
+        packages.append(
+            SmallPackage(header.path, header.name, header.module, functions, first_func, first_unit)
+        )
         first_func += len(functions)
     return SmallMeta(
         path,
@@ -425,6 +447,8 @@ class SmallCounters:
     executed: bytearray
     """Per function of the meta file: whether any file had a record of it."""
     args: ArgsSummary
+    file_args: list[dict[str, str]]
+    """Each file's recorded arguments, in order (`debugdump` prints them)."""
 
 
 def merge_counters(meta: SmallMeta, paths: list[str], mode: CounterMode | int) -> SmallCounters:
@@ -435,12 +459,14 @@ def merge_counters(meta: SmallMeta, paths: list[str], mode: CounterMode | int) -
     executed = bytearray(meta.n_funcs)
     tables = meta.function_tables()
     args = ArgsSummary()
+    file_args = []
     for path in paths:
         data = read_input(path, "counter data file")
         header = parse_header(data, path)
         if not regular_header(data, header):
             raise NotSmallError
         args.add(header.args)
+        file_args.append(header.args)
         if speedups.KERNELS is not None:
             try:
                 speedups.KERNELS.merge_records(
@@ -454,7 +480,7 @@ def merge_counters(meta: SmallMeta, paths: list[str], mode: CounterMode | int) -
         totals = array("Q", map(bool, totals))
     if totals and max(totals) > U32_MAX:
         raise NotSmallError  # covdata warns about the overflow: the full path does
-    return SmallCounters(totals, executed, args)
+    return SmallCounters(totals, executed, args, file_args)
 
 
 def _merge_records(
