@@ -39,6 +39,9 @@ FILTERS = {
 }
 MERGES = [
     ("lab_count", []),
+    ("two_binaries", ["-pcombine"]),
+    ("mixed_modes", ["-pcombine"]),
+    ("go125_features", ["-pcombine", "-pkg=example.com/..."]),
     ("two_binaries", []),
     ("lab_set", ["-pkg=example.com/lab/a,example.com/lab/c"]),
     ("many_runs", ["-pkg=example.com/..."]),

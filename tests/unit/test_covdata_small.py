@@ -73,7 +73,9 @@ def _outputs(runner, command: str, inputs: list[str], where: Path, pkg: str) -> 
     output = str(out / "profile.txt") if command in ("textfmt", "percent") else str(out)
     if command == "textfmt":
         (out / "profile.txt").write_bytes(b"")
-    outcome = runner(command, Request(inputs=inputs, output=output, packages=pkg))
+    name, _, flag = command.partition("-")  # "merge-pcombine": merge -pcombine
+    request = Request(inputs=inputs, output=output, packages=pkg, pcombine=flag == "pcombine")
+    outcome = runner(name, request)
     files = sorted(
         (p.name.rsplit(".", 2)[0] if p.name.startswith("covcounters") else p.name, p.read_bytes())
         for p in out.iterdir()
@@ -81,14 +83,23 @@ def _outputs(runner, command: str, inputs: list[str], where: Path, pkg: str) -> 
     return (None if outcome is None else outcome.stdout), files
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     packages=PACKAGES,
     modes=st.lists(MODES, min_size=1, max_size=3),
     other=st.none() | PACKAGES,
     runs=st.lists(st.lists(st.integers(0, 5), min_size=1, max_size=5), min_size=0, max_size=3),
     command=st.sampled_from(
-        ["textfmt", "percent", "func", "pkglist", "merge", "subtract", "intersect"]
+        [
+            "textfmt",
+            "percent",
+            "func",
+            "pkglist",
+            "merge",
+            "merge-pcombine",
+            "subtract",
+            "intersect",
+        ]
     ),
     pkg=st.sampled_from(["", "x/...", "y"]),
 )

@@ -15,6 +15,7 @@ import numpy as np
 
 from coverage_collector.covdata import speedups
 from coverage_collector.covdata.accumulate import U32_MAX, UnitCounters, Warn, accumulate
+from coverage_collector.covdata.combine import BinaryView, Combiner, PackageView
 from coverage_collector.covdata.counterformat import parse_header, regular_header
 from coverage_collector.covdata.counters import CounterFile, decode_counters
 from coverage_collector.covdata.debugdump import dump_groups
@@ -33,14 +34,11 @@ from coverage_collector.covdata.reader import (
 )
 from coverage_collector.covdata.request import Outcome, Request
 from coverage_collector.covdata.textreport import pkglist_report
-from coverage_collector.covdata.trace import Trace
 from coverage_collector.covdata.writer import (
     COPY_FAILED,
     COUNTERS_FAILED,
     META_FAILED,
     FuncCounters,
-    FuncDesc,
-    PackageBuilder,
     counter_file_name,
     encode_counter_file,
     encode_meta_file,
@@ -177,7 +175,7 @@ def merge(request: Request) -> Outcome:
     """Merge the inputs into `request.output`, per binary or (`pcombine`) into one."""
     merger = ModeMerger(relaxed=True)
     matcher = package_filter(request.packages)
-    combined = _Combiner(matcher, request.trace)
+    combined = Combiner(matcher, request.trace)
     for group in _scan(request):
         request.trace.pod(group)
         request.trace.dbg(2, f"visitMetaDataFile(mdf={group.meta_path})")
@@ -186,7 +184,7 @@ def merge(request: Request) -> Outcome:
             group, merger, request.warn, combined.args if request.pcombine else None
         )
         if request.pcombine:
-            combined.add(data.meta, data.counters, merger.mode)
+            combined.add(_binary_view(data.meta, data.counters), merger.mode)
         else:
             selected = _selection(data.meta, matcher)
             executed = data.counters.executed_funcs
@@ -194,91 +192,25 @@ def merge(request: Request) -> Outcome:
             _emit_meta_group(request, data.meta, data.counters, merger.mode, data.args)
             merger.reset()
     if request.pcombine:
-        combined.emit(request.output, merger)
+        for file in combined.files(merger.mode, merger.granularity):
+            write_output(request.output, file.file_name(), file.data, file.failure)
     return Outcome()
 
 
-class _Combiner:
-    """Combine different binaries by import path and function identity (`-pcombine`)."""
-
-    def __init__(self, matcher: PackageFilter | None, trace: Trace) -> None:
-        self.matcher = matcher
-        self.trace = trace
-        self.builders: dict[str, PackageBuilder] = {}
-        self.counters: dict[str, dict[int, np.ndarray]] = {}
-        self.args = ArgsSummary()
-
-    def add(self, meta: MetaFile, counters: UnitCounters, mode: int) -> None:
-        verbose = self.trace.level >= 3  # trace lines only when asked: a build can have 200k
-        # plain lists, taken once: a function's units are then a slice, not five numpy calls
-        columns = (meta.start_line, meta.start_col, meta.end_line, meta.end_col, meta.stmts)
-        rows = list(zip(*(column.tolist() for column in columns), strict=True))
-        func_units = meta.func_units.tolist()
-        func_name, func_file = meta.func_name.tolist(), meta.func_file.tolist()
-        func_lit = [bool(lit) for lit in meta.func_lit.tolist()]
-        for pkg_index, keep in enumerate(_selection(meta, self.matcher)):
-            if not keep:
-                continue
-            package = meta.packages[pkg_index]
-            self.trace.dbg(3, f"VisitPackage(pk={pkg_index} path={package.path})")
-            if package.path not in self.builders:
-                self.trace.dbg(
-                    2, f"install new pkm entry for package {package.path} pk={pkg_index}"
-                )
-            builder = self.builders.setdefault(
-                package.path, PackageBuilder(package.path, package.name, package.module)
-            )
-            table = self.counters.setdefault(package.path, {})
-            for f in range(package.first_func, package.first_func + package.num_funcs):
-                lo, hi = func_units[f], func_units[f + 1]
-                desc = FuncDesc(
-                    meta.strings[func_name[f]], meta.strings[func_file[f]], rows[lo:hi], func_lit[f]
-                )
-                known = len(builder.funcs)
-                index = builder.add(desc)
-                if verbose:
-                    self._trace_function(desc.name, f - package.first_func, pkg_index, index, known)
-                if counters.executed_funcs[f]:
-                    if verbose:
-                        self.trace.dbg(
-                            3,
-                            f"counter merge for {desc.name} fidx={index}"
-                            if index in table
-                            else f"null merge for {desc.name} fidx {index}",
-                        )
-                    table[index] = _merge_counts(table.get(index), counters.counts[lo:hi], mode)
-
-    def _trace_function(self, name: str, func: int, pkg: int, index: int, known: int) -> None:
-        """Trace merge's visit of function `func` of package `pkg`, which the combined
-        package holds at `index` (a new entry when `index` is `known` or more)."""
-        self.trace.dbg(3, f"visit pk={pkg} fid={func} func {name}")
-        if index >= known:
-            self.trace.dbg(3, f"new meta entry for fn {name} fid={index}")
-
-    def emit(self, directory: str, merger: ModeMerger) -> None:
-        blobs = [builder.encode() for builder in self.builders.values()]
-        file_hash = merged_meta_hash(blobs)
-        data = encode_meta_file(file_hash, blobs, merger.mode, merger.granularity)
-        write_output(directory, f"covmeta.{file_hash.hex()}", data, META_FAILED)
-        records = [
-            FuncCounters(pkg_index, index, counts)
-            for pkg_index, table in enumerate(self.counters.values())
-            for index, counts in sorted(table.items())
-        ]
-        self.trace.counter_writes(
-            len(self.builders), ((r.pkg, r.func, len(r.counters)) for r in records)
-        )
-        counter_data = encode_counter_file(file_hash, self.args.as_args(), records)
-        write_output(directory, counter_file_name(file_hash), counter_data, COUNTERS_FAILED)
-
-
-def _merge_counts(held: np.ndarray | None, new: np.ndarray, mode: int) -> np.ndarray:
-    if held is None:
-        return new.copy()
-    if mode == CounterMode.SET:
-        return ((held != 0) | (new != 0)).astype(np.uint32)
-    total = held.astype(np.uint64) + new
-    return np.minimum(total, U32_MAX).astype(np.uint32)
+def _binary_view(meta: MetaFile, counters: UnitCounters) -> BinaryView:
+    """Return one binary read on the full path as `combine` takes it."""
+    names, files = meta.func_name.tolist(), meta.func_file.tolist()
+    columns = (meta.start_line, meta.start_col, meta.end_line, meta.end_col, meta.stmts)
+    return BinaryView(
+        [PackageView(p.path, p.name, p.module, p.first_func, p.num_funcs) for p in meta.packages],
+        [meta.strings[i] for i in names],
+        [meta.strings[i] for i in files],
+        [bool(lit) for lit in meta.func_lit.tolist()],
+        meta.func_units.tolist(),
+        list(zip(*(column.tolist() for column in columns), strict=True)),
+        counters.counts.tolist(),
+        counters.executed_funcs.tolist(),
+    )
 
 
 def subtract(request: Request) -> Outcome:

@@ -183,7 +183,7 @@ class _Unit:
 def run_small(command: str, request: Request) -> Outcome | None:
     """Run `command` on small or (with the compiled kernels) regular input; None when the
     full path must run it."""
-    if command not in SMALL_COMMANDS or request.trace.level > 0 or request.pcombine:
+    if command not in SMALL_COMMANDS or request.trace.level > 0:
         return None
     groups = collect_meta_groups(request.inputs).groups  # its errors are the full path's too
     try:
@@ -201,6 +201,8 @@ def run_small(command: str, request: Request) -> Outcome | None:
             from coverage_collector.covdata.smallfilter import filter_outputs
 
             outputs = filter_outputs(request, groups, intersect=command == "intersect")
+        elif command == "merge" and request.pcombine:
+            outputs = _combined_outputs(request, groups)
         elif command == "merge":
             outputs = _merge_outputs(request, groups)
         else:
@@ -308,6 +310,41 @@ def _merge_outputs(request: Request, groups: list[MetaGroup]) -> list[SmallOutpu
         args = counters.args.as_args()
         outputs.extend(binary_outputs(meta, matcher, counters.totals, counters.executed, args))
     return outputs
+
+
+def _combined_outputs(request: Request, groups: list[MetaGroup]) -> list[SmallOutput]:
+    """Return the two files `merge -pcombine` writes (see `combine`)."""
+    from coverage_collector.covdata.combine import BinaryView, Combiner, PackageView
+
+    merger = ModeMerger(relaxed=True)
+    combiner = Combiner(package_filter(request.packages), request.trace)
+    for group in groups:
+        meta = read_small_meta(group.meta_path)
+        merger.visit(meta)
+        counters = merge_counters(meta, _paths(group), merger.mode)
+        for args in counters.file_args:
+            combiner.args.add(args)
+        functions = [f for package in meta.packages for f in package.functions]
+        func_units = [f.first_unit for f in functions] + [meta.n_units]
+        columns = (meta.units[field::UNIT_FIELDS] for field in range(UNIT_FIELDS))
+        view = BinaryView(
+            [
+                PackageView(p.path, p.name, p.module, p.first_func, len(p.functions))
+                for p in meta.packages
+            ],
+            [f.name for f in functions],
+            [f.file for f in functions],
+            [f.literal for f in functions],
+            func_units,
+            list(zip(*columns, strict=True)),
+            counters.totals,
+            counters.executed,
+        )
+        combiner.add(view, merger.mode)
+    return [
+        SmallOutput(file.name, file.data, file.failure, file.meta_hash)
+        for file in combiner.files(merger.mode, merger.granularity)
+    ]
 
 
 def binary_outputs(
