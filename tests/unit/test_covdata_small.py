@@ -50,8 +50,9 @@ def _write_binary(
     for pkg_index, (path, funcs) in enumerate(packages):
         builder = PackageBuilder(path, path.rsplit("/", 1)[-1], "x")
         for name, file, units, lit in funcs:
+            known = len(builder.funcs)
             index = builder.add(FuncDesc(name, file, list(units), lit))
-            if index == len(builder.funcs) - 1:
+            if index >= known:  # a new function (Go writes one record per function)
                 functions.append((pkg_index, index, len(units)))
         blobs.append(builder.encode())
     file_hash = merged_meta_hash(blobs)

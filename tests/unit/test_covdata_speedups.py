@@ -145,6 +145,18 @@ COUNT = st.integers(0, 3) | st.integers(0, 0xFFFFFFFF) | st.integers(0, 1 << 40)
 RECORD = st.tuples(st.integers(0, 3), st.integers(0, 4), st.lists(COUNT, max_size=4), st.booleans())
 
 
+def _records(shape: list[list[int]], picks: list) -> list[FuncCounters]:
+    """Records for functions of `shape` (`_tables`): (package, function, counts cycled over
+    the units, one counter too many) each; an unknown function gets 2 counters."""
+    records = []
+    for pkg, func, counts, wrong_length in picks:
+        known = pkg < len(shape) and func < len(shape[pkg])
+        n_units = (shape[pkg][func] if known else 2) + wrong_length
+        values = [counts[k % len(counts)] if counts else 0 for k in range(n_units)]
+        records.append(FuncCounters(pkg, func, values))
+    return records
+
+
 @needs_kernels
 @settings(max_examples=300, deadline=None)
 @given(shape=SHAPE, picks=st.lists(RECORD, max_size=8), damage=DAMAGE, extra=st.integers(0, 2))
@@ -153,12 +165,7 @@ def test_merge_records_is_the_python_merge(
 ) -> None:
     # Mostly regular records; some of unknown functions, of the wrong length, with counts
     # past 32 bits, damaged bytes, or more records announced than written.
-    records = []
-    for pkg, func, counts, wrong_length in picks:
-        known = pkg < len(shape) and func < len(shape[pkg])
-        n_units = (shape[pkg][func] if known else 2) + wrong_length
-        values = [counts[k % len(counts)] if counts else 0 for k in range(n_units)]
-        records.append(FuncCounters(pkg, func, values))
+    records = _records(shape, picks)
     data = encode_counter_file(b"\x01" * 16, {"argc": "1", "argv0": "x"}, records)
     header = parse_header(data)
     data = _damaged(data, [(header.records_start + at, v) for at, v in damage])
@@ -251,12 +258,7 @@ def test_subtract_and_intersect_give_the_exact_paths_result(
         meta = read_meta(_binary(directory, shape, mode))
         paths = []
         for index, (dir_index, picks) in enumerate(sorted(files, key=lambda f: f[0])):
-            records = []
-            for pkg, func, counts, wrong_length in picks:
-                known = pkg < len(shape) and func < len(shape[pkg])
-                n_units = (shape[pkg][func] if known else 2) + wrong_length
-                values = [counts[k % len(counts)] if counts else 0 for k in range(n_units)]
-                records.append(FuncCounters(pkg, func, values))
+            records = _records(shape, picks)
             path = directory / f"covcounters.{meta.file_hash.hex()}.{index}.0"
             path.write_bytes(encode_counter_file(meta.file_hash, {}, records))
             paths.append((dir_index, str(path)))

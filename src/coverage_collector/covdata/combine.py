@@ -21,9 +21,8 @@ from coverage_collector.covdata.writer import (
     META_FAILED,
     FuncCounters,
     FuncDesc,
+    OutputFile,
     PackageBuilder,
-    WriteFailure,
-    counter_file_name,
     encode_counter_file,
     encode_meta_file,
     merged_meta_hash,
@@ -57,19 +56,6 @@ class BinaryView:
     """The merged count of each unit (0 or 1 in set mode, at most 2**32 - 1)."""
     executed: Sequence[int]
     """Per function: whether a counter file had a record of it."""
-
-
-@dataclass(frozen=True)
-class OutputFile:
-    """A file `-pcombine` writes: named `name`, or a fresh counter-file name for `meta_hash`."""
-
-    name: str
-    data: bytes
-    failure: WriteFailure
-    meta_hash: bytes = b""
-
-    def file_name(self) -> str:
-        return self.name or counter_file_name(self.meta_hash)
 
 
 class Combiner:

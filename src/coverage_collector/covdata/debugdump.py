@@ -8,12 +8,12 @@ from __future__ import annotations
 from coverage_collector.covdata.accumulate import Warn
 from coverage_collector.covdata.dumpformat import (
     DumpBinary,
-    DumpFunction,
     DumpPackage,
     DumpPrinter,
     DumpUnits,
 )
 from coverage_collector.covdata.metagroups import MetaGroup
+from coverage_collector.covdata.model import FunctionSpan
 from coverage_collector.covdata.reader import (
     MetaGroupData,
     ModeMerger,
@@ -53,7 +53,7 @@ def dump_binary(data: MetaGroupData) -> DumpBinary:
     packages = []
     for package in meta.packages:
         functions = [
-            DumpFunction(
+            FunctionSpan(
                 meta.strings[names[f]],
                 meta.strings[files[f]],
                 bool(literals[f]),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from coverage_collector.covdata.counterformat import os_args
 from coverage_collector.covdata.metagroups import MetaGroup
-from coverage_collector.covdata.model import go_bytes, go_name
+from coverage_collector.covdata.model import FunctionSpan, go_bytes, go_name
 from coverage_collector.covdata.policy import PackageFilter
 from coverage_collector.covdata.trace import (
     VISIT_COUNTER_FILE,
@@ -40,22 +40,11 @@ def banner(argv0: str, args: list[str]) -> bytes:
 
 
 @dataclass(frozen=True)
-class DumpFunction:
-    """A function: its units are `units[first_unit:][:n_units]` of its binary."""
-
-    name: str
-    file: str
-    literal: bool
-    first_unit: int
-    n_units: int
-
-
-@dataclass(frozen=True)
 class DumpPackage:
     path: str
     name: str
     module: str
-    functions: list[DumpFunction]
+    functions: list[FunctionSpan]
 
 
 @dataclass(frozen=True)
@@ -170,7 +159,7 @@ class DumpPrinter:
             preamble = ""
 
 
-def _function(units: DumpUnits, function: DumpFunction, counts: list[int]) -> str:
+def _function(units: DumpUnits, function: FunctionSpan, counts: list[int]) -> str:
     """Return the dump of `function`: its name, file, literal flag and units."""
     literal = go_bool(function.literal)
     text = [f"\nFunc: {function.name}\nSrcfile: {function.file}\nLiteral: {literal}\n"]

@@ -76,6 +76,18 @@ def enum_or_raw(enum: type[IntEnum], value: int) -> IntEnum | int:
 
 
 @dataclass(frozen=True)
+class FunctionSpan:
+    """A function of a meta-data file as the plain-Python paths hold it: its units are
+    `units[first_unit:][:n_units]` of its binary."""
+
+    name: str
+    file: str
+    literal: bool
+    first_unit: int
+    n_units: int
+
+
+@dataclass(frozen=True)
 class PackageMeta:
     """One instrumented package of a binary, in meta-file (package index) order."""
 

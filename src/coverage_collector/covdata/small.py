@@ -33,7 +33,13 @@ from coverage_collector.covdata.metaformat import (
     parse_meta,
 )
 from coverage_collector.covdata.metagroups import MetaGroup, collect_meta_groups, read_input
-from coverage_collector.covdata.model import CounterMode, Granularity, enum_or_raw, go_bytes
+from coverage_collector.covdata.model import (
+    CounterMode,
+    FunctionSpan,
+    Granularity,
+    enum_or_raw,
+    go_bytes,
+)
 from coverage_collector.covdata.policy import ArgsSummary, ModeMerger, PackageFilter, package_filter
 from coverage_collector.covdata.request import Outcome, Request
 from coverage_collector.covdata.textreport import (
@@ -50,8 +56,7 @@ from coverage_collector.covdata.writer import (
     COUNTERS_FAILED,
     META_FAILED,
     FuncCounters,
-    WriteFailure,
-    counter_file_name,
+    OutputFile,
     encode_counter_file,
     encode_meta_file,
     merged_meta_hash,
@@ -90,24 +95,13 @@ functions, each function's first unit (and one past the last unit)."""
 
 
 @dataclass(frozen=True)
-class SmallFunction:
-    """A function of a meta-data file: its units are `units[first_unit:][:n_units]`."""
-
-    name: str
-    file: str
-    literal: bool
-    first_unit: int
-    n_units: int
-
-
-@dataclass(frozen=True)
 class SmallPackage:
     """A package of a meta-data file and its functions, in index order."""
 
     path: str
     name: str
     module: str
-    functions: list[SmallFunction]
+    functions: list[FunctionSpan]
     first_func: int
     """Index of its first function among all functions of the file."""
     first_unit: int
@@ -158,16 +152,6 @@ class SmallMeta:
 
 
 @dataclass(frozen=True)
-class SmallOutput:
-    """A file `merge` writes: named `name`, or a fresh counter-file name for `meta_hash`."""
-
-    name: str
-    data: bytes
-    failure: WriteFailure
-    meta_hash: bytes = b""
-
-
-@dataclass(frozen=True)
 class _Unit:
     """One unit of the report, its sort key first (covdata's order, see `profile`)."""
 
@@ -210,8 +194,7 @@ def run_small(command: str, request: Request) -> Outcome | None:
     except (NotSmallError, CollectorError, OSError, ValueError, IndexError, KeyError):
         return None
     for output in outputs:  # in the full path's order: a failure stops at the same file
-        name = output.name or counter_file_name(output.meta_hash)
-        write_output(request.output, name, output.data, output.failure)
+        write_output(request.output, output.file_name(), output.data, output.failure)
     return Outcome()
 
 
@@ -299,7 +282,7 @@ def _paths(group: MetaGroup) -> list[str]:
     return [ref.path for ref in group.counter_files]
 
 
-def _merge_outputs(request: Request, groups: list[MetaGroup]) -> list[SmallOutput]:
+def _merge_outputs(request: Request, groups: list[MetaGroup]) -> list[OutputFile]:
     """Return the files `merge` writes (without `-pcombine`): per binary, its meta file
     and one counter file."""
     matcher = package_filter(request.packages)
@@ -312,7 +295,7 @@ def _merge_outputs(request: Request, groups: list[MetaGroup]) -> list[SmallOutpu
     return outputs
 
 
-def _combined_outputs(request: Request, groups: list[MetaGroup]) -> list[SmallOutput]:
+def _combined_outputs(request: Request, groups: list[MetaGroup]) -> list[OutputFile]:
     """Return the two files `merge -pcombine` writes (see `combine`)."""
     from coverage_collector.covdata.combine import BinaryView, Combiner, PackageView
 
@@ -341,10 +324,7 @@ def _combined_outputs(request: Request, groups: list[MetaGroup]) -> list[SmallOu
             counters.executed,
         )
         combiner.add(view, merger.mode)
-    return [
-        SmallOutput(file.name, file.data, file.failure, file.meta_hash)
-        for file in combiner.files(merger.mode, merger.granularity)
-    ]
+    return combiner.files(merger.mode, merger.granularity)
 
 
 def binary_outputs(
@@ -353,18 +333,18 @@ def binary_outputs(
     totals: array[int],
     executed: bytearray,
     args: dict[str, str],
-) -> list[SmallOutput]:
+) -> list[OutputFile]:
     """Return one binary's output files: its meta file (copied, or re-encoded with the
     packages `matcher` selects) and a counter file of the functions marked in `executed`."""
     chosen = [i for i, package in enumerate(meta.packages) if _chosen(matcher, package)]
     if matcher is None:
         file_hash = meta.file_hash
-        meta_file = SmallOutput(os.path.basename(meta.path), meta.raw, COPY_FAILED)
+        meta_file = OutputFile(os.path.basename(meta.path), meta.raw, COPY_FAILED)
     else:
         blobs = [meta.blobs[i] for i in chosen]
         file_hash = merged_meta_hash(blobs)
         data = encode_meta_file(file_hash, blobs, meta.mode, meta.granularity)
-        meta_file = SmallOutput(f"covmeta.{file_hash.hex()}", data, META_FAILED)
+        meta_file = OutputFile(f"covmeta.{file_hash.hex()}", data, META_FAILED)
     records = [
         FuncCounters(new_index, index, totals[f.first_unit : f.first_unit + f.n_units])
         for new_index, pkg in enumerate(chosen)
@@ -372,7 +352,7 @@ def binary_outputs(
         if executed[meta.packages[pkg].first_func + index]
     ]
     data = encode_counter_file(file_hash, args, records)
-    return [meta_file, SmallOutput("", data, COUNTERS_FAILED, file_hash)]
+    return [meta_file, OutputFile("", data, COUNTERS_FAILED, file_hash)]
 
 
 def read_small_meta(path: str) -> SmallMeta:
@@ -392,7 +372,7 @@ def read_small_meta(path: str) -> SmallMeta:
         unit = first_unit
         strings = header.strings
         for n_units, name, file, literal in records:
-            functions.append(SmallFunction(strings[name], strings[file], literal, unit, n_units))
+            functions.append(FunctionSpan(strings[name], strings[file], literal, unit, n_units))
             unit += n_units
         units.frombytes(package_units)
         packages.append(
@@ -450,7 +430,7 @@ def _unit_keys_unique(packages: list[SmallPackage], units: array[int]) -> bool:
     if len({package.path for package in packages}) != len(packages):
         return False
     for package in packages:
-        by_key: dict[tuple[str, str, bool], list[SmallFunction]] = {}
+        by_key: dict[tuple[str, str, bool], list[FunctionSpan]] = {}
         for function in package.functions:
             by_key.setdefault((function.file, function.name, function.literal), []).append(function)
         for same in by_key.values():
@@ -461,7 +441,7 @@ def _unit_keys_unique(packages: list[SmallPackage], units: array[int]) -> bool:
     return True
 
 
-def _positions(units: array[int], function: SmallFunction) -> list[Position]:
+def _positions(units: array[int], function: FunctionSpan) -> list[Position]:
     """Return the units of `function` as (line, column, end line, end column, statements)."""
     base = UNIT_FIELDS * function.first_unit
     flat = units[base : base + UNIT_FIELDS * function.n_units]
@@ -559,7 +539,7 @@ def _selected_units(
 
 
 def _function_units(
-    package: str, meta: SmallMeta, function: SmallFunction, counts: array[int]
+    package: str, meta: SmallMeta, function: FunctionSpan, counts: array[int]
 ) -> list[_Unit]:
     """Return the units of `function` of `package`, keyed in covdata's order."""
     raw = (go_bytes(package), go_bytes(function.file), go_bytes(function.name))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from coverage_collector.covdata.dumpformat import (
     DumpBinary,
-    DumpFunction,
     DumpPackage,
     DumpUnits,
 )
@@ -29,10 +28,7 @@ def dump_binaries(groups: list[MetaGroup]) -> list[DumpBinary]:
                 package.path,
                 package.name,
                 package.module,
-                [
-                    DumpFunction(f.name, f.file, f.literal, f.first_unit, f.n_units)
-                    for f in package.functions
-                ],
+                package.functions,
             )
             for package in meta.packages
         ]

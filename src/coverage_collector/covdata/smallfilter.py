@@ -22,13 +22,13 @@ from coverage_collector.covdata.small import (
     U32_MAX,
     NotSmallError,
     SmallMeta,
-    SmallOutput,
     binary_outputs,
     read_small_meta,
 )
+from coverage_collector.covdata.writer import OutputFile
 
 
-def filter_outputs(request: Request, groups: list[MetaGroup], intersect: bool) -> list[SmallOutput]:
+def filter_outputs(request: Request, groups: list[MetaGroup], intersect: bool) -> list[OutputFile]:
     """Return the files `subtract` (or `intersect`) writes: per binary, its meta file and
     the counter file of what is left.
 

@@ -215,6 +215,20 @@ def encode_counter_file(
     return b"".join([header, segment, table, arg_bytes, body, footer])
 
 
+@dataclass(frozen=True)
+class OutputFile:
+    """A file a merge writes: named `name`, or a fresh counter-file name for `meta_hash`;
+    `failure` is how covdata words a failure to write it."""
+
+    name: str
+    data: bytes
+    failure: WriteFailure
+    meta_hash: bytes = b""
+
+    def file_name(self) -> str:
+        return self.name or counter_file_name(self.meta_hash)
+
+
 def counter_file_name(meta_hash: bytes, pid: int = 0) -> str:
     """Return a fresh `covcounters.<hash>.<pid>.<nanos>` name, as covdata merge names files."""
     return f"covcounters.{meta_hash.hex()}.{pid}.{time.time_ns()}"
