@@ -51,7 +51,7 @@ class BinaryView:
     func_lits: Sequence[bool]
     func_units: Sequence[int]
     """Each function's first unit, and one past the last unit."""
-    units: Sequence[Unit]
+    units: list[Unit]
     counts: Sequence[int]
     """The merged count of each unit (0 or 1 in set mode, at most 2**32 - 1)."""
     executed: Sequence[int]
@@ -87,7 +87,7 @@ class Combiner:
             for f in range(package.first_func, package.first_func + package.num_funcs):
                 lo, hi = func_units[f], func_units[f + 1]
                 name = binary.func_names[f]
-                desc = FuncDesc(name, binary.func_files[f], list(units[lo:hi]), binary.func_lits[f])
+                desc = FuncDesc(name, binary.func_files[f], units[lo:hi], binary.func_lits[f])
                 known = len(builder.funcs)
                 index = builder.add(desc)
                 if verbose:

@@ -7,7 +7,8 @@ them, but merge writes them, and they tell which toolchain built a binary.
 from __future__ import annotations
 
 import hashlib
-import struct
+import sys
+from array import array
 from collections.abc import Callable, Iterable
 from itertools import chain
 
@@ -49,11 +50,13 @@ HASH_ERAS: dict[str, HashFn] = {"md5": md5, "fnv": fnv128a}
 
 def func_desc_bytes(name: str, file: str, units: Iterable[tuple[int, ...]], lit: bool) -> bytes:
     """Return the bytes cmd/cover hashes for one function (`hashFuncDesc`)."""
-    flat = list(chain.from_iterable(units))
-    if len(flat) % 5:
+    fields = array("I", chain.from_iterable(units))  # no struct format per length
+    if len(fields) % 5:
         raise ValueError("a unit has other than 5 fields")
-    fields = struct.pack(f"<{len(flat) + 1}I", *flat, 1 if lit else 0)
-    return b"".join([go_bytes(name), go_bytes(file), fields])
+    fields.append(1 if lit else 0)
+    if sys.byteorder == "big":
+        fields.byteswap()
+    return b"".join([go_bytes(name), go_bytes(file), fields.tobytes()])
 
 
 def package_hash(meta: MetaFile, pkg_index: int, era: str) -> bytes:

@@ -10,6 +10,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
 
 from coverage_collector.covdata import speedups, uleb
 from coverage_collector.covdata.counterformat import (
@@ -131,11 +132,9 @@ class PackageBuilder:
         path, name, module = (strings.lookup(s) for s in (self.path, self.name, self.module))
         records = []
         for func in self.funcs:
-            values = [len(func.units), strings.lookup(func.name), strings.lookup(func.file)]
-            for unit in func.units:
-                values.extend(unit)
-            values.append(1 if func.lit else 0)
-            records.append(encode_values(values))
+            head = (len(func.units), strings.lookup(func.name), strings.lookup(func.file))
+            units = chain.from_iterable(func.units)
+            records.append(encode_values([*head, *units, 1 if func.lit else 0]))
         digest = fnv128a(
             b"".join([go_bytes(self.path), go_bytes(self.name), go_bytes(self.module)])
             + b"".join(f.identity for f in self.funcs)
