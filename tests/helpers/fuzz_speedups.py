@@ -21,7 +21,7 @@ from types import ModuleType
 
 from coverage_collector.covdata import small, speedups, uleb
 from coverage_collector.covdata.counterformat import parse_header
-from coverage_collector.covdata.metaformat import parse_blob_header, parse_meta
+from coverage_collector.covdata.metaformat import parse_blob_header
 
 BYTES = (0x00, 0x7F, 0x80, 0xFF)
 LIES = (0, 0, 1, 1000, 1 << 63)
@@ -98,7 +98,7 @@ def main() -> int:
     meta = small.read_small_meta(str(meta_path))
     tables = meta.function_tables()
     counter_files = [p.read_bytes() for p in sorted(directory.glob("covcounters.*"))[:50]]
-    blobs = parse_meta(meta.raw, str(meta_path)).blobs
+    blobs = meta.blobs
     accepted = refused = 0
     for _ in range(iterations):
         original = rng.choice(counter_files)

@@ -117,8 +117,6 @@ class SmallMeta:
     packages: list[SmallPackage]
     """In package-index order."""
     file_hash: bytes
-    raw: bytes
-    """The file's bytes (`merge` copies them)."""
     blobs: list[bytes]
     """Each package's raw blob (`merge -pkg` re-encodes a file from them)."""
     units: array[int]
@@ -194,7 +192,8 @@ def run_small(command: str, request: Request) -> Outcome | None:
     except (NotSmallError, CollectorError, OSError, ValueError, IndexError, KeyError):
         return None
     for output in outputs:  # in the full path's order: a failure stops at the same file
-        write_output(request.output, output.file_name(), output.data, output.failure)
+        data = read_input(output.copy_of, "meta-data file") if output.copy_of else output.data
+        write_output(request.output, output.file_name(), data, output.failure)
     return Outcome()
 
 
@@ -339,7 +338,8 @@ def binary_outputs(
     chosen = [i for i, package in enumerate(meta.packages) if _chosen(matcher, package)]
     if matcher is None:
         file_hash = meta.file_hash
-        meta_file = OutputFile(os.path.basename(meta.path), meta.raw, COPY_FAILED)
+        name = os.path.basename(meta.path)
+        meta_file = OutputFile(name, b"", COPY_FAILED, copy_of=meta.path)
     else:
         blobs = [meta.blobs[i] for i in chosen]
         file_hash = merged_meta_hash(blobs)
@@ -385,7 +385,6 @@ def read_small_meta(path: str) -> SmallMeta:
         enum_or_raw(Granularity, layout.granularity),
         packages,
         layout.file_hash,
-        raw,
         layout.blobs,
         units,
         repeats,

@@ -217,12 +217,16 @@ def encode_counter_file(
 @dataclass(frozen=True)
 class OutputFile:
     """A file a merge writes: named `name`, or a fresh counter-file name for `meta_hash`;
-    `failure` is how covdata words a failure to write it."""
+    `failure` is how covdata words a failure to write it. A copy of an input (a meta file)
+    holds no bytes but the input's path, `copy_of`, read when it is written: outputs are
+    gathered for every binary before the first is written, and a collection's meta files
+    would otherwise all be held at once."""
 
     name: str
     data: bytes
     failure: WriteFailure
     meta_hash: bytes = b""
+    copy_of: str = ""
 
     def file_name(self) -> str:
         return self.name or counter_file_name(self.meta_hash)
