@@ -1,9 +1,12 @@
-"""covdata's reports on small inputs, in plain Python: no numpy to load.
+"""covdata without numpy: small input for every subcommand, any input with the kernels.
 
-Loading numpy takes about 60 ms, more than all the work on one cluster entry's files
-(a meta file of a few kB, a counter file of a few hundred bytes). When a report
-command's input files add up to at most `SMALL_INPUT_BYTES`, they are read here
-record by record and printed through the same `textreport` functions as the full path.
+Loading numpy takes about 50 ms, more than all the work on one cluster entry's files (a
+meta file of a few kB, a counter file of a few hundred bytes). When a command's input files
+add up to at most `SMALL_INPUT_BYTES`, they are read here (meta files into flat arrays,
+counter files record by record) and answered by `smallreport`, `smallfilter`, `smalldump`
+or `combine`, in the same words and bytes as the full path. With the compiled kernels
+(`speedups`), the commands that need no sorted unit table (`SCALABLE_COMMANDS`) come here
+at any size.
 
 Only clean input takes this path: anything it does not handle (a corrupt or unusual
 file, a record of an unknown function, a sum past 2**32 - 1, `-v` tracing, a failed
@@ -16,9 +19,8 @@ from __future__ import annotations
 
 import os
 from array import array
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
-from itertools import compress, groupby
 from typing import TypeAlias
 
 from coverage_collector.countrules import merge_count
@@ -38,19 +40,9 @@ from coverage_collector.covdata.model import (
     FunctionSpan,
     Granularity,
     enum_or_raw,
-    go_bytes,
 )
 from coverage_collector.covdata.policy import ArgsSummary, ModeMerger, PackageFilter, package_filter
 from coverage_collector.covdata.request import Outcome, Request
-from coverage_collector.covdata.textreport import (
-    FuncLine,
-    UnitColumns,
-    func_report,
-    mode_line,
-    percent_report,
-    pkglist_report,
-    unit_lines,
-)
 from coverage_collector.covdata.writer import (
     COPY_FAILED,
     COUNTERS_FAILED,
@@ -149,37 +141,25 @@ class SmallMeta:
         )
 
 
-@dataclass(frozen=True)
-class _Unit:
-    """One unit of the report, its sort key first (covdata's order, see `profile`)."""
-
-    key: tuple[bytes, bytes, int, int, int, int, int, bytes, bool]
-    package: str
-    file: str
-    function: str
-    literal: bool
-    position: Position
-    count: int
-
-
 def run_small(command: str, request: Request) -> Outcome | None:
     """Run `command` on small or (with the compiled kernels) regular input; None when the
     full path must run it."""
     if command not in SMALL_COMMANDS or request.trace.level > 0:
         return None
     groups = collect_meta_groups(request.inputs).groups  # its errors are the full path's too
+    binaries: list[DumpBinary] = []
     try:
         if not groups:
             return None
         small = _input_bytes(groups) <= small_input_bytes()
         if not small and not (_scales() and command in SCALABLE_COMMANDS):
             return None
+        outputs = []
         if command == "debugdump":
             from coverage_collector.covdata.smalldump import dump_binaries
 
             binaries = dump_binaries(groups)  # everything read before a byte is printed
-            return _print_dump(request, binaries)
-        if command in FILTER_COMMANDS:
+        elif command in FILTER_COMMANDS:
             from coverage_collector.covdata.smallfilter import filter_outputs
 
             outputs = filter_outputs(request, groups, intersect=command == "intersect")
@@ -188,9 +168,13 @@ def run_small(command: str, request: Request) -> Outcome | None:
         elif command == "merge":
             outputs = _merge_outputs(request, groups)
         else:
-            return _report(command, request, groups, small)
+            from coverage_collector.covdata.smallreport import report
+
+            return report(command, request, groups, small)
     except (NotSmallError, CollectorError, OSError, ValueError, IndexError, KeyError):
         return None
+    if command == "debugdump":
+        return _print_dump(request, binaries)
     for output in outputs:  # in the full path's order: a failure stops at the same file
         data = read_input(output.copy_of, "meta-data file") if output.copy_of else output.data
         write_output(request.output, output.file_name(), data, output.failure)
@@ -223,61 +207,11 @@ def _input_bytes(groups: list[MetaGroup]) -> int:
     return sum(os.stat(path).st_size for path in paths)
 
 
-def _report(command: str, request: Request, groups: list[MetaGroup], small: bool) -> Outcome:
-    """Read every meta group as `commands.build_profile` does, then print `command`.
-
-    One binary whose unit keys are all different needs no unit table for `percent` and
-    `pkglist`: they come straight from the merged counters, at any size. Otherwise the
-    units are sorted and merged here only when the input is small."""
-    matcher = package_filter(request.packages)
-    merger = ModeMerger(relaxed=command != "textfmt")
-    metas = []
-    for group in groups:
-        meta = read_small_meta(group.meta_path)
-        merger.visit(meta)
-        metas.append((meta, merge_counters(meta, _paths(group), merger.mode).totals))
-    report_mode = metas[0][0].mode
-    packages = {p.path for meta, _ in metas for p in meta.packages if _chosen(matcher, p)}
-    direct = len(metas) == 1 and metas[0][0].unique_units and command in SCALABLE_COMMANDS
-    if not direct and not small:
-        raise NotSmallError
-    if command == "pkglist":
-        return Outcome(pkglist_report(packages))
-    if direct and not (command == "percent" and request.output):
-        meta, counts = metas[0]
-        return Outcome(percent_report(packages, _direct_totals(meta, counts, matcher)))
-    units = [u for meta, counts in metas for u in _selected_units(meta, counts, matcher)]
-    table = _merge_duplicates(sorted(units, key=lambda u: u.key), report_mode)
-    if command == "textfmt" or (command == "percent" and request.output):
-        _write_textfmt(request.output, report_mode, table)
-    if command == "percent":
-        return Outcome(percent_report(packages, _package_totals(table)))
-    if command == "func":
-        return Outcome(_func_table(table))
-    return Outcome()
-
-
-def _chosen(matcher: PackageFilter | None, package: SmallPackage) -> bool:
+def is_selected(matcher: PackageFilter | None, package: SmallPackage) -> bool:
     return matcher is None or matcher(package.path)
 
 
-def _direct_totals(
-    meta: SmallMeta, counts: array[int], matcher: PackageFilter | None
-) -> dict[str, tuple[int, int]]:
-    """Return covered and total statements per chosen package of one binary whose unit keys
-    are all different (nothing to merge)."""
-    totals = {}
-    ends = [p.first_unit for p in meta.packages[1:]] + [meta.n_units]
-    for package, end in zip(meta.packages, ends, strict=True):
-        if _chosen(matcher, package):
-            first = package.first_unit
-            stmts = meta.units[UNIT_FIELDS * first + 4 : UNIT_FIELDS * end : UNIT_FIELDS]
-            covered = sum(compress(stmts, counts[first:end]))
-            totals[package.path] = (covered, sum(stmts))
-    return totals
-
-
-def _paths(group: MetaGroup) -> list[str]:
+def paths_of(group: MetaGroup) -> list[str]:
     return [ref.path for ref in group.counter_files]
 
 
@@ -288,7 +222,7 @@ def _merge_outputs(request: Request, groups: list[MetaGroup]) -> list[OutputFile
     outputs = []
     for group in groups:
         meta = read_small_meta(group.meta_path)
-        counters = merge_counters(meta, _paths(group), meta.mode)
+        counters = merge_counters(meta, paths_of(group), meta.mode)
         args = counters.args.as_args()
         outputs.extend(binary_outputs(meta, matcher, counters.totals, counters.executed, args))
     return outputs
@@ -303,7 +237,7 @@ def _combined_outputs(request: Request, groups: list[MetaGroup]) -> list[OutputF
     for group in groups:
         meta = read_small_meta(group.meta_path)
         merger.visit(meta)
-        counters = merge_counters(meta, _paths(group), merger.mode)
+        counters = merge_counters(meta, paths_of(group), merger.mode)
         for args in counters.file_args:
             combiner.args.add(args)
         functions = [f for package in meta.packages for f in package.functions]
@@ -335,7 +269,7 @@ def binary_outputs(
 ) -> list[OutputFile]:
     """Return one binary's output files: its meta file (copied, or re-encoded with the
     packages `matcher` selects) and a counter file of the functions marked in `executed`."""
-    chosen = [i for i, package in enumerate(meta.packages) if _chosen(matcher, package)]
+    chosen = [i for i, package in enumerate(meta.packages) if is_selected(matcher, package)]
     if matcher is None:
         file_hash = meta.file_hash
         name = os.path.basename(meta.path)
@@ -434,13 +368,13 @@ def _unit_keys_unique(packages: list[SmallPackage], units: array[int]) -> bool:
             by_key.setdefault((function.file, function.name, function.literal), []).append(function)
         for same in by_key.values():
             if len(same) > 1:
-                positions = [p for function in same for p in _positions(units, function)]
+                positions = [p for function in same for p in unit_positions(units, function)]
                 if len(set(positions)) != len(positions):
                     return False
     return True
 
 
-def _positions(units: array[int], function: FunctionSpan) -> list[Position]:
+def unit_positions(units: array[int], function: FunctionSpan) -> list[Position]:
     """Return the units of `function` as (line, column, end line, end column, statements)."""
     base = UNIT_FIELDS * function.first_unit
     flat = units[base : base + UNIT_FIELDS * function.n_units]
@@ -523,89 +457,3 @@ def _merge_records(
         for offset in range(slot, slot + n_counters):
             value, pos = _read_u32(data, pos)
             totals[offset] = merge_count(totals[offset], value, CounterMode.COUNT)
-
-
-def _selected_units(
-    meta: SmallMeta, counts: array[int], matcher: PackageFilter | None
-) -> list[_Unit]:
-    """Return the units of the packages `matcher` selects."""
-    units = []
-    for package in meta.packages:
-        if _chosen(matcher, package):
-            for function in package.functions:
-                units.extend(_function_units(package.path, meta, function, counts))
-    return units
-
-
-def _function_units(
-    package: str, meta: SmallMeta, function: FunctionSpan, counts: array[int]
-) -> list[_Unit]:
-    """Return the units of `function` of `package`, keyed in covdata's order."""
-    raw = (go_bytes(package), go_bytes(function.file), go_bytes(function.name))
-    first = function.first_unit
-    units = []
-    for position, count in zip(
-        _positions(meta.units, function), counts[first : first + function.n_units], strict=True
-    ):
-        line, col, end_line, end_col, stmts = position
-        key = (raw[0], raw[1], line, end_line, col, end_col, stmts, raw[2], function.literal)
-        unit = _Unit(key, package, function.file, function.name, function.literal, position, count)
-        units.append(unit)
-    return units
-
-
-def _merge_duplicates(units: list[_Unit], mode: CounterMode | int) -> list[_Unit]:
-    """Merge units with the same key (the same unit in several binaries), as covdata does:
-    in the report's mode, saturating at 2**32 - 1."""
-    merged: list[_Unit] = []
-    for unit in units:
-        if merged and merged[-1].key == unit.key:
-            count = min(merge_count(merged[-1].count, unit.count, mode), U32_MAX)
-            merged[-1] = replace(merged[-1], count=count)
-        else:
-            merged.append(unit)
-    return merged
-
-
-def _write_textfmt(path: str, mode: CounterMode | int, table: list[_Unit]) -> None:
-    columns = UnitColumns(
-        [u.file for u in table],
-        [u.position[0] for u in table],
-        [u.position[1] for u in table],
-        [u.position[2] for u in table],
-        [u.position[3] for u in table],
-        [u.position[4] for u in table],
-        [u.count for u in table],
-    )
-    with open(path, "wb") as handle:
-        handle.write(mode_line(mode))
-        handle.write(unit_lines(columns))
-
-
-def _package_totals(table: list[_Unit]) -> dict[str, tuple[int, int]]:
-    """Return covered and total statements per import path."""
-    totals: dict[str, tuple[int, int]] = {}
-    for unit in table:
-        covered, statements = totals.get(unit.package, (0, 0))
-        stmts = unit.position[4]
-        totals[unit.package] = (covered + (stmts if unit.count else 0), statements + stmts)
-    return totals
-
-
-def _func_table(table: list[_Unit]) -> bytes:
-    """Return `func`'s table: runs of units of one package and function name, each shown
-    at its first unit unless it is a function literal."""
-    lines: list[FuncLine] = []
-    covered_all = statements_all = 0
-    for _, run in groupby(table, key=lambda unit: (unit.package, unit.function)):
-        units = list(run)
-        statements = sum(unit.position[4] for unit in units)
-        covered = sum(unit.position[4] for unit in units if unit.count)
-        first = units[0]
-        if not first.literal:
-            lines.append(
-                FuncLine(first.file, first.position[0], first.function, covered, statements)
-            )
-        covered_all += covered
-        statements_all += statements
-    return func_report(lines, covered_all, statements_all)
