@@ -295,6 +295,15 @@ def go_env(cache_root: Path) -> dict[str, str]:
     return env
 
 
+def textfmt_rows(go: Path, covdir: Path) -> list[str]:
+    """The unit rows (no `mode:` line) of `go tool covdata textfmt -i=COVDIR`, written beside
+    the directory; fails the test when Go does."""
+    out = covdir.parent / f"{covdir.name}.profile"
+    result = covdata(go, ["textfmt", f"-i={covdir}", f"-o={out}"], go_env(cache_root()))
+    assert result.returncode == 0, result.stderr
+    return out.read_text().splitlines()[1:]
+
+
 def covdata(
     go: Path, args: list[str], env: Mapping[str, str] | None
 ) -> subprocess.CompletedProcess[bytes]:

@@ -19,7 +19,7 @@ import pytest
 from coverage_collector import collect, compile, download
 from coverage_collector.cli import main
 from coverage_collector.collect import PortRange
-from tests.helpers.gofixtures import PROGRAMS, cache_root, go_env
+from tests.helpers.gofixtures import PROGRAMS, textfmt_rows
 from tests.helpers.s3fixtures import MotoServer, S3Env
 from tests.helpers.servedfixtures import (
     Binaries,
@@ -86,18 +86,12 @@ def test_discover_host_finds_servers_by_their_listening_sockets(
 
 def tick_count(go: Path, covdir: Path) -> int:
     """How often `work.Tick` ran, by `go tool covdata textfmt` (its first block's count)."""
-    out = covdir.parent / f"{covdir.name}.profile"
-    subprocess.run(
-        [str(go), "tool", "covdata", "textfmt", f"-i={covdir}", f"-o={out}"],
-        check=True,
-        env=go_env(cache_root()),
-        capture_output=True,
-    )
+    rows = textfmt_rows(go, covdir)
     source = (PROGRAMS / "served" / "work" / "work.go").read_text().splitlines()
     line = next(n for n, text in enumerate(source, 1) if text.startswith("func Tick"))
     counts = [
         int(row.rsplit(" ", 1)[1])
-        for row in out.read_text().splitlines()[1:]
+        for row in rows
         if row.startswith("example.com/served/work/work.go:")
         and int(row.split(":")[1].split(".")[0]) == line + 1  # the body's first block
     ]

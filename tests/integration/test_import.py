@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from coverage_collector import blobs, compile
 from coverage_collector.cli import main
 from coverage_collector.compile import DEFAULT_EXCLUDES
 from tests.helpers.clusterfixtures import Expected, covdata_numbers, stored_numbers
-from tests.helpers.gofixtures import cache_root, go_env
+from tests.helpers.gofixtures import textfmt_rows
 from tests.helpers.servedfixtures import (
     Binaries,
     Served,
@@ -50,14 +49,7 @@ def compiled(collection: Path) -> sqlite3.Connection:
 
 def covdata_counts(go: Path, covdir: Path) -> list[int]:
     """Every unit's count, as `go tool covdata textfmt` merges the directory (sorted)."""
-    out = covdir.parent / f"{covdir.name}.profile"
-    subprocess.run(
-        [str(go), "tool", "covdata", "textfmt", f"-i={covdir}", f"-o={out}"],
-        check=True,
-        env=go_env(cache_root()),
-        capture_output=True,
-    )
-    return sorted(int(line.rsplit(" ", 1)[1]) for line in out.read_text().splitlines()[1:])
+    return sorted(int(line.rsplit(" ", 1)[1]) for line in textfmt_rows(go, covdir))
 
 
 def only(covdir: Path, keep: set[str], scratch: Path) -> Path:

@@ -279,13 +279,9 @@ class _MetaGroupFilter:
             if self._tables is None:
                 self._tables = function_tables(self.meta)
             records = (data, header.records_start, header.n_entries, *self._tables, self.totals)
+            seen = self._unused if self.seen_later is None else self.seen_later
             try:
-                if dir_index == 0:
-                    speedups.KERNELS.merge_records(*records, self.kept)
-                else:
-                    seen = self.seen_later if self.seen_later is not None else self._unused
-                    zero_executed = not self.intersect
-                    speedups.KERNELS.filter_records(*records, self.kept, seen, zero_executed)
+                speedups.apply_filter_file(records, self.kept, seen, dir_index == 0, self.intersect)
                 return
             except ValueError:
                 pass  # irregular records: the exact path names them, as covdata does

@@ -21,12 +21,11 @@ import os
 from array import array
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from coverage_collector.countrules import merge_count
 from coverage_collector.covdata import speedups, uleb
 from coverage_collector.covdata.counterformat import parse_header, regular_header
-from coverage_collector.covdata.dumpformat import DumpBinary, DumpPrinter
 from coverage_collector.covdata.metaformat import (
     BLOB_HEADER_SIZE,
     UNIT_FIELDS,
@@ -55,6 +54,9 @@ from coverage_collector.covdata.writer import (
     write_output,
 )
 from coverage_collector.exceptions import CollectorError
+
+if TYPE_CHECKING:
+    from coverage_collector.covdata.dumpformat import DumpBinary
 
 SMALL_INPUT_BYTES = 256 << 10
 """Input (meta and counter files) up to this size is read here: plain Python reads it in
@@ -147,7 +149,7 @@ def run_small(command: str, request: Request) -> Outcome | None:
     if command not in SMALL_COMMANDS or request.trace.level > 0:
         return None
     groups = collect_meta_groups(request.inputs).groups  # its errors are the full path's too
-    binaries: list[DumpBinary] = []
+    binaries: list[DumpBinary] = []  # debugdump's, printed only once all are read
     try:
         if not groups:
             return None
@@ -158,7 +160,7 @@ def run_small(command: str, request: Request) -> Outcome | None:
         if command == "debugdump":
             from coverage_collector.covdata.smalldump import dump_binaries
 
-            binaries = dump_binaries(groups)  # everything read before a byte is printed
+            binaries = dump_binaries(groups)
         elif command in FILTER_COMMANDS:
             from coverage_collector.covdata.smallfilter import filter_outputs
 
@@ -174,20 +176,12 @@ def run_small(command: str, request: Request) -> Outcome | None:
     except (NotSmallError, CollectorError, OSError, ValueError, IndexError, KeyError):
         return None
     if command == "debugdump":
-        return _print_dump(request, binaries)
+        from coverage_collector.covdata.smalldump import print_dump
+
+        return print_dump(request, binaries)
     for output in outputs:  # in the full path's order: a failure stops at the same file
         data = read_input(output.copy_of, "meta-data file") if output.copy_of else output.data
         write_output(request.output, output.file_name(), data, output.failure)
-    return Outcome()
-
-
-def _print_dump(request: Request, binaries: list[DumpBinary]) -> Outcome:
-    printer = DumpPrinter(
-        request.stdout, request.trace, request.live, package_filter(request.packages)
-    )
-    for binary in binaries:
-        printer.binary(binary)
-    printer.finish()
     return Outcome()
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 from coverage_collector.covdata.dumpformat import (
     DumpBinary,
     DumpPackage,
+    DumpPrinter,
     DumpUnits,
 )
 from coverage_collector.covdata.metagroups import MetaGroup
-from coverage_collector.covdata.policy import ModeMerger
+from coverage_collector.covdata.policy import ModeMerger, package_filter
+from coverage_collector.covdata.request import Outcome, Request
 from coverage_collector.covdata.small import UNIT_FIELDS, merge_counters, read_small_meta
 
 
@@ -46,3 +48,13 @@ def dump_binaries(groups: list[MetaGroup]) -> list[DumpBinary]:
             )
         )
     return binaries
+
+
+def print_dump(request: Request, binaries: list[DumpBinary]) -> Outcome:
+    """Print the dump of `binaries` (read by `dump_binaries`) and the statement totals."""
+    matcher = package_filter(request.packages)
+    printer = DumpPrinter(request.stdout, request.trace, request.live, matcher)
+    for binary in binaries:
+        printer.binary(binary)
+    printer.finish()
+    return Outcome()

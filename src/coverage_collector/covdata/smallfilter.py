@@ -80,15 +80,10 @@ class _Filter:
         header = parse_header(data, path)
         if not regular_header(data, header):
             raise NotSmallError
-        kernels = speedups.KERNELS
-        assert kernels is not None
         records = (data, header.records_start, header.n_entries, *self.tables, self.totals)
+        seen = self.unused if self.seen is None else self.seen
         try:
-            if dir_index == 0:
-                kernels.merge_records(*records, self.kept)
-            else:
-                seen = self.unused if self.seen is None else self.seen
-                kernels.filter_records(*records, self.kept, seen, not self.intersect)
+            speedups.apply_filter_file(records, self.kept, seen, dir_index == 0, self.intersect)
         except ValueError:
             raise NotSmallError from None
 
